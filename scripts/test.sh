@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, and every test against SQLite and PostgreSQL.
+# Uses KOMVUX_TEST_DATABASE_URL when set; otherwise starts a throwaway PostgreSQL
+# (the Debian package 'postgresql' must be installed) and stops it afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+if [ -z "${KOMVUX_TEST_DATABASE_URL:-}" ]; then
+  dir=$(mktemp -d /tmp/komvux-pg.XXXXXX)
+  trap 'scripts/throwaway-postgres.sh stop "$dir"; rm -rf "$dir"' EXIT
+  KOMVUX_TEST_DATABASE_URL=$(scripts/throwaway-postgres.sh start "$dir" "${KOMVUX_TEST_PG_PORT:-55433}")
+  export KOMVUX_TEST_DATABASE_URL
+fi
+cargo test --workspace --locked
