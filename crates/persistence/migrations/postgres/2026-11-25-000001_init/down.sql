@@ -1,0 +1,8 @@
+DROP TABLE audit_head;
+DROP TABLE audit_log;
+DROP FUNCTION audit_log_append_only() CASCADE;
+DROP TABLE idempotency;
+DROP TABLE clients;
+DROP TABLE feed_counters;
+DROP TABLE messages;
+DROP TABLE identities;

@@ -1,0 +1,161 @@
+//! Connections and pools over PostgreSQL and SQLite, chosen by the URL scheme.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::StoreError;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// One connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl std::fmt::Debug for DbConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Postgresql(_) => f.write_str("DbConnection::Postgresql"),
+            Self::Sqlite(_) => f.write_str("DbConnection::Sqlite"),
+        }
+    }
+}
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgresql,
+    Sqlite,
+}
+
+impl Backend {
+    /// `postgres://` / `postgresql://` is PostgreSQL; `sqlite://PATH`, `sqlite::memory:`
+    /// and `file:` URLs are SQLite. Anything else is refused rather than guessed.
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgresql)
+        } else if url.starts_with("sqlite:") || url.starts_with("file:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(StoreError::Config(
+                "database URL must start with postgres://, postgresql://, sqlite: or file:".into(),
+            ))
+        }
+    }
+}
+
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// An r2d2 manager that dispatches on the URL scheme itself: diesel's derived
+/// `establish` tries each backend in turn and hides the real error.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: String,
+    backend: Backend,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            url: url.to_owned(),
+            backend: Backend::of_url(url)?,
+        })
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        match self.backend {
+            Backend::Postgresql => PgConnection::establish(&self.url).map(DbConnection::Postgresql),
+            Backend::Sqlite => {
+                let mut c = SqliteConnection::establish(sqlite_path(&self.url))?;
+                // busy_timeout before WAL: switching the journal mode may itself wait.
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_size: u32,
+    pub min_idle: Option<u32>,
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            min_idle: Some(2),
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A pool for `url`. For SQLite the pool is kept small: there is one writer at a time.
+pub fn pool(url: &str, settings: &PoolSettings) -> Result<DbPool, StoreError> {
+    let manager = ConnectionManager::new(url)?;
+    let max = match manager.backend {
+        Backend::Sqlite => settings.max_size.min(8),
+        Backend::Postgresql => settings.max_size,
+    };
+    r2d2::Pool::builder()
+        .max_size(max)
+        .min_idle(settings.min_idle.map(|m| m.min(max)))
+        .connection_timeout(settings.connection_timeout)
+        .test_on_check_out(false)
+        .build(manager)
+        .map_err(|e| StoreError::Pool(e.to_string()))
+}
+
+/// Brings the schema up to date.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    let applied = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgresql(_) => Backend::Postgresql,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! What the stores refuse, each rule its own variant, and what went wrong underneath.
+
+use komvux_domain::{Kommunkod, MessageKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Ansökan and antagning need an active utbildningsbehov for the person.
+    #[error("personen saknar aktivt utbildningsbehov (anvisning)")]
+    MissingAnvisning,
+    /// Avbrott, förändring and betyg need a current utbildningsbeslut in the kommun.
+    #[error("personen saknar utbildningsbeslut i kommunen")]
+    MissingUtbildningsbeslut,
+    /// `ersatter` does not name a current message of the same kind, kommun and person.
+    #[error("ersatter pekar inte på ett aktuellt meddelande av samma typ, kommun och person")]
+    InvalidErsatter,
+    /// The writer's party may not write this kind (defence in depth; the types prevent it).
+    #[error("parten får inte skriva {0}")]
+    WrongParty(MessageKind),
+    /// The writer does not act for this kommun.
+    #[error("klienten får inte agera för kommun {0}")]
+    OtillatenKommun(Kommunkod),
+    /// The same idempotency key was used with another request.
+    #[error("idempotensnyckeln har redan använts för en annan begäran")]
+    IdempotencyKeyReused,
+    #[error("hittades inte")]
+    NotFound,
+    /// A state change that does not apply (e.g. ending what has already ended).
+    #[error("konflikt: {0}")]
+    Conflict(&'static str),
+    /// Items of a bulk operation were refused; nothing was stored.
+    #[error("{} meddelanden i basladdningen nekades", .0.len())]
+    Items(Vec<ItemError>),
+    #[error("konfiguration: {0}")]
+    Config(String),
+    #[error("anslutningspool: {0}")]
+    Pool(String),
+    #[error("databasfel: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migrering: {0}")]
+    Migration(String),
+    #[error("kryptering: {0}")]
+    Crypto(&'static str),
+    #[error("lagrad data kunde inte tolkas: {0}")]
+    Corrupt(String),
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        Self::Pool(e.to_string())
+    }
+}
+
+impl StoreError {
+    /// Whether the database was unreachable or overloaded (an API answers 503).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Pool(_) => true,
+            Self::Query(diesel::result::Error::DatabaseError(kind, _)) => matches!(
+                kind,
+                diesel::result::DatabaseErrorKind::ClosedConnection
+                    | diesel::result::DatabaseErrorKind::UnableToSendCommand
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether retrying the transaction may succeed (serialisation failure, busy database).
+    pub(crate) fn is_retryable(&self) -> bool {
+        match self {
+            Self::Query(diesel::result::Error::DatabaseError(kind, info)) => {
+                matches!(
+                    kind,
+                    diesel::result::DatabaseErrorKind::SerializationFailure
+                ) || info.message().contains("database is locked")
+                    || info.message().contains("deadlock detected")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One refused item of a bulk operation: `list[index]` and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{list}[{index}]: {error}")]
+pub struct ItemError {
+    pub list: &'static str,
+    pub index: usize,
+    pub error: StoreError,
+}

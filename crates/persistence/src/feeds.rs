@@ -1,0 +1,162 @@
+//! Change feeds read with an opaque cursor.
+//!
+//! Positions are allocated from a counter row that each writer locks right before it
+//! commits (`allocate`), so positions are handed out in commit order: a reader that
+//! sees position n+1 also sees n. A plain sequence is not enough in PostgreSQL, where a
+//! transaction may take id 10, commit after the one that took 11, and a reader in
+//! between would move its cursor past 10 for ever.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::prelude::*;
+use komvux_domain::validation::ErrorCode;
+
+use crate::connection::DbConnection;
+use crate::error::StoreError;
+use crate::schema::feed_counters;
+
+/// Which feed a position belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FeedName {
+    /// All kommun messages, for Af (`/intern/v1/handelser`).
+    Handelser,
+    /// Utbildningsbeslut versions, for kommuner.
+    Utbildningsbeslut,
+}
+
+impl FeedName {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Handelser => "handelser",
+            Self::Utbildningsbeslut => "utbildningsbeslut",
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Handelser => "h",
+            Self::Utbildningsbeslut => "b",
+        }
+    }
+}
+
+/// Takes the next position of `feed`, holding the counter's row lock until commit.
+pub(crate) fn allocate(conn: &mut DbConnection, feed: FeedName) -> Result<i64, StoreError> {
+    diesel::update(feed_counters::table.find(feed.as_str()))
+        .set(feed_counters::value.eq(feed_counters::value + 1))
+        .execute(conn)?;
+    Ok(feed_counters::table
+        .find(feed.as_str())
+        .select(feed_counters::value)
+        .first(conn)?)
+}
+
+/// A position in a feed, opaque to clients. `Cursor::start()` is before the first row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    feed: &'static str,
+    position: i64,
+}
+
+/// A cursor that this gateway did not hand out for this feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Markören (efter) är ogiltig; använd värdet från föregående svar eller utelämna den")]
+pub struct InvalidCursor;
+
+impl ErrorCode for InvalidCursor {
+    fn code(&self) -> &'static str {
+        "ogiltig_markor"
+    }
+}
+
+impl Cursor {
+    fn start(feed: FeedName) -> Self {
+        Self {
+            feed: feed.tag(),
+            position: 0,
+        }
+    }
+
+    pub fn start_of_handelser() -> Self {
+        Self::start(FeedName::Handelser)
+    }
+
+    pub fn start_of_utbildningsbeslut() -> Self {
+        Self::start(FeedName::Utbildningsbeslut)
+    }
+
+    fn at(feed: FeedName, position: i64) -> Self {
+        Self {
+            feed: feed.tag(),
+            position,
+        }
+    }
+
+    pub(crate) fn position(&self) -> i64 {
+        self.position
+    }
+
+    fn parse_for(raw: &str, feed: FeedName) -> Result<Self, InvalidCursor> {
+        if raw.is_empty() || raw.len() > 32 {
+            return Err(InvalidCursor);
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| InvalidCursor)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| InvalidCursor)?;
+        let rest = text
+            .strip_prefix("kx1:")
+            .and_then(|r| r.strip_prefix(feed.tag()))
+            .and_then(|r| r.strip_prefix(':'))
+            .ok_or(InvalidCursor)?;
+        if rest.is_empty() || rest.len() > 18 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(InvalidCursor);
+        }
+        let position = rest.parse().map_err(|_| InvalidCursor)?;
+        Ok(Self::at(feed, position))
+    }
+
+    pub fn parse_handelser(raw: &str) -> Result<Self, InvalidCursor> {
+        Self::parse_for(raw, FeedName::Handelser)
+    }
+
+    pub fn parse_utbildningsbeslut(raw: &str) -> Result<Self, InvalidCursor> {
+        Self::parse_for(raw, FeedName::Utbildningsbeslut)
+    }
+
+    pub(crate) fn advanced(self, position: i64) -> Self {
+        Self {
+            feed: self.feed,
+            position: position.max(self.position),
+        }
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = format!("kx1:{}:{}", self.feed, self.position);
+        f.write_str(&URL_SAFE_NO_PAD.encode(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_roundtrip_and_belong_to_one_feed() {
+        let c = Cursor::at(FeedName::Handelser, 42);
+        assert_eq!(Cursor::parse_handelser(&c.to_string()), Ok(c));
+        assert_eq!(
+            Cursor::parse_utbildningsbeslut(&c.to_string()),
+            Err(InvalidCursor)
+        );
+    }
+
+    #[test]
+    fn foreign_cursors_are_refused() {
+        for raw in ["", "x", "42", &"A".repeat(100), "a3gxOmg6LTE", "a3gxOmg6"] {
+            assert_eq!(Cursor::parse_handelser(raw), Err(InvalidCursor), "{raw}");
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Storage of the komvux exchange on PostgreSQL (production) and SQLite (embedded),
+//! behind one synchronous API: [`Store`].
+//!
+//! The rules of the exchange hold here even if the HTTP layer had a bug: the write
+//! rule (types, transaction preconditions and a database CHECK), pseudonymised
+//! identities, idempotency, the hash-chained audit log and gap-free change feeds.
+//! Every method blocks; call it from `web::block` or another blocking pool.
+
+mod audit;
+mod clients;
+pub mod connection;
+mod error;
+mod feeds;
+mod idempotency;
+mod identities;
+mod messages;
+mod records;
+pub mod schema;
+mod store;
+pub mod testing;
+
+pub use audit::{AuditActor, AuditRow, ChainReport, Outcome};
+pub use clients::{Client, ClientSecret};
+pub use connection::{Backend, DbConnection, DbPool, PoolSettings};
+pub use error::{ItemError, StoreError};
+pub use feeds::{Cursor, InvalidCursor};
+pub use idempotency::{IDEMPOTENCY_TTL_MICROS, IdempotencyKey, InvalidIdempotencyKey};
+pub use identities::{IdentityKeys, KeyError, Pseudonym};
+pub use records::{
+    EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
+    UtbildningsbehovRecord, UtbildningsbeslutRecord,
+};
+pub use store::{BasladdningKvittens, GallringReport, Reader, Store};

@@ -1,0 +1,520 @@
+//! Rows of the `messages` table and the write rules that guard them. Everything here
+//! runs inside a transaction the caller holds.
+
+use diesel::prelude::*;
+use komvux_domain::message::{
+    Etableringsprogram, Utbildningsbehov, UtbildningsbehovStatus, Utbildningsbeslut,
+    UtbildningsbeslutAndring, UtbildningsbeslutStatus,
+};
+use komvux_domain::party::KommunWrite;
+use komvux_domain::validation::FromJson;
+use komvux_domain::{
+    AfMessage, Author, Datum, Kommunkod, MeddelandeId, MeddelandeStatus, MessageKind, Personnummer,
+    Tidpunkt,
+};
+use serde_json::{Map, Value};
+
+use crate::connection::DbConnection;
+use crate::error::StoreError;
+use crate::feeds::{self, FeedName};
+use crate::identities::{self, IdentityKeys, Pseudonym};
+use crate::records::{
+    EtableringsprogramRecord, Kvittens, StoredMessage, UtbildningsbehovRecord,
+    UtbildningsbeslutRecord,
+};
+use crate::schema::{identities as ident, messages};
+
+#[derive(Debug, Clone, Queryable)]
+pub(crate) struct MessageRow {
+    pub id: String,
+    pub record_id: String,
+    pub kind: String,
+    pub author: String,
+    pub _actor: String,
+    pub kommunkod: Option<String>,
+    pub person: String,
+    pub status: String,
+    pub ersatter: Option<String>,
+    pub ersatt_av: Option<String>,
+    pub aktuell: bool,
+    pub _transaktionsdatum: Option<i64>,
+    pub mottaget: i64,
+    pub giltig_tom: Option<String>,
+    pub payload: String,
+    pub handelse_pos: Option<i64>,
+    pub beslut_pos: Option<i64>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages)]
+struct NewMessage<'a> {
+    id: &'a str,
+    record_id: &'a str,
+    kind: &'a str,
+    author: &'a str,
+    actor: &'a str,
+    kommunkod: Option<String>,
+    person: &'a str,
+    status: &'a str,
+    ersatter: Option<String>,
+    aktuell: bool,
+    transaktionsdatum: Option<i64>,
+    mottaget: i64,
+    giltig_tom: Option<String>,
+    payload: String,
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub(crate) fn today() -> Datum {
+    Datum::from_date(time::OffsetDateTime::now_utc().date())
+}
+
+/// The JSON of a domain value without its `personnummer`, which lives only in identities.
+fn payload_without_personnummer(value: Value) -> Result<String, StoreError> {
+    let Value::Object(mut m) = value else {
+        return Err(corrupt("payload is not an object"));
+    };
+    m.remove("personnummer");
+    serde_json::to_string(&m).map_err(corrupt)
+}
+
+fn parse_payload(row: &MessageRow) -> Result<Map<String, Value>, StoreError> {
+    match serde_json::from_str(&row.payload).map_err(corrupt)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(corrupt("payload is not an object")),
+    }
+}
+
+/// A domain value rebuilt from a stored payload and the revealed personnummer.
+fn rebuild<T: FromJson>(row: &MessageRow, p: &Personnummer) -> Result<T, StoreError> {
+    let mut m = parse_payload(row)?;
+    m.insert("personnummer".into(), p.expose().into());
+    T::from_json(&Value::Object(m)).map_err(|e| corrupt(format!("message {}: {e}", row.id)))
+}
+
+fn meddelande_id(s: &str) -> Result<MeddelandeId, StoreError> {
+    MeddelandeId::parse(s).map_err(|_| corrupt("bad message id"))
+}
+
+/// Whether the person has an active utbildningsbehov (anvisning) today.
+fn has_anvisning(conn: &mut DbConnection, person: &Pseudonym) -> Result<bool, StoreError> {
+    let found = messages::table
+        .filter(messages::person.eq(person.as_str()))
+        .filter(messages::kind.eq(MessageKind::Utbildningsbehov.as_str()))
+        .filter(messages::aktuell.eq(true))
+        .filter(messages::status.eq(UtbildningsbehovStatus::Aktiv.as_str()))
+        .filter(messages::giltig_tom.ge(today().to_string()))
+        .select(messages::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Whether the person has a current, not ended utbildningsbeslut in the kommun.
+fn has_utbildningsbeslut(
+    conn: &mut DbConnection,
+    person: &Pseudonym,
+    kommun: Kommunkod,
+) -> Result<bool, StoreError> {
+    let found = messages::table
+        .filter(messages::person.eq(person.as_str()))
+        .filter(messages::kind.eq(MessageKind::Utbildningsbeslut.as_str()))
+        .filter(messages::kommunkod.eq(kommun.to_string()))
+        .filter(messages::aktuell.eq(true))
+        .filter(messages::status.ne(UtbildningsbeslutStatus::Upphord.as_str()))
+        .select(messages::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Marks `old` as replaced by `new`, only if it is still current: a concurrent writer
+/// that replaced it first makes this return false.
+fn supersede(conn: &mut DbConnection, old: &str, new: &str) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        messages::table
+            .filter(messages::id.eq(old))
+            .filter(messages::aktuell.eq(true)),
+    )
+    .set((messages::aktuell.eq(false), messages::ersatt_av.eq(new)))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Stores a kommun message after checking its preconditions. Returns the receipt and
+/// the person's pseudonym (for the audit row).
+pub(crate) fn insert_kommun(
+    conn: &mut DbConnection,
+    keys: &IdentityKeys,
+    actor: &str,
+    write: &KommunWrite,
+    now: i64,
+) -> Result<(Kvittens, Pseudonym), StoreError> {
+    let message = write.message();
+    let kind = message.kind();
+    if kind.author() != Author::Kommun {
+        return Err(StoreError::WrongParty(kind));
+    }
+    let header = message.header();
+    let kommun = write.kommun();
+    let person = identities::ensure(conn, keys, &header.personnummer(), now)?;
+    let status = header.status();
+
+    if status != MeddelandeStatus::Borttag {
+        if kind.requires_anvisning() && !has_anvisning(conn, &person)? {
+            return Err(StoreError::MissingAnvisning);
+        }
+        if kind.requires_utbildningsbeslut() && !has_utbildningsbeslut(conn, &person, kommun)? {
+            return Err(StoreError::MissingUtbildningsbeslut);
+        }
+    }
+
+    let id = MeddelandeId::from_uuid(uuid::Uuid::new_v4());
+    let id_str = id.to_string();
+    let mut record_id = id_str.clone();
+    if let Some(old) = header.ersatter() {
+        let old = old.to_string();
+        let target = messages::table
+            .find(&old)
+            .select((
+                messages::kind,
+                messages::author,
+                messages::kommunkod,
+                messages::person,
+                messages::aktuell,
+                messages::status,
+                messages::record_id,
+            ))
+            .first::<(String, String, Option<String>, String, bool, String, String)>(conn)
+            .optional()?;
+        let valid = target
+            .as_ref()
+            .is_some_and(|(k, a, km, p, current, st, _)| {
+                k == kind.as_str()
+                    && a == Author::Kommun.as_str()
+                    && km.as_deref() == Some(kommun.to_string().as_str())
+                    && p == person.as_str()
+                    && *current
+                    && st != MeddelandeStatus::Borttag.as_str()
+            });
+        if !valid {
+            return Err(StoreError::InvalidErsatter);
+        }
+        if let Some((.., rid)) = target {
+            record_id = rid;
+        }
+        if !supersede(conn, &old, &id_str)? {
+            return Err(StoreError::InvalidErsatter);
+        }
+    }
+
+    let payload = payload_without_personnummer(message.to_json())?;
+    let new = NewMessage {
+        id: &id_str,
+        record_id: &record_id,
+        kind: kind.as_str(),
+        author: Author::Kommun.as_str(),
+        actor,
+        kommunkod: Some(kommun.to_string()),
+        person: person.as_str(),
+        status: status.as_str(),
+        ersatter: header.ersatter().map(|e| e.to_string()),
+        aktuell: true,
+        transaktionsdatum: Some(header.transaktionsdatum().unix_micros()),
+        mottaget: now,
+        giltig_tom: None,
+        payload,
+    };
+    diesel::insert_into(messages::table)
+        .values(&new)
+        .execute(conn)?;
+    identities::touch(conn, &person, now)?;
+    let pos = feeds::allocate(conn, FeedName::Handelser)?;
+    diesel::update(messages::table.find(&id_str))
+        .set(messages::handelse_pos.eq(pos))
+        .execute(conn)?;
+    let mottaget = Tidpunkt::from_unix_micros(now).ok_or_else(|| corrupt("clock"))?;
+    Ok((
+        Kvittens {
+            meddelande_id: id,
+            typ: kind,
+            status,
+            ersatter: header.ersatter(),
+            mottaget,
+        },
+        person,
+    ))
+}
+
+/// What an Af write stored: the record's id and the person.
+#[derive(Debug, Clone)]
+pub(crate) struct AfStored {
+    pub record_id: String,
+    pub person: Pseudonym,
+    pub kommun: Option<Kommunkod>,
+}
+
+/// Stores a new Af record (utbildningsbehov, utbildningsbeslut) or Af's current
+/// statement on etableringsprogrammet (replacing the previous one).
+pub(crate) fn insert_af(
+    conn: &mut DbConnection,
+    keys: &IdentityKeys,
+    actor: &str,
+    message: &AfMessage,
+    now: i64,
+) -> Result<AfStored, StoreError> {
+    let kind = message.kind();
+    if kind.author() != Author::Arbetsformedlingen {
+        return Err(StoreError::WrongParty(kind));
+    }
+    let (pnr, kommun, status, giltig_tom, payload) = match message {
+        AfMessage::Utbildningsbehov(u) => (
+            u.personnummer(),
+            Some(u.hemkommun()),
+            UtbildningsbehovStatus::Aktiv.as_str(),
+            Some(u.giltig_tom().to_string()),
+            serde_json::to_value(u),
+        ),
+        AfMessage::Utbildningsbeslut(b) => (
+            b.personnummer,
+            Some(b.kommunkod),
+            UtbildningsbeslutStatus::Beslutad.as_str(),
+            None,
+            serde_json::to_value(b),
+        ),
+        AfMessage::Etableringsprogram(e) => (
+            e.personnummer(),
+            None,
+            if e.is_deltar() {
+                "deltar"
+            } else {
+                "deltar_inte"
+            },
+            None,
+            serde_json::to_value(e),
+        ),
+    };
+    let person = identities::ensure(conn, keys, &pnr, now)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut record_id = id.clone();
+    let mut ersatter = None;
+    if kind == MessageKind::Etableringsprogram {
+        let previous = messages::table
+            .filter(messages::person.eq(person.as_str()))
+            .filter(messages::kind.eq(kind.as_str()))
+            .filter(messages::aktuell.eq(true))
+            .select((messages::id, messages::record_id))
+            .first::<(String, String)>(conn)
+            .optional()?;
+        if let Some((old, rid)) = previous {
+            supersede(conn, &old, &id)?;
+            record_id = rid;
+            ersatter = Some(old);
+        }
+    }
+    let new = NewMessage {
+        id: &id,
+        record_id: &record_id,
+        kind: kind.as_str(),
+        author: Author::Arbetsformedlingen.as_str(),
+        actor,
+        kommunkod: kommun.map(|k| k.to_string()),
+        person: person.as_str(),
+        status,
+        ersatter,
+        aktuell: true,
+        transaktionsdatum: None,
+        mottaget: now,
+        giltig_tom,
+        payload: payload_without_personnummer(payload.map_err(corrupt)?)?,
+    };
+    diesel::insert_into(messages::table)
+        .values(&new)
+        .execute(conn)?;
+    identities::touch(conn, &person, now)?;
+    if kind == MessageKind::Utbildningsbeslut {
+        let pos = feeds::allocate(conn, FeedName::Utbildningsbeslut)?;
+        diesel::update(messages::table.find(&id))
+            .set(messages::beslut_pos.eq(pos))
+            .execute(conn)?;
+    }
+    Ok(AfStored {
+        record_id,
+        person,
+        kommun,
+    })
+}
+
+/// The current version of an Af record of `kind`.
+pub(crate) fn current_version(
+    conn: &mut DbConnection,
+    kind: MessageKind,
+    record_id: &str,
+) -> Result<MessageRow, StoreError> {
+    messages::table
+        .filter(messages::record_id.eq(record_id))
+        .filter(messages::kind.eq(kind.as_str()))
+        .filter(messages::aktuell.eq(true))
+        .first::<MessageRow>(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// A new version of an Af record with another status and, optionally, another payload.
+pub(crate) fn new_af_version(
+    conn: &mut DbConnection,
+    actor: &str,
+    old: &MessageRow,
+    status: &str,
+    payload: Option<String>,
+    now: i64,
+) -> Result<AfStored, StoreError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    if !supersede(conn, &old.id, &id)? {
+        return Err(StoreError::Conflict("posten ändrades samtidigt"));
+    }
+    let new = NewMessage {
+        id: &id,
+        record_id: &old.record_id,
+        kind: &old.kind,
+        author: &old.author,
+        actor,
+        kommunkod: old.kommunkod.clone(),
+        person: &old.person,
+        status,
+        ersatter: Some(old.id.clone()),
+        aktuell: true,
+        transaktionsdatum: None,
+        mottaget: now,
+        giltig_tom: old.giltig_tom.clone(),
+        payload: payload.unwrap_or_else(|| old.payload.clone()),
+    };
+    diesel::insert_into(messages::table)
+        .values(&new)
+        .execute(conn)?;
+    let person = Pseudonym::from_db(old.person.clone());
+    identities::touch(conn, &person, now)?;
+    if old.kind == MessageKind::Utbildningsbeslut.as_str() {
+        let pos = feeds::allocate(conn, FeedName::Utbildningsbeslut)?;
+        diesel::update(messages::table.find(&id))
+            .set(messages::beslut_pos.eq(pos))
+            .execute(conn)?;
+    }
+    let kommun = old
+        .kommunkod
+        .as_deref()
+        .map(Kommunkod::parse)
+        .transpose()
+        .map_err(corrupt)?;
+    Ok(AfStored {
+        record_id: old.record_id.clone(),
+        person,
+        kommun,
+    })
+}
+
+/// The payload of a changed utbildningsbeslut.
+pub(crate) fn changed_beslut_payload(
+    old: &MessageRow,
+    andring: &UtbildningsbeslutAndring,
+) -> Result<String, StoreError> {
+    let mut m = parse_payload(old)?;
+    let Value::Object(changes) = serde_json::to_value(andring).map_err(corrupt)? else {
+        return Err(corrupt("change is not an object"));
+    };
+    m.extend(changes);
+    serde_json::to_string(&m).map_err(corrupt)
+}
+
+/// Rows with the person's personnummer and protection flag, for turning into records.
+pub(crate) struct Revealed {
+    pub row: MessageRow,
+    pub personnummer: Personnummer,
+    pub skyddad: bool,
+}
+
+/// Loads message rows matching `query` joined with their identities.
+pub(crate) fn reveal_rows(
+    conn: &mut DbConnection,
+    keys: &IdentityKeys,
+    rows: Vec<MessageRow>,
+) -> Result<Vec<Revealed>, StoreError> {
+    let mut cache: std::collections::HashMap<String, (Personnummer, bool)> = Default::default();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (personnummer, skyddad) = match cache.get(&row.person) {
+            Some(v) => *v,
+            None => {
+                let (ct, skyddad): (Vec<u8>, bool) = ident::table
+                    .find(&row.person)
+                    .select((ident::ciphertext, ident::skyddade_personuppgifter))
+                    .first(conn)?;
+                let p = Pseudonym::from_db(row.person.clone());
+                let pnr = keys_decrypt(keys, &ct, &p)?;
+                cache.insert(row.person.clone(), (pnr, skyddad));
+                (pnr, skyddad)
+            }
+        };
+        out.push(Revealed {
+            row,
+            personnummer,
+            skyddad,
+        });
+    }
+    Ok(out)
+}
+
+fn keys_decrypt(keys: &IdentityKeys, ct: &[u8], p: &Pseudonym) -> Result<Personnummer, StoreError> {
+    identities::decrypt_with(keys, ct, p)
+}
+
+impl Revealed {
+    pub(crate) fn into_stored_message(self) -> Result<StoredMessage, StoreError> {
+        let row = &self.row;
+        let mut fields = parse_payload(row)?;
+        fields.remove("personnummer");
+        let kind = MessageKind::parse(&row.kind).map_err(corrupt)?;
+        Ok(StoredMessage {
+            meddelande_id: meddelande_id(&row.id)?,
+            typ: kind,
+            kommunkod: Kommunkod::parse(row.kommunkod.as_deref().unwrap_or_default())
+                .map_err(corrupt)?,
+            personnummer: self.personnummer,
+            skyddade_personuppgifter: self.skyddad,
+            status: MeddelandeStatus::parse(&row.status).map_err(corrupt)?,
+            ersatter: row.ersatter.as_deref().map(meddelande_id).transpose()?,
+            ersatt_av: row.ersatt_av.as_deref().map(meddelande_id).transpose()?,
+            aktuell: row.aktuell,
+            mottaget: Tidpunkt::from_unix_micros(row.mottaget).ok_or_else(|| corrupt("time"))?,
+            fields,
+        })
+    }
+
+    pub(crate) fn into_utbildningsbehov(self) -> Result<UtbildningsbehovRecord, StoreError> {
+        let behov: Utbildningsbehov = rebuild(&self.row, &self.personnummer)?;
+        Ok(UtbildningsbehovRecord {
+            utbildningsbehov_id: self.row.record_id.clone(),
+            behov,
+            status: UtbildningsbehovStatus::parse(&self.row.status).map_err(corrupt)?,
+            skyddade_personuppgifter: self.skyddad,
+        })
+    }
+
+    pub(crate) fn into_utbildningsbeslut(self) -> Result<UtbildningsbeslutRecord, StoreError> {
+        let beslut: Utbildningsbeslut = rebuild(&self.row, &self.personnummer)?;
+        Ok(UtbildningsbeslutRecord {
+            utbildningsbeslut_id: self.row.record_id.clone(),
+            beslut,
+            status: UtbildningsbeslutStatus::parse(&self.row.status).map_err(corrupt)?,
+            skyddade_personuppgifter: self.skyddad,
+        })
+    }
+
+    pub(crate) fn into_etableringsprogram(self) -> Result<EtableringsprogramRecord, StoreError> {
+        let program: Etableringsprogram = rebuild(&self.row, &self.personnummer)?;
+        Ok(EtableringsprogramRecord { program })
+    }
+}

@@ -1,0 +1,139 @@
+//! What the stores hand back: records as readers see them, with the personnummer
+//! revealed from the identity table and the protection flag attached.
+
+use komvux_domain::message::{
+    Etableringsprogram, Utbildningsbehov, UtbildningsbehovStatus, Utbildningsbeslut,
+    UtbildningsbeslutStatus,
+};
+use komvux_domain::{
+    Kommunkod, MeddelandeId, MeddelandeStatus, MessageKind, Personnummer, Tidpunkt,
+};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The receipt for a stored kommun message (the 201 body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Kvittens {
+    pub meddelande_id: MeddelandeId,
+    pub typ: MessageKind,
+    pub status: MeddelandeStatus,
+    pub ersatter: Option<MeddelandeId>,
+    pub mottaget: Tidpunkt,
+}
+
+/// A fresh write, or the answer to an earlier request with the same idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submission<T> {
+    Created(T),
+    Replayed(T),
+}
+
+impl<T> Submission<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Created(t) | Self::Replayed(t) => t,
+        }
+    }
+
+    pub fn is_replay(&self) -> bool {
+        matches!(self, Self::Replayed(_))
+    }
+}
+
+/// A kommun message as stored: the header and body as received, plus its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    pub meddelande_id: MeddelandeId,
+    pub typ: MessageKind,
+    pub kommunkod: Kommunkod,
+    pub personnummer: Personnummer,
+    pub skyddade_personuppgifter: bool,
+    pub status: MeddelandeStatus,
+    pub ersatter: Option<MeddelandeId>,
+    pub ersatt_av: Option<MeddelandeId>,
+    pub aktuell: bool,
+    pub mottaget: Tidpunkt,
+    /// The received fields except `personnummer` (header and body).
+    pub fields: Map<String, Value>,
+}
+
+impl StoredMessage {
+    /// The JSON of `GET /meddelanden/{id}`: the message as received plus
+    /// `meddelande_id`, `typ`, `mottaget`, `aktuell`, `ersatt_av` and
+    /// `skyddade_personuppgifter`.
+    pub fn to_json(&self) -> Value {
+        let mut m = self.fields.clone();
+        m.insert("personnummer".into(), self.personnummer.expose().into());
+        m.insert(
+            "meddelande_id".into(),
+            self.meddelande_id.to_string().into(),
+        );
+        m.insert("typ".into(), self.typ.as_str().into());
+        m.insert("mottaget".into(), self.mottaget.to_string().into());
+        m.insert("aktuell".into(), self.aktuell.into());
+        m.insert(
+            "ersatt_av".into(),
+            self.ersatt_av.map(|id| id.to_string()).into(),
+        );
+        m.insert(
+            "skyddade_personuppgifter".into(),
+            self.skyddade_personuppgifter.into(),
+        );
+        Value::Object(m)
+    }
+}
+
+/// An utbildningsbehov with its id and state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UtbildningsbehovRecord {
+    pub utbildningsbehov_id: String,
+    #[serde(flatten)]
+    pub behov: Utbildningsbehov,
+    pub status: UtbildningsbehovStatus,
+    pub skyddade_personuppgifter: bool,
+}
+
+/// An utbildningsbeslut with its id and state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UtbildningsbeslutRecord {
+    pub utbildningsbeslut_id: String,
+    #[serde(flatten)]
+    pub beslut: Utbildningsbeslut,
+    pub status: UtbildningsbeslutStatus,
+    pub skyddade_personuppgifter: bool,
+}
+
+/// Whether a person takes part in etableringsprogrammet (`deltar: false` when unknown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EtableringsprogramRecord {
+    #[serde(flatten)]
+    pub program: Etableringsprogram,
+}
+
+/// Everything about one person (Af's `POST /personer/sok`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonRecord {
+    pub personnummer: Personnummer,
+    pub skyddade_personuppgifter: bool,
+    pub utbildningsbehov: Vec<UtbildningsbehovRecord>,
+    pub utbildningsbeslut: Vec<UtbildningsbeslutRecord>,
+    pub etableringsprogram: EtableringsprogramRecord,
+    /// Every version of every kommun message, oldest first.
+    pub meddelanden: Vec<StoredMessage>,
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub page: u32,
+    pub limit: u32,
+    pub total: u64,
+}
+
+/// A slice of a change feed and the cursor to continue from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feed<T> {
+    pub data: Vec<T>,
+    pub efter: crate::feeds::Cursor,
+}

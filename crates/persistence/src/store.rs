@@ -1,0 +1,1193 @@
+//! [`Store`]: transactions, retries and the audit trail around the table modules.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use komvux_domain::message::{
+    UtbildningsbehovStatus, UtbildningsbeslutAndring, UtbildningsbeslutStatus,
+};
+use komvux_domain::party::{AfWrite, KommunWrite};
+use komvux_domain::{
+    AfActor, AfMessage, Kommunkod, MeddelandeId, MessageKind, Organisationsnummer, Personnummer,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, AuditActor, AuditEvent, ChainReport, Outcome};
+use crate::clients::{self, Client, ClientSecret};
+use crate::connection::{self, Backend, DbConnection, DbPool, PoolSettings, PooledConnection};
+use crate::error::{ItemError, StoreError};
+use crate::feeds::Cursor;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::identities::{self, IdentityKeys, Pseudonym};
+use crate::messages::{self, MessageRow, Revealed};
+use crate::records::{
+    EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
+    UtbildningsbehovRecord, UtbildningsbeslutRecord,
+};
+use crate::schema::{identities as ident, messages as msg};
+
+/// Microseconds since the Unix epoch, now.
+fn now() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000) as i64
+}
+
+/// Who reads, for the audit log and for scoping: a kommun client sees its kommuner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    actor: AuditActor,
+    kommuner: Option<BTreeSet<Kommunkod>>,
+}
+
+impl Reader {
+    /// A kommun system acting for `kommuner`.
+    pub fn kommun(client_id: &str, kommuner: BTreeSet<Kommunkod>) -> Self {
+        Self {
+            actor: AuditActor::Client(client_id.to_owned()),
+            kommuner: Some(kommuner),
+        }
+    }
+
+    /// Arbetsförmedlingen, by the token subject; sees every kommun.
+    pub fn af(subject: &str) -> Self {
+        Self {
+            actor: AuditActor::Af(subject.to_owned()),
+            kommuner: None,
+        }
+    }
+
+    pub fn actor(&self) -> &AuditActor {
+        &self.actor
+    }
+
+    fn may_see(&self, kommun: Option<&str>) -> bool {
+        match (&self.kommuner, kommun) {
+            (None, _) => true,
+            (Some(set), Some(k)) => set.iter().any(|s| s.to_string() == k),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// The answer to a basladdning, in request order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BasladdningKvittens {
+    pub ansokningar: Vec<Kvittens>,
+    pub antagningar: Vec<Kvittens>,
+}
+
+/// What `gallra` deleted (or would delete, in a dry run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GallringReport {
+    pub persons: u64,
+    pub messages: u64,
+    pub idempotency_entries: u64,
+    pub dry_run: bool,
+}
+
+struct Inner {
+    pool: DbPool,
+    keys: IdentityKeys,
+    backend: Backend,
+}
+
+/// The storage of the gateway. Cheap to clone; every method blocks.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.inner.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+fn refusal_reason(e: &StoreError) -> Option<&'static str> {
+    Some(match e {
+        StoreError::MissingAnvisning => "saknar_anvisning",
+        StoreError::MissingUtbildningsbeslut => "saknar_utbildningsbeslut",
+        StoreError::InvalidErsatter => "ersatter_ogiltig",
+        StoreError::WrongParty(_) => "fel_part",
+        StoreError::OtillatenKommun(_) => "otillaten_kommun",
+        StoreError::IdempotencyKeyReused => "idempotensnyckel_ateranvand",
+        StoreError::Items(_) => "basladdning_nekad",
+        _ => return None,
+    })
+}
+
+impl Store {
+    /// Opens a pool on `url` (`postgres://…` or `sqlite://PATH`). Does not migrate.
+    pub fn open(
+        url: &str,
+        settings: &PoolSettings,
+        keys: IdentityKeys,
+    ) -> Result<Self, StoreError> {
+        let backend = Backend::of_url(url)?;
+        let pool = connection::pool(url, settings)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                keys,
+                backend,
+            }),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    pub fn keys(&self) -> &IdentityKeys {
+        &self.inner.keys
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        let mut c = self.conn()?;
+        connection::run_migrations(&mut c)
+    }
+
+    /// Whether the database answers (for `/health/ready`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        use diesel::connection::SimpleConnection;
+        let mut c = self.conn()?;
+        c.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+
+    /// Connections in use and idle.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.inner.pool.state()
+    }
+
+    fn conn(&self) -> Result<PooledConnection, StoreError> {
+        Ok(self.inner.pool.get()?)
+    }
+
+    /// Runs `f` in a transaction, retrying when the database asks for it. On SQLite the
+    /// write lock is taken first, so a transaction never has to upgrade a read lock.
+    fn tx<T>(
+        &self,
+        f: impl Fn(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut pooled = self.conn()?;
+        let conn: &mut DbConnection = &mut pooled;
+        let mut attempt = 0;
+        loop {
+            let result = conn.transaction(|c| {
+                if let DbConnection::Sqlite(_) = c {
+                    diesel::sql_query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(c)?;
+                }
+                f(c)
+            });
+            match result {
+                Err(e) if e.is_retryable() && attempt < 5 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Records a refused attempt in its own transaction (the refused one rolled back).
+    fn audit_refused(
+        &self,
+        actor: &AuditActor,
+        kommun: Option<Kommunkod>,
+        person: Option<&Personnummer>,
+        action: &str,
+        reason: &'static str,
+    ) -> Result<(), StoreError> {
+        self.tx(|c| {
+            let pseudonym = match person {
+                Some(p) => identities::find(c, &self.inner.keys, p)?,
+                None => None,
+            };
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor,
+                    kommun,
+                    person: pseudonym.as_ref(),
+                    action,
+                    target: None,
+                    outcome: Outcome::Refused(reason),
+                },
+                now(),
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Audits an attempt that was refused before reaching the store (for example a
+    /// kommun outside the client's), so that probing leaves a trace.
+    pub fn record_refusal(
+        &self,
+        actor: &AuditActor,
+        kommun: Option<Kommunkod>,
+        action: &str,
+        reason: &'static str,
+    ) -> Result<(), StoreError> {
+        self.audit_refused(actor, kommun, None, action, reason)
+    }
+
+    fn with_refusal_audit<T>(
+        &self,
+        actor: &AuditActor,
+        kommun: Option<Kommunkod>,
+        person: Option<&Personnummer>,
+        action: &str,
+        result: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if let Err(e) = &result
+            && let Some(reason) = refusal_reason(e)
+            && let Err(audit_err) = self.audit_refused(actor, kommun, person, action, reason)
+        {
+            tracing::error!(error = %audit_err, "could not audit a refused write");
+            return Err(audit_err);
+        }
+        result
+    }
+
+    // ---- kommun writes ------------------------------------------------------------
+
+    /// Stores a kommun message with its preconditions, audit row and feed position in
+    /// one transaction. With an idempotency key, a repeat of the same request gets the
+    /// first answer and a different request under the same key is refused.
+    pub fn submit(
+        &self,
+        client_id: &str,
+        write: &KommunWrite,
+        idem: Option<&IdempotencyKey>,
+    ) -> Result<Submission<Kvittens>, StoreError> {
+        let actor = AuditActor::Client(client_id.to_owned());
+        let action = format!("skriv:{}", write.message().kind());
+        let result = self.idempotent(client_id, idem, |c, t| {
+            let (kv, person) = messages::insert_kommun(c, &self.inner.keys, client_id, write, t)?;
+            let target = kv.meddelande_id.to_string();
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &actor,
+                    kommun: Some(write.kommun()),
+                    person: Some(&person),
+                    action: &action,
+                    target: Some(&target),
+                    outcome: Outcome::Ok,
+                },
+                t,
+            )?;
+            Ok(kv)
+        });
+        let pnr = write.message().header().personnummer();
+        self.with_refusal_audit(&actor, Some(write.kommun()), Some(&pnr), &action, result)
+    }
+
+    /// A kommun's basladdning: every item stored, or none. All refused items are
+    /// reported, each with its list and position.
+    pub fn submit_basladdning(
+        &self,
+        client_id: &str,
+        ansokningar: &[KommunWrite],
+        antagningar: &[KommunWrite],
+        idem: Option<&IdempotencyKey>,
+    ) -> Result<Submission<BasladdningKvittens>, StoreError> {
+        let actor = AuditActor::Client(client_id.to_owned());
+        let result = self.idempotent(client_id, idem, |c, t| {
+            let mut failures = Vec::new();
+            let mut out = BasladdningKvittens {
+                ansokningar: Vec::with_capacity(ansokningar.len()),
+                antagningar: Vec::with_capacity(antagningar.len()),
+            };
+            for (list, writes) in [("ansokningar", ansokningar), ("antagningar", antagningar)] {
+                for (index, write) in writes.iter().enumerate() {
+                    match messages::insert_kommun(c, &self.inner.keys, client_id, write, t) {
+                        Ok((kv, person)) => {
+                            let target = kv.meddelande_id.to_string();
+                            let action = format!("basladdning:{}", write.message().kind());
+                            audit::append(
+                                c,
+                                &AuditEvent {
+                                    actor: &actor,
+                                    kommun: Some(write.kommun()),
+                                    person: Some(&person),
+                                    action: &action,
+                                    target: Some(&target),
+                                    outcome: Outcome::Ok,
+                                },
+                                t,
+                            )?;
+                            if list == "ansokningar" {
+                                out.ansokningar.push(kv);
+                            } else {
+                                out.antagningar.push(kv);
+                            }
+                        }
+                        Err(e) if refusal_reason(&e).is_some() => {
+                            failures.push(ItemError {
+                                list,
+                                index,
+                                error: e,
+                            });
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            if failures.is_empty() {
+                Ok(out)
+            } else {
+                Err(StoreError::Items(failures))
+            }
+        });
+        let kommun = ansokningar
+            .iter()
+            .chain(antagningar)
+            .map(KommunWrite::kommun)
+            .next();
+        self.with_refusal_audit(&actor, kommun, None, "basladdning", result)
+    }
+
+    /// The idempotency protocol around a write `f`, all in one transaction.
+    fn idempotent<T: Serialize + for<'de> Deserialize<'de>>(
+        &self,
+        client_id: &str,
+        idem: Option<&IdempotencyKey>,
+        f: impl Fn(&mut DbConnection, i64) -> Result<T, StoreError>,
+    ) -> Result<Submission<T>, StoreError> {
+        let attempt = || {
+            self.tx(|c| {
+                let t = now();
+                if let Some(key) = idem
+                    && let Some(stored) = idempotency::lookup(c, client_id, key, t)?
+                {
+                    let answer = serde_json::from_str(&stored)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    return Ok(Submission::Replayed(answer));
+                }
+                let answer = f(c, t)?;
+                if let Some(key) = idem {
+                    let json = serde_json::to_string(&answer)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    idempotency::remember(c, client_id, key, &json, t)?;
+                }
+                Ok(Submission::Created(answer))
+            })
+        };
+        match attempt() {
+            // A concurrent request with the same key committed first: replay its answer.
+            Err(StoreError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) if idem.is_some() => attempt(),
+            other => other,
+        }
+    }
+
+    // ---- Af writes ------------------------------------------------------------------
+
+    fn af_audit(
+        c: &mut DbConnection,
+        af: &AfActor,
+        stored: &messages::AfStored,
+        action: &str,
+        t: i64,
+    ) -> Result<(), StoreError> {
+        audit::append(
+            c,
+            &AuditEvent {
+                actor: &AuditActor::Af(af.subject().to_owned()),
+                kommun: stored.kommun,
+                person: Some(&stored.person),
+                action,
+                target: Some(&stored.record_id),
+                outcome: Outcome::Ok,
+            },
+            t,
+        )?;
+        Ok(())
+    }
+
+    fn load_current(
+        &self,
+        c: &mut DbConnection,
+        kind: MessageKind,
+        record_id: &str,
+    ) -> Result<Revealed, StoreError> {
+        let row = messages::current_version(c, kind, record_id)?;
+        messages::reveal_rows(c, &self.inner.keys, vec![row])?
+            .pop()
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Stores Arbetsförmedlingen's message; returns the new record's id.
+    pub fn af_write(&self, af: &AfActor, write: &AfWrite) -> Result<String, StoreError> {
+        self.tx(|c| {
+            let t = now();
+            let stored =
+                messages::insert_af(c, &self.inner.keys, af.subject(), write.message(), t)?;
+            let action = format!("skriv:{}", write.message().kind());
+            Self::af_audit(c, af, &stored, &action, t)?;
+            Ok(stored.record_id)
+        })
+    }
+
+    /// Creates an utbildningsbehov and returns it.
+    pub fn create_utbildningsbehov(
+        &self,
+        af: &AfActor,
+        write: &AfWrite,
+    ) -> Result<UtbildningsbehovRecord, StoreError> {
+        if write.message().kind() != MessageKind::Utbildningsbehov {
+            return Err(StoreError::Conflict("fel typ av meddelande"));
+        }
+        let id = self.af_write(af, write)?;
+        self.af_record(MessageKind::Utbildningsbehov, &id)?
+            .into_utbildningsbehov()
+    }
+
+    /// Creates an utbildningsbeslut and returns it.
+    pub fn create_utbildningsbeslut(
+        &self,
+        af: &AfActor,
+        write: &AfWrite,
+    ) -> Result<UtbildningsbeslutRecord, StoreError> {
+        if write.message().kind() != MessageKind::Utbildningsbeslut {
+            return Err(StoreError::Conflict("fel typ av meddelande"));
+        }
+        let id = self.af_write(af, write)?;
+        self.af_record(MessageKind::Utbildningsbeslut, &id)?
+            .into_utbildningsbeslut()
+    }
+
+    /// Sets a person's participation in etableringsprogrammet.
+    pub fn set_etableringsprogram(
+        &self,
+        af: &AfActor,
+        write: &AfWrite,
+    ) -> Result<EtableringsprogramRecord, StoreError> {
+        let AfMessage::Etableringsprogram(e) = write.message() else {
+            return Err(StoreError::Conflict("fel typ av meddelande"));
+        };
+        let id = self.af_write(af, write)?;
+        let mut rec = self
+            .af_record(MessageKind::Etableringsprogram, &id)?
+            .into_etableringsprogram()?;
+        debug_assert_eq!(rec.program.personnummer(), e.personnummer());
+        rec.program = e.clone();
+        Ok(rec)
+    }
+
+    /// The current version of an Af record, unaudited (used right after Af's own write).
+    fn af_record(&self, kind: MessageKind, record_id: &str) -> Result<Revealed, StoreError> {
+        let mut c = self.conn()?;
+        self.load_current(&mut c, kind, record_id)
+    }
+
+    fn af_transition(
+        &self,
+        af: &AfActor,
+        kind: MessageKind,
+        record_id: &str,
+        action: &str,
+        next: impl Fn(&MessageRow) -> Result<(String, Option<String>), StoreError>,
+    ) -> Result<Revealed, StoreError> {
+        self.tx(|c| {
+            let t = now();
+            let old = messages::current_version(c, kind, record_id)?;
+            let (status, payload) = next(&old)?;
+            let stored = messages::new_af_version(c, af.subject(), &old, &status, payload, t)?;
+            Self::af_audit(c, af, &stored, action, t)?;
+            self.load_current(c, kind, record_id)
+        })
+    }
+
+    /// Ends an active utbildningsbehov.
+    pub fn avsluta_utbildningsbehov(
+        &self,
+        af: &AfActor,
+        id: &str,
+    ) -> Result<UtbildningsbehovRecord, StoreError> {
+        self.af_transition(
+            af,
+            MessageKind::Utbildningsbehov,
+            id,
+            "avsluta:utbildningsbehov",
+            |old| {
+                if old.status == UtbildningsbehovStatus::Avslutad.as_str() {
+                    return Err(StoreError::Conflict("utbildningsbehovet är redan avslutat"));
+                }
+                Ok((UtbildningsbehovStatus::Avslutad.as_str().to_owned(), None))
+            },
+        )?
+        .into_utbildningsbehov()
+    }
+
+    /// Changes an utbildningsbeslut that has not ended; it appears again in the feed.
+    pub fn andra_utbildningsbeslut(
+        &self,
+        af: &AfActor,
+        id: &str,
+        andring: &UtbildningsbeslutAndring,
+    ) -> Result<UtbildningsbeslutRecord, StoreError> {
+        self.af_transition(
+            af,
+            MessageKind::Utbildningsbeslut,
+            id,
+            "andra:utbildningsbeslut",
+            |old| {
+                if old.status == UtbildningsbeslutStatus::Upphord.as_str() {
+                    return Err(StoreError::Conflict("utbildningsbeslutet har upphört"));
+                }
+                let payload = messages::changed_beslut_payload(old, andring)?;
+                Ok((
+                    UtbildningsbeslutStatus::Andrad.as_str().to_owned(),
+                    Some(payload),
+                ))
+            },
+        )?
+        .into_utbildningsbeslut()
+    }
+
+    /// Ends an utbildningsbeslut; it appears again in the feed as `upphord`.
+    pub fn upphor_utbildningsbeslut(
+        &self,
+        af: &AfActor,
+        id: &str,
+    ) -> Result<UtbildningsbeslutRecord, StoreError> {
+        self.af_transition(
+            af,
+            MessageKind::Utbildningsbeslut,
+            id,
+            "upphor:utbildningsbeslut",
+            |old| {
+                if old.status == UtbildningsbeslutStatus::Upphord.as_str() {
+                    return Err(StoreError::Conflict(
+                        "utbildningsbeslutet har redan upphört",
+                    ));
+                }
+                Ok((UtbildningsbeslutStatus::Upphord.as_str().to_owned(), None))
+            },
+        )?
+        .into_utbildningsbeslut()
+    }
+
+    /// Marks or unmarks a person as having skyddade personuppgifter.
+    pub fn set_skyddade_personuppgifter(
+        &self,
+        af: &AfActor,
+        personnummer: &Personnummer,
+        skyddad: bool,
+    ) -> Result<(), StoreError> {
+        self.tx(|c| {
+            let t = now();
+            let person = identities::ensure(c, &self.inner.keys, personnummer, t)?;
+            identities::set_skyddad(c, &person, skyddad)?;
+            identities::touch(c, &person, t)?;
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &AuditActor::Af(af.subject().to_owned()),
+                    kommun: None,
+                    person: Some(&person),
+                    action: if skyddad {
+                        "markera:skyddade_personuppgifter"
+                    } else {
+                        "avmarkera:skyddade_personuppgifter"
+                    },
+                    target: None,
+                    outcome: Outcome::Ok,
+                },
+                t,
+            )?;
+            Ok(())
+        })
+    }
+
+    // ---- reads (each audited before it is answered) ---------------------------------
+
+    fn audit_read(
+        c: &mut DbConnection,
+        reader: &Reader,
+        action: &str,
+        kommun: Option<Kommunkod>,
+        persons: impl IntoIterator<Item = Pseudonym>,
+        target: Option<&str>,
+        t: i64,
+    ) -> Result<(), StoreError> {
+        let persons: BTreeSet<Pseudonym> = persons.into_iter().collect();
+        let skyddade: Vec<String> = if persons.is_empty() {
+            Vec::new()
+        } else {
+            ident::table
+                .filter(ident::pseudonym.eq_any(persons.iter().map(Pseudonym::as_str)))
+                .filter(ident::skyddade_personuppgifter.eq(true))
+                .select(ident::pseudonym)
+                .load(c)?
+        };
+        let mut any = false;
+        for p in &persons {
+            any = true;
+            // Reads about protected persons carry their own action, for follow-up.
+            let action = if skyddade.iter().any(|s| s == p.as_str()) {
+                format!("{action}:skyddad")
+            } else {
+                action.to_owned()
+            };
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &reader.actor,
+                    kommun,
+                    person: Some(p),
+                    action: &action,
+                    target,
+                    outcome: Outcome::Ok,
+                },
+                t,
+            )?;
+        }
+        if !any {
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &reader.actor,
+                    kommun,
+                    person: None,
+                    action,
+                    target,
+                    outcome: Outcome::Ok,
+                },
+                t,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn person_rows(
+        &self,
+        c: &mut DbConnection,
+        personnummer: &Personnummer,
+        kind: MessageKind,
+        only_current: bool,
+    ) -> Result<(Option<Pseudonym>, Vec<Revealed>), StoreError> {
+        let Some(person) = identities::find(c, &self.inner.keys, personnummer)? else {
+            return Ok((None, Vec::new()));
+        };
+        let mut q = msg::table
+            .filter(msg::person.eq(person.as_str()))
+            .filter(msg::kind.eq(kind.as_str()))
+            .order((msg::mottaget.asc(), msg::id.asc()))
+            .into_boxed();
+        if only_current {
+            q = q.filter(msg::aktuell.eq(true));
+        }
+        let rows: Vec<MessageRow> = q.load(c)?;
+        Ok((
+            Some(person),
+            messages::reveal_rows(c, &self.inner.keys, rows)?,
+        ))
+    }
+
+    /// The person's utbildningsbehov (current versions, every status).
+    pub fn utbildningsbehov_for_person(
+        &self,
+        reader: &Reader,
+        personnummer: &Personnummer,
+    ) -> Result<Vec<UtbildningsbehovRecord>, StoreError> {
+        self.tx(|c| {
+            let (person, rows) =
+                self.person_rows(c, personnummer, MessageKind::Utbildningsbehov, true)?;
+            Self::audit_read(c, reader, "las:utbildningsbehov", None, person, None, now())?;
+            rows.into_iter()
+                .map(Revealed::into_utbildningsbehov)
+                .collect()
+        })
+    }
+
+    /// Tabell 2: active utbildningsbehov of the kommun's residents, oldest first.
+    pub fn aktiva_utbildningsbehov(
+        &self,
+        reader: &Reader,
+        hemkommun: Kommunkod,
+        page: u32,
+        limit: u32,
+    ) -> Result<Page<UtbildningsbehovRecord>, StoreError> {
+        if !reader.may_see(Some(&hemkommun.to_string())) {
+            return Err(StoreError::OtillatenKommun(hemkommun));
+        }
+        let page = page.max(1);
+        let limit = limit.clamp(1, 100);
+        self.tx(|c| {
+            let today = messages::today().to_string();
+            let base = || {
+                msg::table
+                    .filter(msg::kind.eq(MessageKind::Utbildningsbehov.as_str()))
+                    .filter(msg::kommunkod.eq(hemkommun.to_string()))
+                    .filter(msg::aktuell.eq(true))
+                    .filter(msg::status.eq(UtbildningsbehovStatus::Aktiv.as_str()))
+                    .filter(msg::giltig_tom.ge(today.clone()))
+            };
+            let total: i64 = base().count().get_result(c)?;
+            let rows: Vec<MessageRow> = base()
+                .order((msg::mottaget.asc(), msg::id.asc()))
+                .limit(i64::from(limit))
+                .offset(i64::from(page - 1) * i64::from(limit))
+                .load(c)?;
+            let persons: Vec<Pseudonym> = rows
+                .iter()
+                .map(|r| Pseudonym::from_db(r.person.clone()))
+                .collect();
+            Self::audit_read(
+                c,
+                reader,
+                "lista:utbildningsbehov",
+                Some(hemkommun),
+                persons,
+                None,
+                now(),
+            )?;
+            let data = messages::reveal_rows(c, &self.inner.keys, rows)?
+                .into_iter()
+                .map(Revealed::into_utbildningsbehov)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                data,
+                page,
+                limit,
+                total: total.max(0) as u64,
+            })
+        })
+    }
+
+    /// The person's utbildningsbeslut (current versions) in the reader's kommuner.
+    pub fn utbildningsbeslut_for_person(
+        &self,
+        reader: &Reader,
+        personnummer: &Personnummer,
+    ) -> Result<Vec<UtbildningsbeslutRecord>, StoreError> {
+        self.tx(|c| {
+            let (person, rows) =
+                self.person_rows(c, personnummer, MessageKind::Utbildningsbeslut, true)?;
+            Self::audit_read(
+                c,
+                reader,
+                "las:utbildningsbeslut",
+                None,
+                person,
+                None,
+                now(),
+            )?;
+            rows.into_iter()
+                .filter(|r| reader.may_see(r.row.kommunkod.as_deref()))
+                .map(Revealed::into_utbildningsbeslut)
+                .collect()
+        })
+    }
+
+    /// The kommun's utbildningsbeslut feed after `after`: every version in commit order.
+    pub fn utbildningsbeslut_feed(
+        &self,
+        reader: &Reader,
+        kommun: Kommunkod,
+        after: Cursor,
+        limit: u32,
+    ) -> Result<Feed<UtbildningsbeslutRecord>, StoreError> {
+        if !reader.may_see(Some(&kommun.to_string())) {
+            return Err(StoreError::OtillatenKommun(kommun));
+        }
+        let limit = limit.clamp(1, 1000);
+        self.tx(|c| {
+            let rows: Vec<MessageRow> = msg::table
+                .filter(msg::kind.eq(MessageKind::Utbildningsbeslut.as_str()))
+                .filter(msg::kommunkod.eq(kommun.to_string()))
+                .filter(msg::beslut_pos.gt(after.position()))
+                .order(msg::beslut_pos.asc())
+                .limit(i64::from(limit))
+                .load(c)?;
+            let next = rows
+                .last()
+                .and_then(|r| r.beslut_pos)
+                .map_or(after, |p| after.advanced(p));
+            let persons: Vec<Pseudonym> = rows
+                .iter()
+                .map(|r| Pseudonym::from_db(r.person.clone()))
+                .collect();
+            Self::audit_read(
+                c,
+                reader,
+                "flode:utbildningsbeslut",
+                Some(kommun),
+                persons,
+                None,
+                now(),
+            )?;
+            let data = messages::reveal_rows(c, &self.inner.keys, rows)?
+                .into_iter()
+                .map(|r| {
+                    // A feed entry shows the version it stands for, not only the newest.
+                    Revealed::into_utbildningsbeslut(r)
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Feed { data, efter: next })
+        })
+    }
+
+    /// Whether the person takes part in etableringsprogrammet.
+    pub fn etableringsprogram_for_person(
+        &self,
+        reader: &Reader,
+        personnummer: &Personnummer,
+    ) -> Result<EtableringsprogramRecord, StoreError> {
+        self.tx(|c| {
+            let (person, mut rows) =
+                self.person_rows(c, personnummer, MessageKind::Etableringsprogram, true)?;
+            Self::audit_read(
+                c,
+                reader,
+                "las:etableringsprogram",
+                None,
+                person,
+                None,
+                now(),
+            )?;
+            match rows.pop() {
+                Some(r) => r.into_etableringsprogram(),
+                None => Ok(EtableringsprogramRecord {
+                    program: komvux_domain::message::Etableringsprogram::deltar_inte(*personnummer),
+                }),
+            }
+        })
+    }
+
+    /// A kommun message by id, if the reader may see its kommun. Another kommun's
+    /// message is `NotFound`, exactly like a missing one.
+    pub fn message(&self, reader: &Reader, id: MeddelandeId) -> Result<StoredMessage, StoreError> {
+        let result = self.tx(|c| {
+            let row: Option<MessageRow> = msg::table
+                .find(id.to_string())
+                .filter(msg::author.eq(komvux_domain::Author::Kommun.as_str()))
+                .first(c)
+                .optional()?;
+            let Some(row) = row.filter(|r| reader.may_see(r.kommunkod.as_deref())) else {
+                return Err(StoreError::NotFound);
+            };
+            let kommun = row
+                .kommunkod
+                .as_deref()
+                .and_then(|k| Kommunkod::parse(k).ok());
+            let target = id.to_string();
+            Self::audit_read(
+                c,
+                reader,
+                "las:meddelande",
+                kommun,
+                [Pseudonym::from_db(row.person.clone())],
+                Some(&target),
+                now(),
+            )?;
+            messages::reveal_rows(c, &self.inner.keys, vec![row])?
+                .pop()
+                .ok_or(StoreError::NotFound)?
+                .into_stored_message()
+        });
+        if let Err(StoreError::NotFound) = &result {
+            self.audit_refused(
+                reader.actor(),
+                None,
+                None,
+                "las:meddelande",
+                "hittades_inte",
+            )?;
+        }
+        result
+    }
+
+    /// Af's feed of every kommun message version, in commit order.
+    pub fn handelser(
+        &self,
+        reader: &Reader,
+        after: Cursor,
+        limit: u32,
+    ) -> Result<Feed<StoredMessage>, StoreError> {
+        let limit = limit.clamp(1, 1000);
+        self.tx(|c| {
+            let rows: Vec<MessageRow> = msg::table
+                .filter(msg::handelse_pos.gt(after.position()))
+                .filter(msg::author.eq(komvux_domain::Author::Kommun.as_str()))
+                .order(msg::handelse_pos.asc())
+                .limit(i64::from(limit))
+                .load(c)?;
+            let rows: Vec<MessageRow> = rows
+                .into_iter()
+                .filter(|r| reader.may_see(r.kommunkod.as_deref()))
+                .collect();
+            let next = rows
+                .last()
+                .and_then(|r| r.handelse_pos)
+                .map_or(after, |p| after.advanced(p));
+            let persons: Vec<Pseudonym> = rows
+                .iter()
+                .map(|r| Pseudonym::from_db(r.person.clone()))
+                .collect();
+            Self::audit_read(c, reader, "flode:handelser", None, persons, None, now())?;
+            let data = messages::reveal_rows(c, &self.inner.keys, rows)?
+                .into_iter()
+                .map(Revealed::into_stored_message)
+                .collect::<Result<_, _>>()?;
+            Ok(Feed { data, efter: next })
+        })
+    }
+
+    /// Everything about one person: both directions, current versions and history.
+    pub fn person(
+        &self,
+        reader: &Reader,
+        personnummer: &Personnummer,
+    ) -> Result<PersonRecord, StoreError> {
+        self.tx(|c| {
+            let Some(person) = identities::find(c, &self.inner.keys, personnummer)? else {
+                Self::audit_read(c, reader, "las:person", None, None, None, now())?;
+                return Ok(PersonRecord {
+                    personnummer: *personnummer,
+                    skyddade_personuppgifter: false,
+                    utbildningsbehov: Vec::new(),
+                    utbildningsbeslut: Vec::new(),
+                    etableringsprogram: EtableringsprogramRecord {
+                        program: komvux_domain::message::Etableringsprogram::deltar_inte(
+                            *personnummer,
+                        ),
+                    },
+                    meddelanden: Vec::new(),
+                });
+            };
+            let rows: Vec<MessageRow> = msg::table
+                .filter(msg::person.eq(person.as_str()))
+                .order((msg::mottaget.asc(), msg::id.asc()))
+                .load(c)?;
+            let skyddad = identities::is_skyddad(c, &person)?;
+            Self::audit_read(c, reader, "las:person", None, [person], None, now())?;
+            let mut out = PersonRecord {
+                personnummer: *personnummer,
+                skyddade_personuppgifter: skyddad,
+                utbildningsbehov: Vec::new(),
+                utbildningsbeslut: Vec::new(),
+                etableringsprogram: EtableringsprogramRecord {
+                    program: komvux_domain::message::Etableringsprogram::deltar_inte(*personnummer),
+                },
+                meddelanden: Vec::new(),
+            };
+            for r in messages::reveal_rows(c, &self.inner.keys, rows)? {
+                let kind = MessageKind::parse(&r.row.kind)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let current = r.row.aktuell;
+                match kind {
+                    MessageKind::Utbildningsbehov if current => {
+                        out.utbildningsbehov.push(r.into_utbildningsbehov()?)
+                    }
+                    MessageKind::Utbildningsbeslut if current => {
+                        out.utbildningsbeslut.push(r.into_utbildningsbeslut()?)
+                    }
+                    MessageKind::Etableringsprogram if current => {
+                        out.etableringsprogram = r.into_etableringsprogram()?
+                    }
+                    MessageKind::Utbildningsbehov
+                    | MessageKind::Utbildningsbeslut
+                    | MessageKind::Etableringsprogram => {}
+                    _ => out.meddelanden.push(r.into_stored_message()?),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    // ---- clients --------------------------------------------------------------------
+
+    /// Registers a client; the secret is returned once and only its hash is kept.
+    pub fn add_client(
+        &self,
+        client_id: Option<&str>,
+        name: &str,
+        organisationsnummer: Organisationsnummer,
+        kommuner: &BTreeSet<Kommunkod>,
+    ) -> Result<(Client, ClientSecret), StoreError> {
+        self.tx(|c| {
+            let t = now();
+            let out = clients::add(c, client_id, name, organisationsnummer, kommuner, t)?;
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &AuditActor::System("client-admin".into()),
+                    kommun: None,
+                    person: None,
+                    action: "klient:skapa",
+                    target: Some(&out.0.client_id),
+                    outcome: Outcome::Ok,
+                },
+                t,
+            )?;
+            Ok(out)
+        })
+    }
+
+    pub fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        let mut c = self.conn()?;
+        clients::get(&mut c, client_id)
+    }
+
+    pub fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        let mut c = self.conn()?;
+        clients::list(&mut c)
+    }
+
+    /// The active client these credentials and this certificate organisation belong
+    /// to; `None` for every kind of mismatch.
+    pub fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+        certificate_org: Organisationsnummer,
+    ) -> Result<Option<Client>, StoreError> {
+        let mut c = self.conn()?;
+        clients::authenticate(&mut c, client_id, secret, certificate_org, now())
+    }
+
+    /// A new secret; the previous one keeps working for `overlap`.
+    pub fn rotate_client_secret(
+        &self,
+        client_id: &str,
+        overlap: std::time::Duration,
+    ) -> Result<ClientSecret, StoreError> {
+        let overlap = i64::try_from(overlap.as_micros()).unwrap_or(i64::MAX / 4);
+        self.tx(|c| {
+            let t = now();
+            let s = clients::rotate_secret(c, client_id, overlap, t)?;
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &AuditActor::System("client-admin".into()),
+                    kommun: None,
+                    person: None,
+                    action: "klient:rotera",
+                    target: Some(client_id),
+                    outcome: Outcome::Ok,
+                },
+                t,
+            )?;
+            Ok(s)
+        })
+    }
+
+    /// Revokes (or reinstates) a client.
+    pub fn set_client_active(&self, client_id: &str, active: bool) -> Result<(), StoreError> {
+        self.tx(|c| {
+            let t = now();
+            clients::set_active(c, client_id, active, t)?;
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &AuditActor::System("client-admin".into()),
+                    kommun: None,
+                    person: None,
+                    action: if active {
+                        "klient:aterstall"
+                    } else {
+                        "klient:aterkalla"
+                    },
+                    target: Some(client_id),
+                    outcome: Outcome::Ok,
+                },
+                t,
+            )?;
+            Ok(())
+        })
+    }
+
+    // ---- audit and gallring ---------------------------------------------------------
+
+    /// Walks the whole audit chain.
+    pub fn verify_audit_chain(&self) -> Result<ChainReport, StoreError> {
+        let mut c = self.conn()?;
+        audit::verify(&mut c)
+    }
+
+    /// The audit rows about one person between two instants (microseconds).
+    pub fn audit_for_person(
+        &self,
+        personnummer: &Personnummer,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<audit::AuditRow>, StoreError> {
+        let mut c = self.conn()?;
+        match identities::find(&mut c, &self.inner.keys, personnummer)? {
+            Some(p) => audit::for_person(&mut c, &p, from, to),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Deletes everything about persons whose last activity is older than `retention`,
+    /// identity rows included, and expired idempotency entries. Audit rows stay (they
+    /// hold pseudonyms only), so the chain still verifies.
+    pub fn gallra(
+        &self,
+        retention: std::time::Duration,
+        dry_run: bool,
+    ) -> Result<GallringReport, StoreError> {
+        let retention = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX / 4);
+        self.tx(|c| {
+            let t = now();
+            let cutoff = t - retention;
+            let persons: Vec<String> = ident::table
+                .filter(ident::last_activity_at.lt(cutoff))
+                .select(ident::pseudonym)
+                .load(c)?;
+            let mut report = GallringReport {
+                persons: persons.len() as u64,
+                messages: 0,
+                idempotency_entries: 0,
+                dry_run,
+            };
+            for chunk in persons.chunks(500) {
+                let n: i64 = msg::table
+                    .filter(msg::person.eq_any(chunk))
+                    .count()
+                    .get_result(c)?;
+                report.messages += n.max(0) as u64;
+                if !dry_run {
+                    diesel::delete(msg::table.filter(msg::person.eq_any(chunk))).execute(c)?;
+                    diesel::delete(ident::table.filter(ident::pseudonym.eq_any(chunk)))
+                        .execute(c)?;
+                }
+            }
+            if !dry_run {
+                report.idempotency_entries = idempotency::purge_expired(c, t)? as u64;
+                let system = AuditActor::System("gallring".into());
+                for p in &persons {
+                    let p = Pseudonym::from_db(p.clone());
+                    audit::append(
+                        c,
+                        &AuditEvent {
+                            actor: &system,
+                            kommun: None,
+                            person: Some(&p),
+                            action: "gallra:person",
+                            target: None,
+                            outcome: Outcome::Ok,
+                        },
+                        t,
+                    )?;
+                }
+            }
+            Ok(report)
+        })
+    }
+
+    /// Direct access for tests and tools that inspect the database.
+    pub fn connection(&self) -> Result<PooledConnection, StoreError> {
+        self.conn()
+    }
+}
