@@ -129,6 +129,13 @@ impl Default for PoolSettings {
 /// A pool for `url`. For SQLite the pool is kept small: there is one writer at a time.
 pub fn pool(url: &str, settings: &PoolSettings) -> Result<DbPool, StoreError> {
     let manager = ConnectionManager::new(url)?;
+    if manager.backend == Backend::Sqlite {
+        let path = std::path::Path::new(sqlite_path(url));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Config(format!("creating {}: {e}", dir.display())))?;
+        }
+    }
     let max = match manager.backend {
         Backend::Sqlite => settings.max_size.min(8),
         Backend::Postgresql => settings.max_size,

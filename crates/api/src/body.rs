@@ -1,0 +1,181 @@
+//! Request bodies and query strings: JSON only, size-limited, parsed with every
+//! field error reported, and personnummer checked against the environment.
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use komvux_domain::{FieldError, Personnummer};
+use komvux_persistence::IdempotencyKey;
+use serde_json::Value;
+
+use crate::config::Mode;
+use crate::error::{ApiError, ProblemKind};
+
+/// The body as JSON, if the request says it is JSON and it is.
+pub fn json(req: &HttpRequest, body: &[u8]) -> Result<Value, ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let charset_ok = ct.split(';').skip(1).all(|p| {
+        let p = p.trim().to_ascii_lowercase();
+        !p.starts_with("charset=") || p == "charset=utf-8" || p == "charset=\"utf-8\""
+    });
+    if mime != "application/json" || !charset_ok {
+        return Err(ApiError::new(
+            ProblemKind::FelInnehallstyp,
+            "Begäran ska ha Content-Type: application/json (UTF-8)",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let detail = if e.is_eof() {
+            "JSON-dokumentet tar slut för tidigt".to_owned()
+        } else {
+            format!("Ogiltig JSON på rad {}, kolumn {}", e.line(), e.column())
+        };
+        ApiError::new(ProblemKind::FelaktigJson, detail)
+    })
+}
+
+/// The `Idempotency-Key` header, fingerprinted with the path and body.
+pub fn idempotency_key(req: &HttpRequest, body: &[u8]) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(raw) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::field(
+            ProblemKind::Valideringsfel,
+            "Idempotency-Key",
+            "ogiltig_idempotensnyckel",
+            "Idempotency-Key ska vara 1–255 synliga ASCII-tecken",
+        )
+    };
+    let s = raw.to_str().map_err(|_| bad())?;
+    IdempotencyKey::new(s, req.path(), body)
+        .map(Some)
+        .map_err(|_| bad())
+}
+
+/// Whether `p` may be used in this environment; errors name `falt`.
+pub fn person_allowed(mode: Mode, p: &Personnummer, falt: &str) -> Result<(), FieldError> {
+    match (mode, p.is_test_number()) {
+        (Mode::Test, false) => Err(FieldError::new(
+            falt,
+            "testmiljo_kraver_testperson",
+            "Testmiljön tar bara emot Skatteverkets testpersonnummer",
+        )),
+        (Mode::Produktion, true) => Err(FieldError::new(
+            falt,
+            "testperson_i_produktion",
+            "Skatteverkets testpersonnummer tas inte emot i produktion",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks every personnummer of a request at once.
+pub fn persons_allowed<'a>(
+    mode: Mode,
+    persons: impl IntoIterator<Item = (&'a Personnummer, String)>,
+) -> Result<(), ApiError> {
+    let errors: Vec<FieldError> = persons
+        .into_iter()
+        .filter_map(|(p, falt)| person_allowed(mode, p, &falt).err())
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let (kind, detail) = match mode {
+        Mode::Test => (
+            ProblemKind::TestmiljoKraverTestperson,
+            "Testmiljön tar bara emot Skatteverkets testpersonnummer",
+        ),
+        Mode::Produktion => (
+            ProblemKind::TestpersonIProduktion,
+            "Skatteverkets testpersonnummer tas inte emot i produktion",
+        ),
+    };
+    Err(ApiError::with_errors(kind, detail, errors))
+}
+
+/// Query parameters, each name at most once, none unknown.
+#[derive(Debug)]
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    pub fn parse(req: &HttpRequest, allowed: &[&str]) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> =
+            actix_web::web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+                .map_err(|_| {
+                    ApiError::new(
+                        ProblemKind::Valideringsfel,
+                        "Frågesträngen kunde inte tolkas",
+                    )
+                })?
+                .into_inner();
+        let mut errors = Vec::new();
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            if !allowed.contains(&k.as_str()) {
+                errors.push(FieldError::new(
+                    k.chars().take(40).collect::<String>(),
+                    "okant_falt",
+                    "Parametern finns inte",
+                ));
+            } else if pairs[..i].iter().any(|(p, _)| p == k) {
+                errors.push(FieldError::new(
+                    k.clone(),
+                    "upprepad",
+                    "Parametern får bara anges en gång",
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::with_errors(
+                ProblemKind::Valideringsfel,
+                "Frågesträngen innehåller fel",
+                errors,
+            ));
+        }
+        Ok(Self { pairs })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// An optional integer within `min..=max`, `default` when absent.
+    pub fn int(
+        &self,
+        name: &str,
+        default: u32,
+        min: u32,
+        max: u32,
+        errors: &mut Vec<FieldError>,
+    ) -> u32 {
+        match self.get(name) {
+            None => default,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (min..=max).contains(&n) => n,
+                _ => {
+                    errors.push(FieldError::new(
+                        name,
+                        "ogiltigt_heltal",
+                        format!("Ska vara ett heltal {min}–{max}"),
+                    ));
+                    default
+                }
+            },
+        }
+    }
+}

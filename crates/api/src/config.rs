@@ -1,0 +1,58 @@
+//! What the API needs to start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Which environment this gateway serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The test environment: only Skatteverket's test personnummer, test data routes.
+    Test,
+    /// Production: test personnummer are refused.
+    Produktion,
+}
+
+impl Mode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Test => "test",
+            Self::Produktion => "produktion",
+        }
+    }
+}
+
+/// Files of the API listener's TLS setup.
+#[derive(Debug, Clone)]
+pub struct TlsPaths {
+    /// The server certificate chain (PEM).
+    pub server_cert: PathBuf,
+    /// The server's private key (PEM, PKCS#8, SEC1 or PKCS#1).
+    pub server_key: PathBuf,
+    /// CA certificates client certificates must chain to (PEM bundle).
+    pub client_ca: PathBuf,
+    /// Certificate revocation lists (PEM or DER), honoured at the handshake.
+    pub crls: Vec<PathBuf>,
+}
+
+/// Everything [`crate::Application::build`] needs besides the store.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub mode: Mode,
+    /// The mutual-TLS API listener; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The plain-HTTP operations listener (health, metrics); loopback by default.
+    pub ops_listen: SocketAddr,
+    pub tls: TlsPaths,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest accepted basladdning body, in bytes.
+    pub max_basladdning_bytes: usize,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+}
+
+impl ApiConfig {
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+    pub const DEFAULT_MAX_BASLADDNING_BYTES: usize = 32 * 1024 * 1024;
+}

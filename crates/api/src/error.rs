@@ -1,0 +1,356 @@
+//! RFC 9457 problem details in Swedish, one stable type per kind of failure.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use komvux_domain::{FieldError, ValidationErrors};
+use komvux_persistence::StoreError;
+use serde::Serialize;
+
+/// The kinds of problem, each with its status, stable type and Swedish title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    Valideringsfel,
+    FelaktigJson,
+    EjAutentiserad,
+    OtillatenKommun,
+    FelPart,
+    HittadesInte,
+    MetodEjTillaten,
+    Konflikt,
+    SaknarAnvisning,
+    SaknarUtbildningsbeslut,
+    ErsatterOgiltig,
+    IdempotensnyckelAteranvand,
+    TestmiljoKraverTestperson,
+    TestpersonIProduktion,
+    ForStor,
+    FelInnehallstyp,
+    ForMangaAnrop,
+    TillfalligtOtillganglig,
+    InterntFel,
+}
+
+impl ProblemKind {
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Valideringsfel => "valideringsfel",
+            Self::FelaktigJson => "felaktig-json",
+            Self::EjAutentiserad => "ej-autentiserad",
+            Self::OtillatenKommun => "otillaten-kommun",
+            Self::FelPart => "fel-part",
+            Self::HittadesInte => "hittades-inte",
+            Self::MetodEjTillaten => "metod-ej-tillaten",
+            Self::Konflikt => "konflikt",
+            Self::SaknarAnvisning => "saknar-anvisning",
+            Self::SaknarUtbildningsbeslut => "saknar-utbildningsbeslut",
+            Self::ErsatterOgiltig => "ersatter-ogiltig",
+            Self::IdempotensnyckelAteranvand => "idempotensnyckel-ateranvand",
+            Self::TestmiljoKraverTestperson => "testmiljo-kraver-testperson",
+            Self::TestpersonIProduktion => "testperson-i-produktion",
+            Self::ForStor => "for-stor",
+            Self::FelInnehallstyp => "fel-innehallstyp",
+            Self::ForMangaAnrop => "for-manga-anrop",
+            Self::TillfalligtOtillganglig => "tillfalligt-otillganglig",
+            Self::InterntFel => "internt-fel",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::FelaktigJson => StatusCode::BAD_REQUEST,
+            Self::EjAutentiserad => StatusCode::UNAUTHORIZED,
+            Self::OtillatenKommun | Self::FelPart => StatusCode::FORBIDDEN,
+            Self::HittadesInte => StatusCode::NOT_FOUND,
+            Self::MetodEjTillaten => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Konflikt => StatusCode::CONFLICT,
+            Self::ForStor => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::FelInnehallstyp => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::ForMangaAnrop => StatusCode::TOO_MANY_REQUESTS,
+            Self::TillfalligtOtillganglig => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InterntFel => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Valideringsfel
+            | Self::SaknarAnvisning
+            | Self::SaknarUtbildningsbeslut
+            | Self::ErsatterOgiltig
+            | Self::IdempotensnyckelAteranvand
+            | Self::TestmiljoKraverTestperson
+            | Self::TestpersonIProduktion => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Valideringsfel => "Begäran innehåller fel",
+            Self::FelaktigJson => "Begäran är inte giltig JSON",
+            Self::EjAutentiserad => "Klienten är inte autentiserad",
+            Self::OtillatenKommun => "Klienten får inte agera för kommunen",
+            Self::FelPart => "Parten får inte skriva den här typen av meddelande",
+            Self::HittadesInte => "Resursen hittades inte",
+            Self::MetodEjTillaten => "Metoden stöds inte för resursen",
+            Self::Konflikt => "Begäran krockar med resursens tillstånd",
+            Self::SaknarAnvisning => "Personen saknar anvisning",
+            Self::SaknarUtbildningsbeslut => "Personen saknar utbildningsbeslut",
+            Self::ErsatterOgiltig => "Meddelandet som ska ersättas är inte aktuellt",
+            Self::IdempotensnyckelAteranvand => "Idempotensnyckeln har redan använts",
+            Self::TestmiljoKraverTestperson => "Testmiljön tar bara emot testpersoner",
+            Self::TestpersonIProduktion => "Testpersoner tas inte emot i produktion",
+            Self::ForStor => "Begäran är för stor",
+            Self::FelInnehallstyp => "Fel innehållstyp",
+            Self::ForMangaAnrop => "För många anrop",
+            Self::TillfalligtOtillganglig => "Tjänsten är tillfälligt otillgänglig",
+            Self::InterntFel => "Internt fel",
+        }
+    }
+
+    /// The problem kind a bare status code stands for (for responses made by the
+    /// framework rather than our handlers).
+    pub fn for_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            400 => Self::FelaktigJson,
+            401 => Self::EjAutentiserad,
+            403 => Self::OtillatenKommun,
+            404 => Self::HittadesInte,
+            405 => Self::MetodEjTillaten,
+            409 => Self::Konflikt,
+            413 => Self::ForStor,
+            415 => Self::FelInnehallstyp,
+            422 => Self::Valideringsfel,
+            429 => Self::ForMangaAnrop,
+            503 => Self::TillfalligtOtillganglig,
+            _ => Self::InterntFel,
+        }
+    }
+}
+
+/// The problem+json body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// Every way a request can fail, as the client sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A problem the client can act on.
+    #[error("{kind:?}: {detail}")]
+    Problem {
+        kind: ProblemKind,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    /// The database is unreachable or overloaded; the cause goes to the log only.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the cause goes to the log only.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        Self::Problem {
+            kind,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn with_errors(
+        kind: ProblemKind,
+        detail: impl Into<String>,
+        errors: Vec<FieldError>,
+    ) -> Self {
+        Self::Problem {
+            kind,
+            detail: detail.into(),
+            errors,
+        }
+    }
+
+    pub fn validation(errors: ValidationErrors) -> Self {
+        let detail = errors.to_string();
+        Self::with_errors(ProblemKind::Valideringsfel, detail, errors.into_errors())
+    }
+
+    pub fn field(kind: ProblemKind, falt: &str, kod: &'static str, meddelande: &str) -> Self {
+        Self::with_errors(
+            kind,
+            meddelande,
+            vec![FieldError::new(falt, kod, meddelande)],
+        )
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            ProblemKind::EjAutentiserad,
+            "Klientcertifikat, client_id och client_secret måste höra till en registrerad och aktiv klient",
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            ProblemKind::HittadesInte,
+            "Resursen finns inte eller tillhör inte klientens kommuner",
+        )
+    }
+
+    pub fn otillaten_kommun(falt: &str) -> Self {
+        Self::field(
+            ProblemKind::OtillatenKommun,
+            falt,
+            "otillaten_kommun",
+            "Klienten är inte registrerad för kommunen",
+        )
+    }
+
+    pub fn kind(&self) -> ProblemKind {
+        match self {
+            Self::Problem { kind, .. } => *kind,
+            Self::Unavailable(_) => ProblemKind::TillfalligtOtillganglig,
+            Self::Internal(_) => ProblemKind::InterntFel,
+        }
+    }
+
+    /// The body, with the cause of a 5xx left out.
+    pub fn problem(&self, instance: Option<String>) -> Problem {
+        let kind = self.kind();
+        let (detail, errors) = match self {
+            Self::Problem { detail, errors, .. } => (detail.clone(), errors.clone()),
+            Self::Unavailable(_) => ("Försök igen om en stund".to_owned(), Vec::new()),
+            Self::Internal(_) => (
+                "Ett oväntat fel inträffade; ange X-Request-Id vid kontakt med support".to_owned(),
+                Vec::new(),
+            ),
+        };
+        Problem {
+            type_: format!("/problem/{}", kind.slug()),
+            title: kind.title(),
+            status: kind.status().as_u16(),
+            detail,
+            instance,
+            errors,
+        }
+    }
+}
+
+/// A problem+json response for `problem`.
+pub fn problem_response(problem: &Problem) -> HttpResponse {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = HttpResponse::build(status);
+    res.insert_header((
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    ));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+    }
+    res.body(serde_json::to_vec(problem).unwrap_or_default())
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.kind().status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Unavailable(cause) => tracing::warn!(cause = %cause, "database unavailable"),
+            Self::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
+            Self::Problem { .. } => {}
+        }
+        problem_response(&self.problem(None))
+    }
+}
+
+fn precondition(kind: ProblemKind, falt: &str, kod: &'static str, text: &str) -> ApiError {
+    ApiError::field(kind, falt, kod, text)
+}
+
+impl ApiError {
+    /// Maps a store refusal, with field paths under `prefix` (empty for a single message).
+    pub fn from_store(e: StoreError, prefix: &str) -> Self {
+        let at = |f: &str| match (prefix.is_empty(), f.is_empty()) {
+            (true, _) => f.to_owned(),
+            (false, true) => prefix.to_owned(),
+            (false, false) => format!("{prefix}.{f}"),
+        };
+        match e {
+            StoreError::MissingAnvisning => precondition(
+                ProblemKind::SaknarAnvisning,
+                &at("personnummer"),
+                "saknar_anvisning",
+                "Personen har inget aktivt utbildningsbehov (anvisning) från Arbetsförmedlingen",
+            ),
+            StoreError::MissingUtbildningsbeslut => precondition(
+                ProblemKind::SaknarUtbildningsbeslut,
+                &at("personnummer"),
+                "saknar_utbildningsbeslut",
+                "Personen har inget gällande utbildningsbeslut i kommunen",
+            ),
+            StoreError::InvalidErsatter => precondition(
+                ProblemKind::ErsatterOgiltig,
+                &at("ersatter"),
+                "ersatter_ogiltig",
+                "ersatter ska vara ett aktuellt meddelande av samma typ för samma kommun och person",
+            ),
+            StoreError::WrongParty(kind) => ApiError::new(
+                ProblemKind::FelPart,
+                format!("Parten får inte skriva meddelanden av typen {kind}"),
+            ),
+            StoreError::OtillatenKommun(_) => ApiError::otillaten_kommun(&at("kommunkod")),
+            StoreError::IdempotencyKeyReused => ApiError::field(
+                ProblemKind::IdempotensnyckelAteranvand,
+                "Idempotency-Key",
+                "idempotensnyckel_ateranvand",
+                "Nyckeln har redan använts för en annan begäran; använd en ny nyckel",
+            ),
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::Conflict(what) => ApiError::new(ProblemKind::Konflikt, what),
+            StoreError::Items(items) => {
+                let mut kinds = Vec::new();
+                let mut errors = Vec::new();
+                let count = items.len();
+                for item in items {
+                    let mapped =
+                        ApiError::from_store(item.error, &format!("{}[{}]", item.list, item.index));
+                    kinds.push(mapped.kind());
+                    if let ApiError::Problem { errors: e, .. } = mapped {
+                        errors.extend(e);
+                    }
+                }
+                let kind = match kinds.first() {
+                    Some(k) if kinds.iter().all(|x| x == k) => *k,
+                    _ => ProblemKind::Valideringsfel,
+                };
+                ApiError::with_errors(
+                    kind,
+                    format!("{count} meddelanden nekades; inget har sparats"),
+                    errors,
+                )
+            }
+            e if e.is_unavailable() => ApiError::Unavailable(e.to_string()),
+            e => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::from_store(e, "")
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Internal(format!("blocking pool: {e}"))
+    }
+}

@@ -1,0 +1,68 @@
+//! Prometheus metrics (no personal data: routes, status codes and client ids only).
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+/// The gateway's metrics, registered in their own registry.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    pub requests: IntCounterVec,
+    pub latency: HistogramVec,
+    pub handshake_failures: IntCounterVec,
+    pub pool_connections: IntGauge,
+    pub pool_idle: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("komvux".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route, status and client",
+            ),
+            &["route", "status", "client"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+            &["route"],
+        )?;
+        let handshake_failures = IntCounterVec::new(
+            Opts::new(
+                "tls_client_certificate_rejections_total",
+                "Client certificates refused at the TLS handshake",
+            ),
+            &["reason"],
+        )?;
+        let pool_connections = IntGauge::new("db_pool_connections", "Database connections open")?;
+        let pool_idle = IntGauge::new("db_pool_idle_connections", "Database connections idle")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(handshake_failures.clone()))?;
+        registry.register(Box::new(pool_connections.clone()))?;
+        registry.register(Box::new(pool_idle.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            handshake_failures,
+            pool_connections,
+            pool_idle,
+        })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}

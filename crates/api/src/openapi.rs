@@ -1,0 +1,70 @@
+//! The OpenAPI document, collected from the handlers that serve.
+
+use actix_web::App;
+use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::{AppExt, scope};
+
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "komvux-gateway",
+        description = "Utbyte av uppgifter om arbetssökande i kommunal vuxenutbildning (komvux, sfi) mellan kommuner och Arbetsförmedlingen, enligt 1 a § lag (2000:625) och 17 b § förordning (2000:628).\n\nAutentisering: ömsesidig TLS med organisationscertifikat samt rubrikerna `client_id` och `client_secret` (Arbetsförmedlingens API-gateway-konvention; ett medvetet undantag från DIGG SAK.10). Personnummer förekommer aldrig i URL:er; uppslag görs med `POST .../sok`. Fel är RFC 9457 `application/problem+json`.",
+        license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
+        contact(name = "komvux-gateway", email = "komvux-gateway@example.invalid"),
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "Information", description = "Om API:et"),
+        (name = "Utbildningsbehov", description = "Arbetsförmedlingens anvisningar"),
+        (name = "Meddelanden från kommunen", description = "Ansökan, antagning, avbrott, förändring, betyg och basladdning"),
+        (name = "Utbildningsbeslut", description = "Arbetsförmedlingens beslut om studier"),
+        (name = "Etableringsprogrammet", description = "Deltagande i etableringsprogrammet"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "client_id",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "client_id",
+                "Klientens id, registrerat för klientcertifikatets organisationsnummer",
+            ))),
+        );
+        components.add_security_scheme(
+            "client_secret",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "client_secret",
+                "Klientens hemlighet",
+            ))),
+        );
+    }
+}
+
+/// The document of the public API.
+pub fn document() -> Document {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(scope::scope(routes::BASE).configure(routes::public))
+        .split_for_parts();
+    api
+}
+
+/// The document as YAML (what `komvux-gateway openapi` prints and `openapi/` holds).
+pub fn yaml() -> Result<String, String> {
+    document().to_yaml().map_err(|e| e.to_string())
+}
+
+/// The document as pretty JSON.
+pub fn json() -> Result<String, String> {
+    document().to_pretty_json().map_err(|e| e.to_string())
+}

@@ -1,0 +1,106 @@
+//! The public API (`/komvux/v1`), registered through utoipa-actix-web so that the
+//! OpenAPI document is built from the same handlers that serve.
+
+mod etableringsprogram;
+mod info;
+mod meddelanden;
+mod utbildningsbehov;
+mod utbildningsbeslut;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use futures_util::StreamExt;
+use komvux_domain::Kommunkod;
+use komvux_persistence::{AuditActor, Kvittens, Submission};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::KommunClient;
+use crate::error::{ApiError, ProblemKind};
+use crate::startup::AppState;
+
+/// The base path of the public API.
+pub const BASE: &str = "/komvux/v1";
+
+/// Registers the public routes (to be mounted under [`BASE`]).
+pub fn public(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(info::api_info)
+        .service(info::openapi_json)
+        .service(info::openapi_yaml)
+        .service(utbildningsbehov::sok)
+        .service(utbildningsbehov::lista)
+        .service(meddelanden::ansokan)
+        .service(meddelanden::antagning)
+        .service(meddelanden::avbrott)
+        .service(meddelanden::forandring)
+        .service(meddelanden::betyg)
+        .service(meddelanden::basladdning)
+        .service(meddelanden::hamta)
+        .service(utbildningsbeslut::sok)
+        .service(utbildningsbeslut::flode)
+        .service(etableringsprogram::sok);
+}
+
+/// Reads the body up to `limit` bytes; a larger one is refused before it is buffered.
+pub(crate) async fn read_body(
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ProblemKind::ForStor,
+            format!("Begäran får vara högst {limit} byte"),
+        )
+    };
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|_| ApiError::new(ProblemKind::FelaktigJson, "Begäran kunde inte läsas"))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Runs blocking store work off the async executor.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, komvux_persistence::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    Ok(web::block(f).await??)
+}
+
+/// 403 for a kommun outside the client's, with the attempt audited.
+pub(crate) async fn refuse_kommun(
+    state: &AppState,
+    client: &KommunClient,
+    kommun: Kommunkod,
+    action: &'static str,
+    falt: &str,
+) -> ApiError {
+    let store = state.store.clone();
+    let actor = AuditActor::Client(client.id().to_owned());
+    if let Err(e) =
+        blocking(move || store.record_refusal(&actor, Some(kommun), action, "otillaten_kommun"))
+            .await
+    {
+        return e;
+    }
+    tracing::warn!(client.id = %client.id(), kommun = %kommun, action, "kommun outside the client's");
+    ApiError::otillaten_kommun(falt)
+}
+
+/// 201 with `Location` and the receipt; a replay says so in a header.
+pub(crate) fn created(submission: Submission<Kvittens>) -> HttpResponse {
+    let replay = submission.is_replay();
+    let kv = submission.into_inner();
+    let mut res = HttpResponse::Created();
+    res.insert_header((
+        header::LOCATION,
+        format!("{BASE}/meddelanden/{}", kv.meddelande_id),
+    ));
+    if replay {
+        res.insert_header(("Idempotent-Replayed", "true"));
+    }
+    res.json(kv)
+}

@@ -1,0 +1,43 @@
+//! Tabell 3: does the person take part in etableringsprogrammet?
+
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use komvux_domain::FromJson;
+use komvux_domain::message::PersonSok;
+
+use super::{blocking, read_body};
+use crate::auth::KommunClient;
+use crate::body;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// Whether the person takes part in etableringsprogrammet (`deltar: false` with null
+/// dates when not, or when Arbetsförmedlingen has said nothing).
+#[utoipa::path(
+    tag = "Etableringsprogrammet",
+    request_body(content = crate::schema::PersonSokRequest, content_type = "application/json"),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 200, description = "Deltagande", body = crate::schema::EtableringsprogramSvar),
+        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ogiltigt personnummer", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/etableringsprogrammet/sok")]
+pub(crate) async fn sok(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = read_body(payload, state.config.max_body_bytes).await?;
+    let sok = PersonSok::from_json(&body::json(&req, &bytes)?).map_err(ApiError::validation)?;
+    body::persons_allowed(state.mode, [(&sok.personnummer, "personnummer".to_owned())])?;
+    let store = state.store.clone();
+    let reader = client.reader();
+    let p = sok.personnummer;
+    let record = blocking(move || store.etableringsprogram_for_person(&reader, &p)).await?;
+    Ok(HttpResponse::Ok().json(record))
+}

@@ -1,0 +1,302 @@
+//! Kommun messages: ansökan, antagning, avbrott, förändring, betyg, basladdning, and
+//! reading one back.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use komvux_domain::message::{
+    Ansokan, Antagning, Avbrott, Basladdning, Betyg, Forandring, KommunBody,
+};
+use komvux_domain::{FromJson, KommunMeddelande, KommunMessage, MeddelandeId};
+
+use super::{blocking, created, read_body, refuse_kommun};
+use crate::auth::KommunClient;
+use crate::body;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+async fn submit<B>(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+    action: &'static str,
+) -> Result<HttpResponse, ApiError>
+where
+    B: KommunBody,
+    KommunMessage: From<KommunMeddelande<B>>,
+{
+    let bytes = read_body(payload, state.config.max_body_bytes).await?;
+    let value = body::json(&req, &bytes)?;
+    let message = KommunMeddelande::<B>::from_json(&value).map_err(ApiError::validation)?;
+    let person = message.header().personnummer();
+    body::persons_allowed(state.mode, [(&person, "personnummer".to_owned())])?;
+    let kommun = message.header().kommunkod();
+    let Ok(write) = client.actor.authorize(message.into()) else {
+        return Err(refuse_kommun(&state, &client, kommun, action, "kommunkod").await);
+    };
+    let idem = body::idempotency_key(&req, &bytes)?;
+    let store = state.store.clone();
+    let id = client.id().to_owned();
+    let submission = blocking(move || store.submit(&id, &write, idem.as_ref())).await?;
+    tracing::info!(client.id = %client.id(), kommun = %kommun, typ = action, replay = submission.is_replay(), "meddelande mottaget");
+    Ok(created(submission))
+}
+
+/// Submit an ansökan. The person needs an active utbildningsbehov (anvisning).
+#[utoipa::path(
+    tag = "Meddelanden från kommunen",
+    request_body(content = crate::schema::AnsokanRequest, content_type = "application/json"),
+    params(crate::schema::IdempotencyHeader),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 201, description = "Mottaget", body = crate::schema::Kvittens,
+         headers(("Location" = String, description = "Meddelandets adress"))),
+        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "valideringsfel, saknar-anvisning, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/ansokningar")]
+pub(crate) async fn ansokan(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    submit::<Ansokan>(req, client, state, payload, "ansokan").await
+}
+
+/// Submit an antagning (antagen, mottagen, ej antagen, reserv). Needs an anvisning.
+#[utoipa::path(
+    tag = "Meddelanden från kommunen",
+    request_body(content = crate::schema::AntagningRequest, content_type = "application/json"),
+    params(crate::schema::IdempotencyHeader),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 201, description = "Mottaget", body = crate::schema::Kvittens,
+         headers(("Location" = String, description = "Meddelandets adress"))),
+        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "valideringsfel, saknar-anvisning, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/antagningar")]
+pub(crate) async fn antagning(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    submit::<Antagning>(req, client, state, payload, "antagning").await
+}
+
+/// Report an avbrott. The person needs an utbildningsbeslut in the kommun.
+#[utoipa::path(
+    tag = "Meddelanden från kommunen",
+    request_body(content = crate::schema::AvbrottRequest, content_type = "application/json"),
+    params(crate::schema::IdempotencyHeader),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 201, description = "Mottaget", body = crate::schema::Kvittens,
+         headers(("Location" = String, description = "Meddelandets adress"))),
+        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "valideringsfel, saknar-utbildningsbeslut, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/avbrott")]
+pub(crate) async fn avbrott(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    submit::<Avbrott>(req, client, state, payload, "avbrott").await
+}
+
+/// Report a förändring in ongoing studies. Needs an utbildningsbeslut in the kommun.
+#[utoipa::path(
+    tag = "Meddelanden från kommunen",
+    request_body(content = crate::schema::ForandringRequest, content_type = "application/json"),
+    params(crate::schema::IdempotencyHeader),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 201, description = "Mottaget", body = crate::schema::Kvittens,
+         headers(("Location" = String, description = "Meddelandets adress"))),
+        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "valideringsfel, saknar-utbildningsbeslut, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/forandringar")]
+pub(crate) async fn forandring(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    submit::<Forandring>(req, client, state, payload, "forandring").await
+}
+
+/// Report a betyg for a finished course. Needs an utbildningsbeslut in the kommun.
+#[utoipa::path(
+    tag = "Meddelanden från kommunen",
+    request_body(content = crate::schema::BetygRequest, content_type = "application/json"),
+    params(crate::schema::IdempotencyHeader),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 201, description = "Mottaget", body = crate::schema::Kvittens,
+         headers(("Location" = String, description = "Meddelandets adress"))),
+        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "valideringsfel, saknar-utbildningsbeslut, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/betyg")]
+pub(crate) async fn betyg(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    submit::<Betyg>(req, client, state, payload, "betyg").await
+}
+
+/// A kommun's first bulk load of ansökningar and antagningar: every item stored, or
+/// none; every refused item is named (`ansokningar[3].personnummer`).
+#[utoipa::path(
+    tag = "Meddelanden från kommunen",
+    request_body(content = crate::schema::BasladdningRequest, content_type = "application/json"),
+    params(crate::schema::IdempotencyHeader),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 201, description = "Allt sparat", body = crate::schema::BasladdningSvar),
+        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "En kommun är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Inget sparat: valideringsfel eller nekade förutsättningar, per meddelande", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/basladdning")]
+pub(crate) async fn basladdning(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = read_body(payload, state.config.max_basladdning_bytes).await?;
+    let value = body::json(&req, &bytes)?;
+    let load = Basladdning::from_json(&value).map_err(ApiError::validation)?;
+    let persons: Vec<_> = load
+        .ansokningar
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            (
+                m.header().personnummer(),
+                format!("ansokningar[{i}].personnummer"),
+            )
+        })
+        .chain(load.antagningar.iter().enumerate().map(|(i, m)| {
+            (
+                m.header().personnummer(),
+                format!("antagningar[{i}].personnummer"),
+            )
+        }))
+        .collect();
+    body::persons_allowed(state.mode, persons.iter().map(|(p, f)| (p, f.clone())))?;
+    let mut forbidden = Vec::new();
+    let mut authorize = |list: &str, items: Vec<KommunMessage>| {
+        let mut out = Vec::with_capacity(items.len());
+        for (i, m) in items.into_iter().enumerate() {
+            let kommun = m.header().kommunkod();
+            match client.actor.authorize(m) {
+                Ok(w) => out.push(w),
+                Err(_) => forbidden.push((kommun, format!("{list}[{i}].kommunkod"))),
+            }
+        }
+        out
+    };
+    let ans = authorize(
+        "ansokningar",
+        load.ansokningar.into_iter().map(Into::into).collect(),
+    );
+    let ant = authorize(
+        "antagningar",
+        load.antagningar.into_iter().map(Into::into).collect(),
+    );
+    if let Some((kommun, falt)) = forbidden.first() {
+        let err = refuse_kommun(&state, &client, *kommun, "basladdning", falt).await;
+        let errors = forbidden
+            .iter()
+            .map(|(_, f)| {
+                komvux_domain::FieldError::new(
+                    f.clone(),
+                    "otillaten_kommun",
+                    "Klienten är inte registrerad för kommunen",
+                )
+            })
+            .collect();
+        return Err(match err {
+            ApiError::Problem { kind, detail, .. } => ApiError::with_errors(kind, detail, errors),
+            other => other,
+        });
+    }
+    let idem = body::idempotency_key(&req, &bytes)?;
+    let store = state.store.clone();
+    let id = client.id().to_owned();
+    let submission =
+        blocking(move || store.submit_basladdning(&id, &ans, &ant, idem.as_ref())).await?;
+    let mut res = HttpResponse::Created();
+    if submission.is_replay() {
+        res.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(res.json(submission.into_inner()))
+}
+
+/// A message the client's kommuner sent, as stored (another kommun's is 404).
+#[utoipa::path(
+    tag = "Meddelanden från kommunen",
+    params(("meddelande_id" = String, Path, description = "Meddelandets id (UUID)")),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 200, description = "Meddelandet", body = crate::schema::Meddelande),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Finns inte, eller tillhör inte klientens kommuner", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/meddelanden/{meddelande_id}")]
+pub(crate) async fn hamta(
+    client: KommunClient,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeddelandeId::parse(&path.into_inner()).map_err(|_| ApiError::not_found())?;
+    let store = state.store.clone();
+    let reader = client.reader();
+    let message = blocking(move || store.message(&reader, id)).await?;
+    Ok(HttpResponse::Ok().json(message.to_json()))
+}

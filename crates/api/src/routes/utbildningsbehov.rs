@@ -1,0 +1,113 @@
+//! Af's utbildningsbehov as kommuner read them.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use komvux_domain::message::PersonSok;
+use komvux_domain::{FieldError, FromJson, Kommunkod};
+use serde_json::json;
+
+use super::{blocking, read_body, refuse_kommun};
+use crate::auth::KommunClient;
+use crate::body::{self, Query};
+use crate::error::{ApiError, ProblemKind};
+use crate::startup::AppState;
+
+/// A person's utbildningsbehov (anvisningar), whatever their hemkommun.
+#[utoipa::path(
+    tag = "Utbildningsbehov",
+    request_body(content = crate::schema::PersonSokRequest, content_type = "application/json"),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 200, description = "Personens utbildningsbehov", body = crate::schema::UtbildningsbehovSokSvar),
+        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ogiltigt personnummer", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/utbildningsbehov/sok")]
+pub(crate) async fn sok(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = read_body(payload, state.config.max_body_bytes).await?;
+    let sok = PersonSok::from_json(&body::json(&req, &bytes)?).map_err(ApiError::validation)?;
+    body::persons_allowed(state.mode, [(&sok.personnummer, "personnummer".to_owned())])?;
+    let store = state.store.clone();
+    let reader = client.reader();
+    let p = sok.personnummer;
+    let behov = blocking(move || store.utbildningsbehov_for_person(&reader, &p)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "personnummer": p.expose(), "utbildningsbehov": behov })))
+}
+
+/// Tabell 2: active utbildningsbehov of the kommun's residents, a page at a time.
+#[utoipa::path(
+    tag = "Utbildningsbehov",
+    params(
+        ("hemkommun" = String, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
+        ("page" = Option<u32>, Query, description = "Sida, från 1", minimum = 1),
+        ("limit" = Option<u32>, Query, description = "Poster per sida, 1–100 (standard 20)", minimum = 1, maximum = 100),
+    ),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 200, description = "En sida", body = crate::schema::UtbildningsbehovLista),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ogiltiga parametrar", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/utbildningsbehov")]
+pub(crate) async fn lista(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = Query::parse(&req, &["hemkommun", "page", "limit"])?;
+    let mut errors = Vec::new();
+    let hemkommun = match q.get("hemkommun").map(Kommunkod::parse) {
+        Some(Ok(k)) => Some(k),
+        Some(Err(e)) => {
+            errors.push(FieldError::new(
+                "hemkommun",
+                komvux_domain::validation::ErrorCode::code(&e),
+                e.to_string(),
+            ));
+            None
+        }
+        None => {
+            errors.push(FieldError::new(
+                "hemkommun",
+                "saknas",
+                "Parametern är obligatorisk",
+            ));
+            None
+        }
+    };
+    let page = q.int("page", 1, 1, 1_000_000, &mut errors);
+    let limit = q.int("limit", 20, 1, 100, &mut errors);
+    let Some(hemkommun) = hemkommun.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::with_errors(
+            ProblemKind::Valideringsfel,
+            "Frågesträngen innehåller fel",
+            errors,
+        ));
+    };
+    if !client.acts_for(hemkommun) {
+        return Err(refuse_kommun(
+            &state,
+            &client,
+            hemkommun,
+            "lista:utbildningsbehov",
+            "hemkommun",
+        )
+        .await);
+    }
+    let store = state.store.clone();
+    let reader = client.reader();
+    let page =
+        blocking(move || store.aktiva_utbildningsbehov(&reader, hemkommun, page, limit)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}

@@ -1,0 +1,118 @@
+//! Af's utbildningsbeslut as kommuner read them: by person, and as a change feed.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use komvux_domain::message::PersonSok;
+use komvux_domain::validation::ErrorCode;
+use komvux_domain::{FieldError, FromJson, Kommunkod};
+use komvux_persistence::Cursor;
+use serde_json::json;
+
+use super::{blocking, read_body, refuse_kommun};
+use crate::auth::KommunClient;
+use crate::body::{self, Query};
+use crate::error::{ApiError, ProblemKind};
+use crate::startup::AppState;
+
+/// A person's utbildningsbeslut in the client's kommuner.
+#[utoipa::path(
+    tag = "Utbildningsbeslut",
+    request_body(content = crate::schema::PersonSokRequest, content_type = "application/json"),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 200, description = "Personens utbildningsbeslut i klientens kommuner", body = crate::schema::UtbildningsbeslutSokSvar),
+        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ogiltigt personnummer", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/utbildningsbeslut/sok")]
+pub(crate) async fn sok(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = read_body(payload, state.config.max_body_bytes).await?;
+    let sok = PersonSok::from_json(&body::json(&req, &bytes)?).map_err(ApiError::validation)?;
+    body::persons_allowed(state.mode, [(&sok.personnummer, "personnummer".to_owned())])?;
+    let store = state.store.clone();
+    let reader = client.reader();
+    let p = sok.personnummer;
+    let beslut = blocking(move || store.utbildningsbeslut_for_person(&reader, &p)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "personnummer": p.expose(), "utbildningsbeslut": beslut })))
+}
+
+/// The kommun's feed of utbildningsbeslut in commit order; a change of a decision
+/// appears again. Pass `efter` from the previous answer; an empty `data` means caught up.
+#[utoipa::path(
+    tag = "Utbildningsbeslut",
+    params(
+        ("kommunkod" = String, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
+        ("efter" = Option<String>, Query, description = "Markören från föregående svar; utelämnad: från början"),
+        ("limit" = Option<u32>, Query, description = "Högst så många poster, 1–1000 (standard 100)", minimum = 1, maximum = 1000),
+    ),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 200, description = "Nästa poster och markören att fortsätta från", body = crate::schema::UtbildningsbeslutFlode),
+        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ogiltiga parametrar", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/utbildningsbeslut")]
+pub(crate) async fn flode(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = Query::parse(&req, &["kommunkod", "efter", "limit"])?;
+    let mut errors = Vec::new();
+    let kommun = match q.get("kommunkod").map(Kommunkod::parse) {
+        Some(Ok(k)) => Some(k),
+        Some(Err(e)) => {
+            errors.push(FieldError::new("kommunkod", e.code(), e.to_string()));
+            None
+        }
+        None => {
+            errors.push(FieldError::new(
+                "kommunkod",
+                "saknas",
+                "Parametern är obligatorisk",
+            ));
+            None
+        }
+    };
+    let efter = match q.get("efter") {
+        None => Cursor::start_of_utbildningsbeslut(),
+        Some(raw) => Cursor::parse_utbildningsbeslut(raw).unwrap_or_else(|e| {
+            errors.push(FieldError::new("efter", e.code(), e.to_string()));
+            Cursor::start_of_utbildningsbeslut()
+        }),
+    };
+    let limit = q.int("limit", 100, 1, 1000, &mut errors);
+    let Some(kommun) = kommun.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::with_errors(
+            ProblemKind::Valideringsfel,
+            "Frågesträngen innehåller fel",
+            errors,
+        ));
+    };
+    if !client.acts_for(kommun) {
+        return Err(refuse_kommun(
+            &state,
+            &client,
+            kommun,
+            "flode:utbildningsbeslut",
+            "kommunkod",
+        )
+        .await);
+    }
+    let store = state.store.clone();
+    let reader = client.reader();
+    let feed =
+        blocking(move || store.utbildningsbeslut_feed(&reader, kommun, efter, limit)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "data": feed.data, "efter": feed.efter.to_string() })))
+}

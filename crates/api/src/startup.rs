@@ -1,0 +1,163 @@
+//! Building and running the two listeners.
+
+use std::net::TcpListener;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use komvux_persistence::Store;
+use utoipa_actix_web::{AppExt, scope};
+
+use crate::config::{ApiConfig, Mode};
+use crate::metrics::Metrics;
+use crate::{identity, middleware, ops, routes, tls};
+
+/// Shared by every request handler.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub mode: Mode,
+    pub config: ApiConfig,
+    pub metrics: Metrics,
+    pub openapi_json: String,
+    pub openapi_yaml: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("binding {addr}: {source}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The running gateway: the mutual-TLS API and the operations listener.
+pub struct Application {
+    api: Server,
+    ops: Server,
+    port: u16,
+    ops_port: u16,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .field("ops_port", &self.ops_port)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr).map_err(|source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    })
+}
+
+impl Application {
+    /// Binds both listeners (port 0 picks a free one) and prepares the servers.
+    /// Must be called inside an actix/tokio runtime.
+    pub fn build(config: ApiConfig, store: Store) -> Result<Self, StartupError> {
+        let metrics = Metrics::new().map_err(|e| StartupError::Other(e.to_string()))?;
+        let tls_config = tls::server_config(&config.tls, Some(metrics.clone()))?;
+        let state = web::Data::new(AppState {
+            store,
+            mode: config.mode,
+            config: config.clone(),
+            metrics,
+            openapi_json: crate::openapi::json().map_err(StartupError::Other)?,
+            openapi_yaml: crate::openapi::yaml().map_err(StartupError::Other)?,
+        });
+
+        let listener = bind(config.listen)?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::Other(e.to_string()))?
+            .port();
+        let api_state = state.clone();
+        let mut api = HttpServer::new(move || {
+            App::new()
+                .app_data(api_state.clone())
+                .wrap(from_fn(middleware::around))
+                .into_utoipa_app()
+                .service(scope::scope(routes::BASE).configure(routes::public))
+                .into_app()
+                .default_service(web::to(not_found))
+        })
+        .on_connect(identity::on_connect)
+        .client_request_timeout(std::time::Duration::from_secs(10))
+        .shutdown_timeout(30);
+        if config.workers > 0 {
+            api = api.workers(config.workers);
+        }
+        let api = api
+            .listen_rustls_0_23(listener, tls_config)
+            .map_err(|source| StartupError::Bind {
+                addr: config.listen.to_string(),
+                source,
+            })?
+            .run();
+
+        let ops_listener = bind(config.ops_listen)?;
+        let ops_port = ops_listener
+            .local_addr()
+            .map_err(|e| StartupError::Other(e.to_string()))?
+            .port();
+        let ops_state = state;
+        let ops = HttpServer::new(move || {
+            App::new()
+                .app_data(ops_state.clone())
+                .service(ops::live)
+                .service(ops::ready)
+                .service(ops::metrics)
+        })
+        .workers(1)
+        .shutdown_timeout(5)
+        .listen(ops_listener)
+        .map_err(|source| StartupError::Bind {
+            addr: config.ops_listen.to_string(),
+            source,
+        })?
+        .run();
+
+        Ok(Self {
+            api,
+            ops,
+            port,
+            ops_port,
+        })
+    }
+
+    /// The API listener's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The operations listener's port.
+    pub fn ops_port(&self) -> u16 {
+        self.ops_port
+    }
+
+    /// Handles to stop both servers gracefully.
+    pub fn handles(&self) -> (ServerHandle, ServerHandle) {
+        (self.api.handle(), self.ops.handle())
+    }
+
+    /// Serves until both servers stop (SIGINT/SIGTERM stop them gracefully: in-flight
+    /// requests finish).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let (api, ops) = futures_util::future::join(self.api, self.ops).await;
+        api.and(ops)
+    }
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+    Err(crate::error::ApiError::not_found())
+}

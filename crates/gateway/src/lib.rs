@@ -1,0 +1,8 @@
+//! The `komvux-gateway` binary's parts: command line, settings, telemetry, the
+//! development PKI and the subcommands.
+
+pub mod cli;
+pub mod commands;
+pub mod devpki;
+pub mod settings;
+pub mod telemetry;

@@ -1,0 +1,59 @@
+//! `komvux-gateway`: see `komvux-gateway --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use komvux_gateway::cli::{Cli, Command};
+use komvux_gateway::settings::{LogFormat, Settings};
+use komvux_gateway::{commands, telemetry};
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = || Settings::load(cli.config.as_deref());
+    match cli.command {
+        Command::DevCerts { ref out, force } => {
+            telemetry::init(LogFormat::Text);
+            commands::dev_certs(out, force)
+        }
+        Command::Openapi { format } => commands::openapi(format),
+        Command::Serve => {
+            let s = settings()?;
+            telemetry::init(s.log_format);
+            commands::serve(s)
+        }
+        Command::Migrate => {
+            let s = settings()?;
+            telemetry::init(s.log_format);
+            commands::migrate(&s)
+        }
+        Command::Client(cmd) => {
+            let s = settings()?;
+            telemetry::init(s.log_format);
+            commands::client(&s, cmd)
+        }
+        Command::DevSetup { ref secrets } => {
+            let s = settings()?;
+            telemetry::init(s.log_format);
+            commands::dev_setup(&s, secrets)
+        }
+        Command::Audit(cmd) => {
+            let s = settings()?;
+            telemetry::init(s.log_format);
+            commands::audit(&s, cmd)
+        }
+        Command::Gallra { dry_run } => {
+            let s = settings()?;
+            telemetry::init(s.log_format);
+            commands::gallra(&s, dry_run)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("komvux-gateway: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

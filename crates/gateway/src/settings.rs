@@ -1,0 +1,363 @@
+//! Configuration: a TOML file, then `KOMVUX_*` environment variables over it, then
+//! validation. Production refuses dev certificates and dev keys.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use komvux_api::config::TlsPaths;
+use komvux_api::{ApiConfig, Mode};
+use komvux_persistence::{IdentityKeys, PoolSettings};
+use serde::Deserialize;
+
+/// The file, every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub mode: Option<Mode>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub ops_listen: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub workers: Option<usize>,
+    #[serde(default)]
+    pub tls: FileTls,
+    #[serde(default)]
+    pub identity: FileIdentity,
+    #[serde(default)]
+    pub limits: FileLimits,
+    #[serde(default)]
+    pub pool: FilePool,
+    #[serde(default)]
+    pub gallring: FileGallring,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTls {
+    pub server_cert: Option<PathBuf>,
+    pub server_key: Option<PathBuf>,
+    pub client_ca: Option<PathBuf>,
+    pub crls: Option<Vec<PathBuf>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileIdentity {
+    pub hmac_key: Option<String>,
+    pub encryption_key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    pub max_body_bytes: Option<usize>,
+    pub max_basladdning_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePool {
+    pub max_size: Option<u32>,
+    pub connection_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileGallring {
+    pub retention_days: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Validated settings.
+#[derive(Debug)]
+pub struct Settings {
+    pub mode: Mode,
+    pub database_url: String,
+    pub api: ApiConfig,
+    pub pool: PoolSettings,
+    pub log_format: LogFormat,
+    pub retention: Duration,
+    identity_hmac_key: Option<String>,
+    identity_encryption_key: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Every environment variable that overrides a key of the file.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("KOMVUX_MODE", "mode"),
+    ("KOMVUX_DATABASE_URL", "database_url"),
+    ("KOMVUX_LISTEN", "listen"),
+    ("KOMVUX_OPS_LISTEN", "ops_listen"),
+    ("KOMVUX_LOG_FORMAT", "log_format"),
+    ("KOMVUX_WORKERS", "workers"),
+    ("KOMVUX_TLS_SERVER_CERT", "tls.server_cert"),
+    ("KOMVUX_TLS_SERVER_KEY", "tls.server_key"),
+    ("KOMVUX_TLS_CLIENT_CA", "tls.client_ca"),
+    ("KOMVUX_TLS_CRLS", "tls.crls (comma-separated)"),
+    ("KOMVUX_IDENTITY_HMAC_KEY", "identity.hmac_key"),
+    ("KOMVUX_IDENTITY_ENCRYPTION_KEY", "identity.encryption_key"),
+    ("KOMVUX_MAX_BODY_BYTES", "limits.max_body_bytes"),
+    (
+        "KOMVUX_MAX_BASLADDNING_BYTES",
+        "limits.max_basladdning_bytes",
+    ),
+    ("KOMVUX_POOL_MAX_SIZE", "pool.max_size"),
+    (
+        "KOMVUX_POOL_CONNECTION_TIMEOUT_SECS",
+        "pool.connection_timeout_secs",
+    ),
+    ("KOMVUX_GALLRING_RETENTION_DAYS", "gallring.retention_days"),
+];
+
+fn parse_env<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, SettingsError> {
+    v.parse()
+        .map_err(|_| SettingsError::Invalid(format!("{name}: cannot parse the value")))
+}
+
+impl FileSettings {
+    pub fn load(path: Option<&Path>) -> Result<Self, SettingsError> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| SettingsError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Applies `KOMVUX_*` variables from `env` over the file's values.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), SettingsError> {
+        if let Some(v) = env("KOMVUX_MODE") {
+            self.mode = Some(match v.as_str() {
+                "test" => Mode::Test,
+                "produktion" => Mode::Produktion,
+                _ => {
+                    return Err(SettingsError::Invalid(
+                        "KOMVUX_MODE must be test or produktion".into(),
+                    ));
+                }
+            });
+        }
+        if let Some(v) = env("KOMVUX_LOG_FORMAT") {
+            self.log_format = Some(match v.as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                _ => {
+                    return Err(SettingsError::Invalid(
+                        "KOMVUX_LOG_FORMAT must be json or text".into(),
+                    ));
+                }
+            });
+        }
+        let set = |slot: &mut Option<String>, name: &str| {
+            if let Some(v) = env(name) {
+                *slot = Some(v);
+            }
+        };
+        set(&mut self.database_url, "KOMVUX_DATABASE_URL");
+        set(&mut self.listen, "KOMVUX_LISTEN");
+        set(&mut self.ops_listen, "KOMVUX_OPS_LISTEN");
+        set(&mut self.identity.hmac_key, "KOMVUX_IDENTITY_HMAC_KEY");
+        set(
+            &mut self.identity.encryption_key,
+            "KOMVUX_IDENTITY_ENCRYPTION_KEY",
+        );
+        if let Some(v) = env("KOMVUX_WORKERS") {
+            self.workers = Some(parse_env("KOMVUX_WORKERS", &v)?);
+        }
+        for (name, slot) in [
+            ("KOMVUX_TLS_SERVER_CERT", &mut self.tls.server_cert),
+            ("KOMVUX_TLS_SERVER_KEY", &mut self.tls.server_key),
+            ("KOMVUX_TLS_CLIENT_CA", &mut self.tls.client_ca),
+        ] {
+            if let Some(v) = env(name) {
+                *slot = Some(PathBuf::from(v));
+            }
+        }
+        if let Some(v) = env("KOMVUX_TLS_CRLS") {
+            self.tls.crls = Some(
+                v.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+                    .collect(),
+            );
+        }
+        if let Some(v) = env("KOMVUX_MAX_BODY_BYTES") {
+            self.limits.max_body_bytes = Some(parse_env("KOMVUX_MAX_BODY_BYTES", &v)?);
+        }
+        if let Some(v) = env("KOMVUX_MAX_BASLADDNING_BYTES") {
+            self.limits.max_basladdning_bytes =
+                Some(parse_env("KOMVUX_MAX_BASLADDNING_BYTES", &v)?);
+        }
+        if let Some(v) = env("KOMVUX_POOL_MAX_SIZE") {
+            self.pool.max_size = Some(parse_env("KOMVUX_POOL_MAX_SIZE", &v)?);
+        }
+        if let Some(v) = env("KOMVUX_POOL_CONNECTION_TIMEOUT_SECS") {
+            self.pool.connection_timeout_secs =
+                Some(parse_env("KOMVUX_POOL_CONNECTION_TIMEOUT_SECS", &v)?);
+        }
+        if let Some(v) = env("KOMVUX_GALLRING_RETENTION_DAYS") {
+            self.gallring.retention_days = Some(parse_env("KOMVUX_GALLRING_RETENTION_DAYS", &v)?);
+        }
+        Ok(())
+    }
+}
+
+fn addr(v: Option<String>, default: &str, name: &str) -> Result<SocketAddr, SettingsError> {
+    v.as_deref().unwrap_or(default).parse().map_err(|_| {
+        SettingsError::Invalid(format!("{name} must be an address such as 127.0.0.1:8443"))
+    })
+}
+
+impl Settings {
+    /// Reads the file (if any), applies the process environment, validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, SettingsError> {
+        let mut file = FileSettings::load(path)?;
+        file.apply_env(|k| std::env::var(k).ok())?;
+        Self::from_file(file)
+    }
+
+    pub fn from_file(f: FileSettings) -> Result<Self, SettingsError> {
+        let mode = f
+            .mode
+            .ok_or_else(|| SettingsError::Invalid("mode is required: test or produktion".into()))?;
+        let database_url = f
+            .database_url
+            .ok_or_else(|| SettingsError::Invalid("database_url is required".into()))?;
+        let need = |p: Option<PathBuf>, key: &str| {
+            p.ok_or_else(|| SettingsError::Invalid(format!("{key} is required")))
+        };
+        let tls = TlsPaths {
+            server_cert: need(f.tls.server_cert, "tls.server_cert")?,
+            server_key: need(f.tls.server_key, "tls.server_key")?,
+            client_ca: need(f.tls.client_ca, "tls.client_ca")?,
+            crls: f.tls.crls.unwrap_or_default(),
+        };
+        let api = ApiConfig {
+            mode,
+            listen: addr(f.listen, "127.0.0.1:8443", "listen")?,
+            ops_listen: addr(f.ops_listen, "127.0.0.1:9090", "ops_listen")?,
+            tls,
+            max_body_bytes: f
+                .limits
+                .max_body_bytes
+                .unwrap_or(ApiConfig::DEFAULT_MAX_BODY_BYTES),
+            max_basladdning_bytes: f
+                .limits
+                .max_basladdning_bytes
+                .unwrap_or(ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES),
+            workers: f.workers.unwrap_or(0),
+        };
+        let pool = PoolSettings {
+            max_size: f.pool.max_size.unwrap_or(16),
+            min_idle: Some(1),
+            connection_timeout: Duration::from_secs(f.pool.connection_timeout_secs.unwrap_or(5)),
+        };
+        let settings = Self {
+            mode,
+            database_url,
+            api,
+            pool,
+            log_format: f.log_format.unwrap_or(match mode {
+                Mode::Test => LogFormat::Text,
+                Mode::Produktion => LogFormat::Json,
+            }),
+            retention: Duration::from_secs(f.gallring.retention_days.unwrap_or(365 * 3) * 86_400),
+            identity_hmac_key: f.identity.hmac_key,
+            identity_encryption_key: f.identity.encryption_key,
+        };
+        settings.check_production()?;
+        Ok(settings)
+    }
+
+    /// The identity keys. In test mode, missing keys fall back to the public dev keys
+    /// (with a warning); in production they are required and dev keys are refused.
+    pub fn identity_keys(&self) -> Result<IdentityKeys, SettingsError> {
+        match (
+            &self.identity_hmac_key,
+            &self.identity_encryption_key,
+            self.mode,
+        ) {
+            (None, None, Mode::Test) => {
+                tracing::warn!(
+                    "no identity keys configured: using the public DEV ONLY keys (test mode)"
+                );
+                Ok(IdentityKeys::insecure_dev_keys())
+            }
+            (h, e, _) => {
+                let keys = IdentityKeys::from_hex(h.as_deref(), e.as_deref())
+                    .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+                if self.mode == Mode::Produktion && keys.is_dev() {
+                    return Err(SettingsError::Invalid(
+                        "production refuses the DEV ONLY identity keys".into(),
+                    ));
+                }
+                Ok(keys)
+            }
+        }
+    }
+
+    fn check_production(&self) -> Result<(), SettingsError> {
+        if self.mode != Mode::Produktion {
+            return Ok(());
+        }
+        for path in [&self.api.tls.client_ca, &self.api.tls.server_cert] {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if is_dev_certificate(&text) {
+                return Err(SettingsError::Invalid(format!(
+                    "production refuses DEV ONLY certificates ({})",
+                    path.display()
+                )));
+            }
+        }
+        if self.database_url.starts_with("sqlite:") {
+            tracing::warn!("production mode on SQLite: PostgreSQL is the production database");
+        }
+        Ok(())
+    }
+
+    pub fn pool_settings(&self) -> &PoolSettings {
+        &self.pool
+    }
+}
+
+/// Whether a PEM file holds a certificate marked DEV ONLY.
+pub fn is_dev_certificate(pem: &str) -> bool {
+    openssl::x509::X509::stack_from_pem(pem.as_bytes())
+        .map(|certs| {
+            certs.iter().any(|c| {
+                [c.subject_name(), c.issuer_name()].iter().any(|n| {
+                    n.entries().any(|e| {
+                        e.data()
+                            .to_string()
+                            .is_ok_and(|s| s.contains(crate::devpki::DEV_MARKER))
+                    })
+                })
+            })
+        })
+        .unwrap_or(false)
+}
