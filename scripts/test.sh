@@ -13,3 +13,11 @@ if [ -z "${KOMVUX_TEST_DATABASE_URL:-}" ]; then
   export KOMVUX_TEST_DATABASE_URL
 fi
 cargo test --workspace --locked
+# The committed OpenAPI document against DIGG's REST API profile: zero errors is the bar.
+if command -v npx >/dev/null 2>&1; then
+  npx -y @stoplight/spectral-cli@6 lint openapi/komvux-v1.yaml \
+    -r "${KOMVUX_LINT_RULESET:-../shared/lint/digg-rest-api-profil.spectral.yaml}" \
+    --fail-severity error --display-only-failures
+else
+  echo "npx not found: skipping the OpenAPI lint (install nodejs and npm)" >&2
+fi

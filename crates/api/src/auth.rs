@@ -48,9 +48,7 @@ impl FromRequest for KommunClient {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let org = req
-            .conn_data::<PeerIdentity>()
-            .map(|p| p.organisation.clone());
+        let org = req.conn_data::<PeerIdentity>().map(|p| p.organisation);
         let id = header(req, "client_id").map(str::to_owned);
         let secret = header(req, "client_secret").map(str::to_owned);
         let req = req.clone();

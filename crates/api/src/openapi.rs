@@ -16,6 +16,7 @@ use crate::routes;
         license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
         contact(name = "komvux-gateway", email = "komvux-gateway@example.invalid"),
     ),
+    servers((url = "https://localhost:8443", description = "Lokal testmiljö (make run)")),
     modifiers(&Security),
     tags(
         (name = "Information", description = "Om API:et"),
@@ -67,4 +68,27 @@ pub fn yaml() -> Result<String, String> {
 /// The document as pretty JSON.
 pub fn json() -> Result<String, String> {
     document().to_pretty_json().map_err(|e| e.to_string())
+}
+
+/// The document's paths as actix resource patterns with their methods.
+pub fn routes() -> Vec<(actix_web::dev::ResourceDef, Vec<String>)> {
+    document()
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let methods = [
+                (item.get.is_some(), "GET"),
+                (item.put.is_some(), "PUT"),
+                (item.post.is_some(), "POST"),
+                (item.delete.is_some(), "DELETE"),
+                (item.patch.is_some(), "PATCH"),
+            ]
+            .iter()
+            .filter(|(has, _)| *has)
+            .map(|(_, m)| (*m).to_owned())
+            .collect();
+            (actix_web::dev::ResourceDef::new(path.as_str()), methods)
+        })
+        .collect()
 }

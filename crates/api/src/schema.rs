@@ -7,6 +7,67 @@
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
+/// Example request bodies, shown in the document and parsed by a test.
+pub mod examples {
+    use serde_json::{Value, json};
+
+    /// Example body of AnsokanRequest.
+    pub fn ansokan() -> Value {
+        json!({ "kommunkod": "0180", "personnummer": "201212121212",
+    "transaktionsdatum": "2026-03-02T10:49:29.100+01:00", "kallsystem": "Extens",
+    "status": "registrering", "ersatter": null, "ansokningsdatum": "2026-03-01",
+    "kurser": [{ "kurskod": "MATMAT01a", "kursnamn": "Matematik 1a", "skolform": "gymnasial",
+      "poang": 100, "studietakt": 50, "startdatum": "2026-08-17", "slutdatum": "2026-12-18" }] })
+    }
+
+    /// Example body of AntagningRequest.
+    pub fn antagning() -> Value {
+        json!({ "kommunkod": "0180", "personnummer": "201212121212",
+    "transaktionsdatum": "2026-04-01T09:00:00Z", "kallsystem": "Extens",
+    "status": "registrering", "beslut": "antagen", "beslutsdatum": "2026-04-01",
+    "kurser": [{ "kurskod": "MATMAT01a", "kursnamn": "Matematik 1a", "skolform": "gymnasial",
+      "poang": 100, "studietakt": 50, "startdatum": "2026-08-17", "slutdatum": "2026-12-18" }] })
+    }
+
+    /// Example body of AvbrottRequest.
+    pub fn avbrott() -> Value {
+        json!({ "kommunkod": "0180", "personnummer": "201212121212",
+    "transaktionsdatum": "2026-10-01T08:00:00Z", "kallsystem": "Extens",
+    "status": "registrering", "avbrottsdatum": "2026-10-01", "kurskoder": ["MATMAT01a"], "orsak": "arbete" })
+    }
+
+    /// Example body of ForandringRequest.
+    pub fn forandring() -> Value {
+        json!({ "kommunkod": "0180", "personnummer": "201212121212",
+    "transaktionsdatum": "2026-09-01T08:00:00Z", "kallsystem": "Extens",
+    "status": "registrering", "kurskod": "MATMAT01a", "giltig_fran": "2026-09-01",
+    "ny_slutdatum": "2027-01-15", "ny_studietakt": 75 })
+    }
+
+    /// Example body of BetygRequest.
+    pub fn betyg() -> Value {
+        json!({ "kommunkod": "0180", "personnummer": "201212121212",
+    "transaktionsdatum": "2026-12-18T15:00:00Z", "kallsystem": "Extens",
+    "status": "registrering", "kurskod": "MATMAT01a", "skolform": "gymnasial", "betyg": "C",
+    "betygsdatum": "2026-12-18", "poang": 100 })
+    }
+
+    /// Example body of BasladdningRequest.
+    pub fn basladdning() -> Value {
+        json!({ "ansokningar": [{ "kommunkod": "0180", "personnummer": "201212121212",
+    "transaktionsdatum": "2026-03-02T10:49:29.100+01:00", "kallsystem": "Extens",
+    "status": "registrering", "ansokningsdatum": "2026-03-01",
+    "kurser": [{ "kurskod": "MATMAT01a", "kursnamn": "Matematik 1a", "skolform": "gymnasial",
+      "poang": 100, "studietakt": 50, "startdatum": "2026-08-17", "slutdatum": "2026-12-18" }] }],
+    "antagningar": [] })
+    }
+
+    /// Example body of PersonSokRequest.
+    pub fn person_sok() -> Value {
+        json!({ "personnummer": "201212121212" })
+    }
+}
+
 /// `Idempotency-Key`: the same key and body replay the first answer; the same key with
 /// another body is refused (`idempotensnyckel-ateranvand`). Remembered for 24 hours.
 #[derive(Debug, IntoParams)]
@@ -82,11 +143,7 @@ pub struct Kurs {
 
 /// An ansökan.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({ "kommunkod": "0180", "personnummer": "201212121212",
-    "transaktionsdatum": "2026-03-02T10:49:29.100+01:00", "kallsystem": "Extens",
-    "status": "registrering", "ersatter": null, "ansokningsdatum": "2026-03-01",
-    "kurser": [{ "kurskod": "MATMAT01a", "kursnamn": "Matematik 1a", "skolform": "gymnasial",
-      "poang": 100, "studietakt": 50, "startdatum": "2026-08-17", "slutdatum": "2026-12-18" }] }))]
+#[schema(example = examples::ansokan)]
 pub struct AnsokanRequest {
     #[schema(inline)]
     #[serde(flatten)]
@@ -111,11 +168,7 @@ pub enum AntagningBeslut {
 
 /// An antagning (komvux) or mottagande (sfi).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({ "kommunkod": "0180", "personnummer": "201212121212",
-    "transaktionsdatum": "2026-04-01T09:00:00Z", "kallsystem": "Extens",
-    "status": "registrering", "beslut": "antagen", "beslutsdatum": "2026-04-01",
-    "kurser": [{ "kurskod": "MATMAT01a", "kursnamn": "Matematik 1a", "skolform": "gymnasial",
-      "poang": 100, "studietakt": 50, "startdatum": "2026-08-17", "slutdatum": "2026-12-18" }] }))]
+#[schema(example = examples::antagning)]
 pub struct AntagningRequest {
     #[schema(inline)]
     #[serde(flatten)]
@@ -141,9 +194,7 @@ pub enum AvbrottOrsak {
 
 /// An avbrott: the whole education (no kurskoder) or the listed courses.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({ "kommunkod": "0180", "personnummer": "201212121212",
-    "transaktionsdatum": "2026-10-01T08:00:00Z", "kallsystem": "Extens",
-    "status": "registrering", "avbrottsdatum": "2026-10-01", "kurskoder": ["MATMAT01a"], "orsak": "arbete" }))]
+#[schema(example = examples::avbrott)]
 pub struct AvbrottRequest {
     #[schema(inline)]
     #[serde(flatten)]
@@ -157,10 +208,7 @@ pub struct AvbrottRequest {
 
 /// A change in ongoing studies; at least one ny_* is given.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({ "kommunkod": "0180", "personnummer": "201212121212",
-    "transaktionsdatum": "2026-09-01T08:00:00Z", "kallsystem": "Extens",
-    "status": "registrering", "kurskod": "MATMAT01a", "giltig_fran": "2026-09-01",
-    "ny_slutdatum": "2027-01-15", "ny_studietakt": 75 }))]
+#[schema(example = examples::forandring)]
 pub struct ForandringRequest {
     #[schema(inline)]
     #[serde(flatten)]
@@ -181,10 +229,7 @@ pub struct ForandringRequest {
 /// A grade. gymnasial and anpassad_gymnasial: A–F or "-"; grundlaggande and sfi: G or IG;
 /// anpassad_grundlaggande: only G.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({ "kommunkod": "0180", "personnummer": "201212121212",
-    "transaktionsdatum": "2026-12-18T15:00:00Z", "kallsystem": "Extens",
-    "status": "registrering", "kurskod": "MATMAT01a", "skolform": "gymnasial", "betyg": "C",
-    "betygsdatum": "2026-12-18", "poang": 100 }))]
+#[schema(example = examples::betyg)]
 pub struct BetygRequest {
     #[schema(inline)]
     #[serde(flatten)]
@@ -201,12 +246,7 @@ pub struct BetygRequest {
 
 /// A bulk load: all or nothing, each item with status registrering, at most 10 000 in all.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({ "ansokningar": [{ "kommunkod": "0180", "personnummer": "201212121212",
-    "transaktionsdatum": "2026-03-02T10:49:29.100+01:00", "kallsystem": "Extens",
-    "status": "registrering", "ansokningsdatum": "2026-03-01",
-    "kurser": [{ "kurskod": "MATMAT01a", "kursnamn": "Matematik 1a", "skolform": "gymnasial",
-      "poang": 100, "studietakt": 50, "startdatum": "2026-08-17", "slutdatum": "2026-12-18" }] }],
-    "antagningar": [] }))]
+#[schema(example = examples::basladdning)]
 pub struct BasladdningRequest {
     ansokningar: Option<Vec<AnsokanRequest>>,
     antagningar: Option<Vec<AntagningRequest>>,
@@ -271,7 +311,7 @@ pub struct Meddelande {
 
 /// A lookup by personnummer (kept out of URLs).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({ "personnummer": "201212121212" }))]
+#[schema(example = examples::person_sok)]
 pub struct PersonSokRequest {
     personnummer: String,
 }

@@ -21,6 +21,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub openapi_json: String,
     pub openapi_yaml: String,
+    /// Every route of the document with its methods, to tell 405 from 404.
+    pub routes: Vec<(actix_web::dev::ResourceDef, Vec<String>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +76,7 @@ impl Application {
             metrics,
             openapi_json: crate::openapi::json().map_err(StartupError::Other)?,
             openapi_yaml: crate::openapi::yaml().map_err(StartupError::Other)?,
+            routes: crate::openapi::routes(),
         });
 
         let listener = bind(config.listen)?;
@@ -158,6 +161,29 @@ impl Application {
     }
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, crate::error::ApiError> {
-    Err(crate::error::ApiError::not_found())
+/// Unknown paths are 404; known paths with another method are 405 with `Allow`.
+async fn not_found(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+    let allowed = state
+        .routes
+        .iter()
+        .find(|(def, _)| def.is_match(req.path()))
+        .map(|(_, methods)| methods.join(", "));
+    match allowed {
+        Some(allow) => {
+            let problem = crate::error::ApiError::new(
+                crate::error::ProblemKind::MetodEjTillaten,
+                format!("Resursen stöder {allow}"),
+            )
+            .problem(Some(req.path().to_owned()));
+            let mut res = crate::error::problem_response(&problem);
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allow) {
+                res.headers_mut().insert(actix_web::http::header::ALLOW, v);
+            }
+            Ok(res)
+        }
+        None => Err(crate::error::ApiError::not_found()),
+    }
 }

@@ -107,7 +107,7 @@ pub fn client(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<()> {
                 say(&format!(
                     "{}\t{}\t{}\t{}\t{}",
                     c.client_id,
-                    c.organisationsnummer,
+                    c.organisationsnummer.as_str(),
                     kommuner.join(","),
                     if c.active { "aktiv" } else { "återkallad" },
                     c.name

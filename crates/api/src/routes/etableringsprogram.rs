@@ -10,11 +10,13 @@ use crate::body;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
-/// Whether the person takes part in etableringsprogrammet (`deltar: false` with null
-/// dates when not, or when Arbetsförmedlingen has said nothing).
+/// Deltar personen i etableringsprogrammet? (Tabell 3)
+///
+/// `deltar: false` med tomma datum när personen inte deltar eller Arbetsförmedlingen inte har uppgift om deltagande.
 #[utoipa::path(
+    operation_id = "sok_etableringsprogram",
     tag = "Etableringsprogrammet",
-    request_body(content = crate::schema::PersonSokRequest, content_type = "application/json"),
+    request_body(content = crate::schema::PersonSokRequest, content_type = "application/json", example = crate::schema::examples::person_sok),
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "Deltagande", body = crate::schema::EtableringsprogramSvar),
@@ -22,7 +24,8 @@ use crate::startup::AppState;
         (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ogiltigt personnummer", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/etableringsprogrammet/sok")]

@@ -5,13 +5,16 @@ use actix_web::{HttpResponse, get, web};
 use crate::schema::ApiInfo;
 use crate::startup::AppState;
 
-/// Name, version and environment of this API (DIGG VER.06). Needs a client
-/// certificate (the TLS handshake) but no client credentials.
+/// Om API:et: namn, version och miljö (DIGG VER.06).
+///
+/// Kräver klientcertifikat (TLS-handskakningen) men inte client_id och client_secret.
 #[utoipa::path(
+    operation_id = "api_info",
     tag = "Information",
     responses(
         (status = 200, description = "Om API:et", body = ApiInfo),
-        (status = "5XX", description = "Tjänsten är otillgänglig", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/api-info")]
@@ -24,12 +27,16 @@ pub(crate) async fn api_info(state: web::Data<AppState>) -> HttpResponse {
     })
 }
 
-/// This OpenAPI document as JSON.
+/// OpenAPI-dokumentet som JSON.
+///
+/// Samma dokument som finns incheckat som openapi/komvux-v1.yaml. Kräver klientcertifikat men inte client_id och client_secret.
 #[utoipa::path(
+    operation_id = "openapi_json",
     tag = "Information",
     responses(
         (status = 200, description = "OpenAPI-dokumentet", content_type = "application/json", body = Object),
-        (status = "5XX", description = "Tjänsten är otillgänglig", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/openapi.json")]
@@ -39,12 +46,16 @@ pub(crate) async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
         .body(state.openapi_json.clone())
 }
 
-/// This OpenAPI document as YAML.
+/// OpenAPI-dokumentet som YAML.
+///
+/// Samma dokument som finns incheckat som openapi/komvux-v1.yaml. Kräver klientcertifikat men inte client_id och client_secret.
 #[utoipa::path(
+    operation_id = "openapi_yaml",
     tag = "Information",
     responses(
         (status = 200, description = "OpenAPI-dokumentet", content_type = "application/yaml", body = String),
-        (status = "5XX", description = "Tjänsten är otillgänglig", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/openapi.yaml")]

@@ -41,10 +41,13 @@ where
     Ok(created(submission))
 }
 
-/// Submit an ansökan. The person needs an active utbildningsbehov (anvisning).
+/// Skicka en ansökan.
+///
+/// Personen ska ha ett aktivt utbildningsbehov (anvisning), annars `saknar-anvisning`. `status: andring` eller `borttag` med `ersatter` rättar eller tar bort en tidigare ansökan.
 #[utoipa::path(
+    operation_id = "skicka_ansokan",
     tag = "Meddelanden från kommunen",
-    request_body(content = crate::schema::AnsokanRequest, content_type = "application/json"),
+    request_body(content = crate::schema::AnsokanRequest, content_type = "application/json", example = crate::schema::examples::ansokan),
     params(crate::schema::IdempotencyHeader),
     security(("client_id" = [], "client_secret" = [])),
     responses(
@@ -56,7 +59,8 @@ where
         (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel, saknar-anvisning, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/ansokningar")]
@@ -69,10 +73,13 @@ pub(crate) async fn ansokan(
     submit::<Ansokan>(req, client, state, payload, "ansokan").await
 }
 
-/// Submit an antagning (antagen, mottagen, ej antagen, reserv). Needs an anvisning.
+/// Skicka en antagning eller ett mottagande.
+///
+/// Beslut om antagning (komvux) eller mottagande (sfi). Personen ska ha ett aktivt utbildningsbehov (anvisning), annars `saknar-anvisning`.
 #[utoipa::path(
+    operation_id = "skicka_antagning",
     tag = "Meddelanden från kommunen",
-    request_body(content = crate::schema::AntagningRequest, content_type = "application/json"),
+    request_body(content = crate::schema::AntagningRequest, content_type = "application/json", example = crate::schema::examples::antagning),
     params(crate::schema::IdempotencyHeader),
     security(("client_id" = [], "client_secret" = [])),
     responses(
@@ -84,7 +91,8 @@ pub(crate) async fn ansokan(
         (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel, saknar-anvisning, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/antagningar")]
@@ -97,10 +105,13 @@ pub(crate) async fn antagning(
     submit::<Antagning>(req, client, state, payload, "antagning").await
 }
 
-/// Report an avbrott. The person needs an utbildningsbeslut in the kommun.
+/// Rapportera ett avbrott.
+///
+/// Utan `kurskoder` gäller avbrottet hela utbildningen. Personen ska ha ett utbildningsbeslut i kommunen, annars `saknar-utbildningsbeslut`.
 #[utoipa::path(
+    operation_id = "skicka_avbrott",
     tag = "Meddelanden från kommunen",
-    request_body(content = crate::schema::AvbrottRequest, content_type = "application/json"),
+    request_body(content = crate::schema::AvbrottRequest, content_type = "application/json", example = crate::schema::examples::avbrott),
     params(crate::schema::IdempotencyHeader),
     security(("client_id" = [], "client_secret" = [])),
     responses(
@@ -112,7 +123,8 @@ pub(crate) async fn antagning(
         (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel, saknar-utbildningsbeslut, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/avbrott")]
@@ -125,10 +137,13 @@ pub(crate) async fn avbrott(
     submit::<Avbrott>(req, client, state, payload, "avbrott").await
 }
 
-/// Report a förändring in ongoing studies. Needs an utbildningsbeslut in the kommun.
+/// Rapportera en förändring i pågående studier.
+///
+/// Ändrat startdatum, slutdatum, studietakt eller poäng för en kurs från `giltig_fran`; minst ett `ny_*`-fält ska anges. Personen ska ha ett utbildningsbeslut i kommunen.
 #[utoipa::path(
+    operation_id = "skicka_forandring",
     tag = "Meddelanden från kommunen",
-    request_body(content = crate::schema::ForandringRequest, content_type = "application/json"),
+    request_body(content = crate::schema::ForandringRequest, content_type = "application/json", example = crate::schema::examples::forandring),
     params(crate::schema::IdempotencyHeader),
     security(("client_id" = [], "client_secret" = [])),
     responses(
@@ -140,7 +155,8 @@ pub(crate) async fn avbrott(
         (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel, saknar-utbildningsbeslut, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/forandringar")]
@@ -153,10 +169,13 @@ pub(crate) async fn forandring(
     submit::<Forandring>(req, client, state, payload, "forandring").await
 }
 
-/// Report a betyg for a finished course. Needs an utbildningsbeslut in the kommun.
+/// Rapportera ett betyg.
+///
+/// Betygsskalan beror på skolformen: gymnasial A–F eller -, grundläggande och sfi G eller IG, anpassad grundläggande bara G. Personen ska ha ett utbildningsbeslut i kommunen.
 #[utoipa::path(
+    operation_id = "skicka_betyg",
     tag = "Meddelanden från kommunen",
-    request_body(content = crate::schema::BetygRequest, content_type = "application/json"),
+    request_body(content = crate::schema::BetygRequest, content_type = "application/json", example = crate::schema::examples::betyg),
     params(crate::schema::IdempotencyHeader),
     security(("client_id" = [], "client_secret" = [])),
     responses(
@@ -168,7 +187,8 @@ pub(crate) async fn forandring(
         (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel, saknar-utbildningsbeslut, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/betyg")]
@@ -181,11 +201,13 @@ pub(crate) async fn betyg(
     submit::<Betyg>(req, client, state, payload, "betyg").await
 }
 
-/// A kommun's first bulk load of ansökningar and antagningar: every item stored, or
-/// none; every refused item is named (`ansokningar[3].personnummer`).
+/// Basladdning: många ansökningar och antagningar på en gång.
+///
+/// Allt eller inget: antingen sparas varje meddelande, eller inget. Varje nekat meddelande anges i `errors` med sin plats, t.ex. `ansokningar[3].personnummer`.
 #[utoipa::path(
+    operation_id = "skicka_basladdning",
     tag = "Meddelanden från kommunen",
-    request_body(content = crate::schema::BasladdningRequest, content_type = "application/json"),
+    request_body(content = crate::schema::BasladdningRequest, content_type = "application/json", example = crate::schema::examples::basladdning),
     params(crate::schema::IdempotencyHeader),
     security(("client_id" = [], "client_secret" = [])),
     responses(
@@ -196,7 +218,8 @@ pub(crate) async fn betyg(
         (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Inget sparat: valideringsfel eller nekade förutsättningar, per meddelande", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/basladdning")]
@@ -276,8 +299,11 @@ pub(crate) async fn basladdning(
     Ok(res.json(submission.into_inner()))
 }
 
-/// A message the client's kommuner sent, as stored (another kommun's is 404).
+/// Läs ett meddelande som klientens kommuner har skickat.
+///
+/// Meddelandet som det sparades, med `aktuell` och `ersatt_av`. Ett meddelande från en annan kommun ger 404, precis som ett som inte finns.
 #[utoipa::path(
+    operation_id = "hamta_meddelande",
     tag = "Meddelanden från kommunen",
     params(("meddelande_id" = String, Path, description = "Meddelandets id (UUID)")),
     security(("client_id" = [], "client_secret" = [])),
@@ -285,7 +311,8 @@ pub(crate) async fn basladdning(
         (status = 200, description = "Meddelandet", body = crate::schema::Meddelande),
         (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Finns inte, eller tillhör inte klientens kommuner", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/meddelanden/{meddelande_id}")]

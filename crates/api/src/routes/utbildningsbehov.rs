@@ -11,10 +11,13 @@ use crate::body::{self, Query};
 use crate::error::{ApiError, ProblemKind};
 use crate::startup::AppState;
 
-/// A person's utbildningsbehov (anvisningar), whatever their hemkommun.
+/// En persons utbildningsbehov (anvisningar).
+///
+/// Alla personens utbildningsbehov oavsett hemkommun, med status aktiv eller avslutad. Personnumret skickas i kroppen, aldrig i URL:en. Läsningen loggas i granskningsloggen.
 #[utoipa::path(
+    operation_id = "sok_utbildningsbehov",
     tag = "Utbildningsbehov",
-    request_body(content = crate::schema::PersonSokRequest, content_type = "application/json"),
+    request_body(content = crate::schema::PersonSokRequest, content_type = "application/json", example = crate::schema::examples::person_sok),
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "Personens utbildningsbehov", body = crate::schema::UtbildningsbehovSokSvar),
@@ -22,7 +25,8 @@ use crate::startup::AppState;
         (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ogiltigt personnummer", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/utbildningsbehov/sok")]
@@ -42,8 +46,11 @@ pub(crate) async fn sok(
     Ok(HttpResponse::Ok().json(json!({ "personnummer": p.expose(), "utbildningsbehov": behov })))
 }
 
-/// Tabell 2: active utbildningsbehov of the kommun's residents, a page at a time.
+/// Tabell 2: aktiva utbildningsbehov för kommunens invånare.
+///
+/// Utbildningsbehov med status aktiv och giltig_tom i dag eller senare, för personer vars hemkommun är `hemkommun`, äldst först, sida för sida. `hemkommun` ska vara en av klientens kommuner.
 #[utoipa::path(
+    operation_id = "lista_utbildningsbehov",
     tag = "Utbildningsbehov",
     params(
         ("hemkommun" = String, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
@@ -56,7 +63,8 @@ pub(crate) async fn sok(
         (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ogiltiga parametrar", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/utbildningsbehov")]

@@ -13,10 +13,13 @@ use crate::body::{self, Query};
 use crate::error::{ApiError, ProblemKind};
 use crate::startup::AppState;
 
-/// A person's utbildningsbeslut in the client's kommuner.
+/// En persons utbildningsbeslut i klientens kommuner.
+///
+/// Aktuell version av varje beslut för personen i någon av klientens kommuner.
 #[utoipa::path(
+    operation_id = "sok_utbildningsbeslut",
     tag = "Utbildningsbeslut",
-    request_body(content = crate::schema::PersonSokRequest, content_type = "application/json"),
+    request_body(content = crate::schema::PersonSokRequest, content_type = "application/json", example = crate::schema::examples::person_sok),
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "Personens utbildningsbeslut i klientens kommuner", body = crate::schema::UtbildningsbeslutSokSvar),
@@ -24,7 +27,8 @@ use crate::startup::AppState;
         (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ogiltigt personnummer", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/utbildningsbeslut/sok")]
@@ -44,9 +48,11 @@ pub(crate) async fn sok(
     Ok(HttpResponse::Ok().json(json!({ "personnummer": p.expose(), "utbildningsbeslut": beslut })))
 }
 
-/// The kommun's feed of utbildningsbeslut in commit order; a change of a decision
-/// appears again. Pass `efter` from the previous answer; an empty `data` means caught up.
+/// Flöde av utbildningsbeslut för en kommun.
+///
+/// Varje ny version av ett beslut (beslutad, andrad, upphord) i den ordning de sparades; inga hoppas över och inga upprepas. Skicka tillbaka `efter` från föregående svar. Tom `data` betyder att klienten är ikapp; markören gäller fortfarande.
 #[utoipa::path(
+    operation_id = "flode_utbildningsbeslut",
     tag = "Utbildningsbeslut",
     params(
         ("kommunkod" = String, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
@@ -59,7 +65,8 @@ pub(crate) async fn sok(
         (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ogiltiga parametrar", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Tillfälligt otillgänglig eller internt fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/utbildningsbeslut")]

@@ -1,0 +1,162 @@
+//! The real `komvux-gateway` binary, started the way the README says.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use komvux_gateway::devpki;
+
+const BIN: &str = env!("CARGO_BIN_EXE_komvux-gateway");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(["--config", "gateway.toml"])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("KOMVUX_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[actix_web::test]
+async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
+    let dir = std::env::temp_dir().join(format!("komvux-bin-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(BIN)
+        .args(["dev-certs", "--out", "certs"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (port, ops) = (free_port(), free_port());
+    std::fs::write(
+        dir.join("gateway.toml"),
+        format!(
+            "mode = \"test\"\ndatabase_url = \"sqlite://data/komvux.sqlite\"\nlisten = \"127.0.0.1:{port}\"\n\
+             ops_listen = \"127.0.0.1:{ops}\"\nlog_format = \"json\"\n[tls]\nserver_cert = \"certs/server.pem\"\n\
+             server_key = \"certs/server.key\"\nclient_ca = \"certs/ca.pem\"\ncrls = [\"certs/ca.crl.pem\"]\n"
+        ),
+    )
+    .unwrap();
+    run(&dir, &["migrate"]);
+    let added = run(
+        &dir,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Stockholms stad",
+            "--orgnr",
+            "212000-0142",
+            "--kommuner",
+            "0180",
+            "--client-id",
+            "sthlm",
+            "--secret-file",
+            "sthlm.secret",
+        ],
+    );
+    assert!(added.contains("client_id: sthlm"));
+    assert!(
+        !added.contains("kxs_"),
+        "the secret went to the file, not stdout"
+    );
+    assert!(run(&dir, &["client", "list"]).contains("sthlm\t2120000142\t0180\taktiv"));
+
+    let mut child = Command::new(BIN)
+        .args(["--config", "gateway.toml", "serve"])
+        .current_dir(&dir)
+        .env_remove("KOMVUX_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let health = format!("http://127.0.0.1:{ops}/health/ready");
+    let plain = crate::support::plain_client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while plain
+        .get(&health)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .ok()
+        != Some(200)
+    {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let metrics = plain
+        .get(format!("http://127.0.0.1:{ops}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("komvux_db_pool_connections"));
+
+    let files = devpki::DevPkiFiles {
+        dir: dir.join("certs"),
+    };
+    let cert = std::fs::read(files.client_cert("client-stockholm")).unwrap();
+    let key = std::fs::read(files.client_key("client-stockholm")).unwrap();
+    let ca = std::fs::read(files.ca()).unwrap();
+    let issued = devpki::Issued {
+        cert: openssl::x509::X509::from_pem(&cert).unwrap(),
+        key: openssl::pkey::PKey::private_key_from_pem(&key).unwrap(),
+    };
+    let http = crate::support::tls_client(&ca, Some(&issued));
+    let secret = std::fs::read_to_string(dir.join("sthlm.secret")).unwrap();
+    let r = http
+        .post(format!(
+            "https://localhost:{port}/komvux/v1/utbildningsbehov/sok"
+        ))
+        .header("client_id", "sthlm")
+        .header("client_secret", secret.trim())
+        .json(&serde_json::json!({ "personnummer": "201212121212" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers().contains_key("x-request-id"));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
+    assert!(
+        logs.contains("\"request_id\""),
+        "JSON logs carry the request id"
+    );
+    assert!(!logs.contains("201212121212"), "no personnummer in logs");
+
+    assert!(run(&dir, &["audit", "verify"]).contains("audit chain intact"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn openapi_subcommand_prints_the_document() {
+    let out = Command::new(BIN).arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("openapi: 3.1"));
+}

@@ -1,0 +1,264 @@
+//! What a school administration system does, end to end.
+
+use serde_json::json;
+
+use crate::bodies::*;
+use crate::support::{STOCKHOLM_ORG, TestApp};
+
+pub(crate) async fn a_kommun_system_does_its_whole_job(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let p = person(1);
+
+    let info = api.get("/api-info").await;
+    assert_eq!(info.status, 200);
+    assert_eq!(info.body["miljo"], "test");
+    assert!(info.headers.contains_key("x-request-id"));
+
+    // Af directs the person; the kommun finds the anvisning.
+    let behov_id = anvisa(&app.store, p, "0180");
+    let r = api.post("/utbildningsbehov/sok", &sok(p)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["personnummer"], p.expose());
+    assert_eq!(
+        r.body["utbildningsbehov"][0]["utbildningsbehov_id"],
+        behov_id
+    );
+    assert_eq!(r.body["utbildningsbehov"][0]["status"], "aktiv");
+
+    // ansökan and antagning
+    let r = api.post("/ansokningar", &ansokan("0180", p)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["typ"], "ansokan");
+    let ansokan_id = r.body["meddelande_id"].as_str().unwrap().to_owned();
+    let location = r.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("/komvux/v1/meddelanden/{ansokan_id}"));
+    let r = api.post("/antagningar", &antagning("0180", p)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+
+    // read it back
+    let r = api.get(&format!("/meddelanden/{ansokan_id}")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["personnummer"], p.expose());
+    assert_eq!(r.body["aktuell"], true);
+    assert_eq!(r.body["kurser"][0]["kurskod"], "MATMAT01a");
+    assert_eq!(r.body["transaktionsdatum"], "2026-03-02T09:49:29.1Z");
+
+    // Af decides; the kommun sees it by person and in its feed
+    let beslut_id = besluta(&app.store, p, "0180");
+    let r = api.post("/utbildningsbeslut/sok", &sok(p)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body["utbildningsbeslut"][0]["utbildningsbeslut_id"],
+        beslut_id
+    );
+    let r = api.get("/utbildningsbeslut?kommunkod=0180").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["data"].as_array().unwrap().len(), 1);
+    let efter = r.body["efter"].as_str().unwrap().to_owned();
+    let r = api
+        .get(&format!("/utbildningsbeslut?kommunkod=0180&efter={efter}"))
+        .await;
+    assert_eq!(r.body["data"].as_array().unwrap().len(), 0, "caught up");
+    assert_eq!(r.body["efter"], efter.as_str());
+
+    // reports during studies
+    for (path, body) in [
+        ("/forandringar", forandring("0180", p)),
+        ("/betyg", betyg("0180", p)),
+        ("/avbrott", avbrott("0180", p)),
+    ] {
+        let r = api.post(path, &body).await;
+        assert_eq!(r.status, 201, "{path}: {:?}", r.body);
+    }
+
+    let r = api.post("/etableringsprogrammet/sok", &sok(p)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body,
+        json!({ "personnummer": p.expose(), "deltar": false, "fom": null, "tom": null })
+    );
+
+    // Everything was audited and the chain holds.
+    let report = app.store.verify_audit_chain().unwrap();
+    assert!(report.is_intact());
+    assert!(report.rows >= 10);
+}
+
+pub(crate) async fn preconditions_have_their_own_problem_types(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let p = person(2);
+    let r = api.post("/ansokningar", &ansokan("0180", p)).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.problem_type(), "/problem/saknar-anvisning");
+    assert_eq!(
+        r.fields(),
+        [("personnummer".to_owned(), "saknar_anvisning".to_owned())]
+    );
+    assert_eq!(r.body["instance"], "/komvux/v1/ansokningar");
+    assert!(
+        !r.body.to_string().contains(&p.expose()),
+        "no personnummer in errors"
+    );
+
+    anvisa(&app.store, p, "0180");
+    for path in ["/betyg", "/forandringar", "/avbrott"] {
+        let body = match path {
+            "/betyg" => betyg("0180", p),
+            "/forandringar" => forandring("0180", p),
+            _ => avbrott("0180", p),
+        };
+        let r = api.post(path, &body).await;
+        assert_eq!(r.status, 422, "{path}");
+        assert_eq!(
+            r.problem_type(),
+            "/problem/saknar-utbildningsbeslut",
+            "{path}"
+        );
+    }
+    let mut bad = ansokan("0180", p);
+    bad["status"] = json!("andring");
+    bad["ersatter"] = json!(uuid::Uuid::new_v4().to_string());
+    let r = api.post("/ansokningar", &bad).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.problem_type(), "/problem/ersatter-ogiltig");
+}
+
+pub(crate) async fn corrections_replace_and_withdraw(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let p = person(3);
+    anvisa(&app.store, p, "0180");
+    let first = api.post("/ansokningar", &ansokan("0180", p)).await;
+    let first_id = first.body["meddelande_id"].as_str().unwrap().to_owned();
+    let mut andring = ansokan("0180", p);
+    andring["status"] = json!("andring");
+    andring["ersatter"] = json!(first_id);
+    andring["ansokningsdatum"] = json!("2026-03-05");
+    let second = api.post("/ansokningar", &andring).await;
+    assert_eq!(second.status, 201, "{:?}", second.body);
+    assert_eq!(second.body["ersatter"], first_id.as_str());
+    let second_id = second.body["meddelande_id"].as_str().unwrap().to_owned();
+    let old = api.get(&format!("/meddelanden/{first_id}")).await;
+    assert_eq!(old.body["aktuell"], false);
+    assert_eq!(old.body["ersatt_av"], second_id.as_str());
+
+    let mut borttag = header("0180", p);
+    borttag["status"] = json!("borttag");
+    borttag["ersatter"] = json!(second_id);
+    let r = api.post("/ansokningar", &borttag).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["status"], "borttag");
+    // the replaced message cannot be replaced again
+    let r = api.post("/ansokningar", &andring).await;
+    assert_eq!(r.problem_type(), "/problem/ersatter-ogiltig");
+}
+
+pub(crate) async fn idempotency_keys_replay_and_refuse(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let p = person(4);
+    anvisa(&app.store, p, "0180");
+    let body = ansokan("0180", p);
+    let a = api.post_with("/ansokningar", &body, "nyckel-1").await;
+    let b = api.post_with("/ansokningar", &body, "nyckel-1").await;
+    assert_eq!((a.status, b.status), (201, 201));
+    assert_eq!(a.body, b.body, "the replay answers the same");
+    assert_eq!(b.headers["idempotent-replayed"], "true");
+    let mut other = body.clone();
+    other["kallsystem"] = json!("Procapita");
+    let c = api.post_with("/ansokningar", &other, "nyckel-1").await;
+    assert_eq!(c.status, 422);
+    assert_eq!(c.problem_type(), "/problem/idempotensnyckel-ateranvand");
+    let r = api
+        .post_with("/ansokningar", &body, "bad key with spaces")
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.fields()[0].0, "Idempotency-Key");
+}
+
+pub(crate) async fn basladdning_is_all_or_nothing_and_names_each_item(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let (p, q) = (person(5), person(6));
+    anvisa(&app.store, p, "0180");
+    let load = json!({ "ansokningar": [ansokan("0180", p), ansokan("0180", q)], "antagningar": [antagning("0180", q)] });
+    let r = api.post("/basladdning", &load).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(r.problem_type(), "/problem/saknar-anvisning");
+    let fields: Vec<String> = r.fields().into_iter().map(|f| f.0).collect();
+    assert_eq!(
+        fields,
+        ["ansokningar[1].personnummer", "antagningar[0].personnummer"]
+    );
+    let r = api.get("/utbildningsbehov?hemkommun=0180").await;
+    assert_eq!(r.body["total"], 1);
+
+    let mut invalid = load.clone();
+    invalid["ansokningar"][0]["kurser"][0]["studietakt"] = json!(0);
+    let r = api.post("/basladdning", &invalid).await;
+    assert_eq!(r.problem_type(), "/problem/valideringsfel");
+    assert_eq!(r.fields()[0].0, "ansokningar[0].kurser[0].studietakt");
+
+    anvisa(&app.store, q, "0180");
+    let r = api.post("/basladdning", &load).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["ansokningar"].as_array().unwrap().len(), 2);
+    assert_eq!(r.body["antagningar"].as_array().unwrap().len(), 1);
+}
+
+pub(crate) async fn listings_and_feeds_page(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    for i in 0..5 {
+        anvisa(&app.store, person(20 + i), "0180");
+        besluta(&app.store, person(20 + i), "0180");
+    }
+    anvisa(&app.store, person(40), "1480");
+    let page1 = api
+        .get("/utbildningsbehov?hemkommun=0180&page=1&limit=2")
+        .await;
+    assert_eq!(page1.status, 200);
+    assert_eq!(page1.body["total"], 5);
+    assert_eq!(page1.body["limit"], 2);
+    assert_eq!(page1.body["data"].as_array().unwrap().len(), 2);
+    let page3 = api
+        .get("/utbildningsbehov?hemkommun=0180&page=3&limit=2")
+        .await;
+    assert_eq!(page3.body["data"].as_array().unwrap().len(), 1);
+    let r = api.get("/utbildningsbehov?hemkommun=0180&limit=101").await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.fields()[0].0, "limit");
+    let r = api.get("/utbildningsbehov?hemkommun=0180&page=0").await;
+    assert_eq!(r.fields()[0].0, "page");
+    let r = api.get("/utbildningsbehov").await;
+    assert_eq!(r.fields()[0], ("hemkommun".to_owned(), "saknas".to_owned()));
+    let r = api
+        .get("/utbildningsbehov?hemkommun=0180&personnummer=201212121212")
+        .await;
+    assert_eq!(r.status, 422, "unknown parameters are refused");
+
+    let mut seen = Vec::new();
+    let mut efter: Option<String> = None;
+    loop {
+        let q = match &efter {
+            Some(c) => format!("/utbildningsbeslut?kommunkod=0180&limit=2&efter={c}"),
+            None => "/utbildningsbeslut?kommunkod=0180&limit=2".to_owned(),
+        };
+        let r = api.get(&q).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let data = r.body["data"].as_array().unwrap().clone();
+        efter = Some(r.body["efter"].as_str().unwrap().to_owned());
+        if data.is_empty() {
+            break;
+        }
+        seen.extend(
+            data.into_iter()
+                .map(|d| d["utbildningsbeslut_id"].as_str().unwrap().to_owned()),
+        );
+    }
+    assert_eq!(seen.len(), 5);
+    let r = api
+        .get("/utbildningsbeslut?kommunkod=0180&efter=not-a-cursor")
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.fields()[0],
+        ("efter".to_owned(), "ogiltig_markor".to_owned())
+    );
+}

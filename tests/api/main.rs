@@ -1,0 +1,128 @@
+//! Black-box tests: the gateway on a random port with real TLS and real client
+//! certificates, on SQLite and on PostgreSQL, and the real binary started as the
+//! README says.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub,
+    reason = "tests fail loudly"
+)]
+
+mod binary;
+mod bodies;
+mod flows;
+mod openapi;
+mod security;
+mod support;
+
+/// Runs each named scenario against both databases.
+macro_rules! on_both_databases {
+    ($test:ident => $module:ident: $($name:ident),+ $(,)?) => {
+        mod $test {
+            #![allow(unused_imports)]
+            mod sqlite {
+                $(
+                    #[actix_web::test]
+                    async fn $name() {
+                        let app = crate::support::TestApp::spawn(crate::support::Db::Sqlite).await.unwrap();
+                        crate::$module::$name(&app).await;
+                        app.stop().await;
+                    }
+                )+
+            }
+            mod postgres {
+                $(
+                    #[actix_web::test]
+                    async fn $name() {
+                        if let Some(app) = crate::support::TestApp::spawn(crate::support::Db::Postgres).await {
+                            crate::$module::$name(&app).await;
+                            app.stop().await;
+                        }
+                    }
+                )+
+            }
+        }
+    };
+}
+
+on_both_databases!(flows_test => flows:
+    a_kommun_system_does_its_whole_job,
+    preconditions_have_their_own_problem_types,
+    corrections_replace_and_withdraw,
+    idempotency_keys_replay_and_refuse,
+    basladdning_is_all_or_nothing_and_names_each_item,
+    listings_and_feeds_page,
+);
+
+on_both_databases!(security_test => security:
+    another_kommuns_data_is_refused_on_every_endpoint,
+    credentials_must_match_an_active_client_of_the_certificates_organisation,
+    certificate_forms_of_every_swedish_issuer_are_accepted,
+    bad_input_gets_a_clean_problem,
+    test_environment_takes_only_test_persons,
+);
+
+#[actix_web::test]
+async fn production_refuses_test_persons_and_has_no_test_routes() {
+    let app =
+        support::TestApp::spawn_with(support::Db::Sqlite, komvux_api::Mode::Produktion, |_| {})
+            .await
+            .unwrap();
+    assert_eq!(app.mode, komvux_api::Mode::Produktion);
+    let api = app.client(support::STOCKHOLM_ORG, &["0180"]);
+    let r = api
+        .post(
+            "/utbildningsbehov/sok",
+            &serde_json::json!({ "personnummer": "201212121212" }),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.problem_type()),
+        (422, "/problem/testperson-i-produktion")
+    );
+    let real = serde_json::json!({ "personnummer": "199001011239" });
+    assert_eq!(api.post("/utbildningsbehov/sok", &real).await.status, 200);
+    assert_eq!(api.get("/api-info").await.body["miljo"], "produktion");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn operations_port_answers_health_and_metrics() {
+    let app = support::TestApp::spawn(support::Db::Sqlite).await.unwrap();
+    let api = app.client(support::STOCKHOLM_ORG, &["0180"]);
+    api.get("/utbildningsbehov?hemkommun=0180").await;
+    let plain = crate::support::plain_client();
+    let base = format!("http://127.0.0.1:{}", app.ops_port);
+    assert_eq!(
+        plain
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        plain
+            .get(format!("{base}/health/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let m = plain
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(m.contains("komvux_http_requests_total{"), "{m}");
+    assert!(m.contains("route=\"/komvux/v1/utbildningsbehov\""), "{m}");
+    app.stop().await;
+}

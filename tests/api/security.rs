@@ -1,0 +1,295 @@
+//! Authentication, object-level authorisation and hostile input.
+
+use komvux_gateway::devpki::{DevCa, OrgIdForm};
+use serde_json::json;
+
+use crate::bodies::*;
+use crate::support::{Creds, GOTEBORG_ORG, STOCKHOLM_ORG, TestApp, tls_client};
+
+pub(crate) async fn another_kommuns_data_is_refused_on_every_endpoint(app: &TestApp) {
+    let sthlm = app.client(STOCKHOLM_ORG, &["0180"]);
+    let gbg = app.client(GOTEBORG_ORG, &["1480"]);
+    let p = person(7);
+    anvisa(&app.store, p, "0180");
+    besluta(&app.store, p, "0180");
+    let sent = sthlm.post("/ansokningar", &ansokan("0180", p)).await;
+    let id = sent.body["meddelande_id"].as_str().unwrap().to_owned();
+
+    // Göteborg writes for Stockholm: 403 on every kind.
+    for (path, body) in [
+        ("/ansokningar", ansokan("0180", p)),
+        ("/antagningar", antagning("0180", p)),
+        ("/forandringar", forandring("0180", p)),
+        ("/betyg", betyg("0180", p)),
+        ("/avbrott", avbrott("0180", p)),
+        (
+            "/basladdning",
+            json!({ "ansokningar": [ansokan("0180", p)] }),
+        ),
+    ] {
+        let r = gbg.post(path, &body).await;
+        assert_eq!(r.status, 403, "{path}");
+        assert_eq!(r.problem_type(), "/problem/otillaten-kommun", "{path}");
+    }
+    // ... replaces Stockholm's message: 403 before the ersatter is even looked at
+    let mut andring = ansokan("0180", p);
+    andring["status"] = json!("andring");
+    andring["ersatter"] = json!(id);
+    assert_eq!(gbg.post("/ansokningar", &andring).await.status, 403);
+    // ... replaces it under its own kommun: not a current message of that kommun
+    let mut own = ansokan("1480", p);
+    own["status"] = json!("borttag");
+    own["ersatter"] = json!(id);
+    anvisa(&app.store, p, "1480");
+    let r = gbg.post("/ansokningar", &own).await;
+    assert_eq!(r.problem_type(), "/problem/ersatter-ogiltig");
+
+    // reads
+    let r = gbg.get(&format!("/meddelanden/{id}")).await;
+    assert_eq!(r.status, 404, "no existence oracle");
+    assert_eq!(
+        gbg.get("/utbildningsbehov?hemkommun=0180").await.status,
+        403
+    );
+    assert_eq!(
+        gbg.get("/utbildningsbeslut?kommunkod=0180").await.status,
+        403
+    );
+    let r = gbg.post("/utbildningsbeslut/sok", &sok(p)).await;
+    assert_eq!(
+        r.body["utbildningsbeslut"].as_array().unwrap().len(),
+        0,
+        "only the client's kommuner"
+    );
+    // Stockholm's own message is intact
+    assert_eq!(
+        sthlm.get(&format!("/meddelanden/{id}")).await.body["aktuell"],
+        true
+    );
+
+    // the attempts are in the audit log
+    let rows = app.store.verify_audit_chain().unwrap();
+    assert!(rows.is_intact());
+}
+
+pub(crate) async fn credentials_must_match_an_active_client_of_the_certificates_organisation(
+    app: &TestApp,
+) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let creds = api.creds.clone().unwrap();
+    assert_eq!(
+        api.get("/utbildningsbehov?hemkommun=0180").await.status,
+        200
+    );
+
+    let cert = app
+        .pki
+        .ca
+        .client("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
+        .unwrap();
+    let wrong_secret = app.with_cert(
+        &cert,
+        Some(Creds {
+            id: creds.id.clone(),
+            secret: "kxs_wrong".into(),
+        }),
+    );
+    let unknown = app.with_cert(
+        &cert,
+        Some(Creds {
+            id: "nobody".into(),
+            secret: creds.secret.clone(),
+        }),
+    );
+    let none = app.with_cert(&cert, None);
+    // another organisation's certificate with Stockholm's valid credentials
+    let gbg_cert = app
+        .pki
+        .ca
+        .client("Göteborg", &OrgIdForm::Expisoft(GOTEBORG_ORG.into()))
+        .unwrap();
+    let other_org = app.with_cert(&gbg_cert, Some(creds.clone()));
+    // a sole trader's certificate (personnummer in serialNumber)
+    let trader = app
+        .pki
+        .ca
+        .client(
+            "Enskild firma",
+            &OrgIdForm::RawSerial("201212121212".into()),
+        )
+        .unwrap();
+    let sole_trader = app.with_cert(&trader, Some(creds.clone()));
+    let mut bodies = Vec::new();
+    for client in [&wrong_secret, &unknown, &none, &other_org, &sole_trader] {
+        let r = client.get("/utbildningsbehov?hemkommun=0180").await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.problem_type(), "/problem/ej-autentiserad");
+        bodies.push(r.body["detail"].clone());
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every mismatch looks the same"
+    );
+
+    app.store.set_client_active(&creds.id, false).unwrap();
+    assert_eq!(
+        api.get("/utbildningsbehov?hemkommun=0180").await.status,
+        401,
+        "revoked"
+    );
+    app.store.set_client_active(&creds.id, true).unwrap();
+    assert_eq!(
+        api.get("/utbildningsbehov?hemkommun=0180").await.status,
+        200
+    );
+
+    // TLS: no certificate, another CA's certificate, an expired one, a revoked one.
+    let no_cert = crate::support::Api {
+        http: tls_client(&app.pki.ca_pem(), None),
+        base: app.base(),
+        creds: Some(creds.clone()),
+    };
+    assert!(
+        no_cert.try_get("/api-info").await.is_err(),
+        "no client certificate: handshake fails"
+    );
+    let stranger = DevCa::new("stranger").unwrap();
+    let foreign = stranger
+        .client("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
+        .unwrap();
+    assert!(
+        app.with_cert(&foreign, Some(creds.clone()))
+            .try_get("/api-info")
+            .await
+            .is_err(),
+        "unknown CA"
+    );
+    let expired = app
+        .pki
+        .ca
+        .client_valid_for("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()), -1)
+        .unwrap();
+    assert!(
+        app.with_cert(&expired, Some(creds.clone()))
+            .try_get("/api-info")
+            .await
+            .is_err(),
+        "expired"
+    );
+}
+
+pub(crate) async fn certificate_forms_of_every_swedish_issuer_are_accepted(app: &TestApp) {
+    for form in [
+        OrgIdForm::Expisoft(GOTEBORG_ORG.into()),
+        OrgIdForm::Siths(GOTEBORG_ORG.into()),
+        OrgIdForm::Efos(GOTEBORG_ORG.into()),
+        OrgIdForm::Ntr(GOTEBORG_ORG.into()),
+    ] {
+        let api = app.client_with_form(GOTEBORG_ORG, &["1480"], form.clone());
+        let r = api.get("/utbildningsbehov?hemkommun=1480").await;
+        assert_eq!(r.status, 200, "{form:?}");
+    }
+    let api = app.client_with_form(GOTEBORG_ORG, &["1480"], OrgIdForm::None);
+    assert_eq!(
+        api.get("/utbildningsbehov?hemkommun=1480").await.status,
+        401
+    );
+}
+
+pub(crate) async fn bad_input_gets_a_clean_problem(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let p = person(8);
+    let r = api
+        .post_raw(
+            "/ansokningar",
+            "application/json",
+            b"{\"kommunkod\": ".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.problem_type()),
+        (400, "/problem/felaktig-json")
+    );
+    let r = api
+        .post_raw("/ansokningar", "application/json", vec![0xff, 0xfe, b'{'])
+        .await;
+    assert_eq!(r.status, 400, "invalid UTF-8");
+    let r = api
+        .post_raw(
+            "/ansokningar",
+            "text/plain",
+            ansokan("0180", p).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.problem_type()),
+        (415, "/problem/fel-innehallstyp")
+    );
+    let big = vec![b' '; 300 * 1024];
+    let r = api.post_raw("/ansokningar", "application/json", big).await;
+    assert_eq!((r.status, r.problem_type()), (413, "/problem/for-stor"));
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let r = api
+        .post_raw("/ansokningar", "application/json", deep.into_bytes())
+        .await;
+    assert_eq!(r.status, 400, "deep JSON is refused, not a crash");
+
+    let mut v = ansokan("0180", p);
+    v["personnummer"] = json!("201212121213");
+    v["kurser"][0]["betyg"] = json!("A");
+    v["kurser"][0]["slutdatum"] = json!("2020-01-01");
+    let r = api.post("/ansokningar", &v).await;
+    assert_eq!(
+        (r.status, r.problem_type()),
+        (422, "/problem/valideringsfel")
+    );
+    let fields = r.fields();
+    assert!(
+        fields.contains(&("personnummer".into(), "ogiltig_kontrollsiffra".into())),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&("kurser[0].betyg".into(), "okant_falt".into())),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&("kurser[0].slutdatum".into(), "slut_fore_start".into())),
+        "{fields:?}"
+    );
+    assert!(
+        !r.body.to_string().contains("201212121213"),
+        "the rejected number is not echoed"
+    );
+
+    let r = api.get("/meddelanden/not-a-uuid").await;
+    assert_eq!(r.status, 404);
+    let r = api
+        .send(api.http.delete(format!("{}/ansokningar", api.base)))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 405);
+    assert_eq!(r.problem_type(), "/problem/metod-ej-tillaten");
+}
+
+pub(crate) async fn test_environment_takes_only_test_persons(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    // A valid personnummer that is not in Skatteverket's test list.
+    let real = "199001011239";
+    assert!(
+        !komvux_domain::Personnummer::parse(real)
+            .unwrap()
+            .is_test_number()
+    );
+    let r = api
+        .post("/utbildningsbehov/sok", &json!({ "personnummer": real }))
+        .await;
+    assert_eq!(
+        (r.status, r.problem_type()),
+        (422, "/problem/testmiljo-kraver-testperson")
+    );
+    let mut v = ansokan("0180", person(9));
+    v["personnummer"] = json!(real);
+    let r = api.post("/ansokningar", &v).await;
+    assert_eq!(r.problem_type(), "/problem/testmiljo-kraver-testperson");
+    assert_eq!(r.fields()[0].0, "personnummer");
+}

@@ -1,0 +1,327 @@
+//! A gateway on a random port with a throwaway PKI and database, and HTTPS clients
+//! that present real client certificates.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use komvux_api::config::TlsPaths;
+use komvux_api::{ApiConfig, Application, Mode};
+use komvux_domain::{Kommunkod, Organisationsnummer};
+use komvux_gateway::devpki::{DevCa, Issued, OrgIdForm};
+use komvux_persistence::testing::TestDatabase;
+use komvux_persistence::{IdentityKeys, PoolSettings, Store};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::Value;
+
+pub(crate) const STOCKHOLM_ORG: &str = "2120000142";
+pub(crate) const GOTEBORG_ORG: &str = "2120001355";
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A throwaway PKI in a temporary folder.
+pub(crate) struct Pki {
+    pub dir: PathBuf,
+    pub ca: DevCa,
+}
+
+impl Pki {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("komvux-pki-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = DevCa::new("test CA").unwrap();
+        std::fs::write(dir.join("ca.pem"), ca.issued.cert_pem().unwrap()).unwrap();
+        std::fs::write(dir.join("crl.pem"), ca.crl(&[]).unwrap()).unwrap();
+        let server = ca.server().unwrap();
+        std::fs::write(dir.join("server.pem"), server.cert_pem().unwrap()).unwrap();
+        std::fs::write(dir.join("server.key"), server.key_pem().unwrap()).unwrap();
+        Self { dir, ca }
+    }
+
+    pub fn tls_paths(&self) -> TlsPaths {
+        TlsPaths {
+            server_cert: self.dir.join("server.pem"),
+            server_key: self.dir.join("server.key"),
+            client_ca: self.dir.join("ca.pem"),
+            crls: vec![self.dir.join("crl.pem")],
+        }
+    }
+
+    pub fn ca_pem(&self) -> Vec<u8> {
+        self.ca.issued.cert_pem().unwrap()
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A client's credentials.
+#[derive(Debug, Clone)]
+pub(crate) struct Creds {
+    pub id: String,
+    pub secret: String,
+}
+
+/// An HTTPS client with a client certificate, and the credentials it sends.
+#[derive(Clone)]
+pub(crate) struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub creds: Option<Creds>,
+}
+
+/// A running gateway.
+pub(crate) struct TestApp {
+    pub store: Store,
+    pub pki: Pki,
+    pub port: u16,
+    pub ops_port: u16,
+    pub mode: Mode,
+    _db: TestDatabase,
+    handles: (actix_web::dev::ServerHandle, actix_web::dev::ServerHandle),
+}
+
+/// A client for plain HTTP (the operations port).
+pub(crate) fn plain_client() -> reqwest::Client {
+    tls_client(&[], None)
+}
+
+pub(crate) fn tls_client(ca_pem: &[u8], identity: Option<&Issued>) -> reqwest::Client {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match identity {
+        Some(id) => {
+            let chain = vec![CertificateDer::from(id.cert.to_der().unwrap())];
+            let key = PrivateKeyDer::from_pem_slice(&id.key_pem().unwrap()).unwrap();
+            builder.with_client_auth_cert(chain, key).unwrap()
+        }
+        None => builder.with_no_client_auth(),
+    };
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> Option<Self> {
+        Self::spawn_with(db, Mode::Test, |_| {}).await
+    }
+
+    pub async fn spawn_with(
+        db: Db,
+        mode: Mode,
+        tweak: impl FnOnce(&mut ApiConfig),
+    ) -> Option<Self> {
+        let database = match db {
+            Db::Sqlite => TestDatabase::sqlite().unwrap(),
+            Db::Postgres => TestDatabase::postgres_or_skip()?,
+        };
+        let settings = PoolSettings {
+            max_size: 8,
+            min_idle: Some(0),
+            connection_timeout: std::time::Duration::from_secs(10),
+        };
+        let store =
+            Store::open(database.url(), &settings, IdentityKeys::insecure_dev_keys()).unwrap();
+        store.migrate().unwrap();
+        let pki = Pki::new();
+        let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let mut config = ApiConfig {
+            mode,
+            listen: loopback,
+            ops_listen: loopback,
+            tls: pki.tls_paths(),
+            max_body_bytes: ApiConfig::DEFAULT_MAX_BODY_BYTES,
+            max_basladdning_bytes: ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES,
+            workers: 2,
+        };
+        tweak(&mut config);
+        let app = Application::build(config, store.clone()).unwrap();
+        let (port, ops_port) = (app.port(), app.ops_port());
+        let handles = app.handles();
+        actix_web::rt::spawn(app.run_until_stopped());
+        Some(Self {
+            store,
+            pki,
+            port,
+            ops_port,
+            mode,
+            _db: database,
+            handles,
+        })
+    }
+
+    pub fn base(&self) -> String {
+        format!("https://localhost:{}/komvux/v1", self.port)
+    }
+
+    /// Registers a client for `org` acting for `kommuner` and returns an API handle
+    /// presenting a certificate of `org` in the Expisoft form.
+    pub fn client(&self, org: &str, kommuner: &[&str]) -> Api {
+        self.client_with_form(org, kommuner, OrgIdForm::Expisoft(org.into()))
+    }
+
+    pub fn client_with_form(&self, org: &str, kommuner: &[&str], form: OrgIdForm) -> Api {
+        let creds = self.register(org, kommuner);
+        let cert = self.pki.ca.client("Testkommun", &form).unwrap();
+        Api {
+            http: tls_client(&self.pki.ca_pem(), Some(&cert)),
+            base: self.base(),
+            creds: Some(creds),
+        }
+    }
+
+    pub fn register(&self, org: &str, kommuner: &[&str]) -> Creds {
+        let k = kommuner
+            .iter()
+            .map(|k| Kommunkod::parse(k).unwrap())
+            .collect();
+        let (client, secret) = self
+            .store
+            .add_client(
+                None,
+                "Testkommun",
+                Organisationsnummer::parse(org).unwrap(),
+                &k,
+            )
+            .unwrap();
+        Creds {
+            id: client.client_id,
+            secret: secret.reveal().to_owned(),
+        }
+    }
+
+    /// An API handle with a certificate issued for `org` but other credentials.
+    pub fn with_cert(&self, cert: &Issued, creds: Option<Creds>) -> Api {
+        Api {
+            http: tls_client(&self.pki.ca_pem(), Some(cert)),
+            base: self.base(),
+            creds,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.handles.0.stop(true).await;
+        self.handles.1.stop(true).await;
+    }
+}
+
+/// A response as the tests look at it.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn problem_type(&self) -> &str {
+        self.body["type"].as_str().unwrap_or("")
+    }
+
+    pub fn fields(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["falt"].as_str().unwrap().to_owned(),
+                            e["kod"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Api {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(c) = &self.creds {
+            r = r
+                .header("client_id", &c.id)
+                .header("client_secret", &c.secret);
+        }
+        r
+    }
+
+    pub async fn send(&self, r: reqwest::RequestBuilder) -> Result<Reply, reqwest::Error> {
+        let res = r.send().await?;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let ct = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = res.bytes().await?;
+        if status >= 400 {
+            assert_eq!(
+                ct, "application/problem+json",
+                "error responses are problem+json"
+            );
+            assert!(headers.contains_key("x-request-id"));
+        }
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.request(reqwest::Method::GET, path))
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.request(reqwest::Method::POST, path).json(body))
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_with(&self, path: &str, body: &Value, key: &str) -> Reply {
+        self.send(
+            self.request(reqwest::Method::POST, path)
+                .header("Idempotency-Key", key)
+                .json(body),
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        self.send(
+            self.request(reqwest::Method::POST, path)
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Only whether the request got any HTTP answer (the handshake may fail).
+    pub async fn try_get(&self, path: &str) -> Result<Reply, reqwest::Error> {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+}
