@@ -1,9 +1,19 @@
 # komvux-gateway — see README.md
-.PHONY: test build lint fmt
+BIN := target/debug/komvux-gateway
+CONFIG := config/test.toml
 
-## Every check and test (fmt, clippy, unit, property and integration tests on SQLite and PostgreSQL)
+.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev
+
+## Every check and test: fmt, clippy, unit/property/integration tests on SQLite and PostgreSQL, OpenAPI lint
 test:
 	scripts/test.sh
+
+## The test environment on embedded SQLite with the DEV ONLY certificates, on https://localhost:8443
+run: build
+	@test -f certs-dev/ca.pem || $(BIN) dev-certs --out certs-dev
+	$(BIN) --config $(CONFIG) migrate
+	$(BIN) --config $(CONFIG) dev-setup
+	$(BIN) --config $(CONFIG) serve
 
 build:
 	cargo build --workspace --locked
@@ -14,3 +24,19 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+## Regenerate the committed OpenAPI document (a test fails when it is stale)
+openapi: build
+	$(BIN) openapi > openapi/komvux-v1.yaml
+
+## DIGG's REST API profile on the committed document
+lint-openapi:
+	npx -y @stoplight/spectral-cli@6 lint openapi/komvux-v1.yaml -r ../shared/lint/digg-rest-api-profil.spectral.yaml
+
+## Regenerate the DEV ONLY certificates
+dev-certs: build
+	$(BIN) dev-certs --out certs-dev --force
+
+## Forget the local test environment's database and dev client secrets
+clean-dev:
+	rm -rf var

@@ -235,6 +235,21 @@ pub fn dev_setup(settings: &Settings, secrets: &Path) -> anyhow::Result<()> {
     if created_any {
         seed(&store).context("seeding test data")?;
     }
+    let listen = settings.api.listen;
+    let host = if listen.ip().is_loopback() {
+        "localhost".to_owned()
+    } else {
+        listen.ip().to_string()
+    };
+    let secret_file = secrets.join("dev-stockholm.secret");
+    say(&format!(
+        "\nThe test environment (kommun 0180, Stockholm; test person 201212121212 is Skatteverket's \"Tolvan\"):\n\n\
+         curl --cacert certs-dev/ca.pem --cert certs-dev/client-stockholm.pem --key certs-dev/client-stockholm.key \\\n  \
+         -H 'client_id: dev-stockholm' -H \"client_secret: $(cat {})\" \\\n  \
+         'https://{host}:{}/komvux/v1/utbildningsbehov?hemkommun=0180'\n",
+        secret_file.display(),
+        listen.port()
+    ));
     Ok(())
 }
 
