@@ -27,11 +27,13 @@ fmt:
 
 ## Regenerate the committed OpenAPI document (a test fails when it is stale)
 openapi: build
-	$(BIN) openapi > openapi/komvux-v1.yaml
+	$(BIN) openapi --api public > openapi/komvux-v1.yaml
+	$(BIN) openapi --api test > openapi/komvux-v1-testmiljo.yaml
+	$(BIN) openapi --api intern > openapi/intern-v1.yaml
 
 ## DIGG's REST API profile on the committed document
 lint-openapi:
-	npx -y @stoplight/spectral-cli@6 lint openapi/komvux-v1.yaml -r ../shared/lint/digg-rest-api-profil.spectral.yaml
+	npx -y @stoplight/spectral-cli@6 lint openapi/*.yaml -r ../shared/lint/digg-rest-api-profil.spectral.yaml
 
 ## Regenerate the DEV ONLY certificates
 dev-certs: build

@@ -15,7 +15,7 @@ fi
 cargo test --workspace --locked
 # The committed OpenAPI document against DIGG's REST API profile: zero errors is the bar.
 if command -v npx >/dev/null 2>&1; then
-  npx -y @stoplight/spectral-cli@6 lint openapi/komvux-v1.yaml \
+  npx -y @stoplight/spectral-cli@6 lint openapi/*.yaml \
     -r "${KOMVUX_LINT_RULESET:-../shared/lint/digg-rest-api-profil.spectral.yaml}" \
     --fail-severity error --display-only-failures
 else

@@ -12,6 +12,7 @@
 mod binary;
 mod bodies;
 mod flows;
+mod intern;
 mod openapi;
 mod security;
 mod support;
@@ -55,6 +56,12 @@ on_both_databases!(flows_test => flows:
     listings_and_feeds_page,
 );
 
+on_both_databases!(intern_test => intern:
+    af_case_handlers_do_their_whole_job,
+    bad_tokens_are_refused,
+    integrators_drive_their_flows_with_test_data,
+);
+
 on_both_databases!(security_test => security:
     another_kommuns_data_is_refused_on_every_endpoint,
     credentials_must_match_an_active_client_of_the_certificates_organisation,
@@ -84,6 +91,10 @@ async fn production_refuses_test_persons_and_has_no_test_routes() {
     let real = serde_json::json!({ "personnummer": "199001011239" });
     assert_eq!(api.post("/utbildningsbehov/sok", &real).await.status, 200);
     assert_eq!(api.get("/api-info").await.body["miljo"], "produktion");
+    let r = api
+        .post("/testdata/aterstall", &serde_json::json!({}))
+        .await;
+    assert_eq!(r.status, 404, "no test data routes in production");
     app.stop().await;
 }
 

@@ -8,17 +8,30 @@ use komvux_domain::message::{
 use komvux_domain::{FromJson, KommunMeddelande};
 
 #[test]
-fn committed_document_matches_the_code() {
-    let committed = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../openapi/komvux-v1.yaml"
-    ))
-    .unwrap();
-    let generated = komvux_api::openapi::yaml().unwrap();
-    assert!(
-        committed.trim_end() == generated.trim_end(),
-        "openapi/komvux-v1.yaml is stale: run `make openapi` and commit the result"
-    );
+fn committed_documents_match_the_code() {
+    use komvux_api::Mode;
+    use komvux_api::openapi::{document, intern_document, yaml};
+    for (file, doc) in [
+        ("komvux-v1.yaml", document(Mode::Produktion)),
+        ("komvux-v1-testmiljo.yaml", document(Mode::Test)),
+        ("intern-v1.yaml", intern_document()),
+    ] {
+        let path = format!("{}/../../openapi/{file}", env!("CARGO_MANIFEST_DIR"));
+        let committed = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            committed.trim_end() == yaml(&doc).unwrap().trim_end(),
+            "openapi/{file} is stale: run `make openapi` and commit the result"
+        );
+    }
+}
+
+#[test]
+fn the_production_document_has_no_test_routes() {
+    use komvux_api::openapi::{document, json};
+    let prod = json(&document(komvux_api::Mode::Produktion)).unwrap();
+    let test = json(&document(komvux_api::Mode::Test)).unwrap();
+    assert!(!prod.contains("/testdata/"));
+    assert!(test.contains("/komvux/v1/testdata/aterstall"));
 }
 
 #[test]
@@ -30,12 +43,20 @@ fn every_request_example_is_a_valid_request() {
     KommunMeddelande::<Betyg>::from_json(&examples::betyg()).unwrap();
     Basladdning::from_json(&examples::basladdning()).unwrap();
     PersonSok::from_json(&examples::person_sok()).unwrap();
+    komvux_domain::message::Utbildningsbehov::from_json(&examples::utbildningsbehov()).unwrap();
+    komvux_domain::message::Utbildningsbeslut::from_json(&examples::utbildningsbeslut()).unwrap();
+    komvux_domain::message::UtbildningsbeslutAndring::from_json(
+        &examples::utbildningsbeslut_andring(),
+    )
+    .unwrap();
+    komvux_domain::message::Etableringsprogram::from_json(&examples::etableringsprogram()).unwrap();
 }
 
 #[test]
 fn document_covers_every_public_operation() {
+    let doc = komvux_api::openapi::document(komvux_api::Mode::Produktion);
     let doc: serde_json::Value =
-        serde_json::from_str(&komvux_api::openapi::json().unwrap()).unwrap();
+        serde_json::from_str(&komvux_api::openapi::json(&doc).unwrap()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for p in [
         "/komvux/v1/api-info",

@@ -85,9 +85,14 @@ pub(crate) struct TestApp {
     pub port: u16,
     pub ops_port: u16,
     pub mode: Mode,
+    pub intern_port: Option<u16>,
+    jwt_key: Vec<u8>,
     _db: TestDatabase,
-    handles: (actix_web::dev::ServerHandle, actix_web::dev::ServerHandle),
+    handles: Vec<actix_web::dev::ServerHandle>,
 }
+
+pub(crate) const ISSUER: &str = "https://idp.test.invalid";
+pub(crate) const AUDIENCE: &str = "komvux-gateway";
 
 /// A client for plain HTTP (the operations port).
 pub(crate) fn plain_client() -> reqwest::Client {
@@ -142,6 +147,20 @@ impl TestApp {
         store.migrate().unwrap();
         let pki = Pki::new();
         let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let jwt = openssl::pkey::PKey::from_ec_key(
+            openssl::ec::EcKey::generate(
+                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                    .unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            pki.dir.join("jwt.pub.pem"),
+            jwt.public_key_to_pem().unwrap(),
+        )
+        .unwrap();
+        let jwt_key = jwt.private_key_to_pem_pkcs8().unwrap();
         let mut config = ApiConfig {
             mode,
             listen: loopback,
@@ -150,10 +169,21 @@ impl TestApp {
             max_body_bytes: ApiConfig::DEFAULT_MAX_BODY_BYTES,
             max_basladdning_bytes: ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES,
             workers: 2,
+            intern: Some(komvux_api::InternConfig {
+                listen: loopback,
+                jwt: komvux_api::JwtSettings {
+                    issuer: ISSUER.into(),
+                    audience: AUDIENCE.into(),
+                    roles_claim: "roles".into(),
+                    required_role: "handlaggare".into(),
+                    leeway_secs: 5,
+                    key_files: vec![pki.dir.join("jwt.pub.pem")],
+                },
+            }),
         };
         tweak(&mut config);
         let app = Application::build(config, store.clone()).unwrap();
-        let (port, ops_port) = (app.port(), app.ops_port());
+        let (port, ops_port, intern_port) = (app.port(), app.ops_port(), app.intern_port());
         let handles = app.handles();
         actix_web::rt::spawn(app.run_until_stopped());
         Some(Self {
@@ -162,6 +192,8 @@ impl TestApp {
             port,
             ops_port,
             mode,
+            intern_port,
+            jwt_key,
             _db: database,
             handles,
         })
@@ -217,8 +249,48 @@ impl TestApp {
     }
 
     pub async fn stop(self) {
-        self.handles.0.stop(true).await;
-        self.handles.1.stop(true).await;
+        for h in &self.handles {
+            h.stop(true).await;
+        }
+    }
+
+    /// A token signed with the configured key; `claims` are merged over valid defaults.
+    pub fn token(&self, claims: Value) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut c = serde_json::json!({ "iss": ISSUER, "aud": AUDIENCE, "sub": "handlaggare-1",
+            "roles": ["handlaggare"], "iat": now, "nbf": now, "exp": now + 600 });
+        if let (Value::Object(c), Value::Object(extra)) = (&mut c, claims) {
+            for (k, v) in extra {
+                if v.is_null() {
+                    c.remove(&k);
+                } else {
+                    c.insert(k, v);
+                }
+            }
+        }
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(&self.jwt_key).unwrap();
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+            &c,
+            &key,
+        )
+        .unwrap()
+    }
+
+    /// The internal API as Af, with a valid token.
+    pub fn af(&self) -> Intern {
+        Intern {
+            http: tls_client(&self.pki.ca_pem(), None),
+            base: format!("https://localhost:{}/intern/v1", self.intern_port.unwrap()),
+            token: Some(self.token(serde_json::json!({}))),
+        }
+    }
+
+    pub fn af_with(&self, token: Option<String>) -> Intern {
+        Intern { token, ..self.af() }
     }
 }
 
@@ -323,5 +395,43 @@ impl Api {
     /// Only whether the request got any HTTP answer (the handshake may fail).
     pub async fn try_get(&self, path: &str) -> Result<Reply, reqwest::Error> {
         self.send(self.request(reqwest::Method::GET, path)).await
+    }
+}
+
+/// The internal API with a bearer token.
+#[derive(Clone)]
+pub(crate) struct Intern {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: Option<String>,
+}
+
+impl Intern {
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Reply {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let api = Api {
+            http: self.http.clone(),
+            base: String::new(),
+            creds: None,
+        };
+        api.send(r).await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Reply {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(reqwest::Method::GET, path, None).await
     }
 }

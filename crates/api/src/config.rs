@@ -50,6 +50,31 @@ pub struct ApiConfig {
     pub max_basladdning_bytes: usize,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// Arbetsförmedlingen's internal API on its own listener; `None` leaves it off.
+    pub intern: Option<InternConfig>,
+}
+
+/// The internal API's listener and token rules.
+#[derive(Debug, Clone)]
+pub struct InternConfig {
+    /// Its own address, so it can be kept inside Af's network.
+    pub listen: SocketAddr,
+    pub jwt: JwtSettings,
+}
+
+/// How bearer tokens from Af's identity provider are checked.
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub issuer: String,
+    pub audience: String,
+    /// The claim holding the roles (an array of strings or a space-separated string).
+    pub roles_claim: String,
+    /// The role every internal call needs.
+    pub required_role: String,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    pub leeway_secs: u64,
+    /// Verification keys: PEM public keys (RSA for RS256, P-256 for ES256) or JWKS files.
+    pub key_files: Vec<PathBuf>,
 }
 
 impl ApiConfig {

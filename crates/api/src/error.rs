@@ -13,6 +13,10 @@ pub enum ProblemKind {
     Valideringsfel,
     FelaktigJson,
     EjAutentiserad,
+    /// 401 on the internal API: a missing or bad bearer token (adds `WWW-Authenticate`).
+    EjAutentiseradBearer,
+    /// 403 on the internal API: the token lacks the required role.
+    SaknarRoll,
     OtillatenKommun,
     FelPart,
     HittadesInte,
@@ -36,7 +40,8 @@ impl ProblemKind {
         match self {
             Self::Valideringsfel => "valideringsfel",
             Self::FelaktigJson => "felaktig-json",
-            Self::EjAutentiserad => "ej-autentiserad",
+            Self::EjAutentiserad | Self::EjAutentiseradBearer => "ej-autentiserad",
+            Self::SaknarRoll => "saknar-roll",
             Self::OtillatenKommun => "otillaten-kommun",
             Self::FelPart => "fel-part",
             Self::HittadesInte => "hittades-inte",
@@ -59,8 +64,8 @@ impl ProblemKind {
     pub fn status(self) -> StatusCode {
         match self {
             Self::FelaktigJson => StatusCode::BAD_REQUEST,
-            Self::EjAutentiserad => StatusCode::UNAUTHORIZED,
-            Self::OtillatenKommun | Self::FelPart => StatusCode::FORBIDDEN,
+            Self::EjAutentiserad | Self::EjAutentiseradBearer => StatusCode::UNAUTHORIZED,
+            Self::OtillatenKommun | Self::FelPart | Self::SaknarRoll => StatusCode::FORBIDDEN,
             Self::HittadesInte => StatusCode::NOT_FOUND,
             Self::MetodEjTillaten => StatusCode::METHOD_NOT_ALLOWED,
             Self::Konflikt => StatusCode::CONFLICT,
@@ -83,7 +88,8 @@ impl ProblemKind {
         match self {
             Self::Valideringsfel => "Begäran innehåller fel",
             Self::FelaktigJson => "Begäran är inte giltig JSON",
-            Self::EjAutentiserad => "Klienten är inte autentiserad",
+            Self::EjAutentiserad | Self::EjAutentiseradBearer => "Klienten är inte autentiserad",
+            Self::SaknarRoll => "Behörighet saknas",
             Self::OtillatenKommun => "Klienten får inte agera för kommunen",
             Self::FelPart => "Parten får inte skriva den här typen av meddelande",
             Self::HittadesInte => "Resursen hittades inte",
@@ -220,6 +226,18 @@ impl ApiError {
         }
     }
 
+    /// The whole response, with `instance` set when known.
+    pub fn to_response(&self, instance: Option<String>) -> HttpResponse {
+        let mut res = problem_response(&self.problem(instance));
+        if self.kind() == ProblemKind::EjAutentiseradBearer {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"komvux-intern\", error=\"invalid_token\""),
+            );
+        }
+        res
+    }
+
     /// The body, with the cause of a 5xx left out.
     pub fn problem(&self, instance: Option<String>) -> Problem {
         let kind = self.kind();
@@ -267,7 +285,7 @@ impl ResponseError for ApiError {
             Self::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
             Self::Problem { .. } => {}
         }
-        problem_response(&self.problem(None))
+        self.to_response(None)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod body;
 pub mod config;
 pub mod error;
 pub mod identity;
+pub mod intern;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -20,5 +21,5 @@ pub mod schema;
 pub mod startup;
 pub mod tls;
 
-pub use config::{ApiConfig, Mode};
+pub use config::{ApiConfig, InternConfig, JwtSettings, Mode};
 pub use startup::{Application, StartupError};

@@ -61,32 +61,29 @@ pub async fn around(
         .unwrap_or_default();
     let status = res.status();
 
-    let mut res = if status.is_client_error() || status.is_server_error() {
-        let problem = match res
-            .response()
-            .error()
-            .and_then(|e| e.as_error::<ApiError>())
-        {
-            Some(api) => api.problem(Some(path.clone())),
-            None => {
-                let is_problem = res
-                    .headers()
-                    .get(header::CONTENT_TYPE)
-                    .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-                if is_problem {
-                    return Ok(finish(res.map_into_boxed_body(), &request_id));
-                }
-                let kind = ProblemKind::for_status(status);
-                let err = ApiError::new(kind, generic_detail(status.as_u16()));
-                let mut p: Problem = err.problem(Some(path.clone()));
-                p.status = status.as_u16();
-                p
-            }
-        };
-        let (req, _) = res.into_parts();
-        ServiceResponse::new(req, problem_response(&problem))
-    } else {
-        res.map_into_boxed_body()
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let api_error = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .map(|api| api.to_response(Some(path.clone())));
+    let mut res = match api_error {
+        Some(response) => {
+            let (req, _) = res.into_parts();
+            ServiceResponse::new(req, response)
+        }
+        None if (status.is_client_error() || status.is_server_error()) && !is_problem => {
+            let kind = ProblemKind::for_status(status);
+            let mut p: Problem =
+                ApiError::new(kind, generic_detail(status.as_u16())).problem(Some(path.clone()));
+            p.status = status.as_u16();
+            let (req, _) = res.into_parts();
+            ServiceResponse::new(req, problem_response(&p))
+        }
+        None => res.map_into_boxed_body(),
     };
 
     let elapsed = started.elapsed();

@@ -6,6 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::{AppExt, scope};
 
+use crate::config::Mode;
 use crate::routes;
 
 #[derive(OpenApi)]
@@ -50,30 +51,82 @@ impl Modify for Security {
     }
 }
 
-/// The document of the public API.
-pub fn document() -> Document {
+/// The document of the public API; the test environment's adds the testdata routes.
+pub fn document(mode: Mode) -> Document {
+    let app = App::new().into_utoipa_app().openapi(ApiDoc::openapi());
+    let (_, api) = match mode {
+        Mode::Produktion => app.service(scope::scope(routes::BASE).configure(routes::public)),
+        Mode::Test => app.service(
+            scope::scope(routes::BASE)
+                .configure(routes::public)
+                .configure(routes::testdata),
+        ),
+    }
+    .split_for_parts();
+    api
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "komvux-gateway intern",
+        description = "Arbetsförmedlingens interna API: utbildningsbehov, utbildningsbeslut, etableringsprogrammet, skyddade personuppgifter, uppslag av en person och flödet av kommunernas meddelanden. Bearer-JWT (RS256 eller ES256) från Arbetsförmedlingens inloggning; varje anrop loggas med tokenens `sub`.",
+        license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
+        contact(name = "komvux-gateway", email = "komvux-gateway@example.invalid"),
+    ),
+    servers((url = "https://localhost:8444", description = "Lokal testmiljö (make run)")),
+    modifiers(&Bearer),
+    tags(
+        (name = "Information", description = "Om API:et"),
+        (name = "Utbildningsbehov", description = "Anvisningar"),
+        (name = "Utbildningsbeslut", description = "Beslut om studier"),
+        (name = "Etableringsprogrammet", description = "Deltagande"),
+        (name = "Personer", description = "Skyddade personuppgifter och uppslag"),
+        (name = "Händelser", description = "Kommunernas meddelanden"),
+    )
+)]
+struct InternDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                utoipa::openapi::security::HttpBuilder::new()
+                    .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document of the internal API.
+pub fn intern_document() -> Document {
     let (_, api) = App::new()
         .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .service(scope::scope(routes::BASE).configure(routes::public))
+        .openapi(InternDoc::openapi())
+        .service(scope::scope(crate::intern::BASE).configure(crate::intern::configure))
         .split_for_parts();
     api
 }
 
-/// The document as YAML (what `komvux-gateway openapi` prints and `openapi/` holds).
-pub fn yaml() -> Result<String, String> {
-    document().to_yaml().map_err(|e| e.to_string())
+/// A document as YAML (what `komvux-gateway openapi` prints and `openapi/` holds).
+pub fn yaml(doc: &Document) -> Result<String, String> {
+    doc.to_yaml().map_err(|e| e.to_string())
 }
 
-/// The document as pretty JSON.
-pub fn json() -> Result<String, String> {
-    document().to_pretty_json().map_err(|e| e.to_string())
+/// A document as pretty JSON.
+pub fn json(doc: &Document) -> Result<String, String> {
+    doc.to_pretty_json().map_err(|e| e.to_string())
 }
 
 /// The document's paths as actix resource patterns with their methods.
-pub fn routes() -> Vec<(actix_web::dev::ResourceDef, Vec<String>)> {
-    document()
-        .paths
+pub fn routes(doc: &Document) -> Vec<(actix_web::dev::ResourceDef, Vec<String>)> {
+    doc.paths
         .paths
         .iter()
         .map(|(path, item)| {

@@ -4,6 +4,7 @@
 mod etableringsprogram;
 mod info;
 mod meddelanden;
+mod testdata;
 mod utbildningsbehov;
 mod utbildningsbeslut;
 
@@ -38,6 +39,14 @@ pub fn public(cfg: &mut ServiceConfig<'_>) {
         .service(utbildningsbeslut::sok)
         .service(utbildningsbeslut::flode)
         .service(etableringsprogram::sok);
+}
+
+/// Registers the test environment's routes (test mode only, under [`BASE`]).
+pub fn testdata(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(testdata::utbildningsbehov)
+        .service(testdata::utbildningsbeslut)
+        .service(testdata::etableringsprogram)
+        .service(testdata::aterstall);
 }
 
 /// Reads the body up to `limit` bytes; a larger one is refused before it is buffered.

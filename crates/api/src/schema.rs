@@ -66,6 +66,33 @@ pub mod examples {
     pub fn person_sok() -> Value {
         json!({ "personnummer": "201212121212" })
     }
+
+    /// Example body of UtbildningsbehovRequest.
+    pub fn utbildningsbehov() -> Value {
+        json!({ "personnummer": "201212121212", "hemkommun": "0180", "anvisningsdatum": "2026-02-20",
+                "skolformer": ["gymnasial", "sfi"], "giltig_tom": "2026-08-31", "af_kontor": "Arbetsförmedlingen Stockholm" })
+    }
+
+    /// Example body of UtbildningsbeslutRequest.
+    pub fn utbildningsbeslut() -> Value {
+        json!({ "personnummer": "201212121212", "kommunkod": "0180", "beslutsdatum": "2026-04-10",
+                "fom": "2026-08-17", "tom": "2026-12-18", "studietakt": 50, "kurskoder": ["MATMAT01a"] })
+    }
+
+    /// Example body of UtbildningsbeslutAndringRequest.
+    pub fn utbildningsbeslut_andring() -> Value {
+        json!({ "fom": "2026-08-17", "tom": "2027-01-15", "studietakt": 75, "kurskoder": ["MATMAT01a"] })
+    }
+
+    /// Example body of an etableringsprogram statement.
+    pub fn etableringsprogram() -> Value {
+        json!({ "personnummer": "201212121212", "deltar": true, "fom": "2025-11-01", "tom": "2027-10-31" })
+    }
+
+    /// Example body of SkyddadeRequest.
+    pub fn skyddade() -> Value {
+        json!({ "personnummer": "201212121212", "skyddade_personuppgifter": true })
+    }
 }
 
 /// `Idempotency-Key`: the same key and body replay the first answer; the same key with
@@ -457,4 +484,79 @@ pub struct Problem {
     detail: String,
     instance: Option<String>,
     errors: Option<Vec<FaltFel>>,
+}
+
+/// A new utbildningsbehov (internal API and test data).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UtbildningsbehovRequest {
+    personnummer: String,
+    #[schema(example = "0180")]
+    hemkommun: String,
+    #[schema(format = Date)]
+    anvisningsdatum: String,
+    /// 1–5 distinct skolformer.
+    skolformer: Vec<Skolform>,
+    /// Not before anvisningsdatum.
+    #[schema(format = Date)]
+    giltig_tom: String,
+    #[schema(max_length = 200, nullable)]
+    af_kontor: Option<String>,
+}
+
+/// The changeable part of an utbildningsbeslut.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UtbildningsbeslutAndringRequest {
+    #[schema(format = Date)]
+    fom: String,
+    /// Not before fom.
+    #[schema(format = Date)]
+    tom: String,
+    #[schema(minimum = 1, maximum = 100)]
+    studietakt: u8,
+    #[schema(nullable)]
+    kurskoder: Option<Vec<String>>,
+}
+
+/// A new utbildningsbeslut (internal API and test data).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UtbildningsbeslutRequest {
+    personnummer: String,
+    kommunkod: String,
+    #[schema(format = Date)]
+    beslutsdatum: String,
+    #[schema(format = Date)]
+    fom: String,
+    #[schema(format = Date)]
+    tom: String,
+    #[schema(minimum = 1, maximum = 100)]
+    studietakt: u8,
+    #[schema(nullable)]
+    kurskoder: Option<Vec<String>>,
+}
+
+/// Marks or unmarks skyddade personuppgifter.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkyddadeRequest {
+    personnummer: String,
+    skyddade_personuppgifter: bool,
+}
+
+/// Everything about one person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonSvar {
+    personnummer: String,
+    skyddade_personuppgifter: bool,
+    utbildningsbehov: Vec<Utbildningsbehov>,
+    utbildningsbeslut: Vec<Utbildningsbeslut>,
+    etableringsprogram: EtableringsprogramSvar,
+    /// Every version of every kommun message, oldest first.
+    meddelanden: Vec<Meddelande>,
+}
+
+/// A slice of the feed of kommun messages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandelseFlode {
+    data: Vec<Meddelande>,
+    /// Pass back as `efter` to continue; stays valid when `data` is empty.
+    efter: String,
 }

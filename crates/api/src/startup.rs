@@ -21,8 +21,11 @@ pub struct AppState {
     pub metrics: Metrics,
     pub openapi_json: String,
     pub openapi_yaml: String,
-    /// Every route of the document with its methods, to tell 405 from 404.
+    /// Every route of the documents with its methods, to tell 405 from 404.
     pub routes: Vec<(actix_web::dev::ResourceDef, Vec<String>)>,
+    /// The internal API's token verifier (when the internal API is on).
+    pub jwt: Option<crate::intern::jwt::JwtVerifier>,
+    pub intern_openapi_json: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("internal API keys: {0}")]
+    Jwt(#[from] crate::intern::jwt::JwtConfigError),
     #[error("{0}")]
     Other(String),
 }
@@ -43,6 +48,7 @@ pub enum StartupError {
 pub struct Application {
     api: Server,
     ops: Server,
+    intern: Option<(Server, u16)>,
     port: u16,
     ops_port: u16,
 }
@@ -69,15 +75,27 @@ impl Application {
     pub fn build(config: ApiConfig, store: Store) -> Result<Self, StartupError> {
         let metrics = Metrics::new().map_err(|e| StartupError::Other(e.to_string()))?;
         let tls_config = tls::server_config(&config.tls, Some(metrics.clone()))?;
+        let public_doc = crate::openapi::document(config.mode);
+        let intern_doc = crate::openapi::intern_document();
+        let mut known = crate::openapi::routes(&public_doc);
+        known.extend(crate::openapi::routes(&intern_doc));
+        let jwt = config
+            .intern
+            .as_ref()
+            .map(|i| crate::intern::jwt::JwtVerifier::load(&i.jwt))
+            .transpose()?;
         let state = web::Data::new(AppState {
             store,
             mode: config.mode,
             config: config.clone(),
             metrics,
-            openapi_json: crate::openapi::json().map_err(StartupError::Other)?,
-            openapi_yaml: crate::openapi::yaml().map_err(StartupError::Other)?,
-            routes: crate::openapi::routes(),
+            openapi_json: crate::openapi::json(&public_doc).map_err(StartupError::Other)?,
+            openapi_yaml: crate::openapi::yaml(&public_doc).map_err(StartupError::Other)?,
+            routes: known,
+            jwt,
+            intern_openapi_json: crate::openapi::json(&intern_doc).map_err(StartupError::Other)?,
         });
+        let mode = config.mode;
 
         let listener = bind(config.listen)?;
         let port = listener
@@ -90,7 +108,12 @@ impl Application {
                 .app_data(api_state.clone())
                 .wrap(from_fn(middleware::around))
                 .into_utoipa_app()
-                .service(scope::scope(routes::BASE).configure(routes::public))
+                .service(scope::scope(routes::BASE).configure(|cfg| {
+                    routes::public(cfg);
+                    if mode == Mode::Test {
+                        routes::testdata(cfg);
+                    }
+                }))
                 .into_app()
                 .default_service(web::to(not_found))
         })
@@ -107,6 +130,43 @@ impl Application {
                 source,
             })?
             .run();
+
+        let intern = match &config.intern {
+            None => None,
+            Some(intern) => {
+                let listener = bind(intern.listen)?;
+                let intern_port = listener
+                    .local_addr()
+                    .map_err(|e| StartupError::Other(e.to_string()))?
+                    .port();
+                let tls = tls::intern_server_config(&config.tls)?;
+                let intern_state = state.clone();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(intern_state.clone())
+                        .wrap(from_fn(middleware::around))
+                        .route(
+                            &format!("{}/openapi.json", crate::intern::BASE),
+                            web::get().to(intern_openapi),
+                        )
+                        .into_utoipa_app()
+                        .service(
+                            scope::scope(crate::intern::BASE).configure(crate::intern::configure),
+                        )
+                        .into_app()
+                        .default_service(web::to(not_found))
+                })
+                .workers(config.workers.clamp(1, 2))
+                .shutdown_timeout(30)
+                .listen_rustls_0_23(listener, tls)
+                .map_err(|source| StartupError::Bind {
+                    addr: intern.listen.to_string(),
+                    source,
+                })?
+                .run();
+                Some((server, intern_port))
+            }
+        };
 
         let ops_listener = bind(config.ops_listen)?;
         let ops_port = ops_listener
@@ -133,6 +193,7 @@ impl Application {
         Ok(Self {
             api,
             ops,
+            intern,
             port,
             ops_port,
         })
@@ -148,16 +209,31 @@ impl Application {
         self.ops_port
     }
 
-    /// Handles to stop both servers gracefully.
-    pub fn handles(&self) -> (ServerHandle, ServerHandle) {
-        (self.api.handle(), self.ops.handle())
+    /// The internal API listener's port, when it is on.
+    pub fn intern_port(&self) -> Option<u16> {
+        self.intern.as_ref().map(|(_, p)| *p)
     }
 
-    /// Serves until both servers stop (SIGINT/SIGTERM stop them gracefully: in-flight
+    /// Handles to stop every server gracefully.
+    pub fn handles(&self) -> Vec<ServerHandle> {
+        let mut h = vec![self.api.handle(), self.ops.handle()];
+        if let Some((s, _)) = &self.intern {
+            h.push(s.handle());
+        }
+        h
+    }
+
+    /// Serves until every server stops (SIGINT/SIGTERM stop them gracefully: in-flight
     /// requests finish).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let (api, ops) = futures_util::future::join(self.api, self.ops).await;
-        api.and(ops)
+        let intern = async move {
+            match self.intern {
+                Some((s, _)) => s.await,
+                None => Ok(()),
+            }
+        };
+        let (api, ops, intern) = futures_util::future::join3(self.api, self.ops, intern).await;
+        api.and(ops).and(intern)
     }
 }
 
@@ -186,4 +262,10 @@ async fn not_found(
         }
         None => Err(crate::error::ApiError::not_found()),
     }
+}
+
+async fn intern_openapi(state: web::Data<AppState>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.intern_openapi_json.clone())
 }

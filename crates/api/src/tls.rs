@@ -104,6 +104,29 @@ pub fn server_config(paths: &TlsPaths, metrics: Option<Metrics>) -> Result<Serve
         .map_err(|e| TlsError::Rustls(e.to_string()))
 }
 
+/// The internal API listener: the same server certificate; a client certificate is
+/// optional there (bearer tokens authenticate), but one that is sent must be valid.
+pub fn intern_server_config(paths: &TlsPaths) -> Result<ServerConfig, TlsError> {
+    let provider = provider();
+    let mut roots = RootCertStore::empty();
+    for ca in load_certs(&paths.client_ca)? {
+        roots.add(ca).map_err(|e| pem_err(&paths.client_ca, e))?;
+    }
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Rustls(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            load_certs(&paths.server_cert)?,
+            load_key(&paths.server_key)?,
+        )
+        .map_err(|e| TlsError::Rustls(e.to_string()))
+}
+
 /// Delegates to webpki's verifier and records each refusal.
 #[derive(Debug)]
 struct RecordingVerifier {

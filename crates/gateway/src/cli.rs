@@ -38,11 +38,28 @@ pub enum Command {
         #[arg(long, default_value = "var/dev-clients")]
         secrets: PathBuf,
     },
-    /// Print the OpenAPI document of the public API.
+    /// Print an OpenAPI document.
     Openapi {
         #[arg(long, value_enum, default_value = "yaml")]
         format: OpenapiFormat,
+        /// Which API: the public one in production, in the test environment, or the internal one.
+        #[arg(long, value_enum, default_value = "public")]
+        api: OpenapiApi,
     },
+    /// Test mode only: mint a token for the internal API, signed with the dev key.
+    DevToken {
+        /// The token's subject (the case handler), recorded in the audit log.
+        #[arg(long)]
+        sub: String,
+        /// Roles, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "handlaggare")]
+        roles: Vec<String>,
+        /// Lifetime: a number with s, m or h (e.g. 1h).
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+    /// Test mode only: load the synthetic data set for the dev kommuner.
+    SeedTestdata,
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -52,6 +69,13 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OpenapiApi {
+    Public,
+    Test,
+    Intern,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use komvux_api::{Application, Mode};
-use komvux_domain::message::{Etableringsprogram, Utbildningsbehov, Utbildningsbeslut};
+use komvux_domain::message::{Etableringsprogram, Utbildningsbeslut};
 use komvux_domain::{AfActor, AfMessage, FromJson, Kommunkod, Organisationsnummer, Personnummer};
 use komvux_persistence::{Store, StoreError};
 use serde_json::json;
 
-use crate::cli::{AuditCommand, ClientCommand, OpenapiFormat};
+use crate::cli::{AuditCommand, ClientCommand, OpenapiApi, OpenapiFormat};
 use crate::devpki;
 use crate::settings::Settings;
 
@@ -158,10 +158,15 @@ pub fn dev_certs(out: &Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn openapi(format: OpenapiFormat) -> anyhow::Result<()> {
+pub fn openapi(format: OpenapiFormat, api: OpenapiApi) -> anyhow::Result<()> {
+    let doc = match api {
+        OpenapiApi::Public => komvux_api::openapi::document(Mode::Produktion),
+        OpenapiApi::Test => komvux_api::openapi::document(Mode::Test),
+        OpenapiApi::Intern => komvux_api::openapi::intern_document(),
+    };
     let text = match format {
-        OpenapiFormat::Yaml => komvux_api::openapi::yaml(),
-        OpenapiFormat::Json => komvux_api::openapi::json(),
+        OpenapiFormat::Yaml => komvux_api::openapi::yaml(&doc),
+        OpenapiFormat::Json => komvux_api::openapi::json(&doc),
     }
     .map_err(anyhow::Error::msg)?;
     #[expect(clippy::print_stdout, reason = "the document goes to stdout")]
@@ -202,11 +207,6 @@ pub fn gallra(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
         r.idempotency_entries
     ));
     Ok(())
-}
-
-/// Test persons of the seeded data, from Skatteverket's list.
-fn seed_person(i: usize) -> anyhow::Result<Personnummer> {
-    Personnummer::test_number(1000 + i * 211).context("test personnummer")
 }
 
 pub fn dev_setup(settings: &Settings, secrets: &Path) -> anyhow::Result<()> {
@@ -253,46 +253,167 @@ pub fn dev_setup(settings: &Settings, secrets: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A small synthetic data set for Stockholm (0180): a person ready to apply, one with a
-/// decision, one with skyddade personuppgifter, one in etableringsprogrammet.
+/// The stages of the flow a seeded person has reached, in order.
+const STAGES: &[&str] = &[
+    "anvisad",
+    "ansokt",
+    "antagen",
+    "beslutad",
+    "forandring",
+    "betyg",
+    "avbrott",
+    "skyddad",
+    "etableringsprogram",
+];
+
+fn parsed<T: FromJson>(v: serde_json::Value) -> anyhow::Result<T> {
+    T::from_json(&v).map_err(|e| anyhow::anyhow!("seed data: {e}"))
+}
+
+/// A realistic synthetic data set for each dev kommun: one test person at every stage
+/// of the flow (see [`STAGES`]), among them one with skyddade personuppgifter and one
+/// with an avbrott. Only Skatteverket's test personnummer are used.
 fn seed(store: &Store) -> anyhow::Result<()> {
+    use komvux_domain::message::{Ansokan, Antagning, Avbrott, Betyg, Forandring};
+    use komvux_domain::{KommunActor, KommunMeddelande, KommunMessage};
     let af = AfActor::new("seed-testdata");
-    let behov = |p: Personnummer| -> anyhow::Result<AfMessage> {
-        let v = json!({ "personnummer": p.expose(), "hemkommun": "0180", "anvisningsdatum": "2026-02-20",
-            "skolformer": ["gymnasial", "sfi"], "giltig_tom": "2099-12-31", "af_kontor": "Arbetsförmedlingen Stockholm" });
-        Ok(AfMessage::Utbildningsbehov(
-            Utbildningsbehov::from_json(&v).map_err(|e| anyhow::anyhow!("{e}"))?,
-        ))
-    };
-    let (ready, decided, protected, etab) = (
-        seed_person(0)?,
-        seed_person(1)?,
-        seed_person(2)?,
-        seed_person(3)?,
-    );
-    for p in [ready, decided, protected, etab] {
-        store.create_utbildningsbehov(&af, &af.authorize(behov(p)?))?;
+    for (k_index, (_, _, _, kommun)) in devpki::DEV_CLIENTS.iter().enumerate() {
+        let kommunkod = Kommunkod::parse(kommun).context("dev kommun")?;
+        let actor = KommunActor::new([kommunkod]);
+        let mut lines = Vec::new();
+        for (stage_index, stage) in STAGES.iter().enumerate() {
+            let p = Personnummer::test_number(1000 + k_index * 50 + stage_index * 3)
+                .context("test personnummer")?;
+            let pnr = p.expose();
+            let header = json!({ "kommunkod": kommun, "personnummer": pnr, "transaktionsdatum": "2026-03-02T10:00:00+01:00",
+                                 "kallsystem": "seed-testdata", "status": "registrering" });
+            let with = |extra: serde_json::Value| {
+                let mut h = header.clone();
+                if let (Some(h), serde_json::Value::Object(e)) = (h.as_object_mut(), extra) {
+                    h.extend(e);
+                }
+                h
+            };
+            let kurs = json!({ "kurskod": "MATMAT01a", "kursnamn": "Matematik 1a", "skolform": "gymnasial",
+                               "poang": 100, "studietakt": 50, "startdatum": "2026-08-17", "slutdatum": "2026-12-18" });
+            let behov = json!({ "personnummer": pnr, "hemkommun": kommun, "anvisningsdatum": "2026-02-20",
+                                "skolformer": ["gymnasial", "sfi"], "giltig_tom": "2099-12-31",
+                                "af_kontor": "Arbetsförmedlingen" });
+            store.create_utbildningsbehov(
+                &af,
+                &af.authorize(AfMessage::Utbildningsbehov(parsed(behov)?)),
+            )?;
+            let submit = |m: KommunMessage| -> anyhow::Result<()> {
+                let write = actor.authorize(m).map_err(|e| anyhow::anyhow!("{e}"))?;
+                store.submit("seed-testdata", &write, None)?;
+                Ok(())
+            };
+            if (1..=6).contains(&stage_index) {
+                submit(
+                    parsed::<KommunMeddelande<Ansokan>>(with(
+                        json!({ "ansokningsdatum": "2026-03-01", "kurser": [kurs] }),
+                    ))?
+                    .into(),
+                )?;
+            }
+            if (2..=6).contains(&stage_index) {
+                submit(parsed::<KommunMeddelande<Antagning>>(with(json!({ "beslut": "antagen", "beslutsdatum": "2026-04-01", "kurser": [kurs] })))?.into())?;
+            }
+            if (3..=6).contains(&stage_index) {
+                let beslut = json!({ "personnummer": pnr, "kommunkod": kommun, "beslutsdatum": "2026-04-10",
+                                     "fom": "2026-08-17", "tom": "2026-12-18", "studietakt": 50, "kurskoder": ["MATMAT01a"] });
+                store.create_utbildningsbeslut(
+                    &af,
+                    &af.authorize(AfMessage::Utbildningsbeslut(parsed::<Utbildningsbeslut>(
+                        beslut,
+                    )?)),
+                )?;
+            }
+            match *stage {
+                "forandring" => submit(parsed::<KommunMeddelande<Forandring>>(with(json!({ "kurskod": "MATMAT01a", "giltig_fran": "2026-09-01", "ny_studietakt": 75 })))?.into())?,
+                "betyg" => submit(parsed::<KommunMeddelande<Betyg>>(with(json!({ "kurskod": "MATMAT01a", "skolform": "gymnasial", "betyg": "C", "betygsdatum": "2026-12-18", "poang": 100 })))?.into())?,
+                "avbrott" => submit(parsed::<KommunMeddelande<Avbrott>>(with(json!({ "avbrottsdatum": "2026-10-01", "orsak": "arbete" })))?.into())?,
+                "skyddad" => store.set_skyddade_personuppgifter(&af, &p, true)?,
+                "etableringsprogram" => {
+                    let from = komvux_domain::Datum::parse("2025-11-01").map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let program = Etableringsprogram::deltar(p, from, None).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    store.set_etableringsprogram(&af, &af.authorize(AfMessage::Etableringsprogram(program)))?;
+                }
+                _ => {}
+            }
+            lines.push(format!("  {pnr}  {stage}"));
+        }
+        say(&format!(
+            "seeded test persons for kommun {kommun} ({}):\n{}",
+            kommunkod.namn(),
+            lines.join("\n")
+        ));
     }
-    let beslut = json!({ "personnummer": decided.expose(), "kommunkod": "0180", "beslutsdatum": "2026-04-10",
-        "fom": "2026-08-17", "tom": "2026-12-18", "studietakt": 50, "kurskoder": ["MATMAT01a"] });
-    let beslut = Utbildningsbeslut::from_json(&beslut).map_err(|e| anyhow::anyhow!("{e}"))?;
-    store.create_utbildningsbeslut(&af, &af.authorize(AfMessage::Utbildningsbeslut(beslut)))?;
-    store.set_skyddade_personuppgifter(&af, &protected, true)?;
-    let from = komvux_domain::Datum::parse("2025-11-01").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let program =
-        Etableringsprogram::deltar(etab, from, None).map_err(|e| anyhow::anyhow!("{e}"))?;
-    store.set_etableringsprogram(&af, &af.authorize(AfMessage::Etableringsprogram(program)))?;
-    say(&format!(
-        "seeded test persons (kommun 0180): {} has an anvisning; {} also an utbildningsbeslut; {} has skyddade personuppgifter; {} is in etableringsprogrammet",
-        ready.expose(),
-        decided.expose(),
-        protected.expose(),
-        etab.expose()
-    ));
     Ok(())
 }
 
 /// Maps a store error for the CLI.
 pub fn describe(e: &StoreError) -> String {
     e.to_string()
+}
+
+fn parse_ttl(ttl: &str) -> anyhow::Result<u64> {
+    let (n, unit) = ttl.split_at(ttl.len().saturating_sub(1));
+    let n: u64 = n
+        .parse()
+        .with_context(|| format!("ttl {ttl}: a number and s, m or h"))?;
+    Ok(match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => bail!("ttl {ttl}: a number and s, m or h"),
+    })
+}
+
+/// Mints a token for the internal API with the dev signing key (test mode only).
+pub fn dev_token(
+    settings: &Settings,
+    sub: &str,
+    roles: &[String],
+    ttl: &str,
+) -> anyhow::Result<()> {
+    if settings.mode != Mode::Test {
+        bail!("dev-token runs in test mode only");
+    }
+    let intern = settings
+        .api
+        .intern
+        .as_ref()
+        .context("the configuration has no [intern] section")?;
+    let key_path = settings
+        .dev_signing_key
+        .as_ref()
+        .context("intern.dev_signing_key is not configured")?;
+    let pem = std::fs::read(key_path).with_context(|| format!("reading {}", key_path.display()))?;
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem)
+        .context("the dev signing key must be a P-256 PKCS#8 key")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let claims = json!({
+        "iss": intern.jwt.issuer, "aud": intern.jwt.audience, "sub": sub,
+        intern.jwt.roles_claim.clone(): roles, "iat": now, "nbf": now, "exp": now + parse_ttl(ttl)?,
+    });
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+        &claims,
+        &key,
+    )?;
+    say(&token);
+    Ok(())
+}
+
+/// Loads the synthetic data set (test mode only).
+pub fn seed_testdata(settings: &Settings) -> anyhow::Result<()> {
+    if settings.mode != Mode::Test {
+        bail!("seed-testdata runs in test mode only");
+    }
+    let store = open_store(settings)?;
+    store.migrate()?;
+    seed(&store)
 }

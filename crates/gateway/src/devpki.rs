@@ -405,13 +405,17 @@ pub fn write_dev_pki(dir: &Path) -> Result<(DevCa, DevPkiFiles), PkiError> {
         write(&files.client_cert(stem), &c.cert_pem()?)?;
         write(&files.client_key(stem), &c.key_pem()?)?;
     }
+    let jwt = key()?;
+    write(&dir.join("jwt-dev.key"), &jwt.private_key_to_pem_pkcs8()?)?;
+    write(&dir.join("jwt-dev.pub.pem"), &jwt.public_key_to_pem()?)?;
     write(
         &dir.join("README.md"),
         format!(
             "# {DEV_MARKER}\n\nDevelopment certificates for komvux-gateway's test environment. The private keys \
              here are public: never trust this CA outside development. Regenerate with \
              `komvux-gateway dev-certs --out certs-dev --force`.\n\n| file | what |\n|---|---|\n\
-             | ca.pem, ca.key | the dev CA |\n| ca.crl.pem | its (empty) CRL |\n| server.pem, server.key | localhost, 127.0.0.1 |\n{}",
+             | ca.pem, ca.key | the dev CA |\n| ca.crl.pem | its (empty) CRL |\n| server.pem, server.key | localhost, 127.0.0.1 |\n\
+             | jwt-dev.key, jwt-dev.pub.pem | ES256 key that `komvux-gateway dev-token` signs internal-API tokens with |\n{}",
             DEV_CLIENTS
                 .iter()
                 .map(|(stem, org, spec, k)| format!("| {stem}.pem, {stem}.key | {org}, {spec}, kommun {k} |\n"))

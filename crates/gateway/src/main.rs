@@ -14,7 +14,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(LogFormat::Text);
             commands::dev_certs(out, force)
         }
-        Command::Openapi { format } => commands::openapi(format),
+        Command::Openapi { format, api } => commands::openapi(format, api),
+        Command::DevToken {
+            ref sub,
+            ref roles,
+            ref ttl,
+        } => {
+            let s = settings()?;
+            commands::dev_token(&s, sub, roles, ttl)
+        }
+        Command::SeedTestdata => {
+            let s = settings()?;
+            telemetry::init(s.log_format);
+            commands::seed_testdata(&s)
+        }
         Command::Serve => {
             let s = settings()?;
             telemetry::init(s.log_format);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use komvux_api::config::TlsPaths;
-use komvux_api::{ApiConfig, Mode};
+use komvux_api::{ApiConfig, InternConfig, JwtSettings, Mode};
 use komvux_persistence::{IdentityKeys, PoolSettings};
 use serde::Deserialize;
 
@@ -30,6 +30,23 @@ pub struct FileSettings {
     pub pool: FilePool,
     #[serde(default)]
     pub gallring: FileGallring,
+    /// Arbetsförmedlingen's internal API; absent: off.
+    pub intern: Option<FileIntern>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileIntern {
+    pub listen: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub roles_claim: Option<String>,
+    pub required_role: Option<String>,
+    pub leeway_secs: Option<u64>,
+    /// PEM public keys or JWKS files.
+    pub keys: Option<Vec<PathBuf>>,
+    /// Test mode only: the private key `dev-token` signs with.
+    pub dev_signing_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +103,8 @@ pub struct Settings {
     pub retention: Duration,
     identity_hmac_key: Option<String>,
     identity_encryption_key: Option<String>,
+    /// Test mode only: the key `dev-token` signs with.
+    pub dev_signing_key: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +146,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "pool.connection_timeout_secs",
     ),
     ("KOMVUX_GALLRING_RETENTION_DAYS", "gallring.retention_days"),
+    ("KOMVUX_INTERN_LISTEN", "intern.listen"),
+    ("KOMVUX_INTERN_ISSUER", "intern.issuer"),
+    ("KOMVUX_INTERN_AUDIENCE", "intern.audience"),
+    ("KOMVUX_INTERN_KEYS", "intern.keys (comma-separated)"),
 ];
 
 fn parse_env<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, SettingsError> {
@@ -220,6 +243,32 @@ impl FileSettings {
             self.pool.connection_timeout_secs =
                 Some(parse_env("KOMVUX_POOL_CONNECTION_TIMEOUT_SECS", &v)?);
         }
+        let intern_env = [
+            "KOMVUX_INTERN_LISTEN",
+            "KOMVUX_INTERN_ISSUER",
+            "KOMVUX_INTERN_AUDIENCE",
+            "KOMVUX_INTERN_KEYS",
+        ];
+        if intern_env.iter().any(|k| env(k).is_some()) {
+            let intern = self.intern.get_or_insert_with(FileIntern::default);
+            if let Some(v) = env("KOMVUX_INTERN_LISTEN") {
+                intern.listen = Some(v);
+            }
+            if let Some(v) = env("KOMVUX_INTERN_ISSUER") {
+                intern.issuer = Some(v);
+            }
+            if let Some(v) = env("KOMVUX_INTERN_AUDIENCE") {
+                intern.audience = Some(v);
+            }
+            if let Some(v) = env("KOMVUX_INTERN_KEYS") {
+                intern.keys = Some(
+                    v.split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(PathBuf::from)
+                        .collect(),
+                );
+            }
+        }
         if let Some(v) = env("KOMVUX_GALLRING_RETENTION_DAYS") {
             self.gallring.retention_days = Some(parse_env("KOMVUX_GALLRING_RETENTION_DAYS", &v)?);
         }
@@ -271,7 +320,37 @@ impl Settings {
                 .max_basladdning_bytes
                 .unwrap_or(ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES),
             workers: f.workers.unwrap_or(0),
+            intern: None,
         };
+        let mut api = api;
+        let mut dev_signing_key = None;
+        if let Some(i) = f.intern {
+            let need_s = |v: Option<String>, key: &str| {
+                v.filter(|s| !s.is_empty()).ok_or_else(|| {
+                    SettingsError::Invalid(format!(
+                        "intern.{key} is required when [intern] is given"
+                    ))
+                })
+            };
+            let keys = i.keys.unwrap_or_default();
+            if keys.is_empty() {
+                return Err(SettingsError::Invalid(
+                    "intern.keys: at least one verification key".into(),
+                ));
+            }
+            api.intern = Some(InternConfig {
+                listen: addr(i.listen, "127.0.0.1:8444", "intern.listen")?,
+                jwt: JwtSettings {
+                    issuer: need_s(i.issuer, "issuer")?,
+                    audience: need_s(i.audience, "audience")?,
+                    roles_claim: i.roles_claim.unwrap_or_else(|| "roles".into()),
+                    required_role: i.required_role.unwrap_or_else(|| "handlaggare".into()),
+                    leeway_secs: i.leeway_secs.unwrap_or(30).min(300),
+                    key_files: keys,
+                },
+            });
+            dev_signing_key = i.dev_signing_key;
+        }
         let pool = PoolSettings {
             max_size: f.pool.max_size.unwrap_or(16),
             min_idle: Some(1),
@@ -289,6 +368,7 @@ impl Settings {
             retention: Duration::from_secs(f.gallring.retention_days.unwrap_or(365 * 3) * 86_400),
             identity_hmac_key: f.identity.hmac_key,
             identity_encryption_key: f.identity.encryption_key,
+            dev_signing_key,
         };
         settings.check_production()?;
         Ok(settings)
@@ -332,6 +412,20 @@ impl Settings {
                     "production refuses DEV ONLY certificates ({})",
                     path.display()
                 )));
+            }
+        }
+        if let Some(intern) = &self.api.intern {
+            for key in &intern.jwt.key_files {
+                if key
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("jwt-dev"))
+                {
+                    return Err(SettingsError::Invalid(format!(
+                        "production refuses the DEV ONLY JWT key ({})",
+                        key.display()
+                    )));
+                }
             }
         }
         if self.database_url.starts_with("sqlite:") {

@@ -1107,6 +1107,42 @@ impl Store {
         })
     }
 
+    /// Test environment: deletes the messages of `kommuner` (kommun messages,
+    /// utbildningsbehov by hemkommun, utbildningsbeslut) and the etableringsprogram
+    /// statements `testdata_actor` made. Other kommuner's data is untouched.
+    pub fn reset_testdata(
+        &self,
+        client_id: &str,
+        kommuner: &BTreeSet<Kommunkod>,
+        testdata_actor: &str,
+    ) -> Result<u64, StoreError> {
+        let codes: Vec<String> = kommuner.iter().map(Kommunkod::to_string).collect();
+        self.tx(|c| {
+            let t = now();
+            let n = diesel::delete(msg::table.filter(msg::kommunkod.eq_any(&codes))).execute(c)?;
+            let m = diesel::delete(
+                msg::table
+                    .filter(msg::kind.eq(MessageKind::Etableringsprogram.as_str()))
+                    .filter(msg::actor.eq(testdata_actor)),
+            )
+            .execute(c)?;
+            let target = codes.join(",");
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &AuditActor::Client(client_id.to_owned()),
+                    kommun: kommuner.iter().next().copied(),
+                    person: None,
+                    action: "testdata:aterstall",
+                    target: Some(&target),
+                    outcome: Outcome::Ok,
+                },
+                t,
+            )?;
+            Ok((n + m) as u64)
+        })
+    }
+
     // ---- audit and gallring ---------------------------------------------------------
 
     /// Walks the whole audit chain.

@@ -1,0 +1,6 @@
+//! Arbetsförmedlingen's internal API (`/intern/v1`): bearer JWT, its own listener.
+
+pub mod jwt;
+mod routes;
+
+pub use routes::{BASE, configure};
