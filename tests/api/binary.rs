@@ -42,13 +42,15 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let (port, ops) = (free_port(), free_port());
+    let (port, ops, intern) = (free_port(), free_port(), free_port());
     std::fs::write(
         dir.join("gateway.toml"),
         format!(
             "mode = \"test\"\ndatabase_url = \"sqlite://data/komvux.sqlite\"\nlisten = \"127.0.0.1:{port}\"\n\
              ops_listen = \"127.0.0.1:{ops}\"\nlog_format = \"json\"\n[tls]\nserver_cert = \"certs/server.pem\"\n\
-             server_key = \"certs/server.key\"\nclient_ca = \"certs/ca.pem\"\ncrls = [\"certs/ca.crl.pem\"]\n"
+             server_key = \"certs/server.key\"\nclient_ca = \"certs/ca.pem\"\ncrls = [\"certs/ca.crl.pem\"]\n\
+             [intern]\nlisten = \"127.0.0.1:{intern}\"\nissuer = \"https://idp.invalid\"\naudience = \"komvux-gateway\"\n\
+             keys = [\"certs/jwt-dev.pub.pem\"]\ndev_signing_key = \"certs/jwt-dev.key\"\n"
         ),
     )
     .unwrap();
@@ -76,6 +78,15 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         "the secret went to the file, not stdout"
     );
     assert!(run(&dir, &["client", "list"]).contains("sthlm\t2120000142\t0180\taktiv"));
+    let seeded = run(&dir, &["dev-setup", "--secrets", "secrets"]);
+    assert!(
+        seeded.contains("avbrott") && seeded.contains("skyddad"),
+        "{seeded}"
+    );
+    let token = run(
+        &dir,
+        &["dev-token", "--sub", "handlaggare-7", "--ttl", "10m"],
+    );
 
     let mut child = Command::new(BIN)
         .args(["--config", "gateway.toml", "serve"])
@@ -133,6 +144,43 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.headers().contains_key("x-request-id"));
+
+    // The README's walk-through, literally.
+    let walk = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/walkthrough.sh"
+    ))
+    .env("KOMVUX_URL", format!("https://localhost:{port}/komvux/v1"))
+    .env("KOMVUX_CERTS", dir.join("certs"))
+    .env(
+        "KOMVUX_SECRET",
+        std::fs::read_to_string(dir.join("secrets/dev-stockholm.secret")).unwrap(),
+    )
+    .output()
+    .unwrap();
+    let walk_out = String::from_utf8_lossy(&walk.stdout);
+    assert!(
+        walk.status.success() && walk_out.trim_end().ends_with("done"),
+        "{walk_out}\n{}",
+        String::from_utf8_lossy(&walk.stderr)
+    );
+
+    // The internal API with a dev token.
+    let intern_http = crate::support::tls_client(&ca, None);
+    let r = intern_http
+        .post(format!("https://localhost:{intern}/intern/v1/personer/sok"))
+        .bearer_auth(token.trim())
+        .json(&serde_json::json!({ "personnummer": "201212121212" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let person: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        person["meddelanden"].as_array().unwrap().len(),
+        4,
+        "ansökan, antagning, förändring, betyg"
+    );
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
