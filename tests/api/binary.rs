@@ -198,6 +198,70 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
     assert!(!logs.contains("201212121212"), "no personnummer in logs");
 
     assert!(run(&dir, &["audit", "verify"]).contains("audit chain intact"));
+
+    // Register extract, innsyn in the access log, erasure on request.
+    std::fs::write(dir.join("tolvan.txt"), "201212121212\n").unwrap();
+    let extract: serde_json::Value = serde_json::from_str(&run(
+        &dir,
+        &["person", "export", "--person-file", "tolvan.txt"],
+    ))
+    .unwrap();
+    assert_eq!(extract["meddelanden"].as_array().unwrap().len(), 4);
+    let log = run(
+        &dir,
+        &[
+            "audit",
+            "export",
+            "--person",
+            "201212121212",
+            "--from",
+            "2020-01-01",
+        ],
+    );
+    let rows: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|r| r["actor"] == "dev-stockholm" && r["action"] == "skriv:ansokan")
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["actor"] == "handlaggare-7" && r["action"] == "las:person")
+    );
+    assert!(
+        !log.contains("201212121212"),
+        "the access log holds pseudonyms only"
+    );
+    let refused = Command::new(BIN)
+        .args([
+            "--config",
+            "gateway.toml",
+            "person",
+            "erase",
+            "--person-file",
+            "tolvan.txt",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "erasure needs --yes");
+    assert!(
+        run(
+            &dir,
+            &["person", "erase", "--person-file", "tolvan.txt", "--yes"]
+        )
+        .contains("erased: 6 messages")
+    );
+    let after: serde_json::Value = serde_json::from_str(&run(
+        &dir,
+        &["person", "export", "--person-file", "tolvan.txt"],
+    ))
+    .unwrap();
+    assert!(after["meddelanden"].as_array().unwrap().is_empty());
+    assert!(run(&dir, &["audit", "verify"]).contains("audit chain intact"));
+    assert!(run(&dir, &["gallra", "--dry-run"]).starts_with("would delete 0 persons"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -262,3 +262,73 @@ pub(crate) async fn listings_and_feeds_page(app: &TestApp) {
         ("efter".to_owned(), "ogiltig_markor".to_owned())
     );
 }
+
+pub(crate) async fn skyddade_personuppgifter_leave_out_locating_fields(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let af = app.af();
+    let (p, q) = (person(30), person(31));
+    for x in [p, q] {
+        let r = af
+            .post(
+                "/utbildningsbehov",
+                &json!({ "personnummer": x.expose(), "hemkommun": "0180",
+            "anvisningsdatum": "2026-02-20", "skolformer": ["sfi"], "giltig_tom": "2099-01-01",
+            "af_kontor": "Arbetsförmedlingen Rinkeby" }),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    let mut body = ansokan("0180", p);
+    body["kurser"][0]["skolenhetskod"] = json!("12345678");
+    let sent = api.post("/ansokningar", &body).await;
+    let id = sent.body["meddelande_id"].as_str().unwrap().to_owned();
+    // before marking: everything is shown
+    assert_eq!(
+        api.get(&format!("/meddelanden/{id}")).await.body["kurser"][0]["skolenhetskod"],
+        "12345678"
+    );
+
+    af.put(
+        "/skyddade-personuppgifter",
+        &json!({ "personnummer": p.expose(), "skyddade_personuppgifter": true }),
+    )
+    .await;
+    let r = api.post("/utbildningsbehov/sok", &sok(p)).await;
+    let behov = &r.body["utbildningsbehov"][0];
+    assert_eq!(behov["skyddade_personuppgifter"], true);
+    assert!(behov.get("af_kontor").is_none(), "{behov}");
+    let m = api.get(&format!("/meddelanden/{id}")).await.body;
+    assert_eq!(m["skyddade_personuppgifter"], true);
+    assert!(m["kurser"][0].get("skolenhetskod").is_none(), "{m}");
+    let list = api.get("/utbildningsbehov?hemkommun=0180").await.body;
+    let entries = list["data"].as_array().unwrap();
+    let protected: Vec<_> = entries
+        .iter()
+        .filter(|e| e["skyddade_personuppgifter"] == true)
+        .collect();
+    assert_eq!(protected.len(), 1);
+    assert!(protected[0].get("personnummer").is_none() && protected[0].get("af_kontor").is_none());
+    assert!(protected[0].get("utbildningsbehov_id").is_some());
+    let other = entries
+        .iter()
+        .find(|e| e["skyddade_personuppgifter"] == false)
+        .unwrap();
+    assert_eq!(other["personnummer"], q.expose());
+    assert_eq!(other["af_kontor"], "Arbetsförmedlingen Rinkeby");
+    // the internal API leaves the same fields out
+    let person = af.post("/personer/sok", &sok(p)).await.body;
+    assert!(person["utbildningsbehov"][0].get("af_kontor").is_none());
+    assert!(
+        person["meddelanden"][0]["kurser"][0]
+            .get("skolenhetskod")
+            .is_none()
+    );
+    // and reads of the person are audited with their own action
+    let audit = app.store.audit_for_person(&p, 0, i64::MAX).unwrap();
+    assert!(audit.iter().any(|a| a.action == "las:meddelande:skyddad"));
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "lista:utbildningsbehov:skyddad")
+    );
+}

@@ -54,6 +54,7 @@ on_both_databases!(flows_test => flows:
     idempotency_keys_replay_and_refuse,
     basladdning_is_all_or_nothing_and_names_each_item,
     listings_and_feeds_page,
+    skyddade_personuppgifter_leave_out_locating_fields,
 );
 
 on_both_databases!(intern_test => intern:

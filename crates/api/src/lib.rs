@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 mod ops;
+pub mod privacy;
 pub mod routes;
 pub mod schema;
 pub mod startup;

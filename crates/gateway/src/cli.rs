@@ -63,6 +63,9 @@ pub enum Command {
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Register extract and erasure for one person.
+    #[command(subcommand)]
+    Person(PersonCommand),
     /// Delete data past the configured retention (gallring).
     Gallra {
         /// Report what would be deleted without deleting.
@@ -124,6 +127,42 @@ pub enum ClientCommand {
 pub enum AuditCommand {
     /// Walk the whole hash chain; exit 1 naming the first broken row.
     Verify,
+    /// The access log for one person as JSON lines (an innsyn request); itself audited.
+    Export {
+        /// The personnummer (12 digits). Prefer --person-file to keep it out of shell history.
+        #[arg(long, conflicts_with = "person_file")]
+        person: Option<String>,
+        /// A file holding the personnummer.
+        #[arg(long)]
+        person_file: Option<PathBuf>,
+        /// From this date (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        from: Option<String>,
+        /// To this date (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        to: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersonCommand {
+    /// Register extract for one person as JSON (both directions, every version); audited.
+    Export {
+        #[arg(long, conflicts_with = "person_file")]
+        person: Option<String>,
+        #[arg(long)]
+        person_file: Option<PathBuf>,
+    },
+    /// Erase everything about one person on request; audited. Needs --yes.
+    Erase {
+        #[arg(long, conflicts_with = "person_file")]
+        person: Option<String>,
+        #[arg(long)]
+        person_file: Option<PathBuf>,
+        /// Confirm the erasure.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use komvux_domain::{AfActor, AfMessage, FromJson, Kommunkod, Organisationsnummer
 use komvux_persistence::{Store, StoreError};
 use serde_json::json;
 
-use crate::cli::{AuditCommand, ClientCommand, OpenapiApi, OpenapiFormat};
+use crate::cli::{AuditCommand, ClientCommand, OpenapiApi, OpenapiFormat, PersonCommand};
 use crate::devpki;
 use crate::settings::Settings;
 
@@ -192,6 +192,89 @@ pub fn audit(settings: &Settings, cmd: AuditCommand) -> anyhow::Result<()> {
                 ),
             }
         }
+        AuditCommand::Export {
+            person,
+            person_file,
+            from,
+            to,
+        } => {
+            let p = read_person(person, person_file)?;
+            let day = |d: Option<String>, end: bool| -> anyhow::Result<i64> {
+                let Some(d) = d else {
+                    return Ok(if end { i64::MAX } else { 0 });
+                };
+                let date = komvux_domain::Datum::parse(&d)
+                    .map_err(|e| anyhow::anyhow!("{d}: {e}"))?
+                    .date();
+                let t = if end {
+                    date.with_hms(23, 59, 59)?.assume_utc()
+                } else {
+                    date.midnight().assume_utc()
+                };
+                Ok((t.unix_timestamp_nanos() / 1000) as i64)
+            };
+            let rows = store.audit_export_for_person(
+                "audit-export",
+                &p,
+                day(from, false)?,
+                day(to, true)?,
+            )?;
+            for row in rows {
+                say(&serde_json::to_string(&row)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_person(
+    arg: Option<String>,
+    file: Option<std::path::PathBuf>,
+) -> anyhow::Result<Personnummer> {
+    let raw = match (arg, file) {
+        (Some(p), _) => p,
+        (None, Some(f)) => {
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?
+        }
+        (None, None) => bail!("give --person or --person-file"),
+    };
+    Personnummer::parse(raw.trim()).map_err(|e| anyhow::anyhow!("personnummer: {e}"))
+}
+
+pub fn person(settings: &Settings, cmd: PersonCommand) -> anyhow::Result<()> {
+    let store = open_store(settings)?;
+    match cmd {
+        PersonCommand::Export {
+            person,
+            person_file,
+        } => {
+            let p = read_person(person, person_file)?;
+            let r = store.person(&komvux_persistence::Reader::system("registerutdrag"), &p)?;
+            let out = json!({
+                "personnummer": r.personnummer.expose(),
+                "skyddade_personuppgifter": r.skyddade_personuppgifter,
+                "utbildningsbehov": r.utbildningsbehov,
+                "utbildningsbeslut": r.utbildningsbeslut,
+                "etableringsprogram": r.etableringsprogram,
+                "meddelanden": r.meddelanden.iter().map(|m| m.to_json()).collect::<Vec<_>>(),
+            });
+            say(&serde_json::to_string_pretty(&out)?);
+        }
+        PersonCommand::Erase {
+            person,
+            person_file,
+            yes,
+        } => {
+            let p = read_person(person, person_file)?;
+            if !yes {
+                bail!("erasure deletes everything about the person; confirm with --yes");
+            }
+            match store.erase_person("radering", &p) {
+                Ok(n) => say(&format!("erased: {n} messages and the identity row")),
+                Err(StoreError::NotFound) => bail!("no data about that person"),
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     Ok(())
 }
@@ -350,11 +433,6 @@ fn seed(store: &Store) -> anyhow::Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Maps a store error for the CLI.
-pub fn describe(e: &StoreError) -> String {
-    e.to_string()
 }
 
 fn parse_ttl(ttl: &str) -> anyhow::Result<u64> {

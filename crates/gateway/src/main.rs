@@ -53,6 +53,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(s.log_format);
             commands::audit(&s, cmd)
         }
+        Command::Person(cmd) => {
+            let s = settings()?;
+            telemetry::init(s.log_format);
+            commands::person(&s, cmd)
+        }
         Command::Gallra { dry_run } => {
             let s = settings()?;
             telemetry::init(s.log_format);

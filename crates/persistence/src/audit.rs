@@ -70,7 +70,7 @@ pub(crate) struct AuditEvent<'a> {
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
 pub struct AuditRow {
     pub seq: i64,
     pub at: i64,

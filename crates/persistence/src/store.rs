@@ -56,6 +56,14 @@ impl Reader {
         }
     }
 
+    /// An operator's command (`person export`), by name; sees every kommun.
+    pub fn system(name: &str) -> Self {
+        Self {
+            actor: AuditActor::System(name.to_owned()),
+            kommuner: None,
+        }
+    }
+
     pub fn actor(&self) -> &AuditActor {
         &self.actor
     }
@@ -1219,6 +1227,66 @@ impl Store {
                 }
             }
             Ok(report)
+        })
+    }
+
+    /// Erases everything about one person on request: every message version and the
+    /// identity row. Audit rows stay (pseudonyms only); the erasure itself is audited.
+    /// Returns how many messages were deleted, or `NotFound` for an unknown person.
+    pub fn erase_person(
+        &self,
+        operator: &str,
+        personnummer: &Personnummer,
+    ) -> Result<u64, StoreError> {
+        self.tx(|c| {
+            let t = now();
+            let person =
+                identities::find(c, &self.inner.keys, personnummer)?.ok_or(StoreError::NotFound)?;
+            let n =
+                diesel::delete(msg::table.filter(msg::person.eq(person.as_str()))).execute(c)?;
+            diesel::delete(ident::table.find(person.as_str())).execute(c)?;
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &AuditActor::System(operator.to_owned()),
+                    kommun: None,
+                    person: Some(&person),
+                    action: "radera:person",
+                    target: None,
+                    outcome: Outcome::Ok,
+                },
+                t,
+            )?;
+            Ok(n as u64)
+        })
+    }
+
+    /// Records an export of the audit log about a person (an innsyn request).
+    pub fn audit_export_for_person(
+        &self,
+        operator: &str,
+        personnummer: &Personnummer,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<audit::AuditRow>, StoreError> {
+        self.tx(|c| {
+            let Some(person) = identities::find(c, &self.inner.keys, personnummer)? else {
+                return Ok(Vec::new());
+            };
+            let rows = audit::for_person(c, &person, from, to)?;
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &AuditActor::System(operator.to_owned()),
+                    kommun: None,
+                    person: Some(&person),
+                    action: "export:granskningslogg",
+                    target: None,
+                    outcome: Outcome::Ok,
+                },
+                now(),
+            )?;
+            Ok(rows)
         })
     }
 

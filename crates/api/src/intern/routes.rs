@@ -13,6 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::jwt::AfUser;
 use crate::body::{self, Query};
 use crate::error::{ApiError, ProblemKind};
+use crate::privacy;
 use crate::routes::{blocking, read_body};
 use crate::startup::AppState;
 
@@ -132,7 +133,9 @@ async fn avsluta_utbildningsbehov(
     let af = user.actor();
     let id = id.into_inner();
     let record = blocking(move || store.avsluta_utbildningsbehov(&af, &id)).await?;
-    Ok(HttpResponse::Ok().json(record))
+    Ok(HttpResponse::Ok().json(privacy::redact(
+        serde_json::to_value(record).unwrap_or_default(),
+    )))
 }
 
 /// Besluta om studier: skapa ett utbildningsbeslut.
@@ -352,10 +355,10 @@ async fn sok_person(
     Ok(HttpResponse::Ok().json(json!({
         "personnummer": person.personnummer.expose(),
         "skyddade_personuppgifter": person.skyddade_personuppgifter,
-        "utbildningsbehov": person.utbildningsbehov,
-        "utbildningsbeslut": person.utbildningsbeslut,
+        "utbildningsbehov": privacy::redact_all(&person.utbildningsbehov),
+        "utbildningsbeslut": privacy::redact_all(&person.utbildningsbeslut),
         "etableringsprogram": person.etableringsprogram,
-        "meddelanden": person.meddelanden.iter().map(|m| m.to_json()).collect::<Vec<_>>(),
+        "meddelanden": person.meddelanden.iter().map(|m| privacy::redact(m.to_json())).collect::<Vec<_>>(),
     })))
 }
 
@@ -405,7 +408,7 @@ async fn handelser(
     let reader = user.reader();
     let feed = blocking(move || store.handelser(&reader, efter, limit)).await?;
     Ok(HttpResponse::Ok().json(json!({
-        "data": feed.data.iter().map(|m| m.to_json()).collect::<Vec<_>>(),
+        "data": feed.data.iter().map(|m| privacy::redact(m.to_json())).collect::<Vec<_>>(),
         "efter": feed.efter.to_string(),
     })))
 }

@@ -325,5 +325,5 @@ pub(crate) async fn hamta(
     let store = state.store.clone();
     let reader = client.reader();
     let message = blocking(move || store.message(&reader, id)).await?;
-    Ok(HttpResponse::Ok().json(message.to_json()))
+    Ok(HttpResponse::Ok().json(crate::privacy::redact(message.to_json())))
 }

@@ -67,7 +67,9 @@ pub(crate) async fn utbildningsbehov(
         store.create_utbildningsbehov(&af, &af.authorize(AfMessage::Utbildningsbehov(behov)))
     })
     .await?;
-    Ok(HttpResponse::Created().json(record))
+    Ok(HttpResponse::Created().json(crate::privacy::redact(
+        serde_json::to_value(record).unwrap_or_default(),
+    )))
 }
 
 /// Testmiljö: skapa ett utbildningsbeslut för en testperson.
@@ -114,7 +116,9 @@ pub(crate) async fn utbildningsbeslut(
         store.create_utbildningsbeslut(&af, &af.authorize(AfMessage::Utbildningsbeslut(beslut)))
     })
     .await?;
-    Ok(HttpResponse::Created().json(record))
+    Ok(HttpResponse::Created().json(crate::privacy::redact(
+        serde_json::to_value(record).unwrap_or_default(),
+    )))
 }
 
 /// Testmiljö: ange deltagande i etableringsprogrammet.

@@ -9,6 +9,7 @@ use super::{blocking, read_body, refuse_kommun};
 use crate::auth::KommunClient;
 use crate::body::{self, Query};
 use crate::error::{ApiError, ProblemKind};
+use crate::privacy;
 use crate::startup::AppState;
 
 /// En persons utbildningsbehov (anvisningar).
@@ -43,7 +44,9 @@ pub(crate) async fn sok(
     let reader = client.reader();
     let p = sok.personnummer;
     let behov = blocking(move || store.utbildningsbehov_for_person(&reader, &p)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "personnummer": p.expose(), "utbildningsbehov": behov })))
+    Ok(HttpResponse::Ok().json(
+        json!({ "personnummer": p.expose(), "utbildningsbehov": privacy::redact_all(&behov) }),
+    ))
 }
 
 /// Tabell 2: aktiva utbildningsbehov för kommunens invånare.
@@ -117,5 +120,11 @@ pub(crate) async fn lista(
     let reader = client.reader();
     let page =
         blocking(move || store.aktiva_utbildningsbehov(&reader, hemkommun, page, limit)).await?;
-    Ok(HttpResponse::Ok().json(page))
+    let data: Vec<_> = page
+        .data
+        .iter()
+        .map(|r| privacy::redact_listing(serde_json::to_value(r).unwrap_or_default()))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .json(json!({ "data": data, "page": page.page, "limit": page.limit, "total": page.total })))
 }

@@ -11,6 +11,7 @@ use super::{blocking, read_body, refuse_kommun};
 use crate::auth::KommunClient;
 use crate::body::{self, Query};
 use crate::error::{ApiError, ProblemKind};
+use crate::privacy;
 use crate::startup::AppState;
 
 /// En persons utbildningsbeslut i klientens kommuner.
@@ -45,7 +46,9 @@ pub(crate) async fn sok(
     let reader = client.reader();
     let p = sok.personnummer;
     let beslut = blocking(move || store.utbildningsbeslut_for_person(&reader, &p)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "personnummer": p.expose(), "utbildningsbeslut": beslut })))
+    Ok(HttpResponse::Ok().json(
+        json!({ "personnummer": p.expose(), "utbildningsbeslut": privacy::redact_all(&beslut) }),
+    ))
 }
 
 /// Flöde av utbildningsbeslut för en kommun.
@@ -121,5 +124,6 @@ pub(crate) async fn flode(
     let reader = client.reader();
     let feed =
         blocking(move || store.utbildningsbeslut_feed(&reader, kommun, efter, limit)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "data": feed.data, "efter": feed.efter.to_string() })))
+    Ok(HttpResponse::Ok()
+        .json(json!({ "data": privacy::redact_all(&feed.data), "efter": feed.efter.to_string() })))
 }
