@@ -14,6 +14,7 @@ mod bodies;
 mod flows;
 mod intern;
 mod openapi;
+mod outage;
 mod security;
 mod support;
 

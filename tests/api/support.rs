@@ -22,6 +22,8 @@ pub(crate) const GOTEBORG_ORG: &str = "2120001355";
 pub(crate) enum Db {
     Sqlite,
     Postgres,
+    /// A database the test manages itself (e.g. a PostgreSQL it stops and starts).
+    Url(&'static str),
 }
 
 /// A throwaway PKI in a temporary folder.
@@ -87,7 +89,7 @@ pub(crate) struct TestApp {
     pub mode: Mode,
     pub intern_port: Option<u16>,
     jwt_key: Vec<u8>,
-    _db: TestDatabase,
+    _db: Option<TestDatabase>,
     handles: Vec<actix_web::dev::ServerHandle>,
 }
 
@@ -133,17 +135,25 @@ impl TestApp {
         mode: Mode,
         tweak: impl FnOnce(&mut ApiConfig),
     ) -> Option<Self> {
-        let database = match db {
-            Db::Sqlite => TestDatabase::sqlite().unwrap(),
-            Db::Postgres => TestDatabase::postgres_or_skip()?,
+        let (database, url) = match db {
+            Db::Sqlite => {
+                let d = TestDatabase::sqlite().unwrap();
+                let u = d.url().to_owned();
+                (Some(d), u)
+            }
+            Db::Postgres => {
+                let d = TestDatabase::postgres_or_skip()?;
+                let u = d.url().to_owned();
+                (Some(d), u)
+            }
+            Db::Url(u) => (None, u.to_owned()),
         };
         let settings = PoolSettings {
             max_size: 8,
             min_idle: Some(0),
-            connection_timeout: std::time::Duration::from_secs(10),
+            connection_timeout: std::time::Duration::from_secs(if database.is_some() { 10 } else { 2 }),
         };
-        let store =
-            Store::open(database.url(), &settings, IdentityKeys::insecure_dev_keys()).unwrap();
+        let store = Store::open(&url, &settings, IdentityKeys::insecure_dev_keys()).unwrap();
         store.migrate().unwrap();
         let pki = Pki::new();
         let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();

@@ -103,8 +103,8 @@ impl r2d2::ManageConnection for ConnectionManager {
             .map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -144,7 +144,9 @@ pub fn pool(url: &str, settings: &PoolSettings) -> Result<DbPool, StoreError> {
         .max_size(max)
         .min_idle(settings.min_idle.map(|m| m.min(max)))
         .connection_timeout(settings.connection_timeout)
-        .test_on_check_out(false)
+        // A PostgreSQL restart leaves dead connections in the pool; checking each one out
+        // with a `SELECT 1` replaces them before a request sees them.
+        .test_on_check_out(manager.backend == Backend::Postgresql)
         .build(manager)
         .map_err(|e| StoreError::Pool(e.to_string()))
 }

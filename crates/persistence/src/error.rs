@@ -55,11 +55,19 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             Self::Pool(_) => true,
-            Self::Query(diesel::result::Error::DatabaseError(kind, _)) => matches!(
-                kind,
-                diesel::result::DatabaseErrorKind::ClosedConnection
-                    | diesel::result::DatabaseErrorKind::UnableToSendCommand
-            ),
+            Self::Query(diesel::result::Error::DatabaseError(kind, info)) => {
+                let m = info.message();
+                matches!(
+                    kind,
+                    diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::UnableToSendCommand
+                ) || m.contains("terminating connection")
+                    || m.contains("server closed the connection")
+                    || m.contains("connection to server")
+                    || m.contains("the database system is shutting down")
+                    || m.contains("the database system is starting up")
+                    || m.contains("database is locked")
+            }
             _ => false,
         }
     }
