@@ -182,6 +182,20 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         "ansökan, antagning, förändring, betyg"
     );
 
+    // SIGHUP reloads the TLS material and keeps serving.
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        plain.get(&health).send().await.unwrap().status().as_u16(),
+        200
+    );
+
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -196,6 +210,10 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         "JSON logs carry the request id"
     );
     assert!(!logs.contains("201212121212"), "no personnummer in logs");
+    assert!(
+        logs.contains("TLS material reloaded"),
+        "SIGHUP reloaded TLS"
+    );
 
     assert!(run(&dir, &["audit", "verify"]).contains("audit chain intact"));
 

@@ -293,3 +293,94 @@ pub(crate) async fn test_environment_takes_only_test_persons(app: &TestApp) {
     assert_eq!(r.problem_type(), "/problem/testmiljo-kraver-testperson");
     assert_eq!(r.fields()[0].0, "personnummer");
 }
+
+/// Certificate renewal and revocation without a restart: reload the CA bundle, CRLs and
+/// server certificate (SIGHUP does this in the binary).
+pub(crate) async fn tls_material_reloads_without_restart(app: &TestApp) {
+    let reloader = app.reloader.clone();
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let creds = api.creds.clone().unwrap();
+    let second = app
+        .pki
+        .ca
+        .client("Stockholm 2", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
+        .unwrap();
+    let other = app.with_cert(&second, Some(creds.clone()));
+    assert_eq!(
+        api.get("/utbildningsbehov?hemkommun=0180").await.status,
+        200
+    );
+
+    // Revoke the first certificate: a CRL naming it, then reload.
+    let first_cert = app
+        .pki
+        .ca
+        .client("Stockholm 3", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
+        .unwrap();
+    let revoked = app.with_cert(&first_cert, Some(creds.clone()));
+    assert_eq!(
+        revoked.get("/utbildningsbehov?hemkommun=0180").await.status,
+        200
+    );
+    std::fs::write(
+        app.pki.dir.join("crl.pem"),
+        app.pki.ca.crl(&[&first_cert.cert]).unwrap(),
+    )
+    .unwrap();
+    reloader.reload().unwrap();
+    let fresh = app.with_cert(&first_cert, Some(creds.clone()));
+    assert!(
+        fresh.try_get("/api-info").await.is_err(),
+        "revoked after reload"
+    );
+    let fresh_other = app.with_cert(&second, Some(creds.clone()));
+    assert_eq!(
+        fresh_other
+            .get("/utbildningsbehov?hemkommun=0180")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        other.get("/utbildningsbehov?hemkommun=0180").await.status,
+        200
+    );
+
+    // Renew the server certificate from another CA: clients trusting only the old CA
+    // now fail, clients trusting the new one succeed.
+    let new_ca = DevCa::new("renewed server CA").unwrap();
+    let server = new_ca.server().unwrap();
+    std::fs::write(app.pki.dir.join("server.pem"), server.cert_pem().unwrap()).unwrap();
+    std::fs::write(app.pki.dir.join("server.key"), server.key_pem().unwrap()).unwrap();
+    reloader.reload().unwrap();
+    let old_trust = app.with_cert(&second, Some(creds.clone()));
+    assert!(
+        old_trust.try_get("/api-info").await.is_err(),
+        "server certificate changed"
+    );
+    let new_trust = crate::support::Api {
+        http: tls_client(&new_ca.issued.cert_pem().unwrap(), Some(&second)),
+        base: app.base(),
+        creds: Some(creds.clone()),
+    };
+    assert_eq!(
+        new_trust
+            .get("/utbildningsbehov?hemkommun=0180")
+            .await
+            .status,
+        200
+    );
+
+    // A broken file leaves the running material alone.
+    std::fs::write(app.pki.dir.join("ca.pem"), b"not a certificate").unwrap();
+    assert!(reloader.reload().is_err());
+    let still = crate::support::Api {
+        http: tls_client(&new_ca.issued.cert_pem().unwrap(), Some(&second)),
+        base: app.base(),
+        creds: Some(creds),
+    };
+    assert_eq!(
+        still.get("/utbildningsbehov?hemkommun=0180").await.status,
+        200
+    );
+}

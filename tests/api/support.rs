@@ -88,6 +88,7 @@ pub(crate) struct TestApp {
     pub ops_port: u16,
     pub mode: Mode,
     pub intern_port: Option<u16>,
+    pub reloader: komvux_api::tls::TlsReloader,
     jwt_key: Vec<u8>,
     _db: Option<TestDatabase>,
     handles: Vec<actix_web::dev::ServerHandle>,
@@ -151,7 +152,11 @@ impl TestApp {
         let settings = PoolSettings {
             max_size: 8,
             min_idle: Some(0),
-            connection_timeout: std::time::Duration::from_secs(if database.is_some() { 10 } else { 2 }),
+            connection_timeout: std::time::Duration::from_secs(if database.is_some() {
+                10
+            } else {
+                2
+            }),
         };
         let store = Store::open(&url, &settings, IdentityKeys::insecure_dev_keys()).unwrap();
         store.migrate().unwrap();
@@ -195,6 +200,7 @@ impl TestApp {
         let app = Application::build(config, store.clone()).unwrap();
         let (port, ops_port, intern_port) = (app.port(), app.ops_port(), app.intern_port());
         let handles = app.handles();
+        let reloader = app.tls_reloader();
         actix_web::rt::spawn(app.run_until_stopped());
         Some(Self {
             store,
@@ -203,6 +209,7 @@ impl TestApp {
             ops_port,
             mode,
             intern_port,
+            reloader,
             jwt_key,
             _db: database,
             handles,

@@ -46,6 +46,7 @@ pub enum StartupError {
 
 /// The running gateway: the mutual-TLS API and the operations listener.
 pub struct Application {
+    reloader: tls::TlsReloader,
     api: Server,
     ops: Server,
     intern: Option<(Server, u16)>,
@@ -74,7 +75,8 @@ impl Application {
     /// Must be called inside an actix/tokio runtime.
     pub fn build(config: ApiConfig, store: Store) -> Result<Self, StartupError> {
         let metrics = Metrics::new().map_err(|e| StartupError::Other(e.to_string()))?;
-        let tls_config = tls::server_config(&config.tls, Some(metrics.clone()))?;
+        let (tls_config, intern_tls, reloader) =
+            tls::server_configs(&config.tls, Some(metrics.clone()))?;
         let public_doc = crate::openapi::document(config.mode);
         let intern_doc = crate::openapi::intern_document();
         let mut known = crate::openapi::routes(&public_doc);
@@ -139,7 +141,7 @@ impl Application {
                     .local_addr()
                     .map_err(|e| StartupError::Other(e.to_string()))?
                     .port();
-                let tls = tls::intern_server_config(&config.tls)?;
+                let tls = intern_tls;
                 let intern_state = state.clone();
                 let server = HttpServer::new(move || {
                     App::new()
@@ -191,6 +193,7 @@ impl Application {
         .run();
 
         Ok(Self {
+            reloader,
             api,
             ops,
             intern,
@@ -207,6 +210,11 @@ impl Application {
     /// The operations listener's port.
     pub fn ops_port(&self) -> u16 {
         self.ops_port
+    }
+
+    /// Reloads the CA bundle, CRLs and server certificate (what SIGHUP does).
+    pub fn tls_reloader(&self) -> tls::TlsReloader {
+        self.reloader.clone()
     }
 
     /// The internal API listener's port, when it is on.

@@ -1,16 +1,18 @@
 //! The API listener's rustls configuration: TLS 1.2 and 1.3, a mandatory client
-//! certificate chaining to the configured CA bundle, CRLs honoured, and every refused
-//! client certificate counted and logged (rustls does neither by itself).
+//! certificate chaining to the configured CA bundle, CRLs honoured, every refused
+//! client certificate counted and logged (rustls does neither by itself), and the CA
+//! bundle, CRLs and server certificate reloadable while serving ([`TlsReloader`]).
 
 use std::fs;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
-use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use rustls::{
     DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
 };
@@ -78,60 +80,176 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The server configuration for the API listener.
-pub fn server_config(paths: &TlsPaths, metrics: Option<Metrics>) -> Result<ServerConfig, TlsError> {
-    let provider = provider();
+fn roots(paths: &TlsPaths) -> Result<Arc<RootCertStore>, TlsError> {
     let mut roots = RootCertStore::empty();
     for ca in load_certs(&paths.client_ca)? {
         roots.add(ca).map_err(|e| pem_err(&paths.client_ca, e))?;
     }
+    Ok(Arc::new(roots))
+}
+
+fn certified_key(
+    paths: &TlsPaths,
+    provider: &CryptoProvider,
+) -> Result<Arc<CertifiedKey>, TlsError> {
+    let chain = load_certs(&paths.server_cert)?;
+    let key = load_key(&paths.server_key)?;
+    let ck = CertifiedKey::from_der(chain, key, provider)
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    Ok(Arc::new(ck))
+}
+
+fn webpki_verifier(
+    paths: &TlsPaths,
+    provider: &Arc<CryptoProvider>,
+    mandatory: bool,
+) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
     let mut crls = Vec::new();
     for path in &paths.crls {
         crls.extend(load_crl(path)?);
     }
-    let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .with_crls(crls)
-        .build()
-        .map_err(|e| TlsError::Rustls(e.to_string()))?;
-    let verifier = Arc::new(RecordingVerifier { inner, metrics });
-    let chain = load_certs(&paths.server_cert)?;
-    let key = load_key(&paths.server_key)?;
-    ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| TlsError::Rustls(e.to_string()))?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .map_err(|e| TlsError::Rustls(e.to_string()))
+    let builder = WebPkiClientVerifier::builder_with_provider(roots(paths)?, provider.clone())
+        .with_crls(crls);
+    let builder = if mandatory {
+        builder
+    } else {
+        builder.allow_unauthenticated()
+    };
+    builder.build().map_err(|e| TlsError::Rustls(e.to_string()))
 }
 
-/// The internal API listener: the same server certificate; a client certificate is
-/// optional there (bearer tokens authenticate), but one that is sent must be valid.
-pub fn intern_server_config(paths: &TlsPaths) -> Result<ServerConfig, TlsError> {
-    let provider = provider();
-    let mut roots = RootCertStore::empty();
-    for ca in load_certs(&paths.client_ca)? {
-        roots.add(ca).map_err(|e| pem_err(&paths.client_ca, e))?;
+/// Reloads the CA bundle, CRLs and server certificate of running listeners (SIGHUP):
+/// new handshakes use the new material, open connections keep theirs. A failed reload
+/// changes nothing.
+#[derive(Clone)]
+pub struct TlsReloader {
+    paths: TlsPaths,
+    provider: Arc<CryptoProvider>,
+    resolver: Arc<ReloadingResolver>,
+    verifiers: Vec<Arc<ReloadingVerifier>>,
+}
+
+impl std::fmt::Debug for TlsReloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsReloader")
+            .field("paths", &self.paths)
+            .finish_non_exhaustive()
     }
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .allow_unauthenticated()
-        .build()
-        .map_err(|e| TlsError::Rustls(e.to_string()))?;
-    ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| TlsError::Rustls(e.to_string()))?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(
-            load_certs(&paths.server_cert)?,
-            load_key(&paths.server_key)?,
-        )
-        .map_err(|e| TlsError::Rustls(e.to_string()))
 }
 
-/// Delegates to webpki's verifier and records each refusal.
-#[derive(Debug)]
-struct RecordingVerifier {
-    inner: Arc<dyn ClientCertVerifier>,
+impl TlsReloader {
+    pub fn reload(&self) -> Result<(), TlsError> {
+        // Build everything first, swap only when all of it loaded.
+        let key = certified_key(&self.paths, &self.provider)?;
+        let mut fresh = Vec::new();
+        for v in &self.verifiers {
+            fresh.push(webpki_verifier(&self.paths, &self.provider, v.mandatory)?);
+        }
+        self.resolver.set(key);
+        for (v, inner) in self.verifiers.iter().zip(fresh) {
+            v.set(inner);
+        }
+        Ok(())
+    }
+}
+
+/// The server configurations of the public (client certificate required) and internal
+/// (client certificate optional) listeners, sharing reloadable material.
+pub fn server_configs(
+    paths: &TlsPaths,
     metrics: Option<Metrics>,
+) -> Result<(ServerConfig, ServerConfig, TlsReloader), TlsError> {
+    let provider = provider();
+    let resolver = Arc::new(ReloadingResolver::new(certified_key(paths, &provider)?));
+    let public = Arc::new(ReloadingVerifier::new(
+        webpki_verifier(paths, &provider, true)?,
+        true,
+        metrics,
+    ));
+    let intern = Arc::new(ReloadingVerifier::new(
+        webpki_verifier(paths, &provider, false)?,
+        false,
+        None,
+    ));
+    let config = |verifier: Arc<ReloadingVerifier>| -> Result<ServerConfig, TlsError> {
+        Ok(ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| TlsError::Rustls(e.to_string()))?
+            .with_client_cert_verifier(verifier)
+            .with_cert_resolver(resolver.clone()))
+    };
+    let reloader = TlsReloader {
+        paths: paths.clone(),
+        provider: provider.clone(),
+        resolver: resolver.clone(),
+        verifiers: vec![public.clone(), intern.clone()],
+    };
+    Ok((config(public)?, config(intern)?, reloader))
+}
+
+/// The server certificate, swappable.
+#[derive(Debug)]
+struct ReloadingResolver {
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl ReloadingResolver {
+    fn new(key: Arc<CertifiedKey>) -> Self {
+        Self {
+            current: RwLock::new(key),
+        }
+    }
+
+    fn set(&self, key: Arc<CertifiedKey>) {
+        if let Ok(mut k) = self.current.write() {
+            *k = key;
+        }
+    }
+}
+
+impl ResolvesServerCert for ReloadingResolver {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.current.read().ok().map(|k| k.clone())
+    }
+}
+
+/// Delegates to webpki's verifier (swappable) and records each refusal.
+#[derive(Debug)]
+struct ReloadingVerifier {
+    inner: RwLock<Arc<dyn ClientCertVerifier>>,
+    /// The CA names offered to clients. `root_hint_subjects` must hand out a reference,
+    /// so each reload leaks its (small) list; reloads are rare operator actions.
+    hints: RwLock<&'static [DistinguishedName]>,
+    mandatory: bool,
+    metrics: Option<Metrics>,
+}
+
+impl ReloadingVerifier {
+    fn new(inner: Arc<dyn ClientCertVerifier>, mandatory: bool, metrics: Option<Metrics>) -> Self {
+        let hints: &'static [DistinguishedName] =
+            Box::leak(inner.root_hint_subjects().to_vec().into_boxed_slice());
+        Self {
+            inner: RwLock::new(inner),
+            hints: RwLock::new(hints),
+            mandatory,
+            metrics,
+        }
+    }
+
+    fn set(&self, inner: Arc<dyn ClientCertVerifier>) {
+        let hints: &'static [DistinguishedName] =
+            Box::leak(inner.root_hint_subjects().to_vec().into_boxed_slice());
+        if let Ok(mut h) = self.hints.write() {
+            *h = hints;
+        }
+        if let Ok(mut i) = self.inner.write() {
+            *i = inner;
+        }
+    }
+
+    fn current(&self) -> Option<Arc<dyn ClientCertVerifier>> {
+        self.inner.read().ok().map(|i| i.clone())
+    }
 }
 
 fn reason(e: &rustls::Error) -> &'static str {
@@ -150,17 +268,21 @@ fn reason(e: &rustls::Error) -> &'static str {
     }
 }
 
-impl ClientCertVerifier for RecordingVerifier {
+fn poisoned() -> rustls::Error {
+    rustls::Error::General("TLS verifier unavailable".into())
+}
+
+impl ClientCertVerifier for ReloadingVerifier {
     fn offer_client_auth(&self) -> bool {
         true
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        true
+        self.mandatory
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
+        self.hints.read().map(|h| *h).unwrap_or(&[])
     }
 
     fn verify_client_cert(
@@ -169,9 +291,10 @@ impl ClientCertVerifier for RecordingVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let result = self
-            .inner
-            .verify_client_cert(end_entity, intermediates, now);
+        let result =
+            self.current()
+                .ok_or_else(poisoned)?
+                .verify_client_cert(end_entity, intermediates, now);
         if let Err(e) = &result {
             let why = reason(e);
             tracing::warn!(reason = why, error = %e, "client certificate refused at TLS handshake");
@@ -188,7 +311,9 @@ impl ClientCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        self.current()
+            .ok_or_else(poisoned)?
+            .verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -197,10 +322,14 @@ impl ClientCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        self.current()
+            .ok_or_else(poisoned)?
+            .verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.current()
+            .map(|v| v.supported_verify_schemes())
+            .unwrap_or_default()
     }
 }

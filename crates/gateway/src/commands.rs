@@ -43,6 +43,17 @@ pub fn serve(settings: Settings) -> anyhow::Result<()> {
     let config = settings.api.clone();
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config, store).context("starting")?;
+        let reloader = app.tls_reloader();
+        let mut hangup = actix_web::rt::signal::unix::signal(actix_web::rt::signal::unix::SignalKind::hangup())
+            .context("listening for SIGHUP")?;
+        actix_web::rt::spawn(async move {
+            while hangup.recv().await.is_some() {
+                match reloader.reload() {
+                    Ok(()) => tracing::info!("TLS material reloaded (CA bundle, CRLs, server certificate)"),
+                    Err(e) => tracing::error!(error = %e, "TLS reload failed; still serving with the previous material"),
+                }
+            }
+        });
         tracing::info!(
             port = app.port(),
             ops_port = app.ops_port(),
