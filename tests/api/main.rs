@@ -140,3 +140,41 @@ async fn operations_port_answers_health_and_metrics() {
     assert!(m.contains("route=\"/komvux/v1/utbildningsbehov\""), "{m}");
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn per_client_rate_limit_answers_429_with_retry_after() {
+    let app = support::TestApp::spawn_with(support::Db::Sqlite, komvux_api::Mode::Test, |c| {
+        c.rate_limit = Some(komvux_api::RateLimit {
+            per_second: 1,
+            burst: 3,
+        });
+    })
+    .await
+    .unwrap();
+    let a = app.client(support::STOCKHOLM_ORG, &["0180"]);
+    let b = app.client(support::GOTEBORG_ORG, &["1480"]);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(a.get("/utbildningsbehov?hemkommun=0180").await);
+    }
+    assert!(
+        statuses[..3].iter().all(|r| r.status == 200),
+        "the burst passes"
+    );
+    let limited = statuses.iter().find(|r| r.status == 429).expect("then 429");
+    assert_eq!(limited.problem_type(), "/problem/for-manga-anrop");
+    assert!(
+        limited.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        b.get("/utbildningsbehov?hemkommun=1480").await.status,
+        200,
+        "per client"
+    );
+    app.stop().await;
+}

@@ -184,6 +184,7 @@ impl TestApp {
             max_body_bytes: ApiConfig::DEFAULT_MAX_BODY_BYTES,
             max_basladdning_bytes: ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES,
             workers: 2,
+            rate_limit: None,
             intern: Some(komvux_api::InternConfig {
                 listen: loopback,
                 jwt: komvux_api::JwtSettings {

@@ -75,6 +75,9 @@ impl FromRequest for KommunClient {
             };
             req.extensions_mut()
                 .insert(ClientId(client.client_id.clone()));
+            if let Some(limiter) = &state.limiter {
+                limiter.check(&client.client_id)?;
+            }
             let actor = KommunActor::new(client.kommuner.iter().copied());
             Ok(KommunClient { client, actor })
         })

@@ -52,6 +52,16 @@ pub struct ApiConfig {
     pub workers: usize,
     /// Arbetsförmedlingen's internal API on its own listener; `None` leaves it off.
     pub intern: Option<InternConfig>,
+    /// Per-client rate limit; `None` (the default) sets no limit: the agreement sets none.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// Requests per second and burst allowed per client (public API: client_id; internal
+/// API: token subject).
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 /// The internal API's listener and token rules.

@@ -153,6 +153,9 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// The client exceeded its rate limit; try again after this many seconds.
+    #[error("rate limited for {0} s")]
+    RateLimited(u64),
     /// The database is unreachable or overloaded; the cause goes to the log only.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -221,6 +224,7 @@ impl ApiError {
     pub fn kind(&self) -> ProblemKind {
         match self {
             Self::Problem { kind, .. } => *kind,
+            Self::RateLimited(_) => ProblemKind::ForMangaAnrop,
             Self::Unavailable(_) => ProblemKind::TillfalligtOtillganglig,
             Self::Internal(_) => ProblemKind::InterntFel,
         }
@@ -235,6 +239,11 @@ impl ApiError {
                 HeaderValue::from_static("Bearer realm=\"komvux-intern\", error=\"invalid_token\""),
             );
         }
+        if let Self::RateLimited(secs) = self
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         res
     }
 
@@ -243,6 +252,10 @@ impl ApiError {
         let kind = self.kind();
         let (detail, errors) = match self {
             Self::Problem { detail, errors, .. } => (detail.clone(), errors.clone()),
+            Self::RateLimited(secs) => (
+                format!("För många anrop från klienten; försök igen om {secs} sekunder"),
+                Vec::new(),
+            ),
             Self::Unavailable(_) => ("Försök igen om en stund".to_owned(), Vec::new()),
             Self::Internal(_) => (
                 "Ett oväntat fel inträffade; ange X-Request-Id vid kontakt med support".to_owned(),
@@ -283,7 +296,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Unavailable(cause) => tracing::warn!(cause = %cause, "database unavailable"),
             Self::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
-            Self::Problem { .. } => {}
+            Self::Problem { .. } | Self::RateLimited(_) => {}
         }
         self.to_response(None)
     }

@@ -17,10 +17,11 @@ pub mod middleware;
 pub mod openapi;
 mod ops;
 pub mod privacy;
+pub mod ratelimit;
 pub mod routes;
 pub mod schema;
 pub mod startup;
 pub mod tls;
 
-pub use config::{ApiConfig, InternConfig, JwtSettings, Mode};
+pub use config::{ApiConfig, InternConfig, JwtSettings, Mode, RateLimit};
 pub use startup::{Application, StartupError};

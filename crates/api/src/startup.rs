@@ -26,6 +26,8 @@ pub struct AppState {
     /// The internal API's token verifier (when the internal API is on).
     pub jwt: Option<crate::intern::jwt::JwtVerifier>,
     pub intern_openapi_json: String,
+    /// Per-client rate limiter, when configured.
+    pub limiter: Option<crate::ratelimit::Limiter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +98,7 @@ impl Application {
             routes: known,
             jwt,
             intern_openapi_json: crate::openapi::json(&intern_doc).map_err(StartupError::Other)?,
+            limiter: config.rate_limit.and_then(crate::ratelimit::Limiter::new),
         });
         let mode = config.mode;
 

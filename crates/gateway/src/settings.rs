@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use komvux_api::config::TlsPaths;
-use komvux_api::{ApiConfig, InternConfig, JwtSettings, Mode};
+use komvux_api::{ApiConfig, InternConfig, JwtSettings, Mode, RateLimit};
 use komvux_persistence::{IdentityKeys, PoolSettings};
 use serde::Deserialize;
 
@@ -32,6 +32,15 @@ pub struct FileSettings {
     pub gallring: FileGallring,
     /// Arbetsförmedlingen's internal API; absent: off.
     pub intern: Option<FileIntern>,
+    /// Per-client rate limit; absent: no limit.
+    pub rate_limit: Option<FileRateLimit>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRateLimit {
+    pub requests_per_second: Option<u32>,
+    pub burst: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -146,6 +155,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "pool.connection_timeout_secs",
     ),
     ("KOMVUX_GALLRING_RETENTION_DAYS", "gallring.retention_days"),
+    (
+        "KOMVUX_RATE_LIMIT_PER_SECOND",
+        "rate_limit.requests_per_second",
+    ),
+    ("KOMVUX_RATE_LIMIT_BURST", "rate_limit.burst"),
     ("KOMVUX_INTERN_LISTEN", "intern.listen"),
     ("KOMVUX_INTERN_ISSUER", "intern.issuer"),
     ("KOMVUX_INTERN_AUDIENCE", "intern.audience"),
@@ -269,6 +283,16 @@ impl FileSettings {
                 );
             }
         }
+        if let Some(v) = env("KOMVUX_RATE_LIMIT_PER_SECOND") {
+            self.rate_limit
+                .get_or_insert_with(FileRateLimit::default)
+                .requests_per_second = Some(parse_env("KOMVUX_RATE_LIMIT_PER_SECOND", &v)?);
+        }
+        if let Some(v) = env("KOMVUX_RATE_LIMIT_BURST") {
+            self.rate_limit
+                .get_or_insert_with(FileRateLimit::default)
+                .burst = Some(parse_env("KOMVUX_RATE_LIMIT_BURST", &v)?);
+        }
         if let Some(v) = env("KOMVUX_GALLRING_RETENTION_DAYS") {
             self.gallring.retention_days = Some(parse_env("KOMVUX_GALLRING_RETENTION_DAYS", &v)?);
         }
@@ -321,6 +345,20 @@ impl Settings {
                 .unwrap_or(ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES),
             workers: f.workers.unwrap_or(0),
             intern: None,
+            rate_limit: match f.rate_limit {
+                None => None,
+                Some(r) => {
+                    let per_second = r.requests_per_second.filter(|n| *n > 0).ok_or_else(|| {
+                        SettingsError::Invalid(
+                            "rate_limit.requests_per_second must be at least 1".into(),
+                        )
+                    })?;
+                    Some(RateLimit {
+                        per_second,
+                        burst: r.burst.unwrap_or(per_second).max(1),
+                    })
+                }
+            },
         };
         let mut api = api;
         let mut dev_signing_key = None;

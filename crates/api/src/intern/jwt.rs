@@ -235,6 +235,9 @@ impl FromRequest for AfUser {
             }
             req.extensions_mut()
                 .insert(ClientId(format!("af:{subject}")));
+            if let Some(limiter) = &state.limiter {
+                limiter.check(&format!("af:{subject}"))?;
+            }
             Ok(AfUser { subject })
         })();
         Box::pin(async move { result })
