@@ -2,7 +2,7 @@
 BIN := target/debug/komvux-gateway
 CONFIG := config/test.toml
 
-.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev
+.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config
 
 ## Every check and test: fmt, clippy, unit/property/integration tests on SQLite and PostgreSQL, OpenAPI lint
 test:
@@ -42,3 +42,7 @@ dev-certs: build
 ## Forget the local test environment's database and dev client secrets
 clean-dev:
 	rm -rf var
+
+## Validate docker-compose.yml (docker compose config; no engine needed)
+compose-config:
+	scripts/compose-config.sh

@@ -13,6 +13,7 @@ if [ -z "${KOMVUX_TEST_DATABASE_URL:-}" ]; then
   export KOMVUX_TEST_DATABASE_URL
 fi
 cargo test --workspace --locked
+scripts/compose-config.sh
 # The committed OpenAPI document against DIGG's REST API profile: zero errors is the bar.
 if command -v npx >/dev/null 2>&1; then
   npx -y @stoplight/spectral-cli@6 lint openapi/*.yaml \

@@ -138,6 +138,17 @@ async fn operations_port_answers_health_and_metrics() {
         .unwrap();
     assert!(m.contains("komvux_http_requests_total{"), "{m}");
     assert!(m.contains("route=\"/komvux/v1/utbildningsbehov\""), "{m}");
+    assert!(m.contains("komvux_audited_transactions_total"), "{m}");
+    assert!(
+        m.contains("komvux_feed_head_position{feed=\"utbildningsbeslut\"}"),
+        "{m}"
+    );
+    assert!(m.contains("komvux_db_pool_max_connections"), "{m}");
+    assert!(
+        m.contains("komvux_http_request_duration_seconds_bucket"),
+        "{m}"
+    );
+    assert!(!m.contains("201212121212"));
     app.stop().await;
 }
 

@@ -1,7 +1,8 @@
 //! Prometheus metrics (no personal data: routes, status codes and client ids only).
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The gateway's metrics, registered in their own registry.
@@ -13,6 +14,11 @@ pub struct Metrics {
     pub handshake_failures: IntCounterVec,
     pub pool_connections: IntGauge,
     pub pool_idle: IntGauge,
+    pub pool_max: IntGauge,
+    pub audited_transactions: IntGauge,
+    pub audited_transaction_seconds: prometheus::Gauge,
+    pub feed_head: IntGaugeVec,
+    pub feed_lag: IntGaugeVec,
 }
 
 impl Metrics {
@@ -44,6 +50,31 @@ impl Metrics {
         )?;
         let pool_connections = IntGauge::new("db_pool_connections", "Database connections open")?;
         let pool_idle = IntGauge::new("db_pool_idle_connections", "Database connections idle")?;
+        let pool_max = IntGauge::new("db_pool_max_connections", "Database pool size")?;
+        let audited_transactions = IntGauge::new(
+            "audited_transactions_total",
+            "Transactions that append to the audit log (every read and write of personal data)",
+        )?;
+        let audited_transaction_seconds = prometheus::Gauge::new(
+            "audited_transaction_seconds_total",
+            "Total time spent in audited transactions, including the audit append (divide by the count for the mean)",
+        )?;
+        let feed_head = IntGaugeVec::new(
+            Opts::new("feed_head_position", "Newest position of each change feed"),
+            &["feed"],
+        )?;
+        let feed_lag = IntGaugeVec::new(
+            Opts::new(
+                "feed_lag",
+                "Feed entries (all kommuner) committed after the cursor last handed to the client",
+            ),
+            &["feed", "client"],
+        )?;
+        registry.register(Box::new(pool_max.clone()))?;
+        registry.register(Box::new(audited_transactions.clone()))?;
+        registry.register(Box::new(audited_transaction_seconds.clone()))?;
+        registry.register(Box::new(feed_head.clone()))?;
+        registry.register(Box::new(feed_lag.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(handshake_failures.clone()))?;
@@ -56,6 +87,11 @@ impl Metrics {
             handshake_failures,
             pool_connections,
             pool_idle,
+            pool_max,
+            audited_transactions,
+            audited_transaction_seconds,
+            feed_head,
+            feed_lag,
         })
     }
 

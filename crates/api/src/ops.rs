@@ -29,15 +29,20 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
 #[get("/metrics")]
 pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.store.pool_state();
-    state
-        .metrics
-        .pool_connections
-        .set(i64::from(pool.connections));
-    state
-        .metrics
-        .pool_idle
-        .set(i64::from(pool.idle_connections));
+    let m = &state.metrics;
+    m.pool_connections.set(i64::from(pool.connections));
+    m.pool_idle.set(i64::from(pool.idle_connections));
+    m.pool_max.set(i64::from(state.store.max_pool_size()));
+    let (n, micros) = state.store.transaction_stats();
+    m.audited_transactions
+        .set(i64::try_from(n).unwrap_or(i64::MAX));
+    m.audited_transaction_seconds.set(micros as f64 / 1e6);
+    let store = state.store.clone();
+    if let Ok(Ok((h, b))) = web::block(move || store.feed_heads()).await {
+        m.feed_head.with_label_values(&["handelser"]).set(h);
+        m.feed_head.with_label_values(&["utbildningsbeslut"]).set(b);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(m.render())
 }

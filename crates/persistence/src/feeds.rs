@@ -94,7 +94,8 @@ impl Cursor {
         }
     }
 
-    pub(crate) fn position(&self) -> i64 {
+    /// The position after which the next read continues.
+    pub fn position(&self) -> i64 {
         self.position
     }
 

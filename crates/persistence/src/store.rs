@@ -32,6 +32,18 @@ fn now() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000) as i64
 }
 
+/// Adds a transaction's duration to the stats when it ends, however it ends.
+struct Record<'a>(&'a Stats, std::time::Instant);
+
+impl Drop for Record<'_> {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0.transactions.fetch_add(1, Relaxed);
+        let micros = u64::try_from(self.1.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.0.transaction_micros.fetch_add(micros, Relaxed);
+    }
+}
+
 /// Who reads, for the audit log and for scoping: a kommun client sees its kommuner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reader {
@@ -97,6 +109,15 @@ struct Inner {
     pool: DbPool,
     keys: IdentityKeys,
     backend: Backend,
+    stats: Stats,
+}
+
+/// Counters for metrics: how many transactions that append to the audit log ran, and
+/// how long they took in all (the audit head is the serialisation point of writers).
+#[derive(Debug, Default)]
+struct Stats {
+    transactions: std::sync::atomic::AtomicU64,
+    transaction_micros: std::sync::atomic::AtomicU64,
 }
 
 /// The storage of the gateway. Cheap to clone; every method blocks.
@@ -140,6 +161,7 @@ impl Store {
                 pool,
                 keys,
                 backend,
+                stats: Stats::default(),
             }),
         })
     }
@@ -166,6 +188,29 @@ impl Store {
         Ok(())
     }
 
+    /// Audited transactions run so far and their total duration in microseconds.
+    pub fn transaction_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.inner.stats.transactions.load(Relaxed),
+            self.inner.stats.transaction_micros.load(Relaxed),
+        )
+    }
+
+    /// The newest position of each feed: (handelser, utbildningsbeslut).
+    pub fn feed_heads(&self) -> Result<(i64, i64), StoreError> {
+        use crate::schema::feed_counters as fc;
+        let mut c = self.conn()?;
+        let rows: Vec<(String, i64)> = fc::table.select((fc::name, fc::value)).load(&mut *c)?;
+        let get = |n: &str| rows.iter().find(|(k, _)| k == n).map_or(0, |(_, v)| *v);
+        Ok((get("handelser"), get("utbildningsbeslut")))
+    }
+
+    /// The pool's size.
+    pub fn max_pool_size(&self) -> u32 {
+        self.inner.pool.max_size()
+    }
+
     /// Connections in use and idle.
     pub fn pool_state(&self) -> r2d2::State {
         self.inner.pool.state()
@@ -183,6 +228,8 @@ impl Store {
     ) -> Result<T, StoreError> {
         let mut pooled = self.conn()?;
         let conn: &mut DbConnection = &mut pooled;
+        let started = std::time::Instant::now();
+        let _record = Record(&self.inner.stats, started);
         let mut attempt = 0;
         loop {
             let result = conn.transaction(|c| {

@@ -124,6 +124,14 @@ pub(crate) async fn flode(
     let reader = client.reader();
     let feed =
         blocking(move || store.utbildningsbeslut_feed(&reader, kommun, efter, limit)).await?;
+    let store = state.store.clone();
+    if let Ok((_, head)) = blocking(move || store.feed_heads()).await {
+        state
+            .metrics
+            .feed_lag
+            .with_label_values(&["utbildningsbeslut", client.id()])
+            .set((head - feed.efter.position()).max(0));
+    }
     Ok(HttpResponse::Ok()
         .json(json!({ "data": privacy::redact_all(&feed.data), "efter": feed.efter.to_string() })))
 }
