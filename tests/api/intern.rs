@@ -52,6 +52,13 @@ pub(crate) async fn af_case_handlers_do_their_whole_job(app: &TestApp) {
         )
         .await;
     assert_eq!((r.status, r.body["status"].as_str()), (200, Some("andrad")));
+    assert_eq!(
+        kommun
+            .post("/forandringar", &forandring("0180", p))
+            .await
+            .status,
+        201
+    );
     assert_eq!(kommun.post("/betyg", &betyg("0180", p)).await.status, 201);
     let feed = kommun.get("/utbildningsbeslut?kommunkod=0180").await;
     let statuses: Vec<_> = feed.body["data"]
@@ -110,7 +117,7 @@ pub(crate) async fn af_case_handlers_do_their_whole_job(app: &TestApp) {
     );
     assert_eq!(r.body["utbildningsbeslut"][0]["status"], "upphord");
     assert_eq!(r.body["etableringsprogram"]["deltar"], true);
-    assert_eq!(r.body["meddelanden"].as_array().unwrap().len(), 3);
+    assert_eq!(r.body["meddelanden"].as_array().unwrap().len(), 4);
 
     let r = af
         .post(&format!("/utbildningsbehov/{behov_id}/avsluta"), &json!({}))
@@ -145,7 +152,7 @@ pub(crate) async fn af_case_handlers_do_their_whole_job(app: &TestApp) {
                 .map(|m| m["typ"].as_str().unwrap().to_owned()),
         );
     }
-    assert_eq!(seen, ["ansokan", "antagning", "betyg"]);
+    assert_eq!(seen, ["ansokan", "antagning", "forandring", "betyg"]);
 
     // Every read and write is in the audit log under the token's subject.
     let audit = app.store.audit_for_person(&p, 0, i64::MAX).unwrap();
@@ -248,6 +255,48 @@ pub(crate) async fn bad_tokens_are_refused(app: &TestApp) {
         app.af_with(Some(forged)).get("/handelser").await.status,
         401,
         "another key"
+    );
+    // RS256 with a JWKS key and its key id works; an unknown key id does not
+    assert_eq!(
+        app.af_with(Some(app.rsa_token("rsa-1")))
+            .get("/handelser")
+            .await
+            .status,
+        200,
+        "RS256 via JWKS"
+    );
+    assert_eq!(
+        app.af_with(Some(app.rsa_token("rsa-9")))
+            .get("/handelser")
+            .await
+            .status,
+        401,
+        "unknown kid"
+    );
+    // tampered signature, tampered payload
+    let good = app.token(json!({}));
+    let mut sig_tampered = good.clone();
+    let last = sig_tampered.pop().unwrap();
+    sig_tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(
+        app.af_with(Some(sig_tampered))
+            .get("/handelser")
+            .await
+            .status,
+        401,
+        "tampered signature"
+    );
+    let parts: Vec<&str> = good.split('.').collect();
+    let evil = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&json!({ "iss": crate::support::ISSUER,
+        "aud": crate::support::AUDIENCE, "sub": "mallory", "roles": ["handlaggare"], "exp": now + 600 })).unwrap());
+    let payload_tampered = format!("{}.{evil}.{}", parts[0], parts[2]);
+    assert_eq!(
+        app.af_with(Some(payload_tampered))
+            .get("/handelser")
+            .await
+            .status,
+        401,
+        "tampered payload"
     );
     // valid token, wrong role
     let r = app

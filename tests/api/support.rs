@@ -90,6 +90,7 @@ pub(crate) struct TestApp {
     pub intern_port: Option<u16>,
     pub reloader: komvux_api::tls::TlsReloader,
     jwt_key: Vec<u8>,
+    rsa_key: Vec<u8>,
     _db: Option<TestDatabase>,
     handles: Vec<actix_web::dev::ServerHandle>,
 }
@@ -176,6 +177,19 @@ impl TestApp {
         )
         .unwrap();
         let jwt_key = jwt.private_key_to_pem_pkcs8().unwrap();
+        // A second, RSA key published as a JWKS with a key id: both verify (rotation).
+        let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+        let b64 = |b: Vec<u8>| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+        };
+        let jwks = serde_json::json!({ "keys": [{ "kty": "RSA", "kid": "rsa-1", "use": "sig", "alg": "RS256",
+            "n": b64(rsa.n().to_vec()), "e": b64(rsa.e().to_vec()) }] });
+        std::fs::write(pki.dir.join("jwks.json"), jwks.to_string()).unwrap();
+        let rsa_key = openssl::pkey::PKey::from_rsa(rsa)
+            .unwrap()
+            .private_key_to_pem_pkcs8()
+            .unwrap();
         let mut config = ApiConfig {
             mode,
             listen: loopback,
@@ -193,7 +207,7 @@ impl TestApp {
                     roles_claim: "roles".into(),
                     required_role: "handlaggare".into(),
                     leeway_secs: 5,
-                    key_files: vec![pki.dir.join("jwt.pub.pem")],
+                    key_files: vec![pki.dir.join("jwt.pub.pem"), pki.dir.join("jwks.json")],
                 },
             }),
         };
@@ -212,6 +226,7 @@ impl TestApp {
             intern_port,
             reloader,
             jwt_key,
+            rsa_key,
             _db: database,
             handles,
         })
@@ -296,6 +311,20 @@ impl TestApp {
             &key,
         )
         .unwrap()
+    }
+
+    /// A token signed RS256 with the JWKS key, with the given key id in its header.
+    pub fn rsa_token(&self, kid: &str) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = serde_json::json!({ "iss": ISSUER, "aud": AUDIENCE, "sub": "handlaggare-rsa",
+            "roles": ["handlaggare"], "exp": now + 600 });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(&self.rsa_key).unwrap();
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
     }
 
     /// The internal API as Af, with a valid token.

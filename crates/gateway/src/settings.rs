@@ -493,3 +493,140 @@ pub fn is_dev_certificate(pem: &str) -> bool {
         })
         .unwrap_or(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEV_HMAC_HEX: &str = "6465762d6f6e6c792d686d61632d6b65792d6e6f742d666f722d70726f642121";
+    const DEV_ENC_HEX: &str = "6465762d6f6e6c792d656e632d6b65792d2d6e6f742d666f722d70726f642121";
+
+    fn repo(path: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(path)
+    }
+
+    fn file(mode: Mode) -> FileSettings {
+        FileSettings {
+            mode: Some(mode),
+            database_url: Some("postgres://x@localhost/db".into()),
+            tls: FileTls {
+                server_cert: Some(repo("certs-dev/server.pem")),
+                server_key: Some(repo("certs-dev/server.key")),
+                client_ca: Some(repo("certs-dev/ca.pem")),
+                crls: None,
+            },
+            ..FileSettings::default()
+        }
+    }
+
+    fn invalid(r: Result<Settings, SettingsError>) -> String {
+        match r {
+            Err(SettingsError::Invalid(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn production_refuses_dev_certificates() {
+        let m = invalid(Settings::from_file(file(Mode::Produktion)));
+        assert!(m.contains("DEV ONLY certificates"), "{m}");
+    }
+
+    #[test]
+    fn test_mode_accepts_dev_certificates_and_falls_back_to_dev_keys() {
+        let s = Settings::from_file(file(Mode::Test)).unwrap();
+        assert!(s.identity_keys().unwrap().is_dev());
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert!(s.api.intern.is_none() && s.api.rate_limit.is_none());
+    }
+
+    #[test]
+    fn production_needs_real_identity_keys() {
+        let mut s = Settings::from_file(file(Mode::Test)).unwrap();
+        s.mode = Mode::Produktion;
+        assert!(s.identity_keys().is_err(), "missing keys");
+        s.identity_hmac_key = Some(DEV_HMAC_HEX.into());
+        s.identity_encryption_key = Some(DEV_ENC_HEX.into());
+        assert!(
+            s.identity_keys()
+                .unwrap_err()
+                .to_string()
+                .contains("DEV ONLY")
+        );
+        let (h, e) = IdentityKeys::generate_hex();
+        s.identity_hmac_key = Some(h);
+        s.identity_encryption_key = Some(e);
+        assert!(!s.identity_keys().unwrap().is_dev());
+    }
+
+    #[test]
+    fn production_refuses_the_dev_jwt_key() {
+        let mut s = Settings::from_file(file(Mode::Test)).unwrap();
+        s.mode = Mode::Produktion;
+        s.api.tls.client_ca = repo("README.md");
+        s.api.tls.server_cert = repo("README.md");
+        assert!(s.check_production().is_ok(), "no dev certificate there");
+        s.api.intern = Some(InternConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            jwt: JwtSettings {
+                issuer: "i".into(),
+                audience: "a".into(),
+                roles_claim: "roles".into(),
+                required_role: "r".into(),
+                leeway_secs: 30,
+                key_files: vec![repo("certs-dev/jwt-dev.pub.pem")],
+            },
+        });
+        assert!(
+            s.check_production()
+                .unwrap_err()
+                .to_string()
+                .contains("JWT")
+        );
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut f = file(Mode::Test);
+        let env = |k: &str| match k {
+            "KOMVUX_DATABASE_URL" => Some("sqlite://elsewhere.sqlite".to_owned()),
+            "KOMVUX_LISTEN" => Some("0.0.0.0:9443".to_owned()),
+            "KOMVUX_RATE_LIMIT_PER_SECOND" => Some("5".to_owned()),
+            "KOMVUX_INTERN_ISSUER" => Some("https://idp".to_owned()),
+            "KOMVUX_INTERN_AUDIENCE" => Some("gw".to_owned()),
+            "KOMVUX_INTERN_KEYS" => Some("a.pem,b.json".to_owned()),
+            _ => None,
+        };
+        f.apply_env(env).unwrap();
+        let s = Settings::from_file(f).unwrap();
+        assert_eq!(s.database_url, "sqlite://elsewhere.sqlite");
+        assert_eq!(s.api.listen.port(), 9443);
+        assert_eq!(
+            s.api.rate_limit.map(|r| (r.per_second, r.burst)),
+            Some((5, 5))
+        );
+        assert_eq!(s.api.intern.unwrap().jwt.key_files.len(), 2);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(toml::from_str::<FileSettings>("mode = \"test\"\nlisten_adress = \"x\"").is_err());
+        let mut f = FileSettings::default();
+        assert!(
+            f.apply_env(|k| (k == "KOMVUX_MODE").then(|| "prod".to_owned()))
+                .is_err()
+        );
+        assert!(invalid(Settings::from_file(FileSettings::default())).contains("mode"));
+    }
+
+    #[test]
+    fn the_committed_test_configuration_loads() {
+        let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
+        f.apply_env(|_| None).unwrap();
+        let s = Settings::from_file(f).unwrap();
+        assert_eq!(s.mode, Mode::Test);
+        assert!(s.api.intern.is_some() && s.dev_signing_key.is_some());
+    }
+}
