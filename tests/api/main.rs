@@ -17,6 +17,7 @@ mod openapi;
 mod outage;
 mod security;
 mod support;
+mod tls;
 
 /// Runs each named scenario against both databases.
 macro_rules! on_both_databases {

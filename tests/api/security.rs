@@ -261,6 +261,47 @@ pub(crate) async fn bad_input_gets_a_clean_problem(app: &TestApp) {
         "the rejected number is not echoed"
     );
 
+    let dup = br#"{"kommunkod": "0180", "kommunkod": "1480"}"#.to_vec();
+    let r = api.post_raw("/ansokningar", "application/json", dup).await;
+    assert_eq!(
+        (r.status, r.problem_type()),
+        (400, "/problem/felaktig-json"),
+        "duplicate keys"
+    );
+    let r = api
+        .get(&format!(
+            "/utbildningsbeslut?kommunkod=0180&efter={}",
+            "A".repeat(5000)
+        ))
+        .await;
+    assert_eq!(r.status, 422, "very long cursor");
+    let r = api
+        .post_raw(
+            "/ansokningar",
+            "application/json; charset=latin1",
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, 415, "only UTF-8");
+    // header injection and oversized credentials are plain 401s
+    let creds = api.creds.clone().unwrap();
+    for id in [
+        format!("{} OR 1=1", creds.id),
+        "x".repeat(5000),
+        format!("{}\tx", creds.id),
+    ] {
+        let r = api
+            .send(
+                api.http
+                    .get(format!("{}/utbildningsbehov?hemkommun=0180", api.base))
+                    .header("client_id", id)
+                    .header("client_secret", &creds.secret),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 401);
+    }
+
     let r = api.get("/meddelanden/not-a-uuid").await;
     assert_eq!(r.status, 404);
     let r = api

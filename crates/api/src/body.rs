@@ -33,9 +33,15 @@ pub fn json(req: &HttpRequest, body: &[u8]) -> Result<Value, ApiError> {
             "Begäran ska ha Content-Type: application/json (UTF-8)",
         ));
     }
-    serde_json::from_slice(body).map_err(|e| {
+    komvux_domain::validation::parse_json_strict(body).map_err(|e| {
         let detail = if e.is_eof() {
             "JSON-dokumentet tar slut för tidigt".to_owned()
+        } else if e.to_string().contains("två gånger") {
+            format!(
+                "Samma nyckel förekommer två gånger i ett objekt (rad {}, kolumn {})",
+                e.line(),
+                e.column()
+            )
         } else {
             format!("Ogiltig JSON på rad {}, kolumn {}", e.line(), e.column())
         };

@@ -333,7 +333,7 @@ pub trait FromJson: Sized {
 
     /// Parses raw request bytes; bad JSON is a single error on the whole body.
     fn from_json_slice(bytes: &[u8]) -> Result<Self, JsonBodyError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| JsonBodyError::Syntax {
+        let value: Value = parse_json_strict(bytes).map_err(|e| JsonBodyError::Syntax {
             line: e.line(),
             column: e.column(),
         })?;
@@ -376,5 +376,94 @@ mod tests {
     fn display_counts_errors_in_swedish() {
         let one = ValidationErrors::single(FieldError::new("a", "saknas", "x"));
         assert_eq!(one.to_string(), "1 fält är felaktigt");
+    }
+}
+
+/// Parses JSON text like `serde_json::from_slice::<Value>`, but refuses an object that
+/// names the same key twice (serde_json would silently keep the last one, so two
+/// systems could read one message differently).
+pub fn parse_json_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = StrictValue::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v.0)
+}
+
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(
+                    "samma nyckel förekommer två gånger",
+                ));
+            }
+            let StrictValue(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod strict_tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth() {
+        assert!(parse_json_strict(br#"{"a": 1, "a": 2}"#).is_err());
+        assert!(parse_json_strict(br#"{"x": [{"b": 1, "b": 1}]}"#).is_err());
+        assert_eq!(
+            parse_json_strict(br#"{"a": [1, 2.5, "s", null, true]}"#).unwrap()["a"][1],
+            2.5
+        );
+        assert!(parse_json_strict(b"{} x").is_err(), "trailing data");
     }
 }
