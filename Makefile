@@ -2,7 +2,7 @@
 BIN := target/debug/komvux-gateway
 CONFIG := config/test.toml
 
-.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config
+.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos
 
 ## Every check and test: fmt, clippy, unit/property/integration tests on SQLite and PostgreSQL, OpenAPI lint
 test:
@@ -46,3 +46,7 @@ clean-dev:
 ## Validate docker-compose.yml (docker compose config; no engine needed)
 compose-config:
 	scripts/compose-config.sh
+
+## Two replicas, a PostgreSQL restart and a killed gateway under a longer load (make test runs a short one)
+chaos:
+	KOMVUX_CHAOS_SUBMISSIONS=$${KOMVUX_CHAOS_SUBMISSIONS:-2000} cargo test -p komvux-gateway --test api --locked -- chaos --nocapture

