@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use komvux_domain::{Kommunkod, Organisationsnummer};
 use komvux_gateway::devpki::{self, DevPkiFiles};
 use komvux_persistence::{Cursor, IdentityKeys, PoolSettings, Reader, Store};
-use serde_json::json;
 
 use crate::bodies::{ansokan, anvisa, person};
 
@@ -170,7 +169,7 @@ async fn two_replicas_survive_a_database_restart_and_a_killed_gateway() {
                 let mut attempt = 0usize;
                 loop {
                     attempt += 1;
-                    let use_a = (i + attempt) % 2 == 0 && a_alive.load(Ordering::SeqCst);
+                    let use_a = (i + attempt).is_multiple_of(2) && a_alive.load(Ordering::SeqCst);
                     let port = if use_a { port_a } else { port_b };
                     let r = http
                         .post(format!("https://localhost:{port}/komvux/v1/ansokningar"))
