@@ -2,7 +2,7 @@
 BIN := target/debug/komvux-gateway
 CONFIG := config/test.toml
 
-.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos
+.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos fuzz-api
 
 ## Every check and test: fmt, clippy, unit/property/integration tests on SQLite and PostgreSQL, OpenAPI lint
 test:
@@ -50,3 +50,7 @@ compose-config:
 ## Two replicas, a PostgreSQL restart and a killed gateway under a longer load (make test runs a short one)
 chaos:
 	KOMVUX_CHAOS_SUBMISSIONS=$${KOMVUX_CHAOS_SUBMISSIONS:-2000} cargo test -p komvux-gateway --test api --locked -- chaos --nocapture
+
+## schemathesis against the real binary over mTLS (make test runs a bounded one)
+fuzz-api:
+	KOMVUX_FUZZ_EXAMPLES=$${KOMVUX_FUZZ_EXAMPLES:-100} scripts/fuzz-api.sh

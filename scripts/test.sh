@@ -14,6 +14,8 @@ if [ -z "${KOMVUX_TEST_DATABASE_URL:-}" ]; then
 fi
 cargo test --workspace --locked
 scripts/compose-config.sh
+# schemathesis against the running binary, bounded (make fuzz-api runs more examples).
+KOMVUX_FUZZ_EXAMPLES=${KOMVUX_FUZZ_EXAMPLES:-8} scripts/fuzz-api.sh
 # The committed OpenAPI document against DIGG's REST API profile: zero errors is the bar.
 if command -v npx >/dev/null 2>&1; then
   npx -y @stoplight/spectral-cli@6 lint openapi/*.yaml \

@@ -130,7 +130,7 @@ pub struct KommunHeader {
     #[schema(example = "0180", pattern = "^[0-9]{3,4}$")]
     kommunkod: String,
     /// 12 digits, YYYYMMDDNNNC (a hyphen before the last four is accepted).
-    #[schema(example = "201212121212")]
+    #[schema(example = "201212121212", pattern = "^[0-9]{8}-?[0-9]{4}$")]
     personnummer: String,
     /// When the source system registered the message (RFC 3339, any offset).
     #[schema(format = DateTime, example = "2026-03-02T10:49:29.100+01:00")]
@@ -379,10 +379,30 @@ pub struct UtbildningsbehovSokSvar {
     utbildningsbehov: Vec<Utbildningsbehov>,
 }
 
+/// An entry of the Tabell 2 listing: an utbildningsbehov, but for a person with
+/// skyddade personuppgifter without `personnummer` and `af_kontor`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UtbildningsbehovPost {
+    #[schema(format = Uuid)]
+    utbildningsbehov_id: String,
+    /// Absent when `skyddade_personuppgifter` is true.
+    personnummer: Option<String>,
+    hemkommun: String,
+    #[schema(format = Date)]
+    anvisningsdatum: String,
+    skolformer: Vec<Skolform>,
+    #[schema(format = Date)]
+    giltig_tom: String,
+    status: UtbildningsbehovStatus,
+    skyddade_personuppgifter: bool,
+    /// Absent when `skyddade_personuppgifter` is true.
+    af_kontor: Option<String>,
+}
+
 /// A page of active utbildningsbehov.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UtbildningsbehovLista {
-    data: Vec<Utbildningsbehov>,
+    data: Vec<UtbildningsbehovPost>,
     page: u32,
     limit: u32,
     total: u64,

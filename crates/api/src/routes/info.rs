@@ -53,7 +53,7 @@ pub(crate) async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
     operation_id = "openapi_yaml",
     tag = "Information",
     responses(
-        (status = 200, description = "OpenAPI-dokumentet", content_type = "application/yaml", body = String),
+        (status = 200, description = "OpenAPI-dokumentet", content_type = "application/yaml"),
         (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
     )

@@ -33,7 +33,10 @@ async fn parse<T: FromJson>(
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 201, description = "Skapat", body = crate::schema::Utbildningsbehov),
+        (status = 400, description = "felaktig-json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "for-stor", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "fel-innehallstyp", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "otillaten-kommun", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel eller testmiljo-kraver-testperson", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
@@ -82,7 +85,10 @@ pub(crate) async fn utbildningsbehov(
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 201, description = "Skapat", body = crate::schema::Utbildningsbeslut),
+        (status = 400, description = "felaktig-json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "for-stor", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "fel-innehallstyp", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "otillaten-kommun", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel eller testmiljo-kraver-testperson", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
@@ -131,7 +137,10 @@ pub(crate) async fn utbildningsbeslut(
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "Sparat", body = crate::schema::EtableringsprogramSvar),
+        (status = 400, description = "felaktig-json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "for-stor", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "fel-innehallstyp", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel eller testmiljo-kraver-testperson", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
