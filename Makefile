@@ -2,7 +2,7 @@
 BIN := target/debug/komvux-gateway
 CONFIG := config/test.toml
 
-.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos fuzz-api
+.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos fuzz-api fuzz
 
 ## Every check and test: fmt, clippy, unit/property/integration tests on SQLite and PostgreSQL, OpenAPI lint
 test:
@@ -54,3 +54,7 @@ chaos:
 ## schemathesis against the real binary over mTLS (make test runs a bounded one)
 fuzz-api:
 	KOMVUX_FUZZ_EXAMPLES=$${KOMVUX_FUZZ_EXAMPLES:-100} scripts/fuzz-api.sh
+
+## cargo fuzz on every parser of untrusted input, KOMVUX_FUZZ_SECONDS each (default 60)
+fuzz:
+	scripts/fuzz.sh
