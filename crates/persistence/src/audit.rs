@@ -234,3 +234,16 @@ pub(crate) fn for_person(
         .order(audit_log::seq.asc())
         .load(conn)?)
 }
+
+/// Audit rows written for one actor (a client id or a token subject), oldest first.
+pub(crate) fn for_actor(
+    conn: &mut DbConnection,
+    actor: &str,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    Ok(audit_log::table
+        .filter(audit_log::actor.eq(actor))
+        .order(audit_log::seq.asc())
+        .limit(limit)
+        .load(conn)?)
+}

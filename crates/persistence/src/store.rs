@@ -1308,6 +1308,17 @@ impl Store {
         })
     }
 
+    /// What one client or token subject did, as the audit log has it (for following
+    /// up refusals: probing another kommun's data leaves `nekad:` rows).
+    pub fn audit_for_actor(
+        &self,
+        actor: &str,
+        limit: i64,
+    ) -> Result<Vec<audit::AuditRow>, StoreError> {
+        let mut c = self.conn()?;
+        audit::for_actor(&mut c, actor, limit)
+    }
+
     /// Records an export of the audit log about a person (an innsyn request).
     pub fn audit_export_for_person(
         &self,
