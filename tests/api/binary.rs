@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use komvux_gateway::devpki;
 
@@ -98,18 +98,7 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         .unwrap();
     let health = format!("http://127.0.0.1:{ops}/health/ready");
     let plain = crate::support::plain_client();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while plain
-        .get(&health)
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .ok()
-        != Some(200)
-    {
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::support::wait_ready(ops).await;
     let metrics = plain
         .get(format!("http://127.0.0.1:{ops}/metrics"))
         .send()

@@ -16,6 +16,7 @@ use komvux_gateway::devpki::{self, DevPkiFiles};
 use komvux_persistence::{Cursor, IdentityKeys, PoolSettings, Reader, Store};
 
 use crate::bodies::{ansokan, anvisa, person};
+use crate::support::wait_ready;
 
 const BIN: &str = env!("CARGO_BIN_EXE_komvux-gateway");
 const PG: &str = concat!(
@@ -49,22 +50,6 @@ fn gateway(dir: &std::path::Path, port: u16, ops: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-async fn wait_ready(ops: u16) {
-    let http = crate::support::plain_client();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http
-        .get(format!("http://127.0.0.1:{ops}/health/ready"))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .ok()
-        != Some(200)
-    {
-        assert!(Instant::now() < deadline, "gateway did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[actix_web::test]

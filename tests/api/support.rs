@@ -482,3 +482,23 @@ impl Intern {
         self.call(reqwest::Method::GET, path, None).await
     }
 }
+
+/// Waits until the operations port at `ops` says the gateway is ready.
+pub(crate) async fn wait_ready(ops: u16) {
+    let http = plain_client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while http
+        .get(format!("http://127.0.0.1:{ops}/health/ready"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .ok()
+        != Some(200)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway did not come up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

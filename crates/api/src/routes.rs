@@ -72,6 +72,17 @@ pub(crate) async fn read_body(
     Ok(buf.freeze())
 }
 
+/// Reads, checks and parses a JSON body of the usual size into `T`, every field error
+/// at once.
+pub(crate) async fn parse_body<T: komvux_domain::FromJson>(
+    req: &actix_web::HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+) -> Result<T, ApiError> {
+    let bytes = read_body(payload, state.config.max_body_bytes).await?;
+    T::from_json(&crate::body::json(req, &bytes)?).map_err(ApiError::validation)
+}
+
 /// Runs blocking store work off the async executor.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, komvux_persistence::StoreError> + Send + 'static,

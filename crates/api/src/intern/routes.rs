@@ -14,7 +14,7 @@ use super::jwt::AfUser;
 use crate::body::{self, Query};
 use crate::error::{ApiError, ProblemKind};
 use crate::privacy;
-use crate::routes::{blocking, read_body};
+use crate::routes::{blocking, parse_body};
 use crate::startup::AppState;
 
 /// The base path of the internal API.
@@ -32,15 +32,6 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .service(satt_skyddade_personuppgifter)
         .service(sok_person)
         .service(handelser);
-}
-
-async fn parse<T: FromJson>(
-    req: &HttpRequest,
-    state: &AppState,
-    payload: web::Payload,
-) -> Result<T, ApiError> {
-    let bytes = read_body(payload, state.config.max_body_bytes).await?;
-    T::from_json(&body::json(req, &bytes)?).map_err(ApiError::validation)
 }
 
 fn allowed(state: &AppState, p: &Personnummer) -> Result<(), ApiError> {
@@ -95,7 +86,7 @@ async fn skapa_utbildningsbehov(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let behov: Utbildningsbehov = parse(&req, &state, payload).await?;
+    let behov: Utbildningsbehov = parse_body(&req, &state, payload).await?;
     allowed(&state, &behov.personnummer())?;
     let store = state.store.clone();
     let af = user.actor();
@@ -162,7 +153,7 @@ async fn skapa_utbildningsbeslut(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let beslut: Utbildningsbeslut = parse(&req, &state, payload).await?;
+    let beslut: Utbildningsbeslut = parse_body(&req, &state, payload).await?;
     allowed(&state, &beslut.personnummer)?;
     let store = state.store.clone();
     let af = user.actor();
@@ -200,7 +191,7 @@ async fn andra_utbildningsbeslut(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let andring: UtbildningsbeslutAndring = parse(&req, &state, payload).await?;
+    let andring: UtbildningsbeslutAndring = parse_body(&req, &state, payload).await?;
     let store = state.store.clone();
     let af = user.actor();
     let id = id.into_inner();
@@ -261,7 +252,7 @@ async fn satt_etableringsprogram(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let program: Etableringsprogram = parse(&req, &state, payload).await?;
+    let program: Etableringsprogram = parse_body(&req, &state, payload).await?;
     allowed(&state, &program.personnummer())?;
     let store = state.store.clone();
     let af = user.actor();
@@ -313,7 +304,7 @@ async fn satt_skyddade_personuppgifter(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let skydd: Skydd = parse(&req, &state, payload).await?;
+    let skydd: Skydd = parse_body(&req, &state, payload).await?;
     allowed(&state, &skydd.personnummer)?;
     let store = state.store.clone();
     let af = user.actor();
@@ -346,7 +337,7 @@ async fn sok_person(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let sok: PersonSok = parse(&req, &state, payload).await?;
+    let sok: PersonSok = parse_body(&req, &state, payload).await?;
     allowed(&state, &sok.personnummer)?;
     let store = state.store.clone();
     let reader = user.reader();

@@ -1,10 +1,9 @@
 //! Tabell 3: does the person take part in etableringsprogrammet?
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use komvux_domain::FromJson;
 use komvux_domain::message::PersonSok;
 
-use super::{blocking, read_body};
+use super::{blocking, parse_body};
 use crate::auth::KommunClient;
 use crate::body;
 use crate::error::ApiError;
@@ -35,8 +34,7 @@ pub(crate) async fn sok(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = read_body(payload, state.config.max_body_bytes).await?;
-    let sok = PersonSok::from_json(&body::json(&req, &bytes)?).map_err(ApiError::validation)?;
+    let sok: PersonSok = parse_body(&req, &state, payload).await?;
     body::persons_allowed(state.mode, [(&sok.personnummer, "personnummer".to_owned())])?;
     let store = state.store.clone();
     let reader = client.reader();

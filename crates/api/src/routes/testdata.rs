@@ -2,9 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, put, web};
 use komvux_domain::message::{Etableringsprogram, Utbildningsbehov, Utbildningsbeslut};
-use komvux_domain::{AfActor, AfMessage, FromJson};
+use komvux_domain::{AfActor, AfMessage};
 
-use super::{blocking, read_body, refuse_kommun};
+use super::{blocking, parse_body, refuse_kommun};
 use crate::auth::KommunClient;
 use crate::body;
 use crate::error::ApiError;
@@ -12,15 +12,6 @@ use crate::startup::AppState;
 
 fn actor(client: &KommunClient) -> AfActor {
     AfActor::new(format!("testdata:{}", client.id()))
-}
-
-async fn parse<T: FromJson>(
-    req: &HttpRequest,
-    state: &AppState,
-    payload: web::Payload,
-) -> Result<T, ApiError> {
-    let bytes = read_body(payload, state.config.max_body_bytes).await?;
-    T::from_json(&body::json(req, &bytes)?).map_err(ApiError::validation)
 }
 
 /// Testmiljö: skapa ett utbildningsbehov för en testperson.
@@ -49,7 +40,7 @@ pub(crate) async fn utbildningsbehov(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let behov: Utbildningsbehov = parse(&req, &state, payload).await?;
+    let behov: Utbildningsbehov = parse_body(&req, &state, payload).await?;
     body::persons_allowed(
         state.mode,
         [(&behov.personnummer(), "personnummer".to_owned())],
@@ -101,7 +92,7 @@ pub(crate) async fn utbildningsbeslut(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let beslut: Utbildningsbeslut = parse(&req, &state, payload).await?;
+    let beslut: Utbildningsbeslut = parse_body(&req, &state, payload).await?;
     body::persons_allowed(
         state.mode,
         [(&beslut.personnummer, "personnummer".to_owned())],
@@ -152,7 +143,7 @@ pub(crate) async fn etableringsprogram(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let program: Etableringsprogram = parse(&req, &state, payload).await?;
+    let program: Etableringsprogram = parse_body(&req, &state, payload).await?;
     body::persons_allowed(
         state.mode,
         [(&program.personnummer(), "personnummer".to_owned())],

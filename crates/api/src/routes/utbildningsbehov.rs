@@ -2,10 +2,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use komvux_domain::message::PersonSok;
-use komvux_domain::{FieldError, FromJson, Kommunkod};
+use komvux_domain::{FieldError, Kommunkod};
 use serde_json::json;
 
-use super::{blocking, read_body, refuse_kommun};
+use super::{blocking, parse_body, refuse_kommun};
 use crate::auth::KommunClient;
 use crate::body::{self, Query};
 use crate::error::{ApiError, ProblemKind};
@@ -37,8 +37,7 @@ pub(crate) async fn sok(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = read_body(payload, state.config.max_body_bytes).await?;
-    let sok = PersonSok::from_json(&body::json(&req, &bytes)?).map_err(ApiError::validation)?;
+    let sok: PersonSok = parse_body(&req, &state, payload).await?;
     body::persons_allowed(state.mode, [(&sok.personnummer, "personnummer".to_owned())])?;
     let store = state.store.clone();
     let reader = client.reader();
