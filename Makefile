@@ -2,7 +2,7 @@
 BIN := target/debug/komvux-gateway
 CONFIG := config/test.toml
 
-.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos fuzz-api fuzz
+.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos fuzz-api fuzz bench testssl
 
 ## Every check and test: fmt, clippy, unit/property/integration tests on SQLite and PostgreSQL, OpenAPI lint
 test:
@@ -58,3 +58,11 @@ fuzz-api:
 ## cargo fuzz on every parser of untrusted input, KOMVUX_FUZZ_SECONDS each (default 60)
 fuzz:
 	scripts/fuzz.sh
+
+## Benchmark: the release binary over mTLS against nginx's static mTLS ceiling (docs/performance.md)
+bench:
+	scripts/bench.sh
+
+## testssl.sh on the API listener: nothing above LOW
+testssl:
+	scripts/testssl.sh

@@ -13,31 +13,8 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4.32,<5"
 fi
-cargo build --locked -q -p komvux-gateway
-bin=$PWD/target/debug/komvux-gateway
-work=$(mktemp -d /tmp/komvux-fuzz.XXXXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free_port); ops=$(free_port)
-cat > "$work/gateway.toml" <<TOML
-mode = "test"
-database_url = "sqlite://$work/komvux.sqlite"
-listen = "127.0.0.1:$port"
-ops_listen = "127.0.0.1:$ops"
-log_format = "json"
-[tls]
-server_cert = "$PWD/certs-dev/server.pem"
-server_key = "$PWD/certs-dev/server.key"
-client_ca = "$PWD/certs-dev/ca.pem"
-TOML
-(cd "$work" && "$bin" --config gateway.toml dev-setup --secrets secrets >/dev/null 2>&1)
-"$bin" --config "$work/gateway.toml" serve 2>"$work/server.log" &
-server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$ops/health/ready" >/dev/null && break
-  sleep 0.1
-done
-secret=$(cat "$work/secrets/dev-stockholm.secret")
+# shellcheck source=scripts/serve-throwaway.sh
+source scripts/serve-throwaway.sh
 "$venv/bin/schemathesis" run "$PWD/openapi/komvux-v1-testmiljo.yaml" \
   --url "https://localhost:$port" \
   --tls-verify certs-dev/ca.pem \

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# make bench: the release binary over real mutual TLS against nginx's static mTLS
+# ceiling on the same machine, in the same run. Loopback only, bounded in time.
+#   KOMVUX_BENCH_SECONDS  per scenario (default 8)
+#   KOMVUX_BENCH_CONNS    concurrent connections (default 32)
+# Prints one line per scenario and writes var/bench/results.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${KOMVUX_BENCH_SECONDS:-8}
+conns=${KOMVUX_BENCH_CONNS:-32}
+command -v oha >/dev/null 2>&1 || cargo install oha --locked
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  apt-get install -y -qq nginx >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+cargo build --release --locked -q -p komvux-gateway
+bin=$PWD/target/release/komvux-gateway
+out=var/bench; mkdir -p "$out"
+work=$(mktemp -d /tmp/komvux-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  scripts/throwaway-postgres.sh stop "$work/pg" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+C=$PWD/certs-dev
+TLS=(--cacert "$C/ca.pem" --cert "$C/client-stockholm.pem" --key "$C/client-stockholm.key")
+results="$out/results.md"
+printf '| scenario | backend | requests/s | p50 ms | p99 ms | p99.9 ms | non-2xx | ratio to nginx |\n|---|---|---|---|---|---|---|---|\n' > "$results"
+
+# oha's JSON summary -> "rps p50 p99 p999 non2xx"
+summarise() {
+  python3 - "$1" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["summary"]; p = d["latencyPercentiles"]
+codes = d.get("statusCodeDistribution", {})
+bad = sum(v for k, v in codes.items() if not k.startswith("2")) + sum(d.get("errorDistribution", {}).values())
+print(f'{s["requestsPerSec"]:.0f} {p["p50"]*1000:.2f} {p["p99"]*1000:.2f} {p["p99.9"]*1000:.2f} {bad}')
+PY
+}
+run() {  # run NAME BACKEND REF_RPS oha-args...
+  local name=$1 backend=$2 ref=$3; shift 3
+  oha --no-tui --output-format json -z "${secs}s" -c "$conns" "$@" > "$work/oha.json" 2>/dev/null
+  read -r rps p50 p99 p999 bad < <(summarise "$work/oha.json")
+  local ratio="-"
+  [ "$ref" != "-" ] && ratio=$(python3 -c "print(f'{$rps/$ref:.2f}')")
+  printf '%-28s %-10s %8s req/s  p50 %6s ms  p99 %7s ms  p99.9 %7s ms  non-2xx %s  ratio %s\n' "$name" "$backend" "$rps" "$p50" "$p99" "$p999" "$bad" "$ratio"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$backend" "$rps" "$p50" "$p99" "$p999" "$bad" "$ratio" >> "$results"
+  LAST_RPS=$rps
+}
+
+# nginx: static JSON over the same mTLS setup.
+nport=$(free_port)
+cat > "$work/nginx.conf" <<NGINX
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$nport ssl;
+    http2 on;
+    ssl_certificate $C/server.pem;
+    ssl_certificate_key $C/server.key;
+    ssl_client_certificate $C/ca.pem;
+    ssl_verify_client on;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / { default_type application/json; return 200 '{"utbildningsbehov":[]}'; }
+  }
+}
+NGINX
+"$NGINX" -c "$work/nginx.conf" -p "$work" -e "$work/nginx-error.log"
+sleep 0.5
+run "nginx static, keep-alive" nginx - "${TLS[@]}" "https://localhost:$nport/"
+ref_keepalive=$LAST_RPS
+run "nginx static, new TLS each" nginx - --disable-keepalive "${TLS[@]}" "https://localhost:$nport/"
+ref_handshake=$LAST_RPS
+
+for backend in sqlite postgres; do
+  port=$(free_port); ops=$(free_port)
+  if [ "$backend" = sqlite ]; then
+    url="sqlite://$work/komvux.sqlite"
+  else
+    url=$(scripts/throwaway-postgres.sh start "$work/pg" "$(free_port)")
+  fi
+  cat > "$work/gateway.toml" <<TOML
+mode = "test"
+database_url = "$url"
+listen = "127.0.0.1:$port"
+ops_listen = "127.0.0.1:$ops"
+log_format = "json"
+[pool]
+max_size = 32
+[tls]
+server_cert = "$C/server.pem"
+server_key = "$C/server.key"
+client_ca = "$C/ca.pem"
+TOML
+  (cd "$work" && "$bin" --config gateway.toml dev-setup --secrets secrets > "$work/seed.txt" 2>/dev/null)
+  RUST_LOG=warn "$bin" --config "$work/gateway.toml" serve 2>"$work/server-$backend.log" &
+  gw=$!; pids+=("$gw")
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$ops/health/ready" >/dev/null && break; sleep 0.1; done
+  H=(-H "client_id: dev-stockholm" -H "client_secret: $(cat "$work/secrets/dev-stockholm.secret")" -H "content-type: application/json")
+  base="https://localhost:$port/komvux/v1"
+  # a seeded person with an anvisning in 0180 (the first line of the seed list)
+  pnr=$(grep -m1 -oE '[0-9]{12}  anvisad' "$work/seed.txt" | cut -c1-12)
+  run "1 lookup, keep-alive" "$backend" "$ref_keepalive" -m POST "${H[@]}" -d "{\"personnummer\": \"$pnr\"}" "${TLS[@]}" "$base/utbildningsbehov/sok"
+  run "2 lookup, new TLS each" "$backend" "$ref_handshake" --disable-keepalive -m POST "${H[@]}" -d "{\"personnummer\": \"$pnr\"}" "${TLS[@]}" "$base/utbildningsbehov/sok"
+  body="{\"kommunkod\": \"0180\", \"personnummer\": \"$pnr\", \"transaktionsdatum\": \"2026-03-02T10:00:00Z\", \"kallsystem\": \"bench\", \"status\": \"registrering\", \"ansokningsdatum\": \"2026-03-01\", \"kurser\": [{\"kurskod\": \"MATMAT01a\", \"kursnamn\": \"Matematik 1a\", \"skolform\": \"gymnasial\", \"poang\": 100, \"studietakt\": 50, \"startdatum\": \"2026-08-17\", \"slutdatum\": \"2026-12-18\"}]}"
+  run "3 submissions" "$backend" - -m POST "${H[@]}" -d "$body" "${TLS[@]}" "$base/ansokningar"
+  created=$(python3 -c "import json; print(json.load(open('$work/oha.json')).get('statusCodeDistribution', {}).get('201', 0))")
+  stored=$(cd "$work" && echo "$pnr" > p.txt && "$bin" --config gateway.toml person export --person-file p.txt 2>/dev/null \
+    | python3 -c "import json,sys; print(sum(1 for m in json.load(sys.stdin)['meddelanden'] if m['kallsystem'] == 'bench'))")
+  echo "   submissions: $created answered 201, $stored stored"
+  [ "$created" = "$stored" ] || { echo "MISMATCH: $created 201s but $stored rows" >&2; exit 1; }
+  run "4 decision feed pages" "$backend" - "${H[@]}" "${TLS[@]}" "$base/utbildningsbeslut?kommunkod=0180&limit=100"
+  rss=$(awk '/VmHWM/ {print $2}' "/proc/$gw/status")
+  echo "   peak RSS of the gateway: $((rss / 1024)) MiB"
+  printf '| peak RSS | %s | %s MiB | | | | | |\n' "$backend" "$((rss / 1024))" >> "$results"
+  kill "$gw"; wait "$gw" 2>/dev/null || true
+done
+echo "results: $results"
