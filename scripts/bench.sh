@@ -17,6 +17,7 @@ cargo build --release --locked -q -p komvux-gateway
 bin=$PWD/target/release/komvux-gateway
 out=var/bench; mkdir -p "$out"
 work=$(mktemp -d /tmp/komvux-bench.XXXXXX)
+chmod 755 "$work"  # PostgreSQL runs as its own user and must reach its data folder
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -38,7 +39,9 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 s = d["summary"]; p = d["latencyPercentiles"]
 codes = d.get("statusCodeDistribution", {})
-bad = sum(v for k, v in codes.items() if not k.startswith("2")) + sum(d.get("errorDistribution", {}).values())
+# Requests still in flight when the time is up are cut off by oha, not refused by the server.
+errors = {k: v for k, v in d.get("errorDistribution", {}).items() if "deadline" not in k}
+bad = sum(v for k, v in codes.items() if not k.startswith("2")) + sum(errors.values())
 print(f'{s["requestsPerSec"]:.0f} {p["p50"]*1000:.2f} {p["p99"]*1000:.2f} {p["p99.9"]*1000:.2f} {bad}')
 PY
 }
@@ -63,8 +66,7 @@ events { worker_connections 4096; }
 http {
   access_log off;
   server {
-    listen 127.0.0.1:$nport ssl;
-    http2 on;
+    listen 127.0.0.1:$nport ssl http2;
     ssl_certificate $C/server.pem;
     ssl_certificate_key $C/server.key;
     ssl_client_certificate $C/ca.pem;
@@ -114,10 +116,14 @@ TOML
   body="{\"kommunkod\": \"0180\", \"personnummer\": \"$pnr\", \"transaktionsdatum\": \"2026-03-02T10:00:00Z\", \"kallsystem\": \"bench\", \"status\": \"registrering\", \"ansokningsdatum\": \"2026-03-01\", \"kurser\": [{\"kurskod\": \"MATMAT01a\", \"kursnamn\": \"Matematik 1a\", \"skolform\": \"gymnasial\", \"poang\": 100, \"studietakt\": 50, \"startdatum\": \"2026-08-17\", \"slutdatum\": \"2026-12-18\"}]}"
   run "3 submissions" "$backend" - -m POST "${H[@]}" -d "$body" "${TLS[@]}" "$base/ansokningar"
   created=$(python3 -c "import json; print(json.load(open('$work/oha.json')).get('statusCodeDistribution', {}).get('201', 0))")
+  cut=$(python3 -c "import json; print(sum(v for k, v in json.load(open('$work/oha.json')).get('errorDistribution', {}).items() if 'deadline' in k))")
   stored=$(cd "$work" && echo "$pnr" > p.txt && "$bin" --config gateway.toml person export --person-file p.txt 2>/dev/null \
     | python3 -c "import json,sys; print(sum(1 for m in json.load(sys.stdin)['meddelanden'] if m['kallsystem'] == 'bench'))")
-  echo "   submissions: $created answered 201, $stored stored"
-  [ "$created" = "$stored" ] || { echo "MISMATCH: $created 201s but $stored rows" >&2; exit 1; }
+  echo "   submissions: $created answered 201, $stored stored, $cut cut off by the load generator at the deadline"
+  # Nothing lost: every 201 is stored; at most the cut-off requests are stored without their answer.
+  if [ "$stored" -lt "$created" ] || [ "$stored" -gt $((created + cut)) ]; then
+    echo "MISMATCH: $created 201s, $cut cut off, but $stored rows" >&2; exit 1
+  fi
   run "4 decision feed pages" "$backend" - "${H[@]}" "${TLS[@]}" "$base/utbildningsbeslut?kommunkod=0180&limit=100"
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$gw/status")
   echo "   peak RSS of the gateway: $((rss / 1024)) MiB"
