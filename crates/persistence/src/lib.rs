@@ -30,4 +30,4 @@ pub use records::{
     EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
     UtbildningsbehovRecord, UtbildningsbeslutRecord,
 };
-pub use store::{BasladdningKvittens, GallringReport, Reader, Store};
+pub use store::{AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, Reader, Store};

@@ -110,6 +110,51 @@ struct Inner {
     keys: IdentityKeys,
     backend: Backend,
     stats: Stats,
+    auth_cache: AuthCache,
+}
+
+/// Successful credential checks, remembered for [`AUTH_CACHE_TTL`] so that a busy client
+/// does not cost a database round trip per request. Failures are never cached. This
+/// replica forgets a client's entries at once when it is revoked or its secret rotated;
+/// other replicas may accept it for at most the TTL.
+#[derive(Debug, Default)]
+struct AuthCache {
+    entries: std::sync::Mutex<
+        std::collections::HashMap<
+            (String, String, Organisationsnummer),
+            (Client, std::time::Instant),
+        >,
+    >,
+}
+
+/// How long a successful credential check is remembered.
+pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+const AUTH_CACHE_MAX: usize = 10_000;
+
+impl AuthCache {
+    fn get(&self, key: &(String, String, Organisationsnummer)) -> Option<Client> {
+        let entries = self.entries.lock().ok()?;
+        let (client, at) = entries.get(key)?;
+        (at.elapsed() < AUTH_CACHE_TTL).then(|| client.clone())
+    }
+
+    fn put(&self, key: (String, String, Organisationsnummer), client: Client) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= AUTH_CACHE_MAX {
+                entries.retain(|_, (_, at)| at.elapsed() < AUTH_CACHE_TTL);
+                if entries.len() >= AUTH_CACHE_MAX {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, (client, std::time::Instant::now()));
+        }
+    }
+
+    fn forget(&self, client_id: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|(id, _, _), _| id != client_id);
+        }
+    }
 }
 
 /// Counters for metrics: how many transactions that append to the audit log ran, and
@@ -162,6 +207,7 @@ impl Store {
                 keys,
                 backend,
                 stats: Stats::default(),
+                auth_cache: AuthCache::default(),
             }),
         })
     }
@@ -1107,8 +1153,20 @@ impl Store {
         secret: &str,
         certificate_org: Organisationsnummer,
     ) -> Result<Option<Client>, StoreError> {
+        let key = (
+            client_id.to_owned(),
+            clients::hash_secret(secret),
+            certificate_org,
+        );
+        if let Some(client) = self.inner.auth_cache.get(&key) {
+            return Ok(Some(client));
+        }
         let mut c = self.conn()?;
-        clients::authenticate(&mut c, client_id, secret, certificate_org, now())
+        let found = clients::authenticate(&mut c, client_id, secret, certificate_org, now())?;
+        if let Some(client) = &found {
+            self.inner.auth_cache.put(key, client.clone());
+        }
+        Ok(found)
     }
 
     /// A new secret; the previous one keeps working for `overlap`.
@@ -1118,7 +1176,8 @@ impl Store {
         overlap: std::time::Duration,
     ) -> Result<ClientSecret, StoreError> {
         let overlap = i64::try_from(overlap.as_micros()).unwrap_or(i64::MAX / 4);
-        self.tx(|c| {
+        self.inner.auth_cache.forget(client_id);
+        let result = self.tx(|c| {
             let t = now();
             let s = clients::rotate_secret(c, client_id, overlap, t)?;
             audit::append(
@@ -1134,12 +1193,16 @@ impl Store {
                 t,
             )?;
             Ok(s)
-        })
+        });
+        // Again after commit: a check that ran meanwhile may have cached the old state.
+        self.inner.auth_cache.forget(client_id);
+        result
     }
 
     /// Revokes (or reinstates) a client.
     pub fn set_client_active(&self, client_id: &str, active: bool) -> Result<(), StoreError> {
-        self.tx(|c| {
+        self.inner.auth_cache.forget(client_id);
+        let result = self.tx(|c| {
             let t = now();
             clients::set_active(c, client_id, active, t)?;
             audit::append(
@@ -1159,7 +1222,9 @@ impl Store {
                 t,
             )?;
             Ok(())
-        })
+        });
+        self.inner.auth_cache.forget(client_id);
+        result
     }
 
     /// Test environment: deletes the messages of `kommuner` (kommun messages,
