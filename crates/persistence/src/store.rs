@@ -119,26 +119,24 @@ struct Inner {
 /// other replicas may accept it for at most the TTL.
 #[derive(Debug, Default)]
 struct AuthCache {
-    entries: std::sync::Mutex<
-        std::collections::HashMap<
-            (String, String, Organisationsnummer),
-            (Client, std::time::Instant),
-        >,
-    >,
+    entries: std::sync::Mutex<std::collections::HashMap<AuthKey, (Client, std::time::Instant)>>,
 }
+
+/// client_id, SHA-256 of the secret, the certificate's organisation.
+type AuthKey = (String, String, Organisationsnummer);
 
 /// How long a successful credential check is remembered.
 pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 const AUTH_CACHE_MAX: usize = 10_000;
 
 impl AuthCache {
-    fn get(&self, key: &(String, String, Organisationsnummer)) -> Option<Client> {
+    fn get(&self, key: &AuthKey) -> Option<Client> {
         let entries = self.entries.lock().ok()?;
         let (client, at) = entries.get(key)?;
         (at.elapsed() < AUTH_CACHE_TTL).then(|| client.clone())
     }
 
-    fn put(&self, key: (String, String, Organisationsnummer), client: Client) {
+    fn put(&self, key: AuthKey, client: Client) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= AUTH_CACHE_MAX {
                 entries.retain(|_, (_, at)| at.elapsed() < AUTH_CACHE_TTL);
