@@ -160,6 +160,30 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A required kommunkod parameter; a missing or invalid one is recorded in `errors`.
+    pub fn kommunkod(
+        &self,
+        name: &str,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<komvux_domain::Kommunkod> {
+        use komvux_domain::validation::ErrorCode;
+        match self.get(name).map(komvux_domain::Kommunkod::parse) {
+            Some(Ok(k)) => Some(k),
+            Some(Err(e)) => {
+                errors.push(FieldError::new(name, e.code(), e.to_string()));
+                None
+            }
+            None => {
+                errors.push(FieldError::new(
+                    name,
+                    "saknas",
+                    "Parametern är obligatorisk",
+                ));
+                None
+            }
+        }
+    }
+
     /// An optional integer within `min..=max`, `default` when absent.
     pub fn int(
         &self,

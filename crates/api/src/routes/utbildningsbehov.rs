@@ -2,7 +2,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use komvux_domain::message::PersonSok;
-use komvux_domain::{FieldError, Kommunkod};
 use serde_json::json;
 
 use super::{blocking, parse_body, refuse_kommun};
@@ -77,25 +76,7 @@ pub(crate) async fn lista(
 ) -> Result<HttpResponse, ApiError> {
     let q = Query::parse(&req, &["hemkommun", "page", "limit"])?;
     let mut errors = Vec::new();
-    let hemkommun = match q.get("hemkommun").map(Kommunkod::parse) {
-        Some(Ok(k)) => Some(k),
-        Some(Err(e)) => {
-            errors.push(FieldError::new(
-                "hemkommun",
-                komvux_domain::validation::ErrorCode::code(&e),
-                e.to_string(),
-            ));
-            None
-        }
-        None => {
-            errors.push(FieldError::new(
-                "hemkommun",
-                "saknas",
-                "Parametern är obligatorisk",
-            ));
-            None
-        }
-    };
+    let hemkommun = q.kommunkod("hemkommun", &mut errors);
     let page = q.int("page", 1, 1, 1_000_000, &mut errors);
     let limit = q.int("limit", 20, 1, 100, &mut errors);
     let Some(hemkommun) = hemkommun.filter(|_| errors.is_empty()) else {

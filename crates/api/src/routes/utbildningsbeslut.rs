@@ -1,9 +1,9 @@
 //! Af's utbildningsbeslut as kommuner read them: by person, and as a change feed.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use komvux_domain::FieldError;
 use komvux_domain::message::PersonSok;
 use komvux_domain::validation::ErrorCode;
-use komvux_domain::{FieldError, Kommunkod};
 use komvux_persistence::Cursor;
 use serde_json::json;
 
@@ -79,21 +79,7 @@ pub(crate) async fn flode(
 ) -> Result<HttpResponse, ApiError> {
     let q = Query::parse(&req, &["kommunkod", "efter", "limit"])?;
     let mut errors = Vec::new();
-    let kommun = match q.get("kommunkod").map(Kommunkod::parse) {
-        Some(Ok(k)) => Some(k),
-        Some(Err(e)) => {
-            errors.push(FieldError::new("kommunkod", e.code(), e.to_string()));
-            None
-        }
-        None => {
-            errors.push(FieldError::new(
-                "kommunkod",
-                "saknas",
-                "Parametern är obligatorisk",
-            ));
-            None
-        }
-    };
+    let kommun = q.kommunkod("kommunkod", &mut errors);
     let efter = match q.get("efter") {
         None => Cursor::start_of_utbildningsbeslut(),
         Some(raw) => Cursor::parse_utbildningsbeslut(raw).unwrap_or_else(|e| {
