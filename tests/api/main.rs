@@ -108,6 +108,7 @@ async fn operations_port_answers_health_and_metrics() {
     let app = support::TestApp::spawn(support::Db::Sqlite).await.unwrap();
     let api = app.client(support::STOCKHOLM_ORG, &["0180"]);
     api.get("/utbildningsbehov?hemkommun=0180").await;
+    api.get("/utbildningsbeslut?kommunkod=0180").await;
     let plain = crate::support::plain_client();
     let base = format!("http://127.0.0.1:{}", app.ops_port);
     assert_eq!(
@@ -146,6 +147,7 @@ async fn operations_port_answers_health_and_metrics() {
         "{m}"
     );
     assert!(m.contains("komvux_db_pool_max_connections"), "{m}");
+    assert!(m.contains("komvux_feed_lag{client="), "{m}");
     assert!(
         m.contains("komvux_http_request_duration_seconds_bucket"),
         "{m}"

@@ -302,10 +302,6 @@ impl ResponseError for ApiError {
     }
 }
 
-fn precondition(kind: ProblemKind, falt: &str, kod: &'static str, text: &str) -> ApiError {
-    ApiError::field(kind, falt, kod, text)
-}
-
 impl ApiError {
     /// Maps a store refusal, with field paths under `prefix` (empty for a single message).
     pub fn from_store(e: StoreError, prefix: &str) -> Self {
@@ -315,19 +311,19 @@ impl ApiError {
             (false, false) => format!("{prefix}.{f}"),
         };
         match e {
-            StoreError::MissingAnvisning => precondition(
+            StoreError::MissingAnvisning => ApiError::field(
                 ProblemKind::SaknarAnvisning,
                 &at("personnummer"),
                 "saknar_anvisning",
                 "Personen har inget aktivt utbildningsbehov (anvisning) från Arbetsförmedlingen",
             ),
-            StoreError::MissingUtbildningsbeslut => precondition(
+            StoreError::MissingUtbildningsbeslut => ApiError::field(
                 ProblemKind::SaknarUtbildningsbeslut,
                 &at("personnummer"),
                 "saknar_utbildningsbeslut",
                 "Personen har inget gällande utbildningsbeslut i kommunen",
             ),
-            StoreError::InvalidErsatter => precondition(
+            StoreError::InvalidErsatter => ApiError::field(
                 ProblemKind::ErsatterOgiltig,
                 &at("ersatter"),
                 "ersatter_ogiltig",

@@ -19,6 +19,9 @@ pub struct Metrics {
     pub audited_transaction_seconds: prometheus::Gauge,
     pub feed_head: IntGaugeVec,
     pub feed_lag: IntGaugeVec,
+    /// The cursor position last handed to each (feed, client); lag is computed from it
+    /// when metrics are scraped, so feed reads cost no extra query.
+    positions: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(String, String), i64>>>,
 }
 
 impl Metrics {
@@ -92,7 +95,37 @@ impl Metrics {
             audited_transaction_seconds,
             feed_head,
             feed_lag,
+            positions: Default::default(),
         })
+    }
+
+    /// Remembers where `client` is in `feed` (called on every feed read).
+    pub fn record_feed_position(&self, feed: &str, client: &str, position: i64) {
+        if let Ok(mut p) = self.positions.lock() {
+            p.insert((feed.to_owned(), client.to_owned()), position);
+        }
+    }
+
+    /// Sets the feed head gauges and each client's lag behind its feed's head.
+    pub fn set_feed_heads(&self, handelser: i64, utbildningsbeslut: i64) {
+        self.feed_head
+            .with_label_values(&["handelser"])
+            .set(handelser);
+        self.feed_head
+            .with_label_values(&["utbildningsbeslut"])
+            .set(utbildningsbeslut);
+        if let Ok(p) = self.positions.lock() {
+            for ((feed, client), position) in p.iter() {
+                let head = if feed == "handelser" {
+                    handelser
+                } else {
+                    utbildningsbeslut
+                };
+                self.feed_lag
+                    .with_label_values(&[feed.as_str(), client.as_str()])
+                    .set((head - position).max(0));
+            }
+        }
     }
 
     /// The text exposition format.

@@ -39,8 +39,7 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     m.audited_transaction_seconds.set(micros as f64 / 1e6);
     let store = state.store.clone();
     if let Ok(Ok((h, b))) = web::block(move || store.feed_heads()).await {
-        m.feed_head.with_label_values(&["handelser"]).set(h);
-        m.feed_head.with_label_values(&["utbildningsbeslut"]).set(b);
+        m.set_feed_heads(h, b);
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -453,7 +453,7 @@ pub(crate) fn reveal_rows(
                     .select((ident::ciphertext, ident::skyddade_personuppgifter))
                     .first(conn)?;
                 let p = Pseudonym::from_db(row.person.clone());
-                let pnr = keys_decrypt(keys, &ct, &p)?;
+                let pnr = identities::decrypt_with(keys, &ct, &p)?;
                 cache.insert(row.person.clone(), (pnr, skyddad));
                 (pnr, skyddad)
             }
@@ -465,10 +465,6 @@ pub(crate) fn reveal_rows(
         });
     }
     Ok(out)
-}
-
-fn keys_decrypt(keys: &IdentityKeys, ct: &[u8], p: &Pseudonym) -> Result<Personnummer, StoreError> {
-    identities::decrypt_with(keys, ct, p)
 }
 
 impl Revealed {

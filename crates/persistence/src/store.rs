@@ -572,13 +572,8 @@ impl Store {
         let AfMessage::Etableringsprogram(e) = write.message() else {
             return Err(StoreError::Conflict("fel typ av meddelande"));
         };
-        let id = self.af_write(af, write)?;
-        let mut rec = self
-            .af_record(MessageKind::Etableringsprogram, &id)?
-            .into_etableringsprogram()?;
-        debug_assert_eq!(rec.program.personnummer(), e.personnummer());
-        rec.program = e.clone();
-        Ok(rec)
+        self.af_write(af, write)?;
+        Ok(EtableringsprogramRecord { program: e.clone() })
     }
 
     /// The current version of an Af record, unaudited (used right after Af's own write).

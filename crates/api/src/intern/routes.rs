@@ -398,6 +398,11 @@ async fn handelser(
     let store = state.store.clone();
     let reader = user.reader();
     let feed = blocking(move || store.handelser(&reader, efter, limit)).await?;
+    state.metrics.record_feed_position(
+        "handelser",
+        &format!("af:{}", user.subject),
+        feed.efter.position(),
+    );
     Ok(HttpResponse::Ok().json(json!({
         "data": feed.data.iter().map(|m| privacy::redact(m.to_json())).collect::<Vec<_>>(),
         "efter": feed.efter.to_string(),

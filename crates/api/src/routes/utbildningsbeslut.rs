@@ -109,14 +109,9 @@ pub(crate) async fn flode(
     let reader = client.reader();
     let feed =
         blocking(move || store.utbildningsbeslut_feed(&reader, kommun, efter, limit)).await?;
-    let store = state.store.clone();
-    if let Ok((_, head)) = blocking(move || store.feed_heads()).await {
-        state
-            .metrics
-            .feed_lag
-            .with_label_values(&["utbildningsbeslut", client.id()])
-            .set((head - feed.efter.position()).max(0));
-    }
+    state
+        .metrics
+        .record_feed_position("utbildningsbeslut", client.id(), feed.efter.position());
     Ok(HttpResponse::Ok()
         .json(json!({ "data": privacy::redact_all(&feed.data), "efter": feed.efter.to_string() })))
 }
