@@ -54,6 +54,8 @@ pub struct ApiConfig {
     pub intern: Option<InternConfig>,
     /// Per-client rate limit; `None` (the default) sets no limit: the agreement sets none.
     pub rate_limit: Option<RateLimit>,
+    /// Mina sidor för kommuner on its own listener; `None` leaves it off.
+    pub mina_sidor: Option<crate::mina_sidor::MinaSidorConfig>,
 }
 
 /// Requests per second and burst allowed per client (public API: client_id; internal

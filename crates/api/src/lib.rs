@@ -14,6 +14,7 @@ pub mod identity;
 pub mod intern;
 pub mod metrics;
 pub mod middleware;
+pub mod mina_sidor;
 pub mod openapi;
 mod ops;
 pub mod privacy;

@@ -52,6 +52,7 @@ pub struct Application {
     api: Server,
     ops: Server,
     intern: Option<(Server, u16)>,
+    mina_sidor: Option<(Server, u16)>,
     port: u16,
     ops_port: u16,
 }
@@ -173,6 +174,38 @@ impl Application {
             }
         };
 
+        let mina_sidor = match &config.mina_sidor {
+            None => None,
+            Some(ms) => {
+                let listener = bind(ms.listen)?;
+                let ms_port = listener
+                    .local_addr()
+                    .map_err(|e| StartupError::Other(e.to_string()))?
+                    .port();
+                let ms_state = state.clone();
+                let services = web::Data::new(
+                    crate::mina_sidor::MinaSidor::new(ms.clone()).map_err(StartupError::Other)?,
+                );
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(ms_state.clone())
+                        .app_data(services.clone())
+                        .wrap(crate::mina_sidor::security_headers())
+                        .configure(crate::mina_sidor::configure)
+                })
+                .workers(config.workers.clamp(1, 2))
+                .client_request_timeout(std::time::Duration::from_secs(10))
+                .shutdown_timeout(10)
+                .listen_rustls_0_23(listener, reloader.browser_config()?)
+                .map_err(|source| StartupError::Bind {
+                    addr: ms.listen.to_string(),
+                    source,
+                })?
+                .run();
+                Some((server, ms_port))
+            }
+        };
+
         let ops_listener = bind(config.ops_listen)?;
         let ops_port = ops_listener
             .local_addr()
@@ -200,6 +233,7 @@ impl Application {
             api,
             ops,
             intern,
+            mina_sidor,
             port,
             ops_port,
         })
@@ -225,10 +259,15 @@ impl Application {
         self.intern.as_ref().map(|(_, p)| *p)
     }
 
+    /// The Mina sidor listener's port, when it is on.
+    pub fn mina_sidor_port(&self) -> Option<u16> {
+        self.mina_sidor.as_ref().map(|(_, p)| *p)
+    }
+
     /// Handles to stop every server gracefully.
     pub fn handles(&self) -> Vec<ServerHandle> {
         let mut h = vec![self.api.handle(), self.ops.handle()];
-        if let Some((s, _)) = &self.intern {
+        for (s, _) in self.intern.iter().chain(&self.mina_sidor) {
             h.push(s.handle());
         }
         h
@@ -243,8 +282,15 @@ impl Application {
                 None => Ok(()),
             }
         };
-        let (api, ops, intern) = futures_util::future::join3(self.api, self.ops, intern).await;
-        api.and(ops).and(intern)
+        let mina_sidor = async move {
+            match self.mina_sidor {
+                Some((s, _)) => s.await,
+                None => Ok(()),
+            }
+        };
+        let (api, ops, intern, mina_sidor) =
+            futures_util::future::join4(self.api, self.ops, intern, mina_sidor).await;
+        api.and(ops).and(intern).and(mina_sidor)
     }
 }
 

@@ -138,6 +138,16 @@ impl std::fmt::Debug for TlsReloader {
 }
 
 impl TlsReloader {
+    /// A server configuration without client certificates (Mina sidor, for browsers)
+    /// that presents the same, reloadable server certificate.
+    pub fn browser_config(&self) -> Result<ServerConfig, TlsError> {
+        Ok(ServerConfig::builder_with_provider(self.provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| TlsError::Rustls(e.to_string()))?
+            .with_no_client_auth()
+            .with_cert_resolver(self.resolver.clone()))
+    }
+
     pub fn reload(&self) -> Result<(), TlsError> {
         // Build everything first, swap only when all of it loaded.
         let key = certified_key(&self.paths, &self.provider)?;

@@ -72,6 +72,36 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Mina sidor för kommuner: administration (Arbetsförmedlingen's operators).
+    #[command(subcommand)]
+    MinaSidor(MinaSidorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MinaSidorCommand {
+    /// The kommun's main administrator, who invites the kommun's users.
+    #[command(subcommand)]
+    Huvudansvarig(HuvudansvarigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HuvudansvarigCommand {
+    /// Makes a person the kommun's huvudansvarig (active again if deactivated). They log
+    /// in with BankID; the personnummer is kept only as a keyed hash.
+    Add {
+        /// Kommunkod, four digits.
+        #[arg(long)]
+        kommun: String,
+        /// The person's personnummer (prefer --personnummer-file: a command line is visible to other users).
+        #[arg(long, conflicts_with = "personnummer_file")]
+        personnummer: Option<String>,
+        /// A file holding the personnummer.
+        #[arg(long)]
+        personnummer_file: Option<PathBuf>,
+        /// Their e-mail address.
+        #[arg(long)]
+        epost: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -12,7 +12,10 @@ use komvux_domain::{AfActor, AfMessage, FromJson, Kommunkod, Organisationsnummer
 use komvux_persistence::{Store, StoreError};
 use serde_json::json;
 
-use crate::cli::{AuditCommand, ClientCommand, OpenapiApi, OpenapiFormat, PersonCommand};
+use crate::cli::{
+    AuditCommand, ClientCommand, HuvudansvarigCommand, MinaSidorCommand, OpenapiApi, OpenapiFormat,
+    PersonCommand,
+};
 use crate::devpki;
 use crate::settings::Settings;
 
@@ -41,7 +44,30 @@ pub fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(applied, "migrations applied");
     }
     let config = settings.api.clone();
+    let dev = settings.dev_services.clone();
+    let tls = settings.api.tls.clone();
     actix_web::rt::System::new().block_on(async move {
+        let mut _sink = None;
+        if let Some(dev) = dev {
+            if let Some(addr) = dev.smtp_sink {
+                let sink = crate::smtp_sink::SmtpSink::start(addr, dev.mail_dir.clone())
+                    .await
+                    .context("starting the SMTP sink")?;
+                tracing::info!(addr = %sink.addr, mail_dir = ?dev.mail_dir, "DEV ONLY SMTP sink listening");
+                _sink = Some(sink);
+            }
+            if let Some(addr) = dev.bankid_testserver {
+                let server = crate::bankid_testserver::BankIdTestServer::start(
+                    addr,
+                    &tls.server_cert,
+                    &tls.server_key,
+                    &tls.client_ca,
+                )
+                .context("starting the BankID test server")?;
+                tracing::info!(port = server.port, "DEV ONLY BankID test server listening");
+                actix_web::rt::spawn(server.server);
+            }
+        }
         let app = Application::build(config, store).context("starting")?;
         let reloader = app.tls_reloader();
         let mut hangup = actix_web::rt::signal::unix::signal(actix_web::rt::signal::unix::SignalKind::hangup())
@@ -57,6 +83,7 @@ pub fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(
             port = app.port(),
             ops_port = app.ops_port(),
+            mina_sidor_port = app.mina_sidor_port(),
             mode = settings.mode.as_str(),
             "komvux-gateway serving"
         );
@@ -344,8 +371,32 @@ pub fn dev_setup(settings: &Settings, secrets: &Path) -> anyhow::Result<()> {
         secret_file.display(),
         listen.port()
     ));
+    if let Some(ms) = &settings.api.mina_sidor {
+        let kommun = Kommunkod::parse("0180").context("dev kommun")?;
+        let person = Personnummer::parse(DEV_HUVUDANSVARIG).context("dev huvudansvarig")?;
+        store.ms_add_huvudansvarig(
+            "dev-setup",
+            kommun,
+            &person,
+            "huvudansvarig@stockholm.invalid",
+        )?;
+        say(&format!(
+            "Mina sidor för kommuner: {}/mina-sidor/ — log in with BankID: open the test-BankID link \
+             on the login page and identify as {DEV_HUVUDANSVARIG} (Stockholm's huvudansvarig). \
+             Invitation mails are saved in {}.\n",
+            ms.public_url.trim_end_matches('/'),
+            settings
+                .dev_services
+                .as_ref()
+                .and_then(|d| d.mail_dir.as_ref())
+                .map_or_else(|| "the SMTP relay".to_owned(), |d| d.display().to_string()),
+        ));
+    }
     Ok(())
 }
+
+/// The test environment's huvudansvarig for Stockholm (a Skatteverket test number).
+pub const DEV_HUVUDANSVARIG: &str = "199001012385";
 
 /// The stages of the flow a seeded person has reached, in order.
 const STAGES: &[&str] = &[
@@ -505,4 +556,31 @@ pub fn seed_testdata(settings: &Settings) -> anyhow::Result<()> {
     let store = open_store(settings)?;
     store.migrate()?;
     seed(&store)
+}
+
+pub fn mina_sidor(settings: &Settings, cmd: MinaSidorCommand) -> anyhow::Result<()> {
+    let MinaSidorCommand::Huvudansvarig(HuvudansvarigCommand::Add {
+        kommun,
+        personnummer,
+        personnummer_file,
+        epost,
+    }) = cmd;
+    let kommun = komvux_domain::Kommunkod::parse(&kommun)
+        .map_err(|e| anyhow::anyhow!("--kommun: {e}"))?;
+    let person = read_person(personnummer, personnummer_file)?;
+    if let Err(e) = komvux_api::body::person_allowed(settings.mode, &person, "personnummer") {
+        bail!("--personnummer: {}", e.meddelande);
+    }
+    if !komvux_api::mina_sidor::mail::valid_address(&epost) {
+        bail!("--epost: not an e-mail address");
+    }
+    let store = open_store(settings)?;
+    let user = store.ms_add_huvudansvarig("mina-sidor huvudansvarig add", kommun, &person, &epost)?;
+    say(&format!(
+        "huvudansvarig for {} ({kommun}): user {} <{}>; they log in with BankID at Mina sidor",
+        kommun.namn(),
+        user.id,
+        user.epost
+    ));
+    Ok(())
 }

@@ -405,6 +405,10 @@ pub fn write_dev_pki(dir: &Path) -> Result<(DevCa, DevPkiFiles), PkiError> {
         write(&files.client_cert(stem), &c.cert_pem()?)?;
         write(&files.client_key(stem), &c.key_pem()?)?;
     }
+    // Mina sidor's BankID relying-party certificate, for the BankID test server.
+    let rp = ca.client("Arbetsförmedlingen (BankID RP)", &OrgIdForm::None)?;
+    write(&dir.join("bankid-rp.pem"), &rp.cert_pem()?)?;
+    write(&dir.join("bankid-rp.key"), &rp.key_pem()?)?;
     let jwt = key()?;
     write(&dir.join("jwt-dev.key"), &jwt.private_key_to_pem_pkcs8()?)?;
     write(&dir.join("jwt-dev.pub.pem"), &jwt.public_key_to_pem()?)?;
@@ -415,7 +419,8 @@ pub fn write_dev_pki(dir: &Path) -> Result<(DevCa, DevPkiFiles), PkiError> {
              here are public: never trust this CA outside development. Regenerate with \
              `komvux-gateway dev-certs --out certs-dev --force`.\n\n| file | what |\n|---|---|\n\
              | ca.pem, ca.key | the dev CA |\n| ca.crl.pem | its (empty) CRL |\n| server.pem, server.key | localhost, 127.0.0.1 |\n\
-             | jwt-dev.key, jwt-dev.pub.pem | ES256 key that `komvux-gateway dev-token` signs internal-API tokens with |\n{}",
+             | jwt-dev.key, jwt-dev.pub.pem | ES256 key that `komvux-gateway dev-token` signs internal-API tokens with |\n\
+             | bankid-rp.pem, bankid-rp.key | Mina sidor's BankID relying-party certificate (for the BankID test server) |\n{}",
             DEV_CLIENTS
                 .iter()
                 .map(|(stem, org, spec, k)| format!("| {stem}.pem, {stem}.key | {org}, {spec}, kommun {k} |\n"))

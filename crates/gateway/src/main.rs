@@ -58,6 +58,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(s.log_format);
             commands::person(&s, cmd)
         }
+        Command::MinaSidor(cmd) => {
+            let s = settings()?;
+            telemetry::init(s.log_format);
+            commands::mina_sidor(&s, cmd)
+        }
         Command::Gallra { dry_run } => {
             let s = settings()?;
             telemetry::init(s.log_format);

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use komvux_api::config::TlsPaths;
+use komvux_api::mina_sidor::{BankIdSettings, MinaSidorConfig, SmtpSecurity, SmtpSettings};
 use komvux_api::{ApiConfig, InternConfig, JwtSettings, Mode, RateLimit};
 use komvux_persistence::{IdentityKeys, PoolSettings};
 use serde::Deserialize;
@@ -34,6 +35,64 @@ pub struct FileSettings {
     pub intern: Option<FileIntern>,
     /// Per-client rate limit; absent: no limit.
     pub rate_limit: Option<FileRateLimit>,
+    /// Mina sidor för kommuner; absent: off.
+    pub mina_sidor: Option<FileMinaSidor>,
+    /// Test mode only: the BankID test server and SMTP sink, run inside `serve`.
+    pub dev_services: Option<FileDevServices>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMinaSidor {
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub invitation_ttl_hours: Option<i64>,
+    pub session_idle_minutes: Option<i64>,
+    #[serde(default)]
+    pub bankid: FileBankId,
+    #[serde(default)]
+    pub smtp: FileSmtp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBankId {
+    pub base_url: Option<String>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub server_ca: Option<PathBuf>,
+    /// Test mode only: the test server's identification page.
+    pub testapp_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSmtp {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub security: Option<SmtpSecurity>,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDevServices {
+    /// Where the BankID test server listens (TLS with the server certificate).
+    pub bankid_testserver: Option<String>,
+    /// Where the SMTP sink listens.
+    pub smtp_sink: Option<String>,
+    /// Where the sink saves each message as a `.eml` file.
+    pub mail_dir: Option<PathBuf>,
+}
+
+/// The test environment's BankID test server and SMTP sink.
+#[derive(Debug, Clone)]
+pub struct DevServices {
+    pub bankid_testserver: Option<SocketAddr>,
+    pub smtp_sink: Option<SocketAddr>,
+    pub mail_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,6 +173,8 @@ pub struct Settings {
     identity_encryption_key: Option<String>,
     /// Test mode only: the key `dev-token` signs with.
     pub dev_signing_key: Option<PathBuf>,
+    /// Test mode only: services `serve` runs beside the gateway.
+    pub dev_services: Option<DevServices>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -300,6 +361,56 @@ impl FileSettings {
     }
 }
 
+fn mina_sidor(m: FileMinaSidor) -> Result<MinaSidorConfig, SettingsError> {
+    let need = |v: Option<PathBuf>, key: &str| {
+        v.ok_or_else(|| SettingsError::Invalid(format!("mina_sidor.{key} is required")))
+    };
+    let need_s = |v: Option<String>, key: &str| {
+        v.filter(|s| !s.is_empty())
+            .ok_or_else(|| SettingsError::Invalid(format!("mina_sidor.{key} is required")))
+    };
+    let password = match m.smtp.password_file {
+        None => None,
+        Some(p) => Some(
+            std::fs::read_to_string(&p)
+                .map_err(|source| SettingsError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?
+                .trim()
+                .to_owned(),
+        ),
+    };
+    let ttl_hours = m.invitation_ttl_hours.unwrap_or(72);
+    let idle_minutes = m.session_idle_minutes.unwrap_or(15);
+    if !(1..=24 * 30).contains(&ttl_hours) || !(1..=24 * 60).contains(&idle_minutes) {
+        return Err(SettingsError::Invalid(
+            "mina_sidor.invitation_ttl_hours must be 1–720 and session_idle_minutes 1–1440".into(),
+        ));
+    }
+    Ok(MinaSidorConfig {
+        listen: addr(m.listen, "127.0.0.1:8445", "mina_sidor.listen")?,
+        public_url: need_s(m.public_url, "public_url")?,
+        bankid: BankIdSettings {
+            base_url: need_s(m.bankid.base_url, "bankid.base_url")?,
+            client_cert: need(m.bankid.client_cert, "bankid.client_cert")?,
+            client_key: need(m.bankid.client_key, "bankid.client_key")?,
+            server_ca: need(m.bankid.server_ca, "bankid.server_ca")?,
+        },
+        bankid_testapp_url: m.bankid.testapp_url,
+        smtp: SmtpSettings {
+            host: need_s(m.smtp.host, "smtp.host")?,
+            port: m.smtp.port.unwrap_or(587),
+            security: m.smtp.security.unwrap_or(SmtpSecurity::Starttls),
+            username: m.smtp.username,
+            password,
+            from: need_s(m.smtp.from, "smtp.from")?,
+        },
+        invitation_ttl_secs: ttl_hours * 3600,
+        session_idle_secs: idle_minutes * 60,
+    })
+}
+
 fn addr(v: Option<String>, default: &str, name: &str) -> Result<SocketAddr, SettingsError> {
     v.as_deref().unwrap_or(default).parse().map_err(|_| {
         SettingsError::Invalid(format!("{name} must be an address such as 127.0.0.1:8443"))
@@ -345,6 +456,7 @@ impl Settings {
                 .unwrap_or(ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES),
             workers: f.workers.unwrap_or(0),
             intern: None,
+            mina_sidor: f.mina_sidor.map(mina_sidor).transpose()?,
             rate_limit: match f.rate_limit {
                 None => None,
                 Some(r) => {
@@ -407,6 +519,20 @@ impl Settings {
             identity_hmac_key: f.identity.hmac_key,
             identity_encryption_key: f.identity.encryption_key,
             dev_signing_key,
+            dev_services: match f.dev_services {
+                None => None,
+                Some(d) => Some(DevServices {
+                    bankid_testserver: d
+                        .bankid_testserver
+                        .map(|a| addr(Some(a), "", "dev_services.bankid_testserver"))
+                        .transpose()?,
+                    smtp_sink: d
+                        .smtp_sink
+                        .map(|a| addr(Some(a), "", "dev_services.smtp_sink"))
+                        .transpose()?,
+                    mail_dir: d.mail_dir,
+                }),
+            },
         };
         settings.check_production()?;
         Ok(settings)
@@ -462,6 +588,27 @@ impl Settings {
                     return Err(SettingsError::Invalid(format!(
                         "production refuses the DEV ONLY JWT key ({})",
                         key.display()
+                    )));
+                }
+            }
+        }
+        if self.dev_services.is_some() {
+            return Err(SettingsError::Invalid(
+                "production refuses [dev_services] (the BankID test server and SMTP sink)".into(),
+            ));
+        }
+        if let Some(ms) = &self.api.mina_sidor {
+            if ms.bankid_testapp_url.is_some() {
+                return Err(SettingsError::Invalid(
+                    "production refuses mina_sidor.bankid.testapp_url".into(),
+                ));
+            }
+            for path in [&ms.bankid.client_cert, &ms.bankid.server_ca] {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                if is_dev_certificate(&text) {
+                    return Err(SettingsError::Invalid(format!(
+                        "production refuses DEV ONLY certificates ({})",
+                        path.display()
                     )));
                 }
             }

@@ -22,6 +22,8 @@ pub enum AuditActor {
     Af(String),
     /// The gateway itself or an operator's command (`gallra`, `client add`).
     System(String),
+    /// A user of Mina sidor för kommuner, by user id.
+    Anvandare(String),
 }
 
 impl AuditActor {
@@ -30,12 +32,23 @@ impl AuditActor {
             Self::Client(_) => "client",
             Self::Af(_) => "af",
             Self::System(_) => "system",
+            Self::Anvandare(_) => "anvandare",
         }
     }
 
     fn id(&self) -> &str {
         match self {
-            Self::Client(s) | Self::Af(s) | Self::System(s) => s,
+            Self::Client(s) | Self::Af(s) | Self::System(s) | Self::Anvandare(s) => s,
+        }
+    }
+
+    /// The writer's name on stored messages and the scope of its idempotency keys: the
+    /// client id for a kommun system, `mina-sidor:<id>` for a Mina sidor user (client
+    /// ids cannot contain `:`, so the two never meet).
+    pub(crate) fn writer(&self) -> String {
+        match self {
+            Self::Anvandare(id) => format!("mina-sidor:{id}"),
+            other => other.id().to_owned(),
         }
     }
 }

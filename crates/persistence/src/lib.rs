@@ -14,6 +14,7 @@ mod feeds;
 mod idempotency;
 mod identities;
 mod messages;
+mod mina_sidor;
 mod records;
 pub mod schema;
 mod store;
@@ -26,6 +27,9 @@ pub use error::{ItemError, StoreError};
 pub use feeds::{Cursor, InvalidCursor};
 pub use idempotency::{IDEMPOTENCY_TTL_MICROS, IdempotencyKey, InvalidIdempotencyKey};
 pub use identities::{IdentityKeys, KeyError, Pseudonym};
+pub use mina_sidor::{
+    Invitation, InvitationRefusal, LOGIN_TTL_SECS, MsSession, MsUser, PendingLogin, Roll,
+};
 pub use records::{
     EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
     UtbildningsbehovRecord, UtbildningsbeslutRecord,

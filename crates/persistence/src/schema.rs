@@ -91,3 +91,56 @@ diesel::table! {
 
 diesel::joinable!(messages -> identities (person));
 diesel::allow_tables_to_appear_in_same_query!(identities, messages);
+
+diesel::table! {
+    ms_users (id) {
+        id -> Text,
+        kommunkod -> Text,
+        person_hash -> Text,
+        namn -> Text,
+        epost -> Text,
+        roll -> Text,
+        active -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    ms_invitations (token_hash) {
+        token_hash -> Text,
+        kommunkod -> Text,
+        person_hash -> Text,
+        epost -> Text,
+        roll -> Text,
+        invited_by -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    ms_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        csrf -> Text,
+        created_at -> BigInt,
+        last_seen -> BigInt,
+    }
+}
+
+diesel::table! {
+    ms_logins (token_hash) {
+        token_hash -> Text,
+        order_ref -> Text,
+        auto_start_token -> Text,
+        qr_start_token -> Text,
+        qr_start_secret -> Text,
+        invitation_hash -> Nullable<Text>,
+        started_at -> BigInt,
+    }
+}
+
+diesel::joinable!(ms_sessions -> ms_users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(ms_sessions, ms_users);

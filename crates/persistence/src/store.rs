@@ -28,7 +28,7 @@ use crate::records::{
 use crate::schema::{identities as ident, messages as msg};
 
 /// Microseconds since the Unix epoch, now.
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000) as i64
 }
 
@@ -65,6 +65,14 @@ impl Reader {
         Self {
             actor: AuditActor::Af(subject.to_owned()),
             kommuner: None,
+        }
+    }
+
+    /// A Mina sidor user, by user id, acting for one kommun.
+    pub fn anvandare(user_id: &str, kommun: Kommunkod) -> Self {
+        Self {
+            actor: AuditActor::Anvandare(user_id.to_owned()),
+            kommuner: Some(BTreeSet::from([kommun])),
         }
     }
 
@@ -266,7 +274,7 @@ impl Store {
 
     /// Runs `f` in a transaction, retrying when the database asks for it. On SQLite the
     /// write lock is taken first, so a transaction never has to upgrade a read lock.
-    fn tx<T>(
+    pub(crate) fn tx<T>(
         &self,
         f: impl Fn(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -363,15 +371,26 @@ impl Store {
         write: &KommunWrite,
         idem: Option<&IdempotencyKey>,
     ) -> Result<Submission<Kvittens>, StoreError> {
-        let actor = AuditActor::Client(client_id.to_owned());
+        self.submit_as(&AuditActor::Client(client_id.to_owned()), write, idem)
+    }
+
+    /// As [`Store::submit`], for any kommun-side writer (a kommun system or a Mina
+    /// sidor user): the same preconditions, audit and feeds.
+    pub fn submit_as(
+        &self,
+        actor: &AuditActor,
+        write: &KommunWrite,
+        idem: Option<&IdempotencyKey>,
+    ) -> Result<Submission<Kvittens>, StoreError> {
+        let writer = actor.writer();
         let action = format!("skriv:{}", write.message().kind());
-        let result = self.idempotent(client_id, idem, |c, t| {
-            let (kv, person) = messages::insert_kommun(c, &self.inner.keys, client_id, write, t)?;
+        let result = self.idempotent(&writer, idem, |c, t| {
+            let (kv, person) = messages::insert_kommun(c, &self.inner.keys, &writer, write, t)?;
             let target = kv.meddelande_id.to_string();
             audit::append(
                 c,
                 &AuditEvent {
-                    actor: &actor,
+                    actor,
                     kommun: Some(write.kommun()),
                     person: Some(&person),
                     action: &action,
@@ -383,7 +402,7 @@ impl Store {
             Ok(kv)
         });
         let pnr = write.message().header().personnummer();
-        self.with_refusal_audit(&actor, Some(write.kommun()), Some(&pnr), &action, result)
+        self.with_refusal_audit(actor, Some(write.kommun()), Some(&pnr), &action, result)
     }
 
     /// A kommun's basladdning: every item stored, or none. All refused items are

@@ -1,0 +1,358 @@
+//! The registration forms: one per kommun message kind. A form's fields are named by
+//! the JSON path of the API body (`kurser[0].kurskod`), so a submitted form becomes the
+//! same JSON an integration would POST and goes through the same parser, environment
+//! rule and write rule; the parser's errors land on the fields that caused them.
+
+use komvux_domain::message::{Ansokan, Antagning, Avbrott, Betyg, Forandring, KommunBody};
+use komvux_domain::party::KommunWrite;
+use komvux_domain::{FromJson, KommunActor, KommunMeddelande, KommunMessage, Kommunkod};
+use maud::{Markup, html};
+use serde_json::{Map, Value, json};
+
+use super::pages::{Errors, select_field, text_field};
+use super::session::FormData;
+use crate::body;
+use crate::config::Mode;
+use crate::error::ApiError;
+
+/// The kinds a kommun registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Typ {
+    Ansokan,
+    Antagning,
+    Avbrott,
+    Forandring,
+    Betyg,
+}
+
+pub(crate) const ALL: [Typ; 5] = [
+    Typ::Ansokan,
+    Typ::Antagning,
+    Typ::Avbrott,
+    Typ::Forandring,
+    Typ::Betyg,
+];
+
+/// How many course rows a form shows at first, and at most.
+pub(crate) const KURS_ROWS: usize = 3;
+pub(crate) const MAX_KURS_ROWS: usize = 50;
+
+const NUMBERS: &[&str] = &["poang", "studietakt", "ny_studietakt", "ny_poang"];
+
+const KURS_FIELDS: &[&str] = &[
+    "kurskod",
+    "kursnamn",
+    "skolform",
+    "poang",
+    "studietakt",
+    "startdatum",
+    "slutdatum",
+    "skolenhetskod",
+];
+
+const STATUS: &[(&str, &str)] = &[
+    ("registrering", "Ny registrering"),
+    ("andring", "Ändring av ett tidigare meddelande"),
+    ("borttag", "Borttag av ett tidigare meddelande"),
+];
+
+const SKOLFORM: &[(&str, &str)] = &[
+    ("", "Välj skolform"),
+    ("grundlaggande", "Grundläggande"),
+    ("gymnasial", "Gymnasial"),
+    ("sfi", "Sfi"),
+    ("anpassad_grundlaggande", "Anpassad grundläggande"),
+    ("anpassad_gymnasial", "Anpassad gymnasial"),
+];
+
+const BESLUT: &[(&str, &str)] = &[
+    ("", "Välj beslut"),
+    ("antagen", "Antagen (komvux)"),
+    ("mottagen", "Mottagen (sfi)"),
+    ("ej_antagen", "Ej antagen"),
+    ("ej_mottagen", "Ej mottagen"),
+    ("reserv", "Reserv"),
+];
+
+const ORSAK: &[(&str, &str)] = &[
+    ("", "Välj orsak"),
+    ("arbete", "Arbete"),
+    ("sjukdom", "Sjukdom"),
+    ("flytt", "Flytt"),
+    ("egen_begaran", "Egen begäran"),
+    ("utebliven_narvaro", "Utebliven närvaro"),
+    ("ovrigt", "Övrigt"),
+];
+
+const DATE_HINT: &str = "ÅÅÅÅ-MM-DD";
+
+impl Typ {
+    pub(crate) fn slug(self) -> &'static str {
+        match self {
+            Self::Ansokan => "ansokan",
+            Self::Antagning => "antagning",
+            Self::Avbrott => "avbrott",
+            Self::Forandring => "forandring",
+            Self::Betyg => "betyg",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        ALL.into_iter().find(|t| t.slug() == s)
+    }
+
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Self::Ansokan => "Registrera ansökan",
+            Self::Antagning => "Registrera antagning eller mottagande",
+            Self::Avbrott => "Registrera avbrott",
+            Self::Forandring => "Registrera förändring",
+            Self::Betyg => "Registrera betyg",
+        }
+    }
+
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Self::Ansokan => "En ansökan till komvux eller sfi. Personen ska ha ett aktivt utbildningsbehov.",
+            Self::Antagning => "Beslut om antagning (komvux) eller mottagande (sfi). Personen ska ha ett aktivt utbildningsbehov.",
+            Self::Avbrott => "Ett avbrott i hela utbildningen eller i vissa kurser. Personen ska ha ett utbildningsbeslut i kommunen.",
+            Self::Forandring => "En förändring i pågående studier. Personen ska ha ett utbildningsbeslut i kommunen.",
+            Self::Betyg => "Betyg i en kurs. Personen ska ha ett utbildningsbeslut i kommunen.",
+        }
+    }
+
+    fn has_kurser(self) -> bool {
+        matches!(self, Self::Ansokan | Self::Antagning)
+    }
+
+    /// The body fields besides the header and the course rows.
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Self::Ansokan => &["ansokningsdatum"],
+            Self::Antagning => &["beslut", "beslutsdatum"],
+            Self::Avbrott => &["avbrottsdatum", "kurskoder", "orsak"],
+            Self::Forandring => &[
+                "kurskod",
+                "giltig_fran",
+                "ny_startdatum",
+                "ny_slutdatum",
+                "ny_studietakt",
+                "ny_poang",
+            ],
+            Self::Betyg => &["kurskod", "skolform", "betyg", "betygsdatum", "poang"],
+        }
+    }
+
+    /// Whether a field by JSON path is on the form (for linking errors).
+    pub(crate) fn knows(self, path: &str, rows: usize) -> bool {
+        if ["personnummer", "status", "ersatter"].contains(&path) || self.fields().contains(&path)
+        {
+            return true;
+        }
+        self.has_kurser()
+            && (0..rows).any(|i| {
+                KURS_FIELDS
+                    .iter()
+                    .any(|f| path == format!("kurser[{i}].{f}"))
+            })
+    }
+}
+
+/// How many course rows to show for a submitted form: as many as it had.
+pub(crate) fn rows_of(form: &FormData) -> usize {
+    let mut rows = KURS_ROWS;
+    for (name, _) in &form.0 {
+        if let Some(rest) = name.strip_prefix("kurser[")
+            && let Some((n, _)) = rest.split_once(']')
+            && let Ok(n) = n.parse::<usize>()
+            && n < MAX_KURS_ROWS
+        {
+            rows = rows.max(n + 1);
+        }
+    }
+    rows
+}
+
+fn scalar(name: &str, raw: &str) -> Value {
+    if NUMBERS.contains(&name)
+        && let Ok(n) = raw.parse::<i64>()
+    {
+        return json!(n);
+    }
+    json!(raw)
+}
+
+/// The API body a submitted form stands for.
+pub(crate) fn to_json(typ: Typ, form: &FormData, kommun: Kommunkod, rows: usize) -> Value {
+    let mut m = Map::new();
+    m.insert("kommunkod".into(), json!(kommun.to_string()));
+    m.insert("transaktionsdatum".into(), json!(now_rfc3339()));
+    m.insert("kallsystem".into(), json!("Mina sidor för kommuner"));
+    for f in ["personnummer", "status", "ersatter"] {
+        if let Some(v) = form.value(f) {
+            m.insert(f.into(), json!(v));
+        }
+    }
+    for f in typ.fields() {
+        let Some(v) = form.value(f) else { continue };
+        if *f == "kurskoder" {
+            let codes: Vec<Value> = v
+                .split([',', ' '])
+                .filter(|s| !s.is_empty())
+                .map(|s| json!(s))
+                .collect();
+            m.insert((*f).into(), Value::Array(codes));
+        } else {
+            m.insert((*f).into(), scalar(f, v));
+        }
+    }
+    if typ.has_kurser() {
+        // Rows up to the last one filled in; an empty row in between is sent (and
+        // refused with its position), so error paths match the form's rows.
+        let filled: Vec<Map<String, Value>> = (0..rows)
+            .map(|i| {
+                let mut k = Map::new();
+                for f in KURS_FIELDS {
+                    if let Some(v) = form.value(&format!("kurser[{i}].{f}")) {
+                        k.insert((*f).into(), scalar(f, v));
+                    }
+                }
+                k
+            })
+            .collect();
+        let last = filled.iter().rposition(|k| !k.is_empty());
+        let kurser: Vec<Value> = filled
+            .into_iter()
+            .take(last.map_or(0, |l| l + 1))
+            .map(Value::Object)
+            .collect();
+        if !kurser.is_empty() || form.value("status") != Some("borttag") {
+            m.insert("kurser".into(), Value::Array(kurser));
+        }
+    }
+    Value::Object(m)
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn write_of<B>(value: &Value, mode: Mode, kommun: Kommunkod) -> Result<KommunWrite, ApiError>
+where
+    B: KommunBody,
+    KommunMessage: From<KommunMeddelande<B>>,
+{
+    let message = KommunMeddelande::<B>::from_json(value).map_err(ApiError::validation)?;
+    let person = message.header().personnummer();
+    body::persons_allowed(mode, [(&person, "personnummer".to_owned())])?;
+    KommunActor::new([kommun])
+        .authorize(message.into())
+        .map_err(|_| ApiError::otillaten_kommun("kommunkod"))
+}
+
+/// Parses the body exactly as the API does, for the user's own kommun only.
+pub(crate) fn parse_write(
+    typ: Typ,
+    value: &Value,
+    mode: Mode,
+    kommun: Kommunkod,
+) -> Result<KommunWrite, ApiError> {
+    match typ {
+        Typ::Ansokan => write_of::<Ansokan>(value, mode, kommun),
+        Typ::Antagning => write_of::<Antagning>(value, mode, kommun),
+        Typ::Avbrott => write_of::<Avbrott>(value, mode, kommun),
+        Typ::Forandring => write_of::<Forandring>(value, mode, kommun),
+        Typ::Betyg => write_of::<Betyg>(value, mode, kommun),
+    }
+}
+
+/// The form's fields, filled with what was sent.
+pub(crate) fn fields(typ: Typ, form: &FormData, errors: &Errors, rows: usize) -> Markup {
+    let v = |n: &str| form.get(n).map(str::to_owned);
+    html! {
+        fieldset {
+            legend { "Person och meddelande" }
+            (text_field("personnummer", v("personnummer").as_deref(), Some("12 siffror, ÅÅÅÅMMDDNNNN"), errors, None))
+            (select_field("status", STATUS, v("status").as_deref(), errors))
+            (text_field("ersatter", v("ersatter").as_deref(), Some("Meddelande-id för det meddelande som ändras eller tas bort. Lämnas tomt vid ny registrering."), errors, None))
+        }
+        fieldset {
+            legend { "Uppgifter" }
+            @for f in typ.fields() {
+                @match *f {
+                    "beslut" => (select_field(f, BESLUT, v(f).as_deref(), errors)),
+                    "orsak" => (select_field(f, ORSAK, v(f).as_deref(), errors)),
+                    "skolform" => (select_field(f, SKOLFORM, v(f).as_deref(), errors)),
+                    "kurskoder" => (text_field(f, v(f).as_deref(), Some("Kurskoder åtskilda med kommatecken. Lämna tomt om avbrottet gäller hela utbildningen."), errors, None)),
+                    "betyg" => (text_field(f, v(f).as_deref(), Some("A–F eller - (gymnasial), G eller IG (grundläggande och sfi)"), errors, None)),
+                    name if name.ends_with("datum") || name.starts_with("giltig") || name == "ny_startdatum" || name == "ny_slutdatum" =>
+                        (text_field(name, v(name).as_deref(), Some(DATE_HINT), errors, None)),
+                    name => (text_field(name, v(name).as_deref(), None, errors, None)),
+                }
+            }
+        }
+        @if typ.has_kurser() {
+            @for i in 0..rows {
+                fieldset class="kurs" {
+                    legend { "Kurs " (i + 1) }
+                    @for f in KURS_FIELDS {
+                        @let name = format!("kurser[{i}].{f}");
+                        @if *f == "skolform" {
+                            (select_field(&name, SKOLFORM, v(&name).as_deref(), errors))
+                        } @else if f.ends_with("datum") {
+                            (text_field(&name, v(&name).as_deref(), Some(DATE_HINT), errors, None))
+                        } @else if *f == "skolenhetskod" {
+                            (text_field(&name, v(&name).as_deref(), Some("Valfritt, 8 siffror"), errors, None))
+                        } @else {
+                            (text_field(&name, v(&name).as_deref(), None, errors, None))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> FormData {
+        FormData(
+            pairs
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_form_becomes_the_api_body() {
+        let k = Kommunkod::parse("0180").unwrap_or_else(|_| unreachable!());
+        let f = form(&[
+            ("personnummer", "201212121212"),
+            ("status", "registrering"),
+            ("ansokningsdatum", "2026-03-01"),
+            ("kurser[0].kurskod", "MATMAT01a"),
+            ("kurser[0].poang", "100"),
+            ("kurser[1].kurskod", ""),
+            ("kurser[2].studietakt", "femtio"),
+        ]);
+        let v = to_json(Typ::Ansokan, &f, k, rows_of(&f));
+        assert_eq!(v["kommunkod"], "0180");
+        assert_eq!(v["kurser"][0]["poang"], 100);
+        assert_eq!(v["kurser"][1], json!({}));
+        assert_eq!(v["kurser"][2]["studietakt"], "femtio");
+        assert!(v.get("ersatter").is_none());
+    }
+
+    #[test]
+    fn kurskoder_are_split() {
+        let k = Kommunkod::parse("0180").unwrap_or_else(|_| unreachable!());
+        let f = form(&[("kurskoder", "MATMAT01a, ENGENG05")]);
+        let v = to_json(Typ::Avbrott, &f, k, 0);
+        assert_eq!(v["kurskoder"], json!(["MATMAT01a", "ENGENG05"]));
+    }
+}

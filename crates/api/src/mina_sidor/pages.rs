@@ -1,0 +1,349 @@
+//! The page layout and the pieces pages are made of, in Swedish, built for WCAG 2.1 AA:
+//! a skip link, landmarks, one `h1` per page, labels on every field, errors tied to
+//! their fields and summarised at the top.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use komvux_domain::FieldError;
+use komvux_persistence::{MsUser, Roll};
+use maud::{DOCTYPE, Markup, html};
+use serde_json::Value;
+
+use super::BASE;
+
+pub(crate) fn html(status: StatusCode, page: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.into_string())
+}
+
+pub(crate) fn ok(page: Markup) -> HttpResponse {
+    html(StatusCode::OK, page)
+}
+
+/// Who is looking at the page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub user: Option<&'a MsUser>,
+    pub csrf: &'a str,
+    pub test_mode: bool,
+}
+
+pub(crate) fn layout(title: &str, ctx: Ctx<'_>, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="sv" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " – Mina sidor för kommuner" }
+                link rel="stylesheet" href={ (BASE) "/static/stil.css" };
+            }
+            body {
+                a class="skip" href="#innehall" { "Hoppa till innehållet" }
+                header class="sidhuvud" {
+                    div class="bredd" {
+                        p class="tjanst" { a href={ (BASE) "/" } { "Mina sidor för kommuner" } }
+                        @if ctx.test_mode {
+                            p class="testmiljo" { "Testmiljö – bara testpersonnummer" }
+                        }
+                        @if let Some(user) = ctx.user {
+                            p class="inloggad" {
+                                (if user.namn.is_empty() { user.epost.as_str() } else { user.namn.as_str() })
+                                ", " (user.kommun.namn())
+                            }
+                            form method="post" action={ (BASE) "/logga-ut" } class="utloggning" {
+                                input type="hidden" name="csrf" value=(ctx.csrf);
+                                button type="submit" { "Logga ut" }
+                            }
+                        }
+                    }
+                    @if let Some(user) = ctx.user {
+                        nav aria-label="Huvudmeny" class="bredd" {
+                            ul {
+                                li { a href={ (BASE) "/" } { "Start" } }
+                                li { a href={ (BASE) "/sok" } { "Sök person" } }
+                                li { a href={ (BASE) "/aktiva" } { "Aktiva utbildningsbehov" } }
+                                li { a href={ (BASE) "/etableringsprogrammet" } { "Etableringsprogrammet" } }
+                                li { a href={ (BASE) "/registrera" } { "Registrera" } }
+                                @if user.roll == Roll::Huvudansvarig {
+                                    li { a href={ (BASE) "/anvandare" } { "Användare" } }
+                                }
+                            }
+                        }
+                    }
+                }
+                main id="innehall" class="bredd" tabindex="-1" {
+                    (content)
+                }
+                footer class="sidfot" {
+                    div class="bredd" {
+                        p { "Mina sidor för kommuner – informationsutbytet om komvux och sfi mellan kommunerna och Arbetsförmedlingen." }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A page with only a heading, a text and a link back.
+pub(crate) fn message_page(title: &str, text: &str, ctx: Option<Ctx<'_>>) -> Markup {
+    let ctx = ctx.unwrap_or(Ctx {
+        user: None,
+        csrf: "",
+        test_mode: false,
+    });
+    layout(
+        title,
+        ctx,
+        html! {
+            h1 { (title) }
+            p { (text) }
+            p { a href={ (BASE) "/" } { "Till startsidan" } }
+        },
+    )
+}
+
+/// The field errors of a submitted form.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    fn for_field<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FieldError> + 'a {
+        self.0.iter().filter(move |e| e.falt == name)
+    }
+
+    /// The summary at the top of a form: every error, each linking to its field.
+    pub(crate) fn summary(&self, known: &dyn Fn(&str) -> bool) -> Markup {
+        html! {
+            @if !self.0.is_empty() {
+                div class="felsammanfattning" role="alert" aria-labelledby="fel-rubrik" tabindex="-1" {
+                    h2 id="fel-rubrik" { "Formuläret innehåller fel" }
+                    ul {
+                        @for e in &self.0 {
+                            li {
+                                @if known(&e.falt) {
+                                    a href={ "#" (field_id(&e.falt)) } { (label_of(&e.falt)) ": " (e.meddelande) }
+                                } @else if e.falt.is_empty() {
+                                    (e.meddelande)
+                                } @else {
+                                    (label_of(&e.falt)) ": " (e.meddelande)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The element id of a field by its JSON path (`kurser[0].kurskod` → `f-kurser-0-kurskod`).
+pub(crate) fn field_id(name: &str) -> String {
+    let mut id = String::from("f");
+    for part in name.split(|c: char| !c.is_ascii_alphanumeric() && c != '_') {
+        if !part.is_empty() {
+            id.push('-');
+            id.push_str(part);
+        }
+    }
+    id
+}
+
+/// A readable Swedish name of a field by its JSON path.
+pub(crate) fn label_of(path: &str) -> String {
+    let (prefix, last) = match path.rsplit_once('.') {
+        Some((p, l)) => (Some(p), l),
+        None => (None, path),
+    };
+    let base = label(last.split('[').next().unwrap_or(last));
+    match prefix.and_then(|p| p.strip_prefix("kurser[")) {
+        Some(rest) => {
+            let n: usize = rest.trim_end_matches(']').parse().unwrap_or(0);
+            format!("Kurs {}, {}", n + 1, base.to_lowercase())
+        }
+        None => base.to_owned(),
+    }
+}
+
+pub(crate) fn label(field: &str) -> &str {
+    match field {
+        "personnummer" => "Personnummer",
+        "kommunkod" => "Kommun",
+        "hemkommun" => "Hemkommun",
+        "status" => "Status",
+        "ersatter" => "Ersätter meddelande",
+        "transaktionsdatum" => "Transaktionsdatum",
+        "kallsystem" => "Källsystem",
+        "ansokningsdatum" => "Ansökningsdatum",
+        "kurser" => "Kurser",
+        "kurskod" => "Kurskod",
+        "kursnamn" => "Kursnamn",
+        "skolform" => "Skolform",
+        "skolformer" => "Skolformer",
+        "poang" => "Poäng",
+        "studietakt" => "Studietakt (procent)",
+        "startdatum" => "Startdatum",
+        "slutdatum" => "Slutdatum",
+        "skolenhetskod" => "Skolenhetskod",
+        "beslut" => "Beslut",
+        "beslutsdatum" => "Beslutsdatum",
+        "avbrottsdatum" => "Avbrottsdatum",
+        "kurskoder" => "Kurskoder",
+        "orsak" => "Orsak",
+        "giltig_fran" => "Gäller från",
+        "ny_startdatum" => "Nytt startdatum",
+        "ny_slutdatum" => "Nytt slutdatum",
+        "ny_studietakt" => "Ny studietakt (procent)",
+        "ny_poang" => "Nya poäng",
+        "betyg" => "Betyg",
+        "betygsdatum" => "Betygsdatum",
+        "utbildningsbehov_id" => "Utbildningsbehov-id",
+        "utbildningsbeslut_id" => "Utbildningsbeslut-id",
+        "anvisningsdatum" => "Anvisningsdatum",
+        "giltig_tom" => "Giltigt till och med",
+        "skyddade_personuppgifter" => "Skyddade personuppgifter",
+        "af_kontor" => "Arbetsförmedlingens kontor",
+        "fom" => "Från och med",
+        "tom" => "Till och med",
+        "deltar" => "Deltar",
+        "epost" => "E-postadress",
+        "roll" => "Roll",
+        other => other,
+    }
+}
+
+/// A labelled text field with its hint and errors.
+pub(crate) fn text_field(
+    name: &str,
+    value: Option<&str>,
+    hint: Option<&str>,
+    errors: &Errors,
+    extra: Option<&str>,
+) -> Markup {
+    let id = field_id(name);
+    let errs: Vec<&FieldError> = errors.for_field(name).collect();
+    let described = describedby(&id, hint.is_some(), !errs.is_empty());
+    html! {
+        div class={ "falt" @if !errs.is_empty() { " fel" } } {
+            label for=(id) { (label_of(name)) }
+            @if let Some(h) = hint { span class="hint" id={ (id) "-hint" } { (h) } }
+            @for e in &errs { span class="felmeddelande" id={ (id) "-fel" } { "Fel: " (e.meddelande) } }
+            input type="text" id=(id) name=(name) value=(value.unwrap_or(""))
+                autocomplete=(extra.unwrap_or("off"))
+                aria-describedby=[described]
+                aria-invalid=[(!errs.is_empty()).then_some("true")];
+        }
+    }
+}
+
+/// A labelled select with its errors; `options` are (value, text).
+pub(crate) fn select_field(
+    name: &str,
+    options: &[(&str, &str)],
+    selected: Option<&str>,
+    errors: &Errors,
+) -> Markup {
+    let id = field_id(name);
+    let errs: Vec<&FieldError> = errors.for_field(name).collect();
+    let described = describedby(&id, false, !errs.is_empty());
+    html! {
+        div class={ "falt" @if !errs.is_empty() { " fel" } } {
+            label for=(id) { (label_of(name)) }
+            @for e in &errs { span class="felmeddelande" id={ (id) "-fel" } { "Fel: " (e.meddelande) } }
+            select id=(id) name=(name) aria-describedby=[described]
+                aria-invalid=[(!errs.is_empty()).then_some("true")] {
+                @for (v, t) in options {
+                    option value=(v) selected[selected == Some(*v)] { (t) }
+                }
+            }
+        }
+    }
+}
+
+fn describedby(id: &str, hint: bool, error: bool) -> Option<String> {
+    let mut parts = Vec::new();
+    if hint {
+        parts.push(format!("{id}-hint"));
+    }
+    if error {
+        parts.push(format!("{id}-fel"));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// A hidden CSRF field.
+pub(crate) fn csrf(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+fn value_text(field: &str, v: &Value) -> String {
+    match v {
+        Value::Null => "–".to_owned(),
+        Value::Bool(true) => "Ja".to_owned(),
+        Value::Bool(false) => "Nej".to_owned(),
+        Value::String(s) if field == "kommunkod" || field == "hemkommun" => {
+            match komvux_domain::Kommunkod::parse(s) {
+                Ok(k) => format!("{} ({s})", k.namn()),
+                Err(_) => s.clone(),
+            }
+        }
+        Value::String(s) => s.replace('_', " "),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| value_text(field, i))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(_) => v.to_string(),
+    }
+}
+
+/// A record (as the API answers it, already redacted) as a description list; a
+/// protected person's record is flagged first.
+pub(crate) fn record(heading: &str, v: &Value) -> Markup {
+    let protected = v.get("skyddade_personuppgifter").and_then(Value::as_bool) == Some(true);
+    html! {
+        section class="post" aria-label=(heading) {
+            h3 { (heading) }
+            @if protected {
+                p class="skyddad" {
+                    strong { "Skyddade personuppgifter." }
+                    " Uppgifter som kan avslöja var personen finns visas inte."
+                }
+            }
+            @if let Value::Object(m) = v {
+                dl {
+                    @for (k, val) in m {
+                        dt { (label(k)) }
+                        dd { (value_text(k, val)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A table of records with the given columns.
+pub(crate) fn table(caption: &str, columns: &[&str], rows: &[Value]) -> Markup {
+    html! {
+        table {
+            caption { (caption) }
+            thead { tr { @for c in columns { th scope="col" { (label(c)) } } } }
+            tbody {
+                @for r in rows {
+                    tr {
+                        @for c in columns {
+                            td {
+                                @match r.get(*c) {
+                                    Some(v) => (value_text(c, v)),
+                                    None => span class="dold" { "Visas inte" },
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

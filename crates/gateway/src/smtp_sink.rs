@@ -1,0 +1,161 @@
+//! An SMTP sink (DEV ONLY): accepts every message over a real SMTP conversation and
+//! keeps it, in memory and optionally as `.eml` files, so that the test environment
+//! and the tests can read the invitations Mina sidor sends. It delivers nothing.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One received message.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub from: String,
+    pub to: Vec<String>,
+    /// The message as sent (headers and body), dot-stuffing removed.
+    pub data: String,
+}
+
+/// The messages received so far.
+#[derive(Debug, Clone, Default)]
+pub struct Mailbox(Arc<Mutex<Vec<Mail>>>);
+
+impl Mailbox {
+    pub fn all(&self) -> Vec<Mail> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn push(&self, mail: Mail) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(mail);
+    }
+}
+
+/// A running sink.
+#[derive(Debug)]
+pub struct SmtpSink {
+    pub addr: SocketAddr,
+    pub mailbox: Mailbox,
+}
+
+impl SmtpSink {
+    /// Binds and serves on the current tokio runtime; `dir` also gets each message as
+    /// a file.
+    pub async fn start(listen: SocketAddr, dir: Option<PathBuf>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let mailbox = Mailbox::default();
+        let inbox = mailbox.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let inbox = inbox.clone();
+                let dir = dir.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = conversation(stream, inbox, dir).await {
+                        tracing::warn!(error = %e, "smtp sink: conversation failed");
+                    }
+                });
+            }
+        });
+        Ok(Self { addr, mailbox })
+    }
+}
+
+async fn conversation(
+    stream: TcpStream,
+    inbox: Mailbox,
+    dir: Option<PathBuf>,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    write
+        .write_all(b"220 komvux-gateway SMTP sink (DEV ONLY) ESMTP\r\n")
+        .await?;
+    let mut from = String::new();
+    let mut to = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_owned();
+        let verb = command
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" => b"250-localhost\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
+            "HELO" => b"250 localhost\r\n",
+            "MAIL" => {
+                from = address(&command);
+                to.clear();
+                b"250 OK\r\n"
+            }
+            "RCPT" => {
+                to.push(address(&command));
+                b"250 OK\r\n"
+            }
+            "DATA" => {
+                write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    if lines.read_line(&mut line).await? == 0 {
+                        return Ok(());
+                    }
+                    if line == ".\r\n" || line == ".\n" {
+                        break;
+                    }
+                    data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                }
+                let mail = Mail {
+                    from: from.clone(),
+                    to: to.clone(),
+                    data,
+                };
+                if let Some(dir) = &dir {
+                    std::fs::create_dir_all(dir)?;
+                    let name = format!(
+                        "{}-{}.eml",
+                        time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
+                        uuid::Uuid::new_v4().simple()
+                    );
+                    std::fs::write(dir.join(&name), &mail.data)?;
+                    tracing::info!(file = %dir.join(&name).display(), "smtp sink: message saved");
+                }
+                inbox.push(mail);
+                b"250 OK: queued\r\n"
+            }
+            "RSET" => {
+                from.clear();
+                to.clear();
+                b"250 OK\r\n"
+            }
+            "NOOP" => b"250 OK\r\n",
+            "QUIT" => {
+                write.write_all(b"221 Bye\r\n").await?;
+                return Ok(());
+            }
+            _ => b"502 Command not implemented\r\n",
+        };
+        write.write_all(reply).await?;
+    }
+}
+
+/// The address in `MAIL FROM:<a@b>` or `RCPT TO:<a@b>`.
+fn address(command: &str) -> String {
+    command
+        .split_once('<')
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map(|(a, _)| a.to_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,644 @@
+//! Mina sidor för kommuner: users, single-use invitations, browser sessions and BankID
+//! logins in progress.
+//!
+//! A user's personnummer is kept only as a keyed hash (derived from the identity HMAC
+//! key, separated from the identity table's lookup hash), so the user tables hold no
+//! personnummer. Tokens handed to a browser or put in an e-mail (session, login,
+//! invitation) are 256-bit random and stored as SHA-256 hashes.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::prelude::*;
+use komvux_domain::{Kommunkod, Personnummer};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{self, AuditActor, AuditEvent, Outcome};
+use crate::clients::hash_secret;
+use crate::error::StoreError;
+use crate::schema::{ms_invitations as inv, ms_logins as login, ms_sessions as sess, ms_users as usr};
+use crate::store::{Store, now};
+
+const MICROS: i64 = 1_000_000;
+/// How long a BankID login may be in progress before it is forgotten.
+pub const LOGIN_TTL_SECS: i64 = 10 * 60;
+
+/// What a Mina sidor user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roll {
+    /// The kommun's main administrator: invites and deactivates users, and works as a
+    /// handläggare.
+    Huvudansvarig,
+    Handlaggare,
+}
+
+impl Roll {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Huvudansvarig => "huvudansvarig",
+            Self::Handlaggare => "handlaggare",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "huvudansvarig" => Some(Self::Huvudansvarig),
+            "handlaggare" => Some(Self::Handlaggare),
+            _ => None,
+        }
+    }
+}
+
+/// A user of one kommun.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsUser {
+    pub id: String,
+    pub kommun: Kommunkod,
+    /// The name BankID gave at the latest login (empty before the first).
+    pub namn: String,
+    pub epost: String,
+    pub roll: Roll,
+    pub active: bool,
+}
+
+/// A logged-in browser: the user and the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct MsSession {
+    pub user: MsUser,
+    pub csrf: String,
+}
+
+/// A BankID order in progress, bound to one browser.
+#[derive(Debug, Clone)]
+pub struct PendingLogin {
+    pub order_ref: String,
+    pub auto_start_token: String,
+    pub qr_start_token: String,
+    pub qr_start_secret: String,
+    /// Set when the login registers an invitation.
+    pub invitation_hash: Option<String>,
+    /// Microseconds since the epoch.
+    pub started_at: i64,
+}
+
+/// An invitation that may still be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub kommun: Kommunkod,
+    pub epost: String,
+    pub roll: Roll,
+    /// Microseconds since the epoch.
+    pub expires_at: i64,
+}
+
+/// Why an invitation link does not work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationRefusal {
+    Unknown,
+    Expired,
+    Used,
+    /// The BankID identity is not the person the invitation was made for.
+    OtherPerson,
+}
+
+impl InvitationRefusal {
+    fn audit_reason(self) -> &'static str {
+        match self {
+            Self::Unknown => "inbjudan_okand",
+            Self::Expired => "inbjudan_utgangen",
+            Self::Used => "inbjudan_anvand",
+            Self::OtherPerson => "inbjudan_annan_person",
+        }
+    }
+}
+
+/// A fresh random token for a browser or an e-mail link.
+fn token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[derive(Queryable)]
+struct UserRow {
+    id: String,
+    kommunkod: String,
+    _person_hash: String,
+    namn: String,
+    epost: String,
+    roll: String,
+    active: bool,
+    _created_at: i64,
+    _updated_at: i64,
+}
+
+impl TryFrom<UserRow> for MsUser {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(MsUser {
+            kommun: Kommunkod::parse(&r.kommunkod)
+                .map_err(|_| StoreError::Corrupt(format!("kommunkod {}", r.kommunkod)))?,
+            roll: Roll::parse(&r.roll)
+                .ok_or_else(|| StoreError::Corrupt(format!("roll {}", r.roll)))?,
+            id: r.id,
+            namn: r.namn,
+            epost: r.epost,
+            active: r.active,
+        })
+    }
+}
+
+fn load_users(rows: Vec<UserRow>) -> Result<Vec<MsUser>, StoreError> {
+    rows.into_iter().map(MsUser::try_from).collect()
+}
+
+impl Store {
+    fn person_hash(&self, p: &Personnummer) -> String {
+        hex::encode(Sha256::digest(
+            format!("mina-sidor:{}", self.keys().lookup_hash(p)).as_bytes(),
+        ))
+    }
+
+    fn ms_audit(
+        c: &mut crate::DbConnection,
+        actor: &AuditActor,
+        kommun: Option<Kommunkod>,
+        action: &str,
+        target: Option<&str>,
+        outcome: Outcome,
+    ) -> Result<(), StoreError> {
+        audit::append(
+            c,
+            &AuditEvent {
+                actor,
+                kommun,
+                person: None,
+                action,
+                target,
+                outcome,
+            },
+            now(),
+        )
+        .map(|_| ())
+    }
+
+    /// Makes (or reactivates) the kommun's huvudansvarig: Af's bootstrap command.
+    pub fn ms_add_huvudansvarig(
+        &self,
+        operator: &str,
+        kommun: Kommunkod,
+        personnummer: &Personnummer,
+        epost: &str,
+    ) -> Result<MsUser, StoreError> {
+        let hash = self.person_hash(personnummer);
+        let user = self.tx(|c| {
+            let id = upsert_user(c, kommun, &hash, epost, Roll::Huvudansvarig)?;
+            Self::ms_audit(
+                c,
+                &AuditActor::System(operator.to_owned()),
+                Some(kommun),
+                "mina-sidor:huvudansvarig",
+                Some(&id),
+                Outcome::Ok,
+            )?;
+            user_by_id(c, &id)
+        })?;
+        Ok(user)
+    }
+
+    /// The kommun's users, huvudansvariga first, then by e-mail.
+    pub fn ms_users(&self, kommun: Kommunkod) -> Result<Vec<MsUser>, StoreError> {
+        let mut c = self.connection()?;
+        let rows: Vec<UserRow> = usr::table
+            .filter(usr::kommunkod.eq(kommun.to_string()))
+            .order((usr::roll.desc(), usr::epost.asc()))
+            .load(&mut *c)?;
+        load_users(rows)
+    }
+
+    /// The active users a BankID identity may log in as (one per kommun), with the name
+    /// BankID gave recorded on each. The attempt is audited, also when it is refused.
+    pub fn ms_login_users(
+        &self,
+        personnummer: &Personnummer,
+        namn: &str,
+    ) -> Result<Vec<MsUser>, StoreError> {
+        let hash = self.person_hash(personnummer);
+        self.tx(|c| {
+            let rows: Vec<UserRow> = usr::table
+                .filter(usr::person_hash.eq(&hash))
+                .filter(usr::active.eq(true))
+                .order(usr::kommunkod.asc())
+                .load(c)?;
+            let users = load_users(rows)?;
+            if users.is_empty() {
+                Self::ms_audit(
+                    c,
+                    &AuditActor::System("mina-sidor".into()),
+                    None,
+                    "mina-sidor:inloggning",
+                    None,
+                    Outcome::Refused("inte_inbjuden"),
+                )?;
+            }
+            diesel::update(usr::table.filter(usr::person_hash.eq(&hash)))
+                .set((usr::namn.eq(namn), usr::updated_at.eq(now())))
+                .execute(c)?;
+            Ok(users
+                .into_iter()
+                .map(|u| MsUser {
+                    namn: namn.to_owned(),
+                    ..u
+                })
+                .collect())
+        })
+    }
+
+    /// Invites a person (by personnummer and e-mail) to the inviter's kommun. Only an
+    /// active huvudansvarig may. Returns the token for the link (shown once).
+    pub fn ms_invite(
+        &self,
+        by: &MsUser,
+        personnummer: &Personnummer,
+        epost: &str,
+        roll: Roll,
+        ttl_secs: i64,
+    ) -> Result<String, StoreError> {
+        let token = token();
+        let hash = hash_secret(&token);
+        let person = self.person_hash(personnummer);
+        self.tx(|c| {
+            require_huvudansvarig(c, by)?;
+            let t = now();
+            diesel::insert_into(inv::table)
+                .values((
+                    inv::token_hash.eq(&hash),
+                    inv::kommunkod.eq(by.kommun.to_string()),
+                    inv::person_hash.eq(&person),
+                    inv::epost.eq(epost),
+                    inv::roll.eq(roll.as_str()),
+                    inv::invited_by.eq(&by.id),
+                    inv::created_at.eq(t),
+                    inv::expires_at.eq(t + ttl_secs * MICROS),
+                ))
+                .execute(c)?;
+            Self::ms_audit(
+                c,
+                &AuditActor::Anvandare(by.id.clone()),
+                Some(by.kommun),
+                "mina-sidor:bjud-in",
+                None,
+                Outcome::Ok,
+            )
+        })?;
+        Ok(token)
+    }
+
+    /// The invitation behind a link, if it can still be used.
+    pub fn ms_invitation(&self, token: &str) -> Result<Result<Invitation, InvitationRefusal>, StoreError> {
+        let mut c = self.connection()?;
+        let row = find_invitation(&mut c, &hash_secret(token))?;
+        Ok(check_invitation(row, now()).map(|(i, _)| i))
+    }
+
+    /// Registers the BankID identity with the invitation (by its hash, as kept in the
+    /// pending login): single use, not expired, and for this person only.
+    pub fn ms_accept_invitation(
+        &self,
+        invitation_hash: &str,
+        personnummer: &Personnummer,
+        namn: &str,
+    ) -> Result<Result<MsUser, InvitationRefusal>, StoreError> {
+        let person = self.person_hash(personnummer);
+        self.tx(|c| {
+            let t = now();
+            let row = find_invitation(c, invitation_hash)?;
+            let checked = check_invitation(row, t).and_then(|(i, p)| {
+                if p == person {
+                    Ok(i)
+                } else {
+                    Err(InvitationRefusal::OtherPerson)
+                }
+            });
+            let invitation = match checked {
+                Ok(i) => i,
+                Err(refusal) => {
+                    Self::ms_audit(
+                        c,
+                        &AuditActor::System("mina-sidor".into()),
+                        None,
+                        "mina-sidor:registrering",
+                        None,
+                        Outcome::Refused(refusal.audit_reason()),
+                    )?;
+                    return Ok(Err(refusal));
+                }
+            };
+            // Single use even under a race: only one UPDATE finds `used_at` empty.
+            let claimed = diesel::update(
+                inv::table
+                    .filter(inv::token_hash.eq(invitation_hash))
+                    .filter(inv::used_at.is_null()),
+            )
+            .set(inv::used_at.eq(t))
+            .execute(c)?;
+            if claimed != 1 {
+                return Ok(Err(InvitationRefusal::Used));
+            }
+            let id = upsert_user(c, invitation.kommun, &person, &invitation.epost, invitation.roll)?;
+            diesel::update(usr::table.find(&id))
+                .set(usr::namn.eq(namn))
+                .execute(c)?;
+            Self::ms_audit(
+                c,
+                &AuditActor::Anvandare(id.clone()),
+                Some(invitation.kommun),
+                "mina-sidor:registrering",
+                Some(&id),
+                Outcome::Ok,
+            )?;
+            Ok(Ok(user_by_id(c, &id)?))
+        })
+    }
+
+    /// Activates or deactivates a user of the huvudansvarig's own kommun; a
+    /// deactivated user's sessions end at once. Another kommun's user is `NotFound`.
+    pub fn ms_set_user_active(
+        &self,
+        by: &MsUser,
+        user_id: &str,
+        active: bool,
+    ) -> Result<(), StoreError> {
+        self.tx(|c| {
+            require_huvudansvarig(c, by)?;
+            if user_id == by.id {
+                return Err(StoreError::Conflict("du kan inte inaktivera dig själv"));
+            }
+            let changed = diesel::update(
+                usr::table
+                    .filter(usr::id.eq(user_id))
+                    .filter(usr::kommunkod.eq(by.kommun.to_string())),
+            )
+            .set((usr::active.eq(active), usr::updated_at.eq(now())))
+            .execute(c)?;
+            if changed != 1 {
+                return Err(StoreError::NotFound);
+            }
+            if !active {
+                diesel::delete(sess::table.filter(sess::user_id.eq(user_id))).execute(c)?;
+            }
+            Self::ms_audit(
+                c,
+                &AuditActor::Anvandare(by.id.clone()),
+                Some(by.kommun),
+                if active {
+                    "mina-sidor:aktivera"
+                } else {
+                    "mina-sidor:inaktivera"
+                },
+                Some(user_id),
+                Outcome::Ok,
+            )
+        })
+    }
+
+    /// Starts a session for a user who just logged in; returns the cookie token.
+    pub fn ms_create_session(&self, user: &MsUser) -> Result<String, StoreError> {
+        let token = token();
+        let hash = hash_secret(&token);
+        self.tx(|c| {
+            let t = now();
+            diesel::insert_into(sess::table)
+                .values((
+                    sess::token_hash.eq(&hash),
+                    sess::user_id.eq(&user.id),
+                    sess::csrf.eq(self::token()),
+                    sess::created_at.eq(t),
+                    sess::last_seen.eq(t),
+                ))
+                .execute(c)?;
+            Self::ms_audit(
+                c,
+                &AuditActor::Anvandare(user.id.clone()),
+                Some(user.kommun),
+                "mina-sidor:inloggning",
+                None,
+                Outcome::Ok,
+            )
+        })?;
+        Ok(token)
+    }
+
+    /// The session behind a cookie token, if it is still alive: not idle longer than
+    /// `idle_secs`, and its user active. Touches it.
+    pub fn ms_session(&self, token: &str, idle_secs: i64) -> Result<Option<MsSession>, StoreError> {
+        let hash = hash_secret(token);
+        let mut c = self.connection()?;
+        let t = now();
+        let found: Option<(String, i64, UserRow)> = sess::table
+            .inner_join(usr::table)
+            .filter(sess::token_hash.eq(&hash))
+            .select((sess::csrf, sess::last_seen, usr::all_columns))
+            .first(&mut *c)
+            .optional()?;
+        let Some((csrf, last_seen, row)) = found else {
+            return Ok(None);
+        };
+        if last_seen + idle_secs * MICROS < t || !row.active {
+            diesel::delete(sess::table.find(&hash)).execute(&mut *c)?;
+            return Ok(None);
+        }
+        // Touch at most every few seconds: a page with several requests writes once.
+        if t - last_seen > 5 * MICROS {
+            diesel::update(sess::table.find(&hash))
+                .set(sess::last_seen.eq(t))
+                .execute(&mut *c)?;
+        }
+        Ok(Some(MsSession {
+            user: row.try_into()?,
+            csrf,
+        }))
+    }
+
+    /// Logs out: the session is gone.
+    pub fn ms_end_session(&self, token: &str) -> Result<(), StoreError> {
+        let mut c = self.connection()?;
+        diesel::delete(sess::table.find(hash_secret(token))).execute(&mut *c)?;
+        Ok(())
+    }
+
+    /// Remembers a BankID order for the browser that started it; returns the cookie
+    /// token. `invitation_token` binds the login to an invitation to register.
+    pub fn ms_start_login(
+        &self,
+        order_ref: &str,
+        auto_start_token: &str,
+        qr_start_token: &str,
+        qr_start_secret: &str,
+        invitation_token: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let token = token();
+        let mut c = self.connection()?;
+        let t = now();
+        diesel::delete(login::table.filter(login::started_at.lt(t - LOGIN_TTL_SECS * MICROS)))
+            .execute(&mut *c)?;
+        diesel::insert_into(login::table)
+            .values((
+                login::token_hash.eq(hash_secret(&token)),
+                login::order_ref.eq(order_ref),
+                login::auto_start_token.eq(auto_start_token),
+                login::qr_start_token.eq(qr_start_token),
+                login::qr_start_secret.eq(qr_start_secret),
+                login::invitation_hash.eq(invitation_token.map(hash_secret)),
+                login::started_at.eq(t),
+            ))
+            .execute(&mut *c)?;
+        Ok(token)
+    }
+
+    /// The login in progress behind a cookie token.
+    pub fn ms_pending_login(&self, token: &str) -> Result<Option<PendingLogin>, StoreError> {
+        let mut c = self.connection()?;
+        let row: Option<LoginRow> = login::table
+            .find(hash_secret(token))
+            .select((
+                login::order_ref,
+                login::auto_start_token,
+                login::qr_start_token,
+                login::qr_start_secret,
+                login::invitation_hash,
+                login::started_at,
+            ))
+            .first(&mut *c)
+            .optional()?;
+        Ok(row
+            .filter(|r| r.5 + LOGIN_TTL_SECS * MICROS >= now())
+            .map(
+                |(order_ref, auto_start_token, qr_start_token, qr_start_secret, invitation_hash, started_at)| PendingLogin {
+                    order_ref,
+                    auto_start_token,
+                    qr_start_token,
+                    qr_start_secret,
+                    invitation_hash,
+                    started_at,
+                },
+            ))
+    }
+
+    /// Forgets a login in progress (completed, failed or cancelled).
+    pub fn ms_end_login(&self, token: &str) -> Result<(), StoreError> {
+        let mut c = self.connection()?;
+        diesel::delete(login::table.find(hash_secret(token))).execute(&mut *c)?;
+        Ok(())
+    }
+}
+
+fn upsert_user(
+    c: &mut crate::DbConnection,
+    kommun: Kommunkod,
+    person_hash: &str,
+    epost: &str,
+    roll: Roll,
+) -> Result<String, StoreError> {
+    let t = now();
+    let existing: Option<String> = usr::table
+        .filter(usr::kommunkod.eq(kommun.to_string()))
+        .filter(usr::person_hash.eq(person_hash))
+        .select(usr::id)
+        .first(c)
+        .optional()?;
+    if let Some(id) = existing {
+        diesel::update(usr::table.find(&id))
+            .set((
+                usr::epost.eq(epost),
+                usr::roll.eq(roll.as_str()),
+                usr::active.eq(true),
+                usr::updated_at.eq(t),
+            ))
+            .execute(c)?;
+        return Ok(id);
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    diesel::insert_into(usr::table)
+        .values((
+            usr::id.eq(&id),
+            usr::kommunkod.eq(kommun.to_string()),
+            usr::person_hash.eq(person_hash),
+            usr::namn.eq(""),
+            usr::epost.eq(epost),
+            usr::roll.eq(roll.as_str()),
+            usr::active.eq(true),
+            usr::created_at.eq(t),
+            usr::updated_at.eq(t),
+        ))
+        .execute(c)?;
+    Ok(id)
+}
+
+fn user_by_id(c: &mut crate::DbConnection, id: &str) -> Result<MsUser, StoreError> {
+    usr::table
+        .find(id)
+        .first::<UserRow>(c)
+        .optional()?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+}
+
+/// The store's own check that `by` is an active huvudansvarig, read inside the
+/// transaction (a session may be older than a deactivation).
+fn require_huvudansvarig(c: &mut crate::DbConnection, by: &MsUser) -> Result<(), StoreError> {
+    let current = user_by_id(c, &by.id)?;
+    if current.active && current.roll == Roll::Huvudansvarig && current.kommun == by.kommun {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict("endast huvudansvarig får administrera användare"))
+    }
+}
+
+type LoginRow = (String, String, String, String, Option<String>, i64);
+
+type InvitationRow = (String, String, String, String, i64, Option<i64>);
+
+fn find_invitation(
+    c: &mut crate::DbConnection,
+    hash: &str,
+) -> Result<Option<InvitationRow>, StoreError> {
+    Ok(inv::table
+        .find(hash)
+        .select((
+            inv::kommunkod,
+            inv::person_hash,
+            inv::epost,
+            inv::roll,
+            inv::expires_at,
+            inv::used_at,
+        ))
+        .first(c)
+        .optional()?)
+}
+
+/// The invitation and the person hash it is for, if it can be used at `t`.
+fn check_invitation(
+    row: Option<InvitationRow>,
+    t: i64,
+) -> Result<(Invitation, String), InvitationRefusal> {
+    let (kommunkod, person, epost, roll, expires_at, used_at) =
+        row.ok_or(InvitationRefusal::Unknown)?;
+    if used_at.is_some() {
+        return Err(InvitationRefusal::Used);
+    }
+    if expires_at < t {
+        return Err(InvitationRefusal::Expired);
+    }
+    let kommun = Kommunkod::parse(&kommunkod).map_err(|_| InvitationRefusal::Unknown)?;
+    let roll = Roll::parse(&roll).ok_or(InvitationRefusal::Unknown)?;
+    Ok((
+        Invitation {
+            kommun,
+            epost,
+            roll,
+            expires_at,
+        },
+        person,
+    ))
+}
