@@ -14,6 +14,7 @@ mod bodies;
 mod chaos;
 mod flows;
 mod intern;
+mod mina_sidor;
 mod openapi;
 mod outage;
 mod security;
@@ -49,6 +50,43 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+/// Runs each named Mina sidor scenario against both databases.
+macro_rules! mina_sidor_on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        mod mina_sidor_test {
+            mod sqlite {
+                $(
+                    #[actix_web::test]
+                    async fn $name() {
+                        let app = crate::support::TestApp::spawn_mina_sidor(crate::support::Db::Sqlite, |_| {}).await.unwrap();
+                        crate::mina_sidor::$name(&app).await;
+                        app.stop().await;
+                    }
+                )+
+            }
+            mod postgres {
+                $(
+                    #[actix_web::test]
+                    async fn $name() {
+                        if let Some(app) = crate::support::TestApp::spawn_mina_sidor(crate::support::Db::Postgres, |_| {}).await {
+                            crate::mina_sidor::$name(&app).await;
+                            app.stop().await;
+                        }
+                    }
+                )+
+            }
+        }
+    };
+}
+
+mina_sidor_on_both_databases!(
+    invitations_register_once_and_only_the_invited_person,
+    a_handlaggare_looks_up_and_registers_and_af_sees_it,
+    a_user_of_another_kommun_sees_nothing_of_it,
+    forms_sessions_and_headers_are_protected,
+    skyddade_personuppgifter_are_flagged_and_withheld,
+);
 
 on_both_databases!(flows_test => flows:
     a_kommun_system_does_its_whole_job,

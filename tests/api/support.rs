@@ -88,12 +88,26 @@ pub(crate) struct TestApp {
     pub ops_port: u16,
     pub mode: Mode,
     pub intern_port: Option<u16>,
+    /// Mina sidor, its SMTP sink and BankID test server, when spawned with them.
+    pub mina_sidor: Option<MinaSidorEnv>,
     pub reloader: komvux_api::tls::TlsReloader,
     jwt_key: Vec<u8>,
     rsa_key: Vec<u8>,
     _db: Option<TestDatabase>,
     handles: Vec<actix_web::dev::ServerHandle>,
 }
+
+/// Mina sidor's listener and the services it talks to, all real and local.
+pub(crate) struct MinaSidorEnv {
+    pub port: u16,
+    pub bankid_port: u16,
+    pub mailbox: komvux_gateway::smtp_sink::Mailbox,
+    _sink: komvux_gateway::smtp_sink::SmtpSink,
+    bankid: actix_web::dev::ServerHandle,
+}
+
+/// What invitation links start with in tests (the listener's port is not known before).
+pub(crate) const MS_PUBLIC_URL: &str = "https://mina-sidor.test.invalid";
 
 pub(crate) const ISSUER: &str = "https://idp.test.invalid";
 pub(crate) const AUDIENCE: &str = "komvux-gateway";
@@ -135,6 +149,20 @@ impl TestApp {
     pub async fn spawn_with(
         db: Db,
         mode: Mode,
+        tweak: impl FnOnce(&mut ApiConfig),
+    ) -> Option<Self> {
+        Self::spawn_full(db, mode, false, tweak).await
+    }
+
+    /// With Mina sidor on, its BankID test server and SMTP sink.
+    pub async fn spawn_mina_sidor(db: Db, tweak: impl FnOnce(&mut ApiConfig)) -> Option<Self> {
+        Self::spawn_full(db, Mode::Test, true, tweak).await
+    }
+
+    async fn spawn_full(
+        db: Db,
+        mode: Mode,
+        mina_sidor: bool,
         tweak: impl FnOnce(&mut ApiConfig),
     ) -> Option<Self> {
         let (database, url) = match db {
@@ -210,10 +238,59 @@ impl TestApp {
                     key_files: vec![pki.dir.join("jwt.pub.pem"), pki.dir.join("jwks.json")],
                 },
             }),
+            mina_sidor: None,
         };
+        let mut ms_env = None;
+        if mina_sidor {
+            let rp = pki.ca.client("BankID RP", &OrgIdForm::None).unwrap();
+            std::fs::write(pki.dir.join("rp.pem"), rp.cert_pem().unwrap()).unwrap();
+            std::fs::write(pki.dir.join("rp.key"), rp.key_pem().unwrap()).unwrap();
+            let bankid = komvux_gateway::bankid_testserver::BankIdTestServer::start(
+                loopback,
+                &pki.dir.join("server.pem"),
+                &pki.dir.join("server.key"),
+                &pki.dir.join("ca.pem"),
+            )
+            .unwrap();
+            let bankid_port = bankid.port;
+            let bankid_handle = bankid.server.handle();
+            actix_web::rt::spawn(bankid.server);
+            let sink = komvux_gateway::smtp_sink::SmtpSink::start(loopback, None)
+                .await
+                .unwrap();
+            config.mina_sidor = Some(komvux_api::mina_sidor::MinaSidorConfig {
+                listen: loopback,
+                public_url: MS_PUBLIC_URL.into(),
+                bankid: komvux_api::mina_sidor::BankIdSettings {
+                    base_url: format!("https://localhost:{bankid_port}/rp/v6.0"),
+                    client_cert: pki.dir.join("rp.pem"),
+                    client_key: pki.dir.join("rp.key"),
+                    server_ca: pki.dir.join("ca.pem"),
+                },
+                bankid_testapp_url: Some(format!("https://localhost:{bankid_port}/testapp")),
+                smtp: komvux_api::mina_sidor::SmtpSettings {
+                    host: "127.0.0.1".into(),
+                    port: sink.addr.port(),
+                    security: komvux_api::mina_sidor::SmtpSecurity::None,
+                    username: None,
+                    password: None,
+                    from: "Mina sidor <no-reply@test.invalid>".into(),
+                },
+                invitation_ttl_secs: 3600,
+                session_idle_secs: 600,
+            });
+            ms_env = Some((bankid_port, bankid_handle, sink));
+        }
         tweak(&mut config);
         let app = Application::build(config, store.clone()).unwrap();
         let (port, ops_port, intern_port) = (app.port(), app.ops_port(), app.intern_port());
+        let mina_sidor = ms_env.map(|(bankid_port, bankid, sink)| MinaSidorEnv {
+            port: app.mina_sidor_port().unwrap(),
+            bankid_port,
+            mailbox: sink.mailbox.clone(),
+            _sink: sink,
+            bankid,
+        });
         let handles = app.handles();
         let reloader = app.tls_reloader();
         actix_web::rt::spawn(app.run_until_stopped());
@@ -224,6 +301,7 @@ impl TestApp {
             ops_port,
             mode,
             intern_port,
+            mina_sidor,
             reloader,
             jwt_key,
             rsa_key,
@@ -284,6 +362,9 @@ impl TestApp {
     pub async fn stop(self) {
         for h in &self.handles {
             h.stop(true).await;
+        }
+        if let Some(ms) = &self.mina_sidor {
+            ms.bankid.stop(true).await;
         }
     }
 

@@ -49,7 +49,10 @@ pub struct Orders(Arc<Mutex<HashMap<String, Order>>>);
 
 impl Orders {
     fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Order>) -> T) -> T {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, o| o.started.elapsed() < ORDER_TTL * 2);
         for o in map.values_mut() {
             if matches!(o.state, State::Pending(_)) && o.started.elapsed() > ORDER_TTL {
@@ -66,7 +69,11 @@ struct RpCertificate;
 
 fn on_connect(conn: &dyn std::any::Any, ext: &mut Extensions) {
     if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>()
-        && tls.get_ref().1.peer_certificates().is_some_and(|c| !c.is_empty())
+        && tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .is_some_and(|c| !c.is_empty())
     {
         ext.insert(RpCertificate);
     }
@@ -80,12 +87,11 @@ fn rp_error(status: u16, code: &str, details: &str) -> HttpResponse {
     .json(json!({ "errorCode": code, "details": details }))
 }
 
-fn require_rp(req: &HttpRequest) -> Result<(), HttpResponse> {
-    if req.conn_data::<RpCertificate>().is_some() {
-        Ok(())
-    } else {
-        Err(rp_error(401, "unauthorized", "RP certificate required"))
-    }
+/// The refusal for a connection without an RP certificate.
+fn refuse_without_rp(req: &HttpRequest) -> Option<HttpResponse> {
+    req.conn_data::<RpCertificate>()
+        .is_none()
+        .then(|| rp_error(401, "unauthorized", "RP certificate required"))
 }
 
 fn uuid() -> String {
@@ -99,7 +105,7 @@ struct AuthRequest {
 }
 
 async fn auth(req: HttpRequest, orders: web::Data<Orders>, body: web::Bytes) -> HttpResponse {
-    if let Err(res) = require_rp(&req) {
+    if let Some(res) = refuse_without_rp(&req) {
         return res;
     }
     let Ok(body) = serde_json::from_slice::<AuthRequest>(&body) else {
@@ -141,7 +147,7 @@ struct OrderRequest {
 }
 
 async fn collect(req: HttpRequest, orders: web::Data<Orders>, body: web::Bytes) -> HttpResponse {
-    if let Err(res) = require_rp(&req) {
+    if let Some(res) = refuse_without_rp(&req) {
         return res;
     }
     let Ok(body) = serde_json::from_slice::<OrderRequest>(&body) else {
@@ -192,7 +198,7 @@ async fn collect(req: HttpRequest, orders: web::Data<Orders>, body: web::Bytes) 
 }
 
 async fn cancel(req: HttpRequest, orders: web::Data<Orders>, body: web::Bytes) -> HttpResponse {
-    if let Err(res) = require_rp(&req) {
+    if let Some(res) = refuse_without_rp(&req) {
         return res;
     }
     let Ok(body) = serde_json::from_slice::<OrderRequest>(&body) else {
@@ -340,10 +346,9 @@ fn tls_config(
     for c in CertificateDer::pem_file_iter(client_ca)? {
         roots.add(c?)?;
     }
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .allow_unauthenticated()
-            .build()?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()?;
     let chain = CertificateDer::pem_file_iter(server_cert)?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(server_key)?;
     Ok(rustls::ServerConfig::builder_with_provider(provider)

@@ -565,8 +565,8 @@ pub fn mina_sidor(settings: &Settings, cmd: MinaSidorCommand) -> anyhow::Result<
         personnummer_file,
         epost,
     }) = cmd;
-    let kommun = komvux_domain::Kommunkod::parse(&kommun)
-        .map_err(|e| anyhow::anyhow!("--kommun: {e}"))?;
+    let kommun =
+        komvux_domain::Kommunkod::parse(&kommun).map_err(|e| anyhow::anyhow!("--kommun: {e}"))?;
     let person = read_person(personnummer, personnummer_file)?;
     if let Err(e) = komvux_api::body::person_allowed(settings.mode, &person, "personnummer") {
         bail!("--personnummer: {}", e.meddelande);
@@ -575,7 +575,8 @@ pub fn mina_sidor(settings: &Settings, cmd: MinaSidorCommand) -> anyhow::Result<
         bail!("--epost: not an e-mail address");
     }
     let store = open_store(settings)?;
-    let user = store.ms_add_huvudansvarig("mina-sidor huvudansvarig add", kommun, &person, &epost)?;
+    let user =
+        store.ms_add_huvudansvarig("mina-sidor huvudansvarig add", kommun, &person, &epost)?;
     say(&format!(
         "huvudansvarig for {} ({kommun}): user {} <{}>; they log in with BankID at Mina sidor",
         kommun.namn(),

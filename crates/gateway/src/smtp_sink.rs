@@ -18,6 +18,44 @@ pub struct Mail {
     pub data: String,
 }
 
+impl Mail {
+    /// The body as text: after the headers, quoted-printable decoded when the message
+    /// says so.
+    pub fn body_text(&self) -> String {
+        let (headers, body) = self
+            .data
+            .split_once("\r\n\r\n")
+            .unwrap_or(("", self.data.as_str()));
+        if !headers
+            .to_ascii_lowercase()
+            .contains("content-transfer-encoding: quoted-printable")
+        {
+            return body.to_owned();
+        }
+        let joined = body.replace("=\r\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (bytes[i], hex) {
+                (b'=', Some(b)) => {
+                    out.push(b);
+                    i += 3;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
 /// The messages received so far.
 #[derive(Debug, Clone, Default)]
 pub struct Mailbox(Arc<Mutex<Vec<Mail>>>);
@@ -105,7 +143,9 @@ async fn conversation(
                 b"250 OK\r\n"
             }
             "DATA" => {
-                write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+                write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await?;
                 let mut data = String::new();
                 loop {
                     line.clear();

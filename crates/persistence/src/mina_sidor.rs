@@ -16,7 +16,9 @@ use sha2::{Digest, Sha256};
 use crate::audit::{self, AuditActor, AuditEvent, Outcome};
 use crate::clients::hash_secret;
 use crate::error::StoreError;
-use crate::schema::{ms_invitations as inv, ms_logins as login, ms_sessions as sess, ms_users as usr};
+use crate::schema::{
+    ms_invitations as inv, ms_logins as login, ms_sessions as sess, ms_users as usr,
+};
 use crate::store::{Store, now};
 
 const MICROS: i64 = 1_000_000;
@@ -295,7 +297,10 @@ impl Store {
     }
 
     /// The invitation behind a link, if it can still be used.
-    pub fn ms_invitation(&self, token: &str) -> Result<Result<Invitation, InvitationRefusal>, StoreError> {
+    pub fn ms_invitation(
+        &self,
+        token: &str,
+    ) -> Result<Result<Invitation, InvitationRefusal>, StoreError> {
         let mut c = self.connection()?;
         let row = find_invitation(&mut c, &hash_secret(token))?;
         Ok(check_invitation(row, now()).map(|(i, _)| i))
@@ -345,7 +350,13 @@ impl Store {
             if claimed != 1 {
                 return Ok(Err(InvitationRefusal::Used));
             }
-            let id = upsert_user(c, invitation.kommun, &person, &invitation.epost, invitation.roll)?;
+            let id = upsert_user(
+                c,
+                invitation.kommun,
+                &person,
+                &invitation.epost,
+                invitation.roll,
+            )?;
             diesel::update(usr::table.find(&id))
                 .set(usr::namn.eq(namn))
                 .execute(c)?;
@@ -511,18 +522,23 @@ impl Store {
             ))
             .first(&mut *c)
             .optional()?;
-        Ok(row
-            .filter(|r| r.5 + LOGIN_TTL_SECS * MICROS >= now())
-            .map(
-                |(order_ref, auto_start_token, qr_start_token, qr_start_secret, invitation_hash, started_at)| PendingLogin {
-                    order_ref,
-                    auto_start_token,
-                    qr_start_token,
-                    qr_start_secret,
-                    invitation_hash,
-                    started_at,
-                },
-            ))
+        Ok(row.filter(|r| r.5 + LOGIN_TTL_SECS * MICROS >= now()).map(
+            |(
+                order_ref,
+                auto_start_token,
+                qr_start_token,
+                qr_start_secret,
+                invitation_hash,
+                started_at,
+            )| PendingLogin {
+                order_ref,
+                auto_start_token,
+                qr_start_token,
+                qr_start_secret,
+                invitation_hash,
+                started_at,
+            },
+        ))
     }
 
     /// Forgets a login in progress (completed, failed or cancelled).
@@ -591,7 +607,9 @@ fn require_huvudansvarig(c: &mut crate::DbConnection, by: &MsUser) -> Result<(),
     if current.active && current.roll == Roll::Huvudansvarig && current.kommun == by.kommun {
         Ok(())
     } else {
-        Err(StoreError::Conflict("endast huvudansvarig får administrera användare"))
+        Err(StoreError::Conflict(
+            "endast huvudansvarig får administrera användare",
+        ))
     }
 }
 

@@ -160,8 +160,9 @@ impl BankIdClient {
             .await
             .map_err(|e| BankIdError::Transport(e.to_string()))?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| BankIdError::Transport(format!("unexpected answer to {method}: {e}")));
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                BankIdError::Transport(format!("unexpected answer to {method}: {e}"))
+            });
         }
         let err: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
         Err(BankIdError::Api {
@@ -231,7 +232,9 @@ pub fn hint_message(status: OrderStatus, hint: Option<&str>) -> &'static str {
         (OrderStatus::Pending, Some("outstandingTransaction" | "noClient")) => {
             "Starta BankID-appen och skanna QR-koden."
         }
-        (OrderStatus::Pending, Some("started")) => "Söker efter BankID, det kan ta en liten stund …",
+        (OrderStatus::Pending, Some("started")) => {
+            "Söker efter BankID, det kan ta en liten stund …"
+        }
         (OrderStatus::Pending, Some("userSign" | "userMrtd")) => {
             "Skriv in din säkerhetskod i BankID-appen och välj Identifiera."
         }

@@ -113,10 +113,18 @@ impl Typ {
 
     pub(crate) fn description(self) -> &'static str {
         match self {
-            Self::Ansokan => "En ansökan till komvux eller sfi. Personen ska ha ett aktivt utbildningsbehov.",
-            Self::Antagning => "Beslut om antagning (komvux) eller mottagande (sfi). Personen ska ha ett aktivt utbildningsbehov.",
-            Self::Avbrott => "Ett avbrott i hela utbildningen eller i vissa kurser. Personen ska ha ett utbildningsbeslut i kommunen.",
-            Self::Forandring => "En förändring i pågående studier. Personen ska ha ett utbildningsbeslut i kommunen.",
+            Self::Ansokan => {
+                "En ansökan till komvux eller sfi. Personen ska ha ett aktivt utbildningsbehov."
+            }
+            Self::Antagning => {
+                "Beslut om antagning (komvux) eller mottagande (sfi). Personen ska ha ett aktivt utbildningsbehov."
+            }
+            Self::Avbrott => {
+                "Ett avbrott i hela utbildningen eller i vissa kurser. Personen ska ha ett utbildningsbeslut i kommunen."
+            }
+            Self::Forandring => {
+                "En förändring i pågående studier. Personen ska ha ett utbildningsbeslut i kommunen."
+            }
             Self::Betyg => "Betyg i en kurs. Personen ska ha ett utbildningsbeslut i kommunen.",
         }
     }
@@ -145,8 +153,7 @@ impl Typ {
 
     /// Whether a field by JSON path is on the form (for linking errors).
     pub(crate) fn knows(self, path: &str, rows: usize) -> bool {
-        if ["personnummer", "status", "ersatter"].contains(&path) || self.fields().contains(&path)
-        {
+        if ["personnummer", "status", "ersatter"].contains(&path) || self.fields().contains(&path) {
             return true;
         }
         self.has_kurser()

@@ -14,8 +14,7 @@ use super::bankid::{self, OrderStatus};
 use super::forms::{self, Typ};
 use super::pages::{self, Ctx, Errors, csrf, layout, ok, select_field, text_field};
 use super::session::{
-    AnonCsrf, FormData, Inloggad, LOGIN_COOKIE, PageError, SESSION_COOKIE, cookie,
-    removal,
+    AnonCsrf, FormData, Inloggad, LOGIN_COOKIE, PageError, SESSION_COOKIE, cookie, removal,
 };
 use super::{BASE, MinaSidor};
 use crate::body;
@@ -243,7 +242,13 @@ async fn login_page(req: HttpRequest, state: State, ms: Ms) -> Page {
     };
     let token = AnonCsrf::of(&req);
     let message = bankid::hint_message(OrderStatus::Pending, Some("outstandingTransaction"));
-    Ok(token.apply(ok(bankid_page(&state, &ms, &token, &pending.auto_start_token, message))))
+    Ok(token.apply(ok(bankid_page(
+        &state,
+        &ms,
+        &token,
+        &pending.auto_start_token,
+        message,
+    ))))
 }
 
 fn bankid_page(
@@ -300,9 +305,7 @@ async fn login_qr(req: HttpRequest, state: State) -> Page {
     let seconds = u64::try_from((micros - pending.started_at) / 1_000_000).unwrap_or(0);
     let data = bankid::qr_data(&pending.qr_start_token, &pending.qr_start_secret, seconds);
     let svg = bankid::qr_svg(&data).ok_or_else(|| PageError::Internal("QR code".into()))?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .body(svg))
+    Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))
 }
 
 /// Where a login stands after asking BankID.
@@ -345,7 +348,9 @@ async fn collect_login(state: &State, ms: &Ms, login: String) -> Result<LoginOut
     };
     let answer = match ms.bankid.collect(&pending.order_ref).await {
         Ok(a) => a,
-        Err(bankid::BankIdError::Api { status: 400 | 404, .. }) => {
+        Err(bankid::BankIdError::Api {
+            status: 400 | 404, ..
+        }) => {
             end(state, login).await?;
             return Ok(LoginOutcome::Failed(
                 "Inloggningen har gått ut. Börja om från startsidan.",
@@ -373,7 +378,9 @@ async fn collect_login(state: &State, ms: &Ms, login: String) -> Result<LoginOut
         OrderStatus::Complete => {
             end(state, login).await?;
             let Some(done) = answer.completion_data else {
-                return Err(PageError::Internal("complete without completionData".into()));
+                return Err(PageError::Internal(
+                    "complete without completionData".into(),
+                ));
             };
             let pnr = Personnummer::parse(&done.user.personal_number)
                 .map_err(|_| PageError::Internal("BankID gave no valid personnummer".into()))?;
@@ -471,10 +478,10 @@ async fn login_cancel(req: HttpRequest, state: State, ms: Ms, payload: web::Payl
     if let Some(login) = login_token(&req) {
         let store = state.store.clone();
         let key = login.clone();
-        if let Some(p) = run(move || store.ms_pending_login(&key)).await? {
-            if let Err(e) = ms.bankid.cancel(&p.order_ref).await {
-                tracing::info!(error = %e, "BankID cancel failed");
-            }
+        if let Some(p) = run(move || store.ms_pending_login(&key)).await?
+            && let Err(e) = ms.bankid.cancel(&p.order_ref).await
+        {
+            tracing::info!(error = %e, "BankID cancel failed");
         }
         let store = state.store.clone();
         run(move || store.ms_end_login(&login)).await?;
@@ -863,7 +870,9 @@ async fn registrera(
         IdempotencyKey::new(
             k,
             &format!("mina-sidor/registrera/{}", typ.slug()),
-            serde_json::to_string(&fingerprint).unwrap_or_default().as_bytes(),
+            serde_json::to_string(&fingerprint)
+                .unwrap_or_default()
+                .as_bytes(),
         )
         .ok()
     });
@@ -992,7 +1001,13 @@ async fn users(state: State, who: Inloggad) -> Page {
     )))
 }
 
-async fn invite(req: HttpRequest, state: State, ms: Ms, who: Inloggad, payload: web::Payload) -> Page {
+async fn invite(
+    req: HttpRequest,
+    state: State,
+    ms: Ms,
+    who: Inloggad,
+    payload: web::Payload,
+) -> Page {
     let form = form_of(&req, payload).await?;
     who.check_csrf(&form)?;
     who.require_huvudansvarig()?;
@@ -1041,19 +1056,23 @@ async fn invite(req: HttpRequest, state: State, ms: Ms, who: Inloggad, payload: 
          Har du inte väntat dig inbjudan kan du bortse från det här meddelandet.\n\n\
          Mina sidor för kommuner\n",
         kommun.namn(),
-        if who.user.namn.is_empty() { who.user.epost.as_str() } else { who.user.namn.as_str() },
+        if who.user.namn.is_empty() {
+            who.user.epost.as_str()
+        } else {
+            who.user.namn.as_str()
+        },
     );
     let mailer = ms.mailer.clone();
     let to = epost.clone();
-    let sent = web::block(move || {
-        mailer.send(&to, "Inbjudan till Mina sidor för kommuner", body)
-    })
-    .await?;
+    let sent =
+        web::block(move || mailer.send(&to, "Inbjudan till Mina sidor för kommuner", body)).await?;
     let notice = match sent {
         Ok(()) => format!("En inbjudan har skickats till {epost}."),
         Err(e) => {
             tracing::warn!(error = %e, "mina sidor: invitation mail not sent");
-            format!("Inbjudan skapades men e-posten till {epost} kunde inte skickas. Försök igen senare.")
+            format!(
+                "Inbjudan skapades men e-posten till {epost} kunde inte skickas. Försök igen senare."
+            )
         }
     };
     let store = state.store.clone();

@@ -1,7 +1,6 @@
 //! Invitation e-mails over SMTP (lettre).
 
-use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox};
+use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message, SmtpTransport, Transport};
 
@@ -44,7 +43,9 @@ pub struct Mailer {
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer").field("from", &self.from).finish_non_exhaustive()
+        f.debug_struct("Mailer")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
     }
 }
 
@@ -84,11 +85,7 @@ impl Mailer {
             .to(to)
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
-            // 8bit keeps links whole (no quoted-printable line wrapping).
-            .body(
-                Body::new_with_encoding(body, ContentTransferEncoding::EightBit)
-                    .map_err(|_| MailError::Send("line too long for 8bit".into()))?,
-            )
+            .body(body)
             .map_err(|e| MailError::Send(e.to_string()))?;
         self.transport
             .send(&message)

@@ -1,0 +1,763 @@
+//! Mina sidor för kommuner over real HTTPS: BankID through the real RP client against
+//! the BankID test server, invitations through a real SMTP conversation, and the
+//! pages as a browser without JavaScript uses them (forms and cookies).
+
+use komvux_domain::{Kommunkod, Personnummer};
+use serde_json::{Value, json};
+
+use crate::bodies::{ansokan, anvisa, besluta, person, sok};
+use crate::support::{MS_PUBLIC_URL, STOCKHOLM_ORG, TestApp, tls_client};
+
+const STOCKHOLM: &str = "0180";
+const GOTEBORG: &str = "1480";
+
+/// A browser without JavaScript: a cookie jar, no automatic redirects.
+pub(crate) struct Web {
+    http: reqwest::Client,
+    phone: reqwest::Client,
+    pub base: String,
+    bankid: String,
+}
+
+pub(crate) struct Page {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn csrf(&self) -> String {
+        attr_after(&self.body, "name=\"csrf\" value=\"").expect("a CSRF field")
+    }
+
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+fn attr_after(html: &str, marker: &str) -> Option<String> {
+    let start = html.find(marker)? + marker.len();
+    let rest = &html[start..];
+    let end = rest.find(['"', '<', '&']).unwrap_or(rest.len());
+    Some(rest[..end].to_owned())
+}
+
+pub(crate) fn browser_client(app: &TestApp) -> reqwest::Client {
+    // reqwest with a cookie store over the test CA; built like support::tls_client.
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::pem::PemObject::pem_slice_iter(&app.pki.ca_pem()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl Web {
+    pub fn new(app: &TestApp) -> Self {
+        let ms = app.mina_sidor.as_ref().expect("spawned with Mina sidor");
+        Self {
+            http: browser_client(app),
+            phone: tls_client(&app.pki.ca_pem(), None),
+            base: format!("https://localhost:{}", ms.port),
+            bankid: format!("https://localhost:{}", ms.bankid_port),
+        }
+    }
+
+    async fn page(res: reqwest::Response) -> Page {
+        Page {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::page(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        Self::page(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts a form with the CSRF token of the page at `from`.
+    pub async fn submit(&self, from: &str, action: &str, form: &[(&str, &str)]) -> Page {
+        let csrf = self.get(from).await.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(form);
+        self.post(action, &all).await
+    }
+
+    /// The phone: identifies the order behind `autostart` in the test app.
+    pub async fn phone_identifies(&self, autostart: &str, p: &str) -> String {
+        self.phone
+            .post(format!("{}/testapp", self.bankid))
+            .form(&[
+                ("autostarttoken", autostart),
+                ("personnummer", p),
+                ("fornamn", "Test"),
+                ("efternamn", "Testsson"),
+                ("atgard", "legitimera"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Starts BankID from a page with a BankID button (the start page or an
+    /// invitation), identifies as `p` and continues; returns the last answer.
+    pub async fn bankid(&self, from: &str, p: &Personnummer) -> Page {
+        let start = self.get(from).await;
+        let action = if from.contains("/inbjudan/") {
+            from.to_owned()
+        } else {
+            "/mina-sidor/logga-in".to_owned()
+        };
+        let r = self.post(&action, &[("csrf", &start.csrf())]).await;
+        assert_eq!(r.status, 303, "BankID starts: {}", r.body);
+        assert_eq!(r.location(), "/mina-sidor/logga-in/bankid");
+        let qr_page = self.get("/mina-sidor/logga-in/bankid").await;
+        assert_eq!(qr_page.status, 200);
+        let qr = self.get("/mina-sidor/logga-in/qr.svg").await;
+        assert!(qr.body.contains("<svg"), "an animated QR code is served");
+        let autostart = attr_after(&qr_page.body, "autostarttoken=").unwrap();
+        // Before the phone identifies, the order is pending.
+        let pending = self
+            .post(
+                "/mina-sidor/logga-in/kontrollera",
+                &[("csrf", &qr_page.csrf())],
+            )
+            .await;
+        assert_eq!(pending.status, 200);
+        assert!(pending.body.contains("BankID"), "{}", pending.body);
+        let phone = self.phone_identifies(&autostart, &p.expose()).await;
+        assert!(phone.contains("Legitimerad"), "{phone}");
+        self.post(
+            "/mina-sidor/logga-in/kontrollera",
+            &[("csrf", &qr_page.csrf())],
+        )
+        .await
+    }
+
+    /// Logs in as `p`; asserts it worked.
+    pub async fn login(&self, p: &Personnummer) {
+        let r = self.bankid("/mina-sidor/", p).await;
+        assert_eq!(r.status, 303, "logged in: {}", r.body);
+        let start = self.get("/mina-sidor/").await;
+        assert!(start.body.contains("Logga ut"), "{}", start.body);
+    }
+}
+
+fn kommun(k: &str) -> Kommunkod {
+    Kommunkod::parse(k).unwrap()
+}
+
+/// The invitation link in the newest mail to `to`.
+fn invitation_link(app: &TestApp, to: &str) -> String {
+    let mails = app.mina_sidor.as_ref().unwrap().mailbox.all();
+    let mail = mails
+        .iter()
+        .rev()
+        .find(|m| m.to.iter().any(|t| t == to))
+        .unwrap_or_else(|| panic!("a mail to {to} in {mails:?}"));
+    assert!(
+        mail.data.contains("Subject: Inbjudan till Mina sidor"),
+        "{}",
+        mail.data
+    );
+    let text = mail.body_text();
+    assert!(text.contains("Du är inbjuden till Mina sidor"), "{text}");
+    let start = text.find(MS_PUBLIC_URL).expect("a link to Mina sidor");
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    link.trim_start_matches(MS_PUBLIC_URL).to_owned()
+}
+
+fn huvudansvarig(app: &TestApp, k: &str, i: usize) -> Personnummer {
+    let p = person(900 + i);
+    app.store
+        .ms_add_huvudansvarig("test", kommun(k), &p, &format!("ha{i}@kommun.invalid"))
+        .unwrap();
+    p
+}
+
+/// Invites `p` from the logged-in huvudansvarig's browser; returns the link path.
+async fn invite(app: &TestApp, admin: &Web, p: &Personnummer, epost: &str) -> String {
+    let r = admin
+        .submit(
+            "/mina-sidor/anvandare",
+            "/mina-sidor/anvandare",
+            &[
+                ("personnummer", &p.expose()),
+                ("epost", epost),
+                ("roll", "handlaggare"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains(&format!("En inbjudan har skickats till {epost}")),
+        "{}",
+        r.body
+    );
+    invitation_link(app, epost)
+}
+
+pub(crate) async fn invitations_register_once_and_only_the_invited_person(app: &TestApp) {
+    let admin_p = huvudansvarig(app, STOCKHOLM, 1);
+    let admin = Web::new(app);
+    admin.login(&admin_p).await;
+
+    // invite → mail → register with BankID
+    let user_p = person(910);
+    let link = invite(app, &admin, &user_p, "handlaggare@stockholm.invalid").await;
+    assert!(link.starts_with("/mina-sidor/inbjudan/"), "{link}");
+    let user = Web::new(app);
+    let page = user.get(&link).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Registrera dig med BankID"));
+    let r = user.bankid(&link, &user_p).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let start = user.get("/mina-sidor/").await;
+    assert!(
+        start.body.contains("Mina sidor – Stockholm"),
+        "{}",
+        start.body
+    );
+    assert!(
+        !start.body.contains("/mina-sidor/anvandare"),
+        "a handläggare does not administer users"
+    );
+    assert_eq!(user.get("/mina-sidor/anvandare").await.status, 403);
+
+    // the link is single use
+    let again = Web::new(app);
+    let r = again.get(&link).await;
+    assert_eq!(r.status, 410);
+    assert!(r.body.contains("redan använts"), "{}", r.body);
+
+    // an invitation for one person cannot be used by another
+    let other_link = invite(app, &admin, &person(911), "annan@stockholm.invalid").await;
+    let thief = Web::new(app);
+    let r = thief.bankid(&other_link, &person(912)).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("annan person"), "{}", r.body);
+
+    // an expired invitation is refused
+    let by = app
+        .store
+        .ms_login_users(&admin_p, "Test")
+        .unwrap()
+        .remove(0);
+    let token = app
+        .store
+        .ms_invite(
+            &by,
+            &person(913),
+            "sen@stockholm.invalid",
+            komvux_persistence::Roll::Handlaggare,
+            -1,
+        )
+        .unwrap();
+    let r = Web::new(app)
+        .get(&format!("/mina-sidor/inbjudan/{token}"))
+        .await;
+    assert_eq!(r.status, 410);
+    assert!(r.body.contains("gått ut"), "{}", r.body);
+    let r = Web::new(app).get("/mina-sidor/inbjudan/finns-inte").await;
+    assert_eq!(r.status, 404);
+
+    // someone never invited gets a clear refusal
+    let stranger = Web::new(app);
+    let r = stranger.bankid("/mina-sidor/", &person(914)).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("inget konto"), "{}", r.body);
+
+    // a non-test personnummer is not accepted by the test BankID
+    let reply = Web::new(app)
+        .phone_identifies("00000000-0000-0000-0000-000000000000", "198112289874")
+        .await;
+    assert!(reply.contains("testpersonnummer"), "{reply}");
+
+    // deactivation ends the user's sessions at once
+    let users = admin.get("/mina-sidor/anvandare").await;
+    let marker = "/mina-sidor/anvandare/";
+    let ids: Vec<String> = users
+        .body
+        .match_indices(marker)
+        .map(|(i, _)| {
+            users.body[i + marker.len()..]
+                .split('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(!ids.is_empty());
+    let user_id = app
+        .store
+        .ms_login_users(&user_p, "Test Testsson")
+        .unwrap()
+        .remove(0)
+        .id;
+    assert!(ids.contains(&user_id));
+    let r = admin
+        .submit(
+            "/mina-sidor/anvandare",
+            &format!("/mina-sidor/anvandare/{user_id}/inaktivera"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(user.get("/mina-sidor/sok").await.status, 303, "logged out");
+    let r = Web::new(app).bankid("/mina-sidor/", &user_p).await;
+    assert_eq!(r.status, 403, "a deactivated user cannot log in");
+
+    // registration and login are audited
+    let audit = app.store.audit_for_actor(&user_id, 1000).unwrap();
+    assert!(audit.iter().any(|a| a.action == "mina-sidor:registrering"));
+    assert!(audit.iter().any(|a| a.action == "mina-sidor:inloggning"));
+}
+
+pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &TestApp) {
+    let p = person(920);
+    anvisa(&app.store, p, STOCKHOLM);
+    let web = Web::new(app);
+    web.login(&huvudansvarig(app, STOCKHOLM, 2)).await;
+
+    // look up: the same data the API gives, without the personnummer in any URL
+    let r = web
+        .submit(
+            "/mina-sidor/sok",
+            "/mina-sidor/sok",
+            &[("personnummer", &p.expose())],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Utbildningsbehov 1"), "{}", r.body);
+    assert!(r.body.contains("Personen har inga utbildningsbeslut"));
+    let bad = web
+        .submit(
+            "/mina-sidor/sok",
+            "/mina-sidor/sok",
+            &[("personnummer", "12345")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("aria-invalid=\"true\""));
+
+    // Tabell 2
+    let r = web.get("/mina-sidor/aktiva").await;
+    assert!(r.body.contains(&p.expose()), "{}", r.body);
+
+    // a form with an error gives the API's message on the field
+    let api = app.client(STOCKHOLM_ORG, &[STOCKHOLM]);
+    let mut body = ansokan(STOCKHOLM, p);
+    body["kurser"][0]["kurskod"] = json!("x");
+    let problem = api.post("/ansokningar", &body).await;
+    let api_message = problem.body["errors"][0]["meddelande"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(problem.body["errors"][0]["falt"], "kurser[0].kurskod");
+    let form = |kurskod: &'static str| {
+        let p = p.expose();
+        move |extra: &str| {
+            vec![
+                ("personnummer".to_owned(), p.clone()),
+                ("status".into(), "registrering".into()),
+                ("ansokningsdatum".into(), "2026-03-01".into()),
+                ("kurser[0].kurskod".into(), kurskod.into()),
+                ("kurser[0].kursnamn".into(), "Matematik 1a".into()),
+                ("kurser[0].skolform".into(), "gymnasial".into()),
+                ("kurser[0].poang".into(), "100".into()),
+                ("kurser[0].studietakt".into(), "50".into()),
+                ("kurser[0].startdatum".into(), "2027-08-17".into()),
+                ("kurser[0].slutdatum".into(), "2027-12-18".into()),
+                ("formular_id".into(), extra.to_owned()),
+            ]
+        }
+    };
+    let pairs = |v: &[(String, String)]| -> Vec<(String, String)> { v.to_vec() };
+    let fields = pairs(&form("x")("form-1"));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let r = web
+        .submit(
+            "/mina-sidor/registrera/ansokan",
+            "/mina-sidor/registrera/ansokan",
+            &refs,
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body.contains(&api_message),
+        "the API's message {api_message:?} in {}",
+        r.body
+    );
+    assert!(
+        r.body.contains("href=\"#f-kurser-0-kurskod\""),
+        "the summary links to the field"
+    );
+
+    // a valid one is stored; a second click replays the same receipt
+    let fields = pairs(&form("MATMAT01a")("form-2"));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let first = web
+        .submit(
+            "/mina-sidor/registrera/ansokan",
+            "/mina-sidor/registrera/ansokan",
+            &refs,
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let id = attr_after(&first.body, "<dd id=\"meddelande-id\">").unwrap();
+    let second = web
+        .submit(
+            "/mina-sidor/registrera/ansokan",
+            "/mina-sidor/registrera/ansokan",
+            &refs,
+        )
+        .await;
+    assert_eq!(
+        attr_after(&second.body, "<dd id=\"meddelande-id\">").unwrap(),
+        id
+    );
+
+    // Af sees it on the internal feed, written by the Mina sidor user
+    let feed = app.af().get("/handelser").await;
+    let entries = feed.body["data"].as_array().unwrap();
+    let entry = entries
+        .iter()
+        .find(|m| m["meddelande_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} in {entries:?}"));
+    assert_eq!(entry["typ"], "ansokan");
+    assert_eq!(entry["kommunkod"], STOCKHOLM);
+    assert_eq!(entries.len(), 1, "the replay stored nothing");
+
+    // a correction (ändring) through the same form
+    let mut fields = pairs(&form("MATMAT01a")("form-3"));
+    fields[1].1 = "andring".into();
+    fields.push(("ersatter".into(), id.clone()));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let r = web
+        .submit(
+            "/mina-sidor/registrera/ansokan",
+            "/mina-sidor/registrera/ansokan",
+            &refs,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let m = api.get(&format!("/meddelanden/{id}")).await;
+    assert_eq!(m.body["aktuell"], false, "replaced");
+
+    // the precondition problem shows as a form error
+    let nobody = person(921).expose();
+    let r = web
+        .submit(
+            "/mina-sidor/registrera/betyg",
+            "/mina-sidor/registrera/betyg",
+            &[
+                ("personnummer", &nobody),
+                ("status", "registrering"),
+                ("kurskod", "MATMAT01a"),
+                ("skolform", "gymnasial"),
+                ("betyg", "C"),
+                ("betygsdatum", "2027-12-18"),
+                ("poang", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body
+            .contains("inget gällande utbildningsbeslut i kommunen"),
+        "{}",
+        r.body
+    );
+
+    // etableringsprogrammet
+    let r = web
+        .submit(
+            "/mina-sidor/etableringsprogrammet",
+            "/mina-sidor/etableringsprogrammet",
+            &[("personnummer", &p.expose())],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<strong>Nej.</strong>"), "{}", r.body);
+
+    // every view of personal data is audited with the user
+    let audit = app.store.audit_for_person(&p, 0, i64::MAX).unwrap();
+    for action in [
+        "las:utbildningsbehov",
+        "lista:utbildningsbehov",
+        "skriv:ansokan",
+        "las:etableringsprogram",
+    ] {
+        assert!(
+            audit
+                .iter()
+                .any(|a| a.action == action && a.actor_kind == "anvandare"),
+            "{action} audited as the user: {audit:?}"
+        );
+    }
+}
+
+pub(crate) async fn a_user_of_another_kommun_sees_nothing_of_it(app: &TestApp) {
+    let p = person(930);
+    anvisa(&app.store, p, STOCKHOLM);
+    besluta(&app.store, p, STOCKHOLM);
+    let stockholm = Web::new(app);
+    stockholm.login(&huvudansvarig(app, STOCKHOLM, 3)).await;
+    let goteborg = Web::new(app);
+    goteborg.login(&huvudansvarig(app, GOTEBORG, 4)).await;
+
+    // Stockholm sees its beslut; Göteborg does not (and not the person in Tabell 2)
+    let own = stockholm
+        .submit(
+            "/mina-sidor/sok",
+            "/mina-sidor/sok",
+            &[("personnummer", &p.expose())],
+        )
+        .await;
+    assert!(own.body.contains("Utbildningsbeslut 1"), "{}", own.body);
+    let other = goteborg
+        .submit(
+            "/mina-sidor/sok",
+            "/mina-sidor/sok",
+            &[("personnummer", &p.expose())],
+        )
+        .await;
+    assert!(
+        !other.body.contains("Utbildningsbeslut 1"),
+        "{}",
+        other.body
+    );
+    assert!(other.body.contains("inga utbildningsbeslut i kommunen"));
+    assert!(
+        !goteborg
+            .get("/mina-sidor/aktiva")
+            .await
+            .body
+            .contains(&p.expose())
+    );
+
+    // a form always writes for the user's own kommun
+    let api = app.client(STOCKHOLM_ORG, &[STOCKHOLM]);
+    let r = goteborg
+        .submit(
+            "/mina-sidor/registrera/ansokan",
+            "/mina-sidor/registrera/ansokan",
+            &[
+                ("personnummer", &p.expose()),
+                ("status", "registrering"),
+                ("ansokningsdatum", "2026-03-01"),
+                ("kurser[0].kurskod", "MATMAT01a"),
+                ("kurser[0].kursnamn", "Matematik 1a"),
+                ("kurser[0].skolform", "gymnasial"),
+                ("kurser[0].poang", "100"),
+                ("kurser[0].studietakt", "50"),
+                ("kurser[0].startdatum", "2027-08-17"),
+                ("kurser[0].slutdatum", "2027-12-18"),
+                ("kommunkod", STOCKHOLM),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = attr_after(&r.body, "<dd id=\"meddelande-id\">").unwrap();
+    assert_eq!(
+        api.get(&format!("/meddelanden/{id}")).await.status,
+        404,
+        "not Stockholm's"
+    );
+
+    // Göteborg cannot touch Stockholm's users
+    let stockholm_admin = app.store.ms_users(kommun(STOCKHOLM)).unwrap().remove(0);
+    let r = goteborg
+        .submit(
+            "/mina-sidor/registrera",
+            &format!("/mina-sidor/anvandare/{}/inaktivera", stockholm_admin.id),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert!(app.store.ms_users(kommun(STOCKHOLM)).unwrap()[0].active);
+}
+
+pub(crate) async fn forms_sessions_and_headers_are_protected(app: &TestApp) {
+    let web = Web::new(app);
+    let start = web.get("/mina-sidor/").await;
+    let csp = start.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(start.headers["x-frame-options"], "DENY");
+    assert_eq!(start.headers["referrer-policy"], "no-referrer");
+    assert_eq!(start.headers["cache-control"], "no-store");
+    assert!(!start.body.contains("<script>"), "no inline script");
+    let cookie = start.headers["set-cookie"].to_str().unwrap();
+    for flag in ["__Host-", "HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} in {cookie}");
+    }
+
+    // the BankID test server's RP API answers only relying parties with a certificate
+    let r = web
+        .phone
+        .post(format!("{}/rp/v6.0/auth", web.bankid))
+        .json(&json!({ "endUserIp": "127.0.0.1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+
+    // a form without (or with a wrong) CSRF token is refused
+    assert_eq!(web.post("/mina-sidor/logga-in", &[]).await.status, 403);
+    assert_eq!(
+        web.post("/mina-sidor/logga-in", &[("csrf", "fel")])
+            .await
+            .status,
+        403
+    );
+    // pages need a session
+    for path in [
+        "/mina-sidor/sok",
+        "/mina-sidor/aktiva",
+        "/mina-sidor/anvandare",
+        "/mina-sidor/registrera/ansokan",
+    ] {
+        let r = web.get(path).await;
+        assert_eq!(r.status, 303, "{path}");
+        assert_eq!(r.location(), "/mina-sidor/");
+    }
+
+    web.login(&huvudansvarig(app, STOCKHOLM, 5)).await;
+    let session_cookie = {
+        // the session cookie is HttpOnly, Secure, SameSite=Strict too (checked on login)
+        let r = Web::new(app);
+        let page = r.bankid("/mina-sidor/", &person(905)).await;
+        page.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("__Host-ms-session="))
+            .unwrap()
+    };
+    for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(session_cookie.contains(flag), "{flag} in {session_cookie}");
+    }
+    // logged in, the anonymous token no longer works: the session's is needed
+    let p = person(940).expose();
+    assert_eq!(
+        web.post("/mina-sidor/sok", &[("csrf", "fel"), ("personnummer", &p)])
+            .await
+            .status,
+        403
+    );
+    // a form post of another content type is refused
+    let r = web
+        .http
+        .post(format!("{}/mina-sidor/sok", web.base))
+        .json(&json!({ "personnummer": p }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    // an oversized form is refused
+    let big = "x".repeat(100 * 1024);
+    assert_eq!(
+        web.post("/mina-sidor/sok", &[("x", &big)]).await.status,
+        400
+    );
+
+    // logging out ends the session on the server
+    let r = web
+        .submit("/mina-sidor/", "/mina-sidor/logga-ut", &[])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(web.get("/mina-sidor/sok").await.status, 303);
+}
+
+pub(crate) async fn skyddade_personuppgifter_are_flagged_and_withheld(app: &TestApp) {
+    let af = app.af();
+    let p = person(950);
+    let r = af
+        .post(
+            "/utbildningsbehov",
+            &json!({ "personnummer": p.expose(), "hemkommun": STOCKHOLM,
+                "anvisningsdatum": "2026-02-20", "skolformer": ["sfi"], "giltig_tom": "2099-01-01",
+                "af_kontor": "Arbetsförmedlingen Rinkeby" }),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    af.put(
+        "/skyddade-personuppgifter",
+        &json!({ "personnummer": p.expose(), "skyddade_personuppgifter": true }),
+    )
+    .await;
+    let web = Web::new(app);
+    web.login(&huvudansvarig(app, STOCKHOLM, 6)).await;
+    let r = web
+        .submit(
+            "/mina-sidor/sok",
+            "/mina-sidor/sok",
+            &[("personnummer", &p.expose())],
+        )
+        .await;
+    assert!(r.body.contains("Skyddade personuppgifter."), "{}", r.body);
+    assert!(
+        !r.body.contains("Rinkeby"),
+        "af_kontor withheld: {}",
+        r.body
+    );
+    let list = web.get("/mina-sidor/aktiva").await;
+    assert!(
+        !list.body.contains(&p.expose()),
+        "no personnummer in Tabell 2"
+    );
+    assert!(list.body.contains("Visas inte"));
+    // the same redaction as the API's
+    let api = app.client(STOCKHOLM_ORG, &[STOCKHOLM]);
+    let behov: Value = api.post("/utbildningsbehov/sok", &sok(p)).await.body;
+    assert!(behov["utbildningsbehov"][0].get("af_kontor").is_none());
+}
