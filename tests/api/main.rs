@@ -11,6 +11,7 @@
 
 mod binary;
 mod bodies;
+mod browser;
 mod chaos;
 mod flows;
 mod intern;
