@@ -2,13 +2,13 @@
 BIN := target/debug/komvux-gateway
 CONFIG := config/test.toml
 
-.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos fuzz-api fuzz bench testssl
+.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos fuzz-api fuzz bench testssl screenshots
 
 ## Every check and test: fmt, clippy, unit/property/integration tests on SQLite and PostgreSQL, OpenAPI lint
 test:
 	scripts/test.sh
 
-## The test environment on embedded SQLite with the DEV ONLY certificates, on https://localhost:8443
+## The test environment on embedded SQLite with the DEV ONLY certificates: API on https://localhost:8443, Mina sidor on https://localhost:8445/mina-sidor/
 run: build
 	@test -f certs-dev/ca.pem || $(BIN) dev-certs --out certs-dev
 	$(BIN) --config $(CONFIG) migrate
@@ -62,6 +62,11 @@ fuzz:
 ## Benchmark: the release binary over mTLS against nginx's static mTLS ceiling (docs/performance.md)
 bench:
 	scripts/bench.sh
+
+## Mina sidor's browser test, saving its screenshots into docs/mina-sidor/ (docs/mina-sidor.md)
+screenshots:
+	KOMVUX_AXE_JS=$$(scripts/browser-tools.sh) KOMVUX_SCREENSHOTS=$(CURDIR)/docs/mina-sidor \
+	  cargo test -p komvux-gateway --test api --locked -- browser::mina_sidor_in_a_real_browser
 
 ## testssl.sh on the API listener: nothing above LOW
 testssl:

@@ -12,6 +12,10 @@ if [ -z "${KOMVUX_TEST_DATABASE_URL:-}" ]; then
   KOMVUX_TEST_DATABASE_URL=$(scripts/throwaway-postgres.sh start "$dir" "${KOMVUX_TEST_PG_PORT:-55433}")
   export KOMVUX_TEST_DATABASE_URL
 fi
+# axe-core for the browser test of Mina sidor (it also needs Debian's chromium and
+# chromium-driver: see README).
+KOMVUX_AXE_JS=$(scripts/browser-tools.sh)
+export KOMVUX_AXE_JS
 cargo test --workspace --locked
 scripts/compose-config.sh
 # schemathesis against the running binary, bounded (make fuzz-api runs more examples).
