@@ -43,6 +43,7 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         .unwrap();
     assert!(out.status.success());
     let (port, ops, intern) = (free_port(), free_port(), free_port());
+    let (ms, bankid, smtp) = (free_port(), free_port(), free_port());
     std::fs::write(
         dir.join("gateway.toml"),
         format!(
@@ -50,7 +51,12 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
              ops_listen = \"127.0.0.1:{ops}\"\nlog_format = \"json\"\n[tls]\nserver_cert = \"certs/server.pem\"\n\
              server_key = \"certs/server.key\"\nclient_ca = \"certs/ca.pem\"\ncrls = [\"certs/ca.crl.pem\"]\n\
              [intern]\nlisten = \"127.0.0.1:{intern}\"\nissuer = \"https://idp.invalid\"\naudience = \"komvux-gateway\"\n\
-             keys = [\"certs/jwt-dev.pub.pem\"]\ndev_signing_key = \"certs/jwt-dev.key\"\n"
+             keys = [\"certs/jwt-dev.pub.pem\"]\ndev_signing_key = \"certs/jwt-dev.key\"\n\
+             [mina_sidor]\nlisten = \"127.0.0.1:{ms}\"\npublic_url = \"https://localhost:{ms}\"\n\
+             [mina_sidor.bankid]\nbase_url = \"https://localhost:{bankid}/rp/v6.0\"\n\
+             client_cert = \"certs/bankid-rp.pem\"\nclient_key = \"certs/bankid-rp.key\"\nserver_ca = \"certs/ca.pem\"\n\
+             [mina_sidor.smtp]\nhost = \"127.0.0.1\"\nport = {smtp}\nsecurity = \"none\"\nfrom = \"no-reply@test.invalid\"\n\
+             [dev_services]\nbankid_testserver = \"127.0.0.1:{bankid}\"\nsmtp_sink = \"127.0.0.1:{smtp}\"\nmail_dir = \"mail\"\n"
         ),
     )
     .unwrap();
@@ -86,6 +92,31 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
     let token = run(
         &dir,
         &["dev-token", "--sub", "handlaggare-7", "--ttl", "10m"],
+    );
+    // Af bootstraps a kommun's Mina sidor administrator (personnummer from a file).
+    let admin = crate::bodies::person(980);
+    std::fs::write(dir.join("admin.pnr"), admin.expose()).unwrap();
+    let added = run(
+        &dir,
+        &[
+            "mina-sidor",
+            "huvudansvarig",
+            "add",
+            "--kommun",
+            "1480",
+            "--personnummer-file",
+            "admin.pnr",
+            "--epost",
+            "ha@goteborg.invalid",
+        ],
+    );
+    assert!(
+        added.contains("huvudansvarig for Göteborg (1480)"),
+        "{added}"
+    );
+    assert!(
+        !added.contains(&admin.expose()),
+        "no personnummer in the output"
     );
 
     let mut child = Command::new(BIN)
@@ -133,6 +164,16 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.headers().contains_key("x-request-id"));
+
+    // Mina sidor with the binary's own BankID test server: the administrator logs in.
+    let web = crate::mina_sidor::Web::at(&ca, ms, bankid);
+    web.login(&admin).await;
+    assert!(
+        web.get("/mina-sidor/")
+            .await
+            .body
+            .contains("Mina sidor – Göteborg")
+    );
 
     // The README's walk-through, literally.
     let walk = Command::new(concat!(

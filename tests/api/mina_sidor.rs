@@ -45,11 +45,11 @@ fn attr_after(html: &str, marker: &str) -> Option<String> {
     Some(rest[..end].to_owned())
 }
 
-pub(crate) fn browser_client(app: &TestApp) -> reqwest::Client {
+pub(crate) fn browser_client(ca_pem: &[u8]) -> reqwest::Client {
     // reqwest with a cookie store over the test CA; built like support::tls_client.
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::pem::PemObject::pem_slice_iter(&app.pki.ca_pem()) {
+    for c in rustls::pki_types::pem::PemObject::pem_slice_iter(ca_pem) {
         roots.add(c.unwrap()).unwrap();
     }
     let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -68,11 +68,16 @@ pub(crate) fn browser_client(app: &TestApp) -> reqwest::Client {
 impl Web {
     pub fn new(app: &TestApp) -> Self {
         let ms = app.mina_sidor.as_ref().expect("spawned with Mina sidor");
+        Self::at(&app.pki.ca_pem(), ms.port, ms.bankid_port)
+    }
+
+    /// Mina sidor and the BankID test server on these ports, trusting `ca_pem`.
+    pub fn at(ca_pem: &[u8], port: u16, bankid_port: u16) -> Self {
         Self {
-            http: browser_client(app),
-            phone: tls_client(&app.pki.ca_pem(), None),
-            base: format!("https://localhost:{}", ms.port),
-            bankid: format!("https://localhost:{}", ms.bankid_port),
+            http: browser_client(ca_pem),
+            phone: tls_client(ca_pem, None),
+            base: format!("https://localhost:{port}"),
+            bankid: format!("https://localhost:{bankid_port}"),
         }
     }
 

@@ -775,5 +775,28 @@ mod tests {
         let s = Settings::from_file(f).unwrap();
         assert_eq!(s.mode, Mode::Test);
         assert!(s.api.intern.is_some() && s.dev_signing_key.is_some());
+        assert!(s.api.mina_sidor.is_some() && s.dev_services.is_some());
+    }
+
+    #[test]
+    fn production_refuses_the_mina_sidor_dev_services() {
+        let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
+        f.apply_env(|_| None).unwrap();
+        let mut s = Settings::from_file(f).unwrap();
+        s.mode = Mode::Produktion;
+        s.api.tls.client_ca = repo("README.md");
+        s.api.tls.server_cert = repo("README.md");
+        s.api.intern = None;
+        let ms = s.api.mina_sidor.as_mut().unwrap();
+        ms.bankid.client_cert = repo("certs-dev/bankid-rp.pem");
+        ms.bankid.server_ca = repo("README.md");
+        let err = |s: &Settings| s.check_production().unwrap_err().to_string();
+        assert!(err(&s).contains("dev_services"));
+        s.dev_services = None;
+        assert!(err(&s).contains("testapp_url"));
+        s.api.mina_sidor.as_mut().unwrap().bankid_testapp_url = None;
+        assert!(err(&s).contains("bankid-rp.pem"));
+        s.api.mina_sidor.as_mut().unwrap().bankid.client_cert = repo("README.md");
+        assert!(s.check_production().is_ok());
     }
 }
