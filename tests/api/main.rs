@@ -81,6 +81,17 @@ macro_rules! mina_sidor_on_both_databases {
     };
 }
 
+#[actix_web::test]
+async fn a_mina_sidor_session_ends_when_idle() {
+    let app = support::TestApp::spawn_mina_sidor(support::Db::Sqlite, |c| {
+        c.mina_sidor.as_mut().unwrap().session_idle_secs = 1;
+    })
+    .await
+    .unwrap();
+    mina_sidor::sessions_end_when_idle(&app).await;
+    app.stop().await;
+}
+
 mina_sidor_on_both_databases!(
     invitations_register_once_and_only_the_invited_person,
     a_handlaggare_looks_up_and_registers_and_af_sees_it,

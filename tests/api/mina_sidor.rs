@@ -250,6 +250,12 @@ pub(crate) async fn invitations_register_once_and_only_the_invited_person(app: &
     let user_p = person(910);
     let link = invite(app, &admin, &user_p, "handlaggare@stockholm.invalid").await;
     assert!(link.starts_with("/mina-sidor/inbjudan/"), "{link}");
+    let open = admin.get("/mina-sidor/anvandare").await.body;
+    assert!(
+        open.contains("Inbjudningar som inte har använts")
+            && open.contains("handlaggare@stockholm.invalid"),
+        "{open}"
+    );
     let user = Web::new(app);
     let page = user.get(&link).await;
     assert_eq!(page.status, 200);
@@ -267,6 +273,15 @@ pub(crate) async fn invitations_register_once_and_only_the_invited_person(app: &
         "a handläggare does not administer users"
     );
     assert_eq!(user.get("/mina-sidor/anvandare").await.status, 403);
+
+    assert!(
+        !admin
+            .get("/mina-sidor/anvandare")
+            .await
+            .body
+            .contains("<td>handlaggare@stockholm.invalid</td><td>Handläggare</td><td>20"),
+        "a used invitation is no longer open"
+    );
 
     // the link is single use
     let again = Web::new(app);
@@ -765,4 +780,17 @@ pub(crate) async fn skyddade_personuppgifter_are_flagged_and_withheld(app: &Test
     let api = app.client(STOCKHOLM_ORG, &[STOCKHOLM]);
     let behov: Value = api.post("/utbildningsbehov/sok", &sok(p)).await.body;
     assert!(behov["utbildningsbehov"][0].get("af_kontor").is_none());
+}
+
+pub(crate) async fn sessions_end_when_idle(app: &TestApp) {
+    let web = Web::new(app);
+    web.login(&huvudansvarig(app, STOCKHOLM, 7)).await;
+    assert_eq!(web.get("/mina-sidor/sok").await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = web.get("/mina-sidor/sok").await;
+    assert_eq!(
+        r.status, 303,
+        "idle longer than the timeout: back to the login page"
+    );
+    assert_eq!(r.location(), "/mina-sidor/");
 }

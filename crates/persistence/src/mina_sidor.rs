@@ -218,6 +218,29 @@ impl Store {
         load_users(rows)
     }
 
+    /// The kommun's invitations that can still be used, newest first.
+    pub fn ms_open_invitations(&self, kommun: Kommunkod) -> Result<Vec<Invitation>, StoreError> {
+        let mut c = self.connection()?;
+        let rows: Vec<(String, String, i64)> = inv::table
+            .filter(inv::kommunkod.eq(kommun.to_string()))
+            .filter(inv::used_at.is_null())
+            .filter(inv::expires_at.ge(now()))
+            .order(inv::created_at.desc())
+            .select((inv::epost, inv::roll, inv::expires_at))
+            .load(&mut *c)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(epost, roll, expires_at)| {
+                Some(Invitation {
+                    kommun,
+                    epost,
+                    roll: Roll::parse(&roll)?,
+                    expires_at,
+                })
+            })
+            .collect())
+    }
+
     /// The active users a BankID identity may log in as (one per kommun), with the name
     /// BankID gave recorded on each. The attempt is audited, also when it is refused.
     pub fn ms_login_users(
@@ -419,6 +442,9 @@ impl Store {
         let hash = hash_secret(&token);
         self.tx(|c| {
             let t = now();
+            // Sessions nobody came back to: gone after a day (an idle timeout is shorter).
+            diesel::delete(sess::table.filter(sess::last_seen.lt(t - 24 * 3600 * MICROS)))
+                .execute(c)?;
             diesel::insert_into(sess::table)
                 .values((
                     sess::token_hash.eq(&hash),

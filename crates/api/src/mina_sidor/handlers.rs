@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use komvux_domain::message::PersonSok;
 use komvux_domain::{FieldError, FromJson, Personnummer};
 use komvux_persistence::{
-    AuditActor, IdempotencyKey, InvitationRefusal, MsUser, Roll, StoreError, Submission,
+    AuditActor, IdempotencyKey, Invitation, InvitationRefusal, MsUser, Roll, StoreError, Submission,
 };
 use maud::{Markup, html};
 use serde_json::json;
@@ -935,7 +935,7 @@ const ROLLER: &[(&str, &str)] = &[
 fn users_page(
     state: &AppState,
     who: &Inloggad,
-    users: &[MsUser],
+    (users, invitations): &(Vec<MsUser>, Vec<Invitation>),
     form: &FormData,
     errors: &Errors,
     notice: Option<&str>,
@@ -972,6 +972,21 @@ fn users_page(
                     }
                 }
             }
+            @if !invitations.is_empty() {
+                table {
+                    caption { "Inbjudningar som inte har använts" }
+                    thead { tr { th scope="col" { "E-postadress" } th scope="col" { "Roll" } th scope="col" { "Gäller till" } } }
+                    tbody {
+                        @for i in invitations {
+                            tr {
+                                td { (i.epost) }
+                                td { (if i.roll == Roll::Huvudansvarig { "Huvudansvarig" } else { "Handläggare" }) }
+                                td { (timestamp(i.expires_at)) }
+                            }
+                        }
+                    }
+                }
+            }
             h2 { "Bjud in en användare" }
             p { "Personen får en länk med e-post. Länken kan användas en gång och bara av personen med det angivna personnumret, som legitimerar sig med BankID." }
             (errors.summary(&known))
@@ -986,15 +1001,30 @@ fn users_page(
     )
 }
 
+/// A stored timestamp (microseconds) as local Swedish time, e.g. `2026-11-28 10:00`.
+fn timestamp(micros: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.format(&f).unwrap_or_default()
+}
+
+/// The kommun's users and open invitations.
+async fn user_lists(
+    state: &AppState,
+    kommun: komvux_domain::Kommunkod,
+) -> Result<(Vec<MsUser>, Vec<Invitation>), PageError> {
+    let store = state.store.clone();
+    run(move || Ok((store.ms_users(kommun)?, store.ms_open_invitations(kommun)?))).await
+}
+
 async fn users(state: State, who: Inloggad) -> Page {
     who.require_huvudansvarig()?;
-    let store = state.store.clone();
-    let kommun = who.user.kommun;
-    let list = run(move || store.ms_users(kommun)).await?;
+    let lists = user_lists(&state, who.user.kommun).await?;
     Ok(ok(users_page(
         &state,
         &who,
-        &list,
+        &lists,
         &FormData::default(),
         &Errors::default(),
         None,
@@ -1034,10 +1064,10 @@ async fn invite(
     let store = state.store.clone();
     let kommun = who.user.kommun;
     let (Some(person), Some(roll), true) = (person, roll, errors.is_empty()) else {
-        let list = run(move || store.ms_users(kommun)).await?;
+        let lists = user_lists(&state, kommun).await?;
         return Ok(pages::html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            users_page(&state, &who, &list, &form, &Errors(errors), None),
+            users_page(&state, &who, &lists, &form, &Errors(errors), None),
         ));
     };
     let by = who.user.clone();
@@ -1075,12 +1105,11 @@ async fn invite(
             )
         }
     };
-    let store = state.store.clone();
-    let list = run(move || store.ms_users(kommun)).await?;
+    let lists = user_lists(&state, kommun).await?;
     Ok(ok(users_page(
         &state,
         &who,
-        &list,
+        &lists,
         &FormData::default(),
         &Errors::default(),
         Some(&notice),
@@ -1113,13 +1142,11 @@ async fn set_active(
         Err(StoreError::Conflict(why)) => why,
         Err(e) => return Err(e.into()),
     };
-    let store = state.store.clone();
-    let kommun = who.user.kommun;
-    let list = run(move || store.ms_users(kommun)).await?;
+    let lists = user_lists(&state, who.user.kommun).await?;
     Ok(ok(users_page(
         &state,
         &who,
-        &list,
+        &lists,
         &FormData::default(),
         &Errors::default(),
         Some(notice),
