@@ -3,6 +3,7 @@
 # ceiling on the same machine, in the same run. Loopback only, bounded in time.
 #   KOMVUX_BENCH_SECONDS  per scenario (default 8)
 #   KOMVUX_BENCH_CONNS    concurrent connections (default 32)
+#   KOMVUX_BENCH_BACKENDS which databases (default "sqlite postgres")
 # Prints one line per scenario and writes var/bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,7 +84,7 @@ ref_keepalive=$LAST_RPS
 run "nginx static, new TLS each" nginx - --disable-keepalive "${TLS[@]}" "https://localhost:$nport/"
 ref_handshake=$LAST_RPS
 
-for backend in sqlite postgres; do
+for backend in ${KOMVUX_BENCH_BACKENDS:-sqlite postgres}; do
   port=$(free_port); ops=$(free_port)
   if [ "$backend" = sqlite ]; then
     url="sqlite://$work/komvux.sqlite"

@@ -1,8 +1,10 @@
 //! The append-only, hash-chained audit log of every read and write of personal data.
 //!
-//! Each row holds the hash of the row before it; appenders serialise on the single
-//! `audit_head` row (locked by an UPDATE, held until commit), so the chain follows
-//! commit order. `verify` walks the whole chain.
+//! Events are written to `audit_journal` inside the transaction that caused them (one
+//! insert, no lock), so recording never serialises requests. [`chain_pending`] moves
+//! committed events into `audit_log` in batches: each row holds the hash of the row
+//! before it, and the chainer holds the single `audit_head` row's lock for the batch,
+//! so the chain follows the order events were chained. `verify` walks the whole chain.
 
 use diesel::prelude::*;
 use komvux_domain::Kommunkod;
@@ -11,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::identities::Pseudonym;
-use crate::schema::{audit_head, audit_log};
+use crate::schema::{audit_head, audit_journal, audit_log};
 
 /// Who did something.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,52 +124,114 @@ impl AuditRow {
     }
 }
 
-/// Appends one event inside the caller's transaction.
+/// Records one event inside the caller's transaction: one insert into the journal, no
+/// lock. [`chain_pending`] links it into the chain after commit; nothing is answered
+/// before the transaction holding the event has committed.
 pub(crate) fn append(
     conn: &mut DbConnection,
     event: &AuditEvent<'_>,
     now: i64,
-) -> Result<i64, StoreError> {
-    diesel::update(audit_head::table.find(1))
-        .set(audit_head::seq.eq(audit_head::seq + 1))
+) -> Result<(), StoreError> {
+    diesel::insert_into(audit_journal::table)
+        .values((
+            audit_journal::at.eq(now),
+            audit_journal::actor_kind.eq(event.actor.kind()),
+            audit_journal::actor.eq(event.actor.id()),
+            audit_journal::kommunkod.eq(event.kommun.map(|k| k.to_string())),
+            audit_journal::person.eq(event.person.map(Pseudonym::as_str)),
+            audit_journal::action.eq(event.action),
+            audit_journal::target.eq(event.target),
+            audit_journal::outcome.eq(event.outcome.as_string()),
+        ))
         .execute(conn)?;
-    let (seq, prev_hash): (i64, String) = audit_head::table
+    Ok(())
+}
+
+type JournalRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+);
+
+/// How many journal rows one chaining transaction takes at most.
+const CHAIN_BATCH: i64 = 2_000;
+
+/// Whether the journal holds events not yet chained (a cheap check without locks).
+pub(crate) fn has_pending(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    Ok(audit_journal::table
+        .select(audit_journal::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// Moves committed journal events into the hash chain, oldest first, under the lock of
+/// the `audit_head` row (one lock per batch, not per event). Run inside a transaction.
+/// Returns how many events were chained.
+pub(crate) fn chain_pending(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::seq.eq(audit_head::seq))
+        .execute(conn)?;
+    let (mut seq, mut prev): (i64, String) = audit_head::table
         .find(1)
         .select((audit_head::seq, audit_head::hash))
         .first(conn)?;
-    let mut row = AuditRow {
-        seq,
-        at: now,
-        actor_kind: event.actor.kind().to_owned(),
-        actor: event.actor.id().to_owned(),
-        kommunkod: event.kommun.map(|k| k.to_string()),
-        person: event.person.map(|p| p.as_str().to_owned()),
-        action: event.action.to_owned(),
-        target: event.target.map(str::to_owned),
-        outcome: event.outcome.as_string(),
-        prev_hash,
-        hash: String::new(),
-    };
-    row.hash = row.compute_hash();
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::seq.eq(row.seq),
-            audit_log::at.eq(row.at),
-            audit_log::actor_kind.eq(&row.actor_kind),
-            audit_log::actor.eq(&row.actor),
-            audit_log::kommunkod.eq(&row.kommunkod),
-            audit_log::person.eq(&row.person),
-            audit_log::action.eq(&row.action),
-            audit_log::target.eq(&row.target),
-            audit_log::outcome.eq(&row.outcome),
-            audit_log::prev_hash.eq(&row.prev_hash),
-            audit_log::hash.eq(&row.hash),
-        ))
-        .execute(conn)?;
+    let pending: Vec<JournalRow> = audit_journal::table
+        .order(audit_journal::id.asc())
+        .limit(CHAIN_BATCH)
+        .load(conn)?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let mut ids = Vec::with_capacity(pending.len());
+    for (id, at, actor_kind, actor, kommunkod, person, action, target, outcome) in pending {
+        seq += 1;
+        let mut row = AuditRow {
+            seq,
+            at,
+            actor_kind,
+            actor,
+            kommunkod,
+            person,
+            action,
+            target,
+            outcome,
+            prev_hash: prev,
+            hash: String::new(),
+        };
+        row.hash = row.compute_hash();
+        diesel::insert_into(audit_log::table)
+            .values((
+                audit_log::seq.eq(row.seq),
+                audit_log::at.eq(row.at),
+                audit_log::actor_kind.eq(&row.actor_kind),
+                audit_log::actor.eq(&row.actor),
+                audit_log::kommunkod.eq(&row.kommunkod),
+                audit_log::person.eq(&row.person),
+                audit_log::action.eq(&row.action),
+                audit_log::target.eq(&row.target),
+                audit_log::outcome.eq(&row.outcome),
+                audit_log::prev_hash.eq(&row.prev_hash),
+                audit_log::hash.eq(&row.hash),
+            ))
+            .execute(conn)?;
+        prev = row.hash;
+        ids.push(id);
+    }
+    for chunk in ids.chunks(500) {
+        diesel::delete(audit_journal::table.filter(audit_journal::id.eq_any(chunk)))
+            .execute(conn)?;
+    }
     diesel::update(audit_head::table.find(1))
-        .set(audit_head::hash.eq(&row.hash))
+        .set((audit_head::seq.eq(seq), audit_head::hash.eq(&prev)))
         .execute(conn)?;
-    Ok(seq)
+    Ok(ids.len())
 }
 
 /// The result of walking the chain.

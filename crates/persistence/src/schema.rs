@@ -82,6 +82,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_journal (id) {
+        id -> BigInt,
+        at -> BigInt,
+        actor_kind -> Text,
+        actor -> Text,
+        kommunkod -> Nullable<Text>,
+        person -> Nullable<Text>,
+        action -> Text,
+        target -> Nullable<Text>,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
     audit_head (id) {
         id -> Integer,
         seq -> BigInt,

@@ -119,6 +119,59 @@ struct Inner {
     backend: Backend,
     stats: Stats,
     auth_cache: AuthCache,
+    /// Keeps the audit chainer thread alive; dropping the store ends it.
+    _chainer: std::sync::mpsc::Sender<()>,
+}
+
+/// How often the chainer links journaled audit events into the chain.
+const CHAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Links every committed journal event into the audit chain, batch by batch.
+fn chain_all(pool: &DbPool) -> Result<usize, StoreError> {
+    let mut c = pool.get()?;
+    if !audit::has_pending(&mut c)? {
+        return Ok(0);
+    }
+    let mut total = 0;
+    let mut attempt = 0;
+    loop {
+        match c.transaction(|c| audit::chain_pending(c)) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n,
+            Err(e) if e.is_retryable() && attempt < 5 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The background thread that chains journaled audit events (every
+/// [`CHAIN_INTERVAL`]); it ends when the returned sender is dropped.
+fn spawn_chainer(pool: DbPool) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("audit-chainer".into())
+        .spawn(move || {
+            let mut wait = CHAIN_INTERVAL;
+            loop {
+                match rx.recv_timeout(wait) {
+                    Err(RecvTimeoutError::Disconnected) => return,
+                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                }
+                wait = match chain_all(&pool) {
+                    Ok(_) => CHAIN_INTERVAL,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "audit chainer: will retry");
+                        std::time::Duration::from_secs(1)
+                    }
+                };
+            }
+        })
+        .map_err(|e| StoreError::Config(format!("starting the audit chainer: {e}")))?;
+    Ok(tx)
 }
 
 /// Successful credential checks, remembered for [`AUTH_CACHE_TTL`] so that a busy client
@@ -207,6 +260,7 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let backend = Backend::of_url(url)?;
         let pool = connection::pool(url, settings)?;
+        let chainer = spawn_chainer(pool.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -214,6 +268,7 @@ impl Store {
                 backend,
                 stats: Stats::default(),
                 auth_cache: AuthCache::default(),
+                _chainer: chainer,
             }),
         })
     }
@@ -1277,8 +1332,15 @@ impl Store {
 
     // ---- audit and gallring ---------------------------------------------------------
 
-    /// Walks the whole audit chain.
+    /// Links every committed audit event into the chain now (the background chainer
+    /// does it every 50 ms); audit reads call it first so they see every event.
+    pub fn chain_audit(&self) -> Result<usize, StoreError> {
+        chain_all(&self.inner.pool)
+    }
+
+    /// Walks the whole audit chain (after chaining what is pending).
     pub fn verify_audit_chain(&self) -> Result<ChainReport, StoreError> {
+        self.chain_audit()?;
         let mut c = self.conn()?;
         audit::verify(&mut c)
     }
@@ -1290,6 +1352,7 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<audit::AuditRow>, StoreError> {
+        self.chain_audit()?;
         let mut c = self.conn()?;
         match identities::find(&mut c, &self.inner.keys, personnummer)? {
             Some(p) => audit::for_person(&mut c, &p, from, to),
@@ -1392,6 +1455,7 @@ impl Store {
         actor: &str,
         limit: i64,
     ) -> Result<Vec<audit::AuditRow>, StoreError> {
+        self.chain_audit()?;
         let mut c = self.conn()?;
         audit::for_actor(&mut c, actor, limit)
     }
@@ -1404,6 +1468,7 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<audit::AuditRow>, StoreError> {
+        self.chain_audit()?;
         self.tx(|c| {
             let Some(person) = identities::find(c, &self.inner.keys, personnummer)? else {
                 return Ok(Vec::new());

@@ -418,6 +418,7 @@ pub(crate) fn audit_chain_verifies_and_detects_tampering(db: &TestDatabase) {
         komvux_persistence::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
     };
     exec(&store, drop).unwrap();
+    store.chain_audit().unwrap();
     exec(
         &store,
         "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2",
@@ -432,6 +433,7 @@ pub(crate) fn audit_log_is_append_only(db: &TestDatabase) {
     store
         .create_utbildningsbehov(&af(), &behov(person(10), STOCKHOLM))
         .unwrap();
+    assert!(store.chain_audit().unwrap() >= 1, "the event is chained");
     assert!(exec(&store, "UPDATE audit_log SET actor = 'x'").is_err());
     assert!(exec(&store, "DELETE FROM audit_log").is_err());
     assert!(store.verify_audit_chain().unwrap().is_intact());
