@@ -250,9 +250,16 @@ pub(crate) fn touch(
     pseudonym: &Pseudonym,
     now: i64,
 ) -> Result<(), StoreError> {
-    diesel::update(identities::table.find(pseudonym.as_str()))
-        .set(identities::last_activity_at.eq(now))
-        .execute(conn)?;
+    // At most once an hour per person: gallring counts in years, and an update on every
+    // message would lock the person's row in every concurrent write.
+    const HOUR_MICROS: i64 = 3_600 * 1_000_000;
+    diesel::update(
+        identities::table
+            .find(pseudonym.as_str())
+            .filter(identities::last_activity_at.lt(now - HOUR_MICROS)),
+    )
+    .set(identities::last_activity_at.eq(now))
+    .execute(conn)?;
     Ok(())
 }
 

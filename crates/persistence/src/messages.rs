@@ -62,6 +62,7 @@ struct NewMessage<'a> {
     mottaget: i64,
     giltig_tom: Option<String>,
     payload: String,
+    handelse_pos: Option<i64>,
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -146,12 +147,15 @@ fn supersede(conn: &mut DbConnection, old: &str, new: &str) -> Result<bool, Stor
 
 /// Stores a kommun message after checking its preconditions. Returns the receipt and
 /// the person's pseudonym (for the audit row).
+/// Stores a kommun message with its preconditions; `audit` records it (inside the same
+/// transaction) before the feed position is taken.
 pub(crate) fn insert_kommun(
     conn: &mut DbConnection,
     keys: &IdentityKeys,
     actor: &str,
     write: &KommunWrite,
     now: i64,
+    audit: impl FnOnce(&mut DbConnection, &Kvittens, &Pseudonym) -> Result<(), StoreError>,
 ) -> Result<(Kvittens, Pseudonym), StoreError> {
     let message = write.message();
     let kind = message.kind();
@@ -227,26 +231,28 @@ pub(crate) fn insert_kommun(
         mottaget: now,
         giltig_tom: None,
         payload,
+        handelse_pos: None,
+    };
+    identities::touch(conn, &person, now)?;
+    let mottaget = Tidpunkt::from_unix_micros(now).ok_or_else(|| corrupt("clock"))?;
+    let kvittens = Kvittens {
+        meddelande_id: id,
+        typ: kind,
+        status,
+        ersatter: header.ersatter(),
+        mottaget,
+    };
+    audit(conn, &kvittens, &person)?;
+    // Last, so that the feed counter's row lock is held as briefly as possible: the
+    // position and the message go in together right before commit.
+    let new = NewMessage {
+        handelse_pos: Some(feeds::allocate(conn, FeedName::Handelser)?),
+        ..new
     };
     diesel::insert_into(messages::table)
         .values(&new)
         .execute(conn)?;
-    identities::touch(conn, &person, now)?;
-    let pos = feeds::allocate(conn, FeedName::Handelser)?;
-    diesel::update(messages::table.find(&id_str))
-        .set(messages::handelse_pos.eq(pos))
-        .execute(conn)?;
-    let mottaget = Tidpunkt::from_unix_micros(now).ok_or_else(|| corrupt("clock"))?;
-    Ok((
-        Kvittens {
-            meddelande_id: id,
-            typ: kind,
-            status,
-            ersatter: header.ersatter(),
-            mottaget,
-        },
-        person,
-    ))
+    Ok((kvittens, person))
 }
 
 /// What an Af write stored: the record's id and the person.
@@ -330,6 +336,7 @@ pub(crate) fn insert_af(
         mottaget: now,
         giltig_tom,
         payload: payload_without_personnummer(payload.map_err(corrupt)?)?,
+        handelse_pos: None,
     };
     diesel::insert_into(messages::table)
         .values(&new)
@@ -391,6 +398,7 @@ pub(crate) fn new_af_version(
         mottaget: now,
         giltig_tom: old.giltig_tom.clone(),
         payload: payload.unwrap_or_else(|| old.payload.clone()),
+        handelse_pos: None,
     };
     diesel::insert_into(messages::table)
         .values(&new)

@@ -440,19 +440,27 @@ impl Store {
         let writer = actor.writer();
         let action = format!("skriv:{}", write.message().kind());
         let result = self.idempotent(&writer, idem, |c, t| {
-            let (kv, person) = messages::insert_kommun(c, &self.inner.keys, &writer, write, t)?;
-            let target = kv.meddelande_id.to_string();
-            audit::append(
+            let (kv, _) = messages::insert_kommun(
                 c,
-                &AuditEvent {
-                    actor,
-                    kommun: Some(write.kommun()),
-                    person: Some(&person),
-                    action: &action,
-                    target: Some(&target),
-                    outcome: Outcome::Ok,
-                },
+                &self.inner.keys,
+                &writer,
+                write,
                 t,
+                |c, kv, person| {
+                    let target = kv.meddelande_id.to_string();
+                    audit::append(
+                        c,
+                        &AuditEvent {
+                            actor,
+                            kommun: Some(write.kommun()),
+                            person: Some(person),
+                            action: &action,
+                            target: Some(&target),
+                            outcome: Outcome::Ok,
+                        },
+                        t,
+                    )
+                },
             )?;
             Ok(kv)
         });
@@ -478,22 +486,31 @@ impl Store {
             };
             for (list, writes) in [("ansokningar", ansokningar), ("antagningar", antagningar)] {
                 for (index, write) in writes.iter().enumerate() {
-                    match messages::insert_kommun(c, &self.inner.keys, client_id, write, t) {
-                        Ok((kv, person)) => {
+                    let action = format!("basladdning:{}", write.message().kind());
+                    let inserted = messages::insert_kommun(
+                        c,
+                        &self.inner.keys,
+                        client_id,
+                        write,
+                        t,
+                        |c, kv, person| {
                             let target = kv.meddelande_id.to_string();
-                            let action = format!("basladdning:{}", write.message().kind());
                             audit::append(
                                 c,
                                 &AuditEvent {
                                     actor: &actor,
                                     kommun: Some(write.kommun()),
-                                    person: Some(&person),
+                                    person: Some(person),
                                     action: &action,
                                     target: Some(&target),
                                     outcome: Outcome::Ok,
                                 },
                                 t,
-                            )?;
+                            )
+                        },
+                    );
+                    match inserted {
+                        Ok((kv, _)) => {
                             if list == "ansokningar" {
                                 out.ansokningar.push(kv);
                             } else {
