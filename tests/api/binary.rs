@@ -8,12 +8,20 @@ use komvux_gateway::devpki;
 
 const BIN: &str = env!("CARGO_BIN_EXE_komvux-gateway");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A free port below Linux's ephemeral range (32768–60999), so that the servers other
+/// tests bind to port 0 meanwhile cannot take it before the binary does.
+pub(crate) fn free_port() -> u16 {
+    loop {
+        let port = 20_000 + (rand_u16() % 12_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn rand_u16() -> u16 {
+    let b = *uuid::Uuid::new_v4().as_bytes();
+    u16::from_le_bytes([b[0], b[1]])
 }
 
 fn run(dir: &Path, args: &[&str]) -> String {

@@ -24,13 +24,7 @@ const PG: &str = concat!(
     "/../../scripts/throwaway-postgres.sh"
 );
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::binary::free_port;
 
 fn pg(args: &[&str]) -> Option<String> {
     let out = Command::new(PG).args(args).output().ok()?;

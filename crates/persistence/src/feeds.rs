@@ -53,6 +53,53 @@ pub(crate) fn allocate(conn: &mut DbConnection, feed: FeedName) -> Result<i64, S
         .first(conn)?)
 }
 
+/// Whether committed kommun messages wait for a handelser position (no lock).
+pub(crate) fn has_unsequenced(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    use crate::schema::messages;
+    Ok(messages::table
+        .filter(messages::handelse_pos.is_null())
+        .filter(messages::author.eq(komvux_domain::Author::Kommun.as_str()))
+        .select(messages::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// Gives committed kommun messages their handelser positions, in the order they were
+/// received, under the feed counter's lock (one lock per batch, not per message). Run
+/// inside a transaction. A reader only ever sees positioned messages, and positions
+/// are handed out after commit in increasing order, so a cursor never skips one.
+pub(crate) fn sequence_handelser(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    use crate::schema::messages;
+    let name = FeedName::Handelser.as_str();
+    diesel::update(feed_counters::table.find(name))
+        .set(feed_counters::value.eq(feed_counters::value))
+        .execute(conn)?;
+    let mut pos: i64 = feed_counters::table
+        .find(name)
+        .select(feed_counters::value)
+        .first(conn)?;
+    let ids: Vec<String> = messages::table
+        .filter(messages::handelse_pos.is_null())
+        .filter(messages::author.eq(komvux_domain::Author::Kommun.as_str()))
+        .order((messages::mottaget.asc(), messages::id.asc()))
+        .select(messages::id)
+        .limit(1_000)
+        .load(conn)?;
+    for id in &ids {
+        pos += 1;
+        diesel::update(messages::table.find(id))
+            .set(messages::handelse_pos.eq(pos))
+            .execute(conn)?;
+    }
+    if !ids.is_empty() {
+        diesel::update(feed_counters::table.find(name))
+            .set(feed_counters::value.eq(pos))
+            .execute(conn)?;
+    }
+    Ok(ids.len())
+}
+
 /// A position in a feed, opaque to clients. `Cursor::start()` is before the first row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {

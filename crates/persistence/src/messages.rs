@@ -147,8 +147,8 @@ fn supersede(conn: &mut DbConnection, old: &str, new: &str) -> Result<bool, Stor
 
 /// Stores a kommun message after checking its preconditions. Returns the receipt and
 /// the person's pseudonym (for the audit row).
-/// Stores a kommun message with its preconditions; `audit` records it (inside the same
-/// transaction) before the feed position is taken.
+/// Stores a kommun message with its preconditions; `audit` records it inside the same
+/// transaction.
 pub(crate) fn insert_kommun(
     conn: &mut DbConnection,
     keys: &IdentityKeys,
@@ -243,12 +243,8 @@ pub(crate) fn insert_kommun(
         mottaget,
     };
     audit(conn, &kvittens, &person)?;
-    // Last, so that the feed counter's row lock is held as briefly as possible: the
-    // position and the message go in together right before commit.
-    let new = NewMessage {
-        handelse_pos: Some(feeds::allocate(conn, FeedName::Handelser)?),
-        ..new
-    };
+    // No feed position here: the sequencer gives it after commit (feeds.rs), so writers
+    // never wait for each other on the feed counter.
     diesel::insert_into(messages::table)
         .values(&new)
         .execute(conn)?;

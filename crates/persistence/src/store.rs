@@ -147,13 +147,35 @@ fn chain_all(pool: &DbPool) -> Result<usize, StoreError> {
     }
 }
 
-/// The background thread that chains journaled audit events (every
-/// [`CHAIN_INTERVAL`]); it ends when the returned sender is dropped.
+/// Gives every committed kommun message its handelser position, batch by batch.
+fn sequence_all(pool: &DbPool) -> Result<usize, StoreError> {
+    let mut c = pool.get()?;
+    if !crate::feeds::has_unsequenced(&mut c)? {
+        return Ok(0);
+    }
+    let mut total = 0;
+    let mut attempt = 0;
+    loop {
+        match c.transaction(|c| crate::feeds::sequence_handelser(c)) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n,
+            Err(e) if e.is_retryable() && attempt < 5 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The background thread that gives kommun messages their feed positions and chains
+/// journaled audit events (every [`CHAIN_INTERVAL`]); it ends when the returned sender
+/// is dropped.
 fn spawn_chainer(pool: DbPool) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
     use std::sync::mpsc::RecvTimeoutError;
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
-        .name("audit-chainer".into())
+        .name("komvux-sequencer".into())
         .spawn(move || {
             let mut wait = CHAIN_INTERVAL;
             loop {
@@ -161,10 +183,10 @@ fn spawn_chainer(pool: DbPool) -> Result<std::sync::mpsc::Sender<()>, StoreError
                     Err(RecvTimeoutError::Disconnected) => return,
                     Ok(()) | Err(RecvTimeoutError::Timeout) => {}
                 }
-                wait = match chain_all(&pool) {
+                wait = match sequence_all(&pool).and_then(|_| chain_all(&pool)) {
                     Ok(_) => CHAIN_INTERVAL,
                     Err(e) => {
-                        tracing::warn!(error = %e, "audit chainer: will retry");
+                        tracing::warn!(error = %e, "feed sequencer and audit chainer: will retry");
                         std::time::Duration::from_secs(1)
                     }
                 };
@@ -1100,6 +1122,7 @@ impl Store {
         limit: u32,
     ) -> Result<Feed<StoredMessage>, StoreError> {
         let limit = limit.clamp(1, 1000);
+        self.sequence_feed()?;
         self.tx(|c| {
             let rows: Vec<MessageRow> = msg::table
                 .filter(msg::handelse_pos.gt(after.position()))
@@ -1348,6 +1371,13 @@ impl Store {
     }
 
     // ---- audit and gallring ---------------------------------------------------------
+
+    /// Gives every committed kommun message its handelser position now (the background
+    /// sequencer does it every 50 ms); feed reads call it first so they see every
+    /// committed message.
+    pub fn sequence_feed(&self) -> Result<usize, StoreError> {
+        sequence_all(&self.inner.pool)
+    }
 
     /// Links every committed audit event into the chain now (the background chainer
     /// does it every 50 ms); audit reads call it first so they see every event.
