@@ -44,6 +44,60 @@ impl Drop for Record<'_> {
     }
 }
 
+/// The audit events of a read, journaled once the read is done (see
+/// [`Store::read_audited`]).
+#[derive(Debug, Default)]
+struct AuditBuf(Vec<BufferedEvent>);
+
+#[derive(Debug)]
+struct BufferedEvent {
+    actor: AuditActor,
+    kommun: Option<Kommunkod>,
+    person: Option<Pseudonym>,
+    action: String,
+    target: Option<String>,
+    at: i64,
+}
+
+impl AuditBuf {
+    fn push(
+        &mut self,
+        reader: &Reader,
+        kommun: Option<Kommunkod>,
+        person: Option<Pseudonym>,
+        action: String,
+        target: Option<&str>,
+        at: i64,
+    ) {
+        self.0.push(BufferedEvent {
+            actor: reader.actor.clone(),
+            kommun,
+            person,
+            action,
+            target: target.map(str::to_owned),
+            at,
+        });
+    }
+
+    fn journal(&self, c: &mut DbConnection) -> Result<(), StoreError> {
+        for e in &self.0 {
+            audit::append(
+                c,
+                &AuditEvent {
+                    actor: &e.actor,
+                    kommun: e.kommun,
+                    person: e.person.as_ref(),
+                    action: &e.action,
+                    target: e.target.as_deref(),
+                    outcome: Outcome::Ok,
+                },
+                e.at,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Who reads, for the audit log and for scoping: a kommun client sees its kommuner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reader {
@@ -121,6 +175,9 @@ struct Inner {
     auth_cache: AuthCache,
     /// Keeps the audit chainer thread alive; dropping the store ends it.
     _chainer: std::sync::mpsc::Sender<()>,
+    /// SQLite has one writer at a time. Writers of this process queue here instead of
+    /// in SQLite's busy handler, which sleeps in steps of milliseconds.
+    sqlite_writer: std::sync::Mutex<()>,
 }
 
 /// How often the chainer links journaled audit events into the chain.
@@ -291,6 +348,7 @@ impl Store {
                 stats: Stats::default(),
                 auth_cache: AuthCache::default(),
                 _chainer: chainer,
+                sqlite_writer: std::sync::Mutex::new(()),
             }),
         })
     }
@@ -357,6 +415,15 @@ impl Store {
     ) -> Result<T, StoreError> {
         let mut pooled = self.conn()?;
         let conn: &mut DbConnection = &mut pooled;
+        let _writer = match conn {
+            DbConnection::Sqlite(_) => Some(
+                self.inner
+                    .sqlite_writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            ),
+            DbConnection::Postgresql(_) => None,
+        };
         let started = std::time::Instant::now();
         let _record = Record(&self.inner.stats, started);
         let mut attempt = 0;
@@ -373,6 +440,36 @@ impl Store {
                     std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
                 }
                 other => return other,
+            }
+        }
+    }
+
+    /// A read and its audit events. The answer is only returned once the events are
+    /// committed to the audit journal. On PostgreSQL both happen in one transaction; on
+    /// SQLite the read runs in its own transaction beside other readers (WAL), and only
+    /// the journal insert takes the single writer's turn.
+    fn read_audited<T>(
+        &self,
+        f: impl Fn(&mut DbConnection, &mut AuditBuf) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self.inner.backend {
+            Backend::Postgresql => self.tx(|c| {
+                let mut buf = AuditBuf::default();
+                let out = f(c, &mut buf)?;
+                buf.journal(c)?;
+                Ok(out)
+            }),
+            Backend::Sqlite => {
+                let mut buf = AuditBuf::default();
+                let out = {
+                    let mut pooled = self.conn()?;
+                    let c: &mut DbConnection = &mut pooled;
+                    c.transaction(|c| f(c, &mut buf))?
+                };
+                if !buf.0.is_empty() {
+                    self.tx(|c| buf.journal(c))?;
+                }
+                Ok(out)
             }
         }
     }
@@ -819,6 +916,7 @@ impl Store {
 
     fn audit_read(
         c: &mut DbConnection,
+        buf: &mut AuditBuf,
         reader: &Reader,
         action: &str,
         kommun: Option<Kommunkod>,
@@ -845,32 +943,10 @@ impl Store {
             } else {
                 action.to_owned()
             };
-            audit::append(
-                c,
-                &AuditEvent {
-                    actor: &reader.actor,
-                    kommun,
-                    person: Some(p),
-                    action: &action,
-                    target,
-                    outcome: Outcome::Ok,
-                },
-                t,
-            )?;
+            buf.push(reader, kommun, Some(p.clone()), action, target, t);
         }
         if !any {
-            audit::append(
-                c,
-                &AuditEvent {
-                    actor: &reader.actor,
-                    kommun,
-                    person: None,
-                    action,
-                    target,
-                    outcome: Outcome::Ok,
-                },
-                t,
-            )?;
+            buf.push(reader, kommun, None, action.to_owned(), target, t);
         }
         Ok(())
     }
@@ -906,10 +982,19 @@ impl Store {
         reader: &Reader,
         personnummer: &Personnummer,
     ) -> Result<Vec<UtbildningsbehovRecord>, StoreError> {
-        self.tx(|c| {
+        self.read_audited(|c, buf| {
             let (person, rows) =
                 self.person_rows(c, personnummer, MessageKind::Utbildningsbehov, true)?;
-            Self::audit_read(c, reader, "las:utbildningsbehov", None, person, None, now())?;
+            Self::audit_read(
+                c,
+                buf,
+                reader,
+                "las:utbildningsbehov",
+                None,
+                person,
+                None,
+                now(),
+            )?;
             rows.into_iter()
                 .map(Revealed::into_utbildningsbehov)
                 .collect()
@@ -929,7 +1014,7 @@ impl Store {
         }
         let page = page.max(1);
         let limit = limit.clamp(1, 100);
-        self.tx(|c| {
+        self.read_audited(|c, buf| {
             let today = messages::today().to_string();
             let base = || {
                 msg::table
@@ -951,6 +1036,7 @@ impl Store {
                 .collect();
             Self::audit_read(
                 c,
+                buf,
                 reader,
                 "lista:utbildningsbehov",
                 Some(hemkommun),
@@ -977,11 +1063,12 @@ impl Store {
         reader: &Reader,
         personnummer: &Personnummer,
     ) -> Result<Vec<UtbildningsbeslutRecord>, StoreError> {
-        self.tx(|c| {
+        self.read_audited(|c, buf| {
             let (person, rows) =
                 self.person_rows(c, personnummer, MessageKind::Utbildningsbeslut, true)?;
             Self::audit_read(
                 c,
+                buf,
                 reader,
                 "las:utbildningsbeslut",
                 None,
@@ -1008,7 +1095,7 @@ impl Store {
             return Err(StoreError::OtillatenKommun(kommun));
         }
         let limit = limit.clamp(1, 1000);
-        self.tx(|c| {
+        self.read_audited(|c, buf| {
             let rows: Vec<MessageRow> = msg::table
                 .filter(msg::kind.eq(MessageKind::Utbildningsbeslut.as_str()))
                 .filter(msg::kommunkod.eq(kommun.to_string()))
@@ -1026,6 +1113,7 @@ impl Store {
                 .collect();
             Self::audit_read(
                 c,
+                buf,
                 reader,
                 "flode:utbildningsbeslut",
                 Some(kommun),
@@ -1050,11 +1138,12 @@ impl Store {
         reader: &Reader,
         personnummer: &Personnummer,
     ) -> Result<EtableringsprogramRecord, StoreError> {
-        self.tx(|c| {
+        self.read_audited(|c, buf| {
             let (person, mut rows) =
                 self.person_rows(c, personnummer, MessageKind::Etableringsprogram, true)?;
             Self::audit_read(
                 c,
+                buf,
                 reader,
                 "las:etableringsprogram",
                 None,
@@ -1074,7 +1163,7 @@ impl Store {
     /// A kommun message by id, if the reader may see its kommun. Another kommun's
     /// message is `NotFound`, exactly like a missing one.
     pub fn message(&self, reader: &Reader, id: MeddelandeId) -> Result<StoredMessage, StoreError> {
-        let result = self.tx(|c| {
+        let result = self.read_audited(|c, buf| {
             let row: Option<MessageRow> = msg::table
                 .find(id.to_string())
                 .filter(msg::author.eq(komvux_domain::Author::Kommun.as_str()))
@@ -1090,6 +1179,7 @@ impl Store {
             let target = id.to_string();
             Self::audit_read(
                 c,
+                buf,
                 reader,
                 "las:meddelande",
                 kommun,
@@ -1123,7 +1213,7 @@ impl Store {
     ) -> Result<Feed<StoredMessage>, StoreError> {
         let limit = limit.clamp(1, 1000);
         self.sequence_feed()?;
-        self.tx(|c| {
+        self.read_audited(|c, buf| {
             let rows: Vec<MessageRow> = msg::table
                 .filter(msg::handelse_pos.gt(after.position()))
                 .filter(msg::author.eq(komvux_domain::Author::Kommun.as_str()))
@@ -1142,7 +1232,16 @@ impl Store {
                 .iter()
                 .map(|r| Pseudonym::from_db(r.person.clone()))
                 .collect();
-            Self::audit_read(c, reader, "flode:handelser", None, persons, None, now())?;
+            Self::audit_read(
+                c,
+                buf,
+                reader,
+                "flode:handelser",
+                None,
+                persons,
+                None,
+                now(),
+            )?;
             let data = messages::reveal_rows(c, &self.inner.keys, rows)?
                 .into_iter()
                 .map(Revealed::into_stored_message)
@@ -1157,9 +1256,9 @@ impl Store {
         reader: &Reader,
         personnummer: &Personnummer,
     ) -> Result<PersonRecord, StoreError> {
-        self.tx(|c| {
+        self.read_audited(|c, buf| {
             let Some(person) = identities::find(c, &self.inner.keys, personnummer)? else {
-                Self::audit_read(c, reader, "las:person", None, None, None, now())?;
+                Self::audit_read(c, buf, reader, "las:person", None, None, None, now())?;
                 return Ok(PersonRecord {
                     personnummer: *personnummer,
                     skyddade_personuppgifter: false,
@@ -1178,7 +1277,7 @@ impl Store {
                 .order((msg::mottaget.asc(), msg::id.asc()))
                 .load(c)?;
             let skyddad = identities::is_skyddad(c, &person)?;
-            Self::audit_read(c, reader, "las:person", None, [person], None, now())?;
+            Self::audit_read(c, buf, reader, "las:person", None, [person], None, now())?;
             let mut out = PersonRecord {
                 personnummer: *personnummer,
                 skyddade_personuppgifter: skyddad,
