@@ -922,8 +922,8 @@ impl Store {
         kommun: Option<Kommunkod>,
         persons: impl IntoIterator<Item = Pseudonym>,
         target: Option<&str>,
-        t: i64,
     ) -> Result<(), StoreError> {
+        let t = now();
         let persons: BTreeSet<Pseudonym> = persons.into_iter().collect();
         let skyddade: Vec<String> = if persons.is_empty() {
             Vec::new()
@@ -985,16 +985,7 @@ impl Store {
         self.read_audited(|c, buf| {
             let (person, rows) =
                 self.person_rows(c, personnummer, MessageKind::Utbildningsbehov, true)?;
-            Self::audit_read(
-                c,
-                buf,
-                reader,
-                "las:utbildningsbehov",
-                None,
-                person,
-                None,
-                now(),
-            )?;
+            Self::audit_read(c, buf, reader, "las:utbildningsbehov", None, person, None)?;
             rows.into_iter()
                 .map(Revealed::into_utbildningsbehov)
                 .collect()
@@ -1042,7 +1033,6 @@ impl Store {
                 Some(hemkommun),
                 persons,
                 None,
-                now(),
             )?;
             let data = messages::reveal_rows(c, &self.inner.keys, rows)?
                 .into_iter()
@@ -1066,16 +1056,7 @@ impl Store {
         self.read_audited(|c, buf| {
             let (person, rows) =
                 self.person_rows(c, personnummer, MessageKind::Utbildningsbeslut, true)?;
-            Self::audit_read(
-                c,
-                buf,
-                reader,
-                "las:utbildningsbeslut",
-                None,
-                person,
-                None,
-                now(),
-            )?;
+            Self::audit_read(c, buf, reader, "las:utbildningsbeslut", None, person, None)?;
             rows.into_iter()
                 .filter(|r| reader.may_see(r.row.kommunkod.as_deref()))
                 .map(Revealed::into_utbildningsbeslut)
@@ -1119,7 +1100,6 @@ impl Store {
                 Some(kommun),
                 persons,
                 None,
-                now(),
             )?;
             let data = messages::reveal_rows(c, &self.inner.keys, rows)?
                 .into_iter()
@@ -1141,16 +1121,7 @@ impl Store {
         self.read_audited(|c, buf| {
             let (person, mut rows) =
                 self.person_rows(c, personnummer, MessageKind::Etableringsprogram, true)?;
-            Self::audit_read(
-                c,
-                buf,
-                reader,
-                "las:etableringsprogram",
-                None,
-                person,
-                None,
-                now(),
-            )?;
+            Self::audit_read(c, buf, reader, "las:etableringsprogram", None, person, None)?;
             match rows.pop() {
                 Some(r) => r.into_etableringsprogram(),
                 None => Ok(EtableringsprogramRecord {
@@ -1185,7 +1156,6 @@ impl Store {
                 kommun,
                 [Pseudonym::from_db(row.person.clone())],
                 Some(&target),
-                now(),
             )?;
             messages::reveal_rows(c, &self.inner.keys, vec![row])?
                 .pop()
@@ -1232,16 +1202,7 @@ impl Store {
                 .iter()
                 .map(|r| Pseudonym::from_db(r.person.clone()))
                 .collect();
-            Self::audit_read(
-                c,
-                buf,
-                reader,
-                "flode:handelser",
-                None,
-                persons,
-                None,
-                now(),
-            )?;
+            Self::audit_read(c, buf, reader, "flode:handelser", None, persons, None)?;
             let data = messages::reveal_rows(c, &self.inner.keys, rows)?
                 .into_iter()
                 .map(Revealed::into_stored_message)
@@ -1258,7 +1219,7 @@ impl Store {
     ) -> Result<PersonRecord, StoreError> {
         self.read_audited(|c, buf| {
             let Some(person) = identities::find(c, &self.inner.keys, personnummer)? else {
-                Self::audit_read(c, buf, reader, "las:person", None, None, None, now())?;
+                Self::audit_read(c, buf, reader, "las:person", None, None, None)?;
                 return Ok(PersonRecord {
                     personnummer: *personnummer,
                     skyddade_personuppgifter: false,
@@ -1277,7 +1238,7 @@ impl Store {
                 .order((msg::mottaget.asc(), msg::id.asc()))
                 .load(c)?;
             let skyddad = identities::is_skyddad(c, &person)?;
-            Self::audit_read(c, buf, reader, "las:person", None, [person], None, now())?;
+            Self::audit_read(c, buf, reader, "las:person", None, [person], None)?;
             let mut out = PersonRecord {
                 personnummer: *personnummer,
                 skyddade_personuppgifter: skyddad,
