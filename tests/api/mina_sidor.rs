@@ -736,6 +736,20 @@ pub(crate) async fn forms_sessions_and_headers_are_protected(app: &TestApp) {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(web.get("/mina-sidor/sok").await.status, 303);
+
+    // starting BankID orders is limited per address (BankID is a paid, shared service)
+    let spammer = Web::new(app);
+    let csrf = spammer.get("/mina-sidor/").await.csrf();
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(
+            spammer
+                .post("/mina-sidor/logga-in", &[("csrf", &csrf)])
+                .await
+                .status,
+        );
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
 }
 
 pub(crate) async fn skyddade_personuppgifter_are_flagged_and_withheld(app: &TestApp) {

@@ -30,6 +30,10 @@ impl Limiter {
 
     /// Takes one request from `client`'s bucket, or says how long to wait.
     pub fn check(&self, client: &str) -> Result<(), ApiError> {
+        // Keys that cannot be bounded (addresses) must not grow the map without end.
+        if self.inner.len() > 10_000 {
+            self.inner.retain_recent();
+        }
         match self.inner.check_key(&client.to_owned()) {
             Ok(()) => Ok(()),
             Err(not_until) => {

@@ -199,6 +199,16 @@ async fn begin_bankid(
     let ip = req
         .peer_addr()
         .map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string());
+    if ms.login_limiter.check(&ip).is_err() {
+        return Ok(token.apply(pages::html(
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::message_page(
+                "För många inloggningsförsök",
+                "Vänta en stund och försök sedan igen.",
+                Some(anon_ctx(state, token)),
+            ),
+        )));
+    }
     let order = match ms.bankid.auth(&ip).await {
         Ok(o) => o,
         Err(e) => return Ok(bankid_unavailable(state, token, &e)),

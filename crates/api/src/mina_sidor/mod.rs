@@ -50,6 +50,8 @@ pub struct MinaSidor {
     pub config: MinaSidorConfig,
     pub bankid: BankIdClient,
     pub mailer: Mailer,
+    /// BankID orders started per client address: 1 per second, bursts of 10.
+    pub login_limiter: crate::ratelimit::Limiter,
 }
 
 impl MinaSidor {
@@ -57,6 +59,11 @@ impl MinaSidor {
         Ok(Self {
             bankid: BankIdClient::new(&config.bankid).map_err(|e| e.to_string())?,
             mailer: Mailer::new(&config.smtp).map_err(|e| e.to_string())?,
+            login_limiter: crate::ratelimit::Limiter::new(crate::config::RateLimit {
+                per_second: 1,
+                burst: 10,
+            })
+            .ok_or("login rate limit")?,
             config,
         })
     }
