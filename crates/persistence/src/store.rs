@@ -183,16 +183,21 @@ struct Inner {
 /// How often the chainer links journaled audit events into the chain.
 const CHAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Links every committed journal event into the audit chain, batch by batch.
-fn chain_all(pool: &DbPool) -> Result<usize, StoreError> {
+/// Runs `step` in transactions until it has nothing left to do (it returns 0), if
+/// `pending` says there is anything; retries what the database asks to retry.
+fn drain(
+    pool: &DbPool,
+    pending: fn(&mut DbConnection) -> Result<bool, StoreError>,
+    step: fn(&mut DbConnection) -> Result<usize, StoreError>,
+) -> Result<usize, StoreError> {
     let mut c = pool.get()?;
-    if !audit::has_pending(&mut c)? {
+    if !pending(&mut c)? {
         return Ok(0);
     }
     let mut total = 0;
     let mut attempt = 0;
     loop {
-        match c.transaction(|c| audit::chain_pending(c)) {
+        match c.transaction(|c| step(c)) {
             Ok(0) => return Ok(total),
             Ok(n) => total += n,
             Err(e) if e.is_retryable() && attempt < 5 => {
@@ -204,25 +209,18 @@ fn chain_all(pool: &DbPool) -> Result<usize, StoreError> {
     }
 }
 
+/// Links every committed journal event into the audit chain, batch by batch.
+fn chain_all(pool: &DbPool) -> Result<usize, StoreError> {
+    drain(pool, audit::has_pending, audit::chain_pending)
+}
+
 /// Gives every committed kommun message its handelser position, batch by batch.
 fn sequence_all(pool: &DbPool) -> Result<usize, StoreError> {
-    let mut c = pool.get()?;
-    if !crate::feeds::has_unsequenced(&mut c)? {
-        return Ok(0);
-    }
-    let mut total = 0;
-    let mut attempt = 0;
-    loop {
-        match c.transaction(|c| crate::feeds::sequence_handelser(c)) {
-            Ok(0) => return Ok(total),
-            Ok(n) => total += n,
-            Err(e) if e.is_retryable() && attempt < 5 => {
-                attempt += 1;
-                std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    drain(
+        pool,
+        crate::feeds::has_unsequenced,
+        crate::feeds::sequence_handelser,
+    )
 }
 
 /// The background thread that gives kommun messages their feed positions and chains
