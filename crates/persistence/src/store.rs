@@ -98,6 +98,88 @@ impl AuditBuf {
     }
 }
 
+type JournalReply = std::sync::mpsc::SyncSender<Result<(), String>>;
+
+/// Group commit for the audit events of reads: concurrent reads hand their events to
+/// one thread, which journals everything that has queued up in one transaction and then
+/// answers each read. A read waits for the commit of its batch, so nothing is answered
+/// unaudited, but many reads share one commit.
+#[derive(Debug)]
+struct JournalWriter {
+    queue: std::sync::mpsc::Sender<(AuditBuf, JournalReply)>,
+}
+
+impl JournalWriter {
+    const MAX_BATCH: usize = 512;
+
+    fn spawn(pool: DbPool, sqlite_writer: Arc<std::sync::Mutex<()>>) -> Result<Self, StoreError> {
+        let (queue, rx) = std::sync::mpsc::channel::<(AuditBuf, JournalReply)>();
+        std::thread::Builder::new()
+            .name("komvux-journal".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < Self::MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(item) => batch.push(item),
+                            Err(_) => break,
+                        }
+                    }
+                    let result = Self::commit(&pool, &sqlite_writer, &batch);
+                    for (_, reply) in batch {
+                        let _ = reply.send(result.clone());
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Config(format!("starting the audit journal writer: {e}")))?;
+        Ok(Self { queue })
+    }
+
+    fn commit(
+        pool: &DbPool,
+        sqlite_writer: &std::sync::Mutex<()>,
+        batch: &[(AuditBuf, JournalReply)],
+    ) -> Result<(), String> {
+        let mut c = pool.get().map_err(|e| format!("pool: {e}"))?;
+        let _turn = match &*c {
+            DbConnection::Sqlite(_) => Some(
+                sqlite_writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            ),
+            DbConnection::Postgresql(_) => None,
+        };
+        let mut attempt = 0;
+        loop {
+            let result = c.transaction(|c| {
+                for (buf, _) in batch {
+                    buf.journal(c)?;
+                }
+                Ok::<_, StoreError>(())
+            });
+            match result {
+                Err(e) if e.is_retryable() && attempt < 5 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
+                }
+                other => return other.map_err(|e| e.to_string()),
+            }
+        }
+    }
+
+    /// Journals `buf` and waits until its batch is committed.
+    fn write(&self, buf: AuditBuf) -> Result<(), StoreError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.queue
+            .send((buf, reply))
+            .map_err(|_| StoreError::Pool("audit journal writer stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| StoreError::Pool("audit journal writer stopped".into()))?
+            .map_err(StoreError::Pool)
+    }
+}
+
 /// Who reads, for the audit log and for scoping: a kommun client sees its kommuner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reader {
@@ -177,7 +259,9 @@ struct Inner {
     _chainer: std::sync::mpsc::Sender<()>,
     /// SQLite has one writer at a time. Writers of this process queue here instead of
     /// in SQLite's busy handler, which sleeps in steps of milliseconds.
-    sqlite_writer: std::sync::Mutex<()>,
+    sqlite_writer: Arc<std::sync::Mutex<()>>,
+    /// Group commit of the audit events of reads.
+    journal: JournalWriter,
 }
 
 /// How often the chainer links journaled audit events into the chain.
@@ -338,6 +422,8 @@ impl Store {
         let backend = Backend::of_url(url)?;
         let pool = connection::pool(url, settings)?;
         let chainer = spawn_chainer(pool.clone())?;
+        let sqlite_writer = Arc::new(std::sync::Mutex::new(()));
+        let pool_for_journal = pool.clone();
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -346,7 +432,8 @@ impl Store {
                 stats: Stats::default(),
                 auth_cache: AuthCache::default(),
                 _chainer: chainer,
-                sqlite_writer: std::sync::Mutex::new(()),
+                journal: JournalWriter::spawn(pool_for_journal, sqlite_writer.clone())?,
+                sqlite_writer,
             }),
         })
     }
@@ -442,34 +529,23 @@ impl Store {
         }
     }
 
-    /// A read and its audit events. The answer is only returned once the events are
-    /// committed to the audit journal. On PostgreSQL both happen in one transaction; on
-    /// SQLite the read runs in its own transaction beside other readers (WAL), and only
-    /// the journal insert takes the single writer's turn.
+    /// A read and its audit events. The read runs in its own transaction, beside other
+    /// readers; its events are then journaled by the [`JournalWriter`] (group commit),
+    /// and the answer is only returned once they are committed.
     fn read_audited<T>(
         &self,
         f: impl Fn(&mut DbConnection, &mut AuditBuf) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        match self.inner.backend {
-            Backend::Postgresql => self.tx(|c| {
-                let mut buf = AuditBuf::default();
-                let out = f(c, &mut buf)?;
-                buf.journal(c)?;
-                Ok(out)
-            }),
-            Backend::Sqlite => {
-                let mut buf = AuditBuf::default();
-                let out = {
-                    let mut pooled = self.conn()?;
-                    let c: &mut DbConnection = &mut pooled;
-                    c.transaction(|c| f(c, &mut buf))?
-                };
-                if !buf.0.is_empty() {
-                    self.tx(|c| buf.journal(c))?;
-                }
-                Ok(out)
-            }
+        let mut buf = AuditBuf::default();
+        let out = {
+            let mut pooled = self.conn()?;
+            let c: &mut DbConnection = &mut pooled;
+            c.transaction(|c| f(c, &mut buf))?
+        };
+        if !buf.0.is_empty() {
+            self.inner.journal.write(buf)?;
         }
+        Ok(out)
     }
 
     /// Records a refused attempt in its own transaction (the refused one rolled back).
