@@ -1,5 +1,6 @@
 //! An SMTP sink (DEV ONLY): accepts every message over a real SMTP conversation and
-//! keeps it, in memory and optionally as `.eml` files, so that the test environment
+//! keeps it, in memory and optionally as `.eml` files (with the decoded text beside each
+//! as `.txt`), so that the test environment
 //! and the tests can read the invitations Mina sidor sends. It delivers nothing.
 
 use std::net::SocketAddr;
@@ -170,6 +171,8 @@ async fn conversation(
                         uuid::Uuid::new_v4().simple()
                     );
                     std::fs::write(dir.join(&name), &mail.data)?;
+                    // The decoded text beside it, for a person reading the folder.
+                    std::fs::write(dir.join(name.replace(".eml", ".txt")), mail.body_text())?;
                     tracing::info!(file = %dir.join(&name).display(), "smtp sink: message saved");
                 }
                 inbox.push(mail);
