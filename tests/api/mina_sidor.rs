@@ -633,6 +633,54 @@ pub(crate) async fn a_user_of_another_kommun_sees_nothing_of_it(app: &TestApp) {
         "not Stockholm's"
     );
 
+    // a person with accounts in both kommuner switches between them
+    let both = person(935);
+    for k in [STOCKHOLM, GOTEBORG] {
+        app.store
+            .ms_add_huvudansvarig("test", kommun(k), &both, "bada@kommun.invalid")
+            .unwrap();
+    }
+    let web = Web::new(app);
+    web.login(&both).await;
+    let start = web.get("/mina-sidor/").await.body;
+    assert!(
+        start.contains("Mina sidor – Stockholm") && start.contains("Arbeta för Göteborg"),
+        "{start}"
+    );
+    let target = app.store.ms_users(kommun(GOTEBORG)).unwrap();
+    let target = target
+        .iter()
+        .find(|u| u.epost == "bada@kommun.invalid")
+        .unwrap();
+    let r = web
+        .submit(
+            "/mina-sidor/",
+            "/mina-sidor/byt-kommun",
+            &[("anvandare", &target.id)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        web.get("/mina-sidor/")
+            .await
+            .body
+            .contains("Mina sidor – Göteborg")
+    );
+    // but not into someone else's account
+    let stranger = app.store.ms_users(kommun(STOCKHOLM)).unwrap();
+    let stranger = stranger
+        .iter()
+        .find(|u| u.epost != "bada@kommun.invalid")
+        .unwrap();
+    let r = web
+        .submit(
+            "/mina-sidor/",
+            "/mina-sidor/byt-kommun",
+            &[("anvandare", &stranger.id)],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
     // Göteborg cannot touch Stockholm's users
     let stockholm_admin = app.store.ms_users(kommun(STOCKHOLM)).unwrap().remove(0);
     let r = goteborg

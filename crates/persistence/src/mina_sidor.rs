@@ -497,6 +497,42 @@ impl Store {
         }))
     }
 
+    /// The person's other active accounts (in other kommuner), for switching kommun.
+    pub fn ms_other_accounts(&self, user: &MsUser) -> Result<Vec<MsUser>, StoreError> {
+        let mut c = self.connection()?;
+        let hash: String = usr::table
+            .find(&user.id)
+            .select(usr::person_hash)
+            .first(&mut *c)?;
+        let rows: Vec<UserRow> = usr::table
+            .filter(usr::person_hash.eq(hash))
+            .filter(usr::active.eq(true))
+            .filter(usr::id.ne(&user.id))
+            .order(usr::kommunkod.asc())
+            .load(&mut *c)?;
+        load_users(rows)
+    }
+
+    /// Moves a logged-in person to their account in another kommun: the old session
+    /// ends and a new one starts, if `target` is an active account of the same person.
+    /// Returns the new cookie token, or `None` when `target` is not theirs.
+    pub fn ms_switch_account(
+        &self,
+        session_token: &str,
+        user: &MsUser,
+        target: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(other) = self
+            .ms_other_accounts(user)?
+            .into_iter()
+            .find(|u| u.id == target)
+        else {
+            return Ok(None);
+        };
+        self.ms_end_session(session_token)?;
+        self.ms_create_session(&other).map(Some)
+    }
+
     /// Logs out: the session is gone.
     pub fn ms_end_session(&self, token: &str) -> Result<(), StoreError> {
         let mut c = self.connection()?;

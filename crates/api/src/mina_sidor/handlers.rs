@@ -47,6 +47,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/inbjudan/{token}", web::get().to(invitation_page))
                 .route("/inbjudan/{token}", web::post().to(invitation_start))
                 .route("/logga-ut", web::post().to(logout))
+                .route("/byt-kommun", web::post().to(switch_kommun))
                 .route("/sok", web::get().to(sok_form))
                 .route("/sok", web::post().to(sok))
                 .route("/aktiva", web::get().to(aktiva))
@@ -139,10 +140,13 @@ async fn form_of(req: &HttpRequest, payload: web::Payload) -> Result<FormData, P
 
 // ---- start and login --------------------------------------------------------------
 
-async fn start(req: HttpRequest, state: State, who: Option<Inloggad>) -> HttpResponse {
+async fn start(req: HttpRequest, state: State, who: Option<Inloggad>) -> Page {
     if let Some(who) = who {
         let admin = who.user.roll == Roll::Huvudansvarig;
-        return ok(layout(
+        let store = state.store.clone();
+        let me = who.user.clone();
+        let others = run(move || store.ms_other_accounts(&me)).await?;
+        return Ok(ok(layout(
             "Start",
             ctx(&state, &who),
             html! {
@@ -157,8 +161,19 @@ async fn start(req: HttpRequest, state: State, who: Option<Inloggad>) -> HttpRes
                         li { a href={ (BASE) "/anvandare" } { "Användare" } " – bjud in och inaktivera kommunens användare." }
                     }
                 }
+                @if !others.is_empty() {
+                    h2 { "Byt kommun" }
+                    p { "Du har konton i fler kommuner." }
+                    @for o in &others {
+                        form method="post" action={ (BASE) "/byt-kommun" } class="rad" {
+                            (csrf(&who.csrf))
+                            input type="hidden" name="anvandare" value=(o.id);
+                            button type="submit" class="sekundar" { "Arbeta för " (o.kommun.namn()) }
+                        }
+                    }
+                }
             },
-        ));
+        )));
     }
     let token = AnonCsrf::of(&req);
     let page = layout(
@@ -173,7 +188,32 @@ async fn start(req: HttpRequest, state: State, who: Option<Inloggad>) -> HttpRes
             }
         },
     );
-    token.apply(ok(page))
+    Ok(token.apply(ok(page)))
+}
+
+async fn switch_kommun(
+    req: HttpRequest,
+    state: State,
+    who: Inloggad,
+    payload: web::Payload,
+) -> Page {
+    let form = form_of(&req, payload).await?;
+    who.check_csrf(&form)?;
+    let target = form.value("anvandare").unwrap_or_default().to_owned();
+    let token = req
+        .cookie(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let store = state.store.clone();
+    let me = who.user.clone();
+    match run(move || store.ms_switch_account(&token, &me, &target)).await? {
+        Some(session) => {
+            let mut res = see_other(&format!("{BASE}/"));
+            let _ = res.add_cookie(&cookie(SESSION_COOKIE, session));
+            Ok(res)
+        }
+        None => Err(PageError::NotFound),
+    }
 }
 
 fn bankid_unavailable(state: &AppState, token: &AnonCsrf, e: &bankid::BankIdError) -> HttpResponse {
