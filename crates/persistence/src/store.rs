@@ -117,6 +117,9 @@ impl JournalWriter {
         std::thread::Builder::new()
             .name("komvux-journal".into())
             .spawn(move || {
+                // Its own connection, kept between batches, so that it never waits for
+                // the pool behind writers; replaced after a failure.
+                let mut conn: Option<PooledConnection> = None;
                 while let Ok(first) = rx.recv() {
                     let mut batch = vec![first];
                     while batch.len() < Self::MAX_BATCH {
@@ -125,7 +128,16 @@ impl JournalWriter {
                             Err(_) => break,
                         }
                     }
-                    let result = Self::commit(&pool, &sqlite_writer, &batch);
+                    let result = match conn.take().map_or_else(|| pool.get(), Ok) {
+                        Ok(mut c) => {
+                            let result = Self::commit(&mut c, &sqlite_writer, &batch);
+                            if result.is_ok() {
+                                conn = Some(c);
+                            }
+                            result
+                        }
+                        Err(e) => Err(format!("pool: {e}")),
+                    };
                     for (_, reply) in batch {
                         let _ = reply.send(result.clone());
                     }
@@ -136,12 +148,11 @@ impl JournalWriter {
     }
 
     fn commit(
-        pool: &DbPool,
+        c: &mut PooledConnection,
         sqlite_writer: &std::sync::Mutex<()>,
         batch: &[(AuditBuf, JournalReply)],
     ) -> Result<(), String> {
-        let mut c = pool.get().map_err(|e| format!("pool: {e}"))?;
-        let _turn = match &*c {
+        let _turn = match &**c {
             DbConnection::Sqlite(_) => Some(
                 sqlite_writer
                     .lock()
