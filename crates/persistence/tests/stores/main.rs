@@ -40,6 +40,7 @@ on_both_backends!(
     audit_chain_verifies_and_detects_tampering,
     audit_log_is_append_only,
     handelser_feed_never_skips_under_concurrent_writers,
+    two_replicas_sequence_and_chain_without_gaps_or_duplicates,
     utbildningsbeslut_feed_shows_every_change,
     no_personnummer_outside_the_identity_table,
     gallring_deletes_old_persons_and_keeps_the_chain,
