@@ -471,6 +471,22 @@ pub(crate) fn reveal_rows(
     Ok(out)
 }
 
+/// As [`reveal_rows`], for rows of one person whose personnummer and protection the
+/// caller already has (no query).
+pub(crate) fn reveal_known(
+    rows: Vec<MessageRow>,
+    personnummer: Personnummer,
+    skyddad: bool,
+) -> Vec<Revealed> {
+    rows.into_iter()
+        .map(|row| Revealed {
+            row,
+            personnummer,
+            skyddad,
+        })
+        .collect()
+}
+
 impl Revealed {
     pub(crate) fn into_stored_message(self) -> Result<StoredMessage, StoreError> {
         let row = &self.row;

@@ -47,7 +47,10 @@ impl Drop for Record<'_> {
 /// The audit events of a read, journaled once the read is done (see
 /// [`Store::read_audited`]).
 #[derive(Debug, Default)]
-struct AuditBuf(Vec<BufferedEvent>);
+struct AuditBuf(
+    Vec<BufferedEvent>,
+    std::collections::HashMap<Pseudonym, bool>,
+);
 
 #[derive(Debug)]
 struct BufferedEvent {
@@ -1010,15 +1013,23 @@ impl Store {
     ) -> Result<(), StoreError> {
         let t = now();
         let persons: BTreeSet<Pseudonym> = persons.into_iter().collect();
-        let skyddade: Vec<String> = if persons.is_empty() {
+        // Flags the read already fetched need no second query.
+        let unknown: Vec<&Pseudonym> = persons.iter().filter(|p| !buf.1.contains_key(*p)).collect();
+        let mut skyddade: Vec<String> = if unknown.is_empty() {
             Vec::new()
         } else {
             ident::table
-                .filter(ident::pseudonym.eq_any(persons.iter().map(Pseudonym::as_str)))
+                .filter(ident::pseudonym.eq_any(unknown.iter().map(|p| p.as_str())))
                 .filter(ident::skyddade_personuppgifter.eq(true))
                 .select(ident::pseudonym)
                 .load(c)?
         };
+        skyddade.extend(
+            buf.1
+                .iter()
+                .filter(|(p, skyddad)| **skyddad && persons.contains(*p))
+                .map(|(p, _)| p.as_str().to_owned()),
+        );
         let mut any = false;
         for p in &persons {
             any = true;
@@ -1039,13 +1050,17 @@ impl Store {
     fn person_rows(
         &self,
         c: &mut DbConnection,
+        buf: &mut AuditBuf,
         personnummer: &Personnummer,
         kind: MessageKind,
         only_current: bool,
     ) -> Result<(Option<Pseudonym>, Vec<Revealed>), StoreError> {
-        let Some(person) = identities::find(c, &self.inner.keys, personnummer)? else {
+        let Some((person, skyddad)) =
+            identities::find_with_flag(c, &self.inner.keys, personnummer)?
+        else {
             return Ok((None, Vec::new()));
         };
+        buf.1.insert(person.clone(), skyddad);
         let mut q = msg::table
             .filter(msg::person.eq(person.as_str()))
             .filter(msg::kind.eq(kind.as_str()))
@@ -1057,7 +1072,7 @@ impl Store {
         let rows: Vec<MessageRow> = q.load(c)?;
         Ok((
             Some(person),
-            messages::reveal_rows(c, &self.inner.keys, rows)?,
+            messages::reveal_known(rows, *personnummer, skyddad),
         ))
     }
 
@@ -1069,7 +1084,7 @@ impl Store {
     ) -> Result<Vec<UtbildningsbehovRecord>, StoreError> {
         self.read_audited(|c, buf| {
             let (person, rows) =
-                self.person_rows(c, personnummer, MessageKind::Utbildningsbehov, true)?;
+                self.person_rows(c, buf, personnummer, MessageKind::Utbildningsbehov, true)?;
             Self::audit_read(c, buf, reader, "las:utbildningsbehov", None, person, None)?;
             rows.into_iter()
                 .map(Revealed::into_utbildningsbehov)
@@ -1140,7 +1155,7 @@ impl Store {
     ) -> Result<Vec<UtbildningsbeslutRecord>, StoreError> {
         self.read_audited(|c, buf| {
             let (person, rows) =
-                self.person_rows(c, personnummer, MessageKind::Utbildningsbeslut, true)?;
+                self.person_rows(c, buf, personnummer, MessageKind::Utbildningsbeslut, true)?;
             Self::audit_read(c, buf, reader, "las:utbildningsbeslut", None, person, None)?;
             rows.into_iter()
                 .filter(|r| reader.may_see(r.row.kommunkod.as_deref()))
@@ -1205,7 +1220,7 @@ impl Store {
     ) -> Result<EtableringsprogramRecord, StoreError> {
         self.read_audited(|c, buf| {
             let (person, mut rows) =
-                self.person_rows(c, personnummer, MessageKind::Etableringsprogram, true)?;
+                self.person_rows(c, buf, personnummer, MessageKind::Etableringsprogram, true)?;
             Self::audit_read(c, buf, reader, "las:etableringsprogram", None, person, None)?;
             match rows.pop() {
                 Some(r) => r.into_etableringsprogram(),
