@@ -56,11 +56,11 @@ impl Metrics {
         let pool_max = IntGauge::new("db_pool_max_connections", "Database pool size")?;
         let audited_transactions = IntGauge::new(
             "audited_transactions_total",
-            "Transactions that append to the audit log (every read and write of personal data)",
+            "Write transactions, each recording its audit event (reads journal theirs by group commit)",
         )?;
         let audited_transaction_seconds = prometheus::Gauge::new(
             "audited_transaction_seconds_total",
-            "Total time spent in audited transactions, including the audit append (divide by the count for the mean)",
+            "Total time spent in write transactions (divide by the count for the mean)",
         )?;
         let feed_head = IntGaugeVec::new(
             Opts::new("feed_head_position", "Newest position of each change feed"),
