@@ -391,8 +391,8 @@ impl AuthCache {
     }
 }
 
-/// Counters for metrics: how many transactions that append to the audit log ran, and
-/// how long they took in all (the audit head is the serialisation point of writers).
+/// Counters for metrics: how many write transactions ran (each records its audit event
+/// inside) and how long they took in all.
 #[derive(Debug, Default)]
 struct Stats {
     transactions: std::sync::atomic::AtomicU64,
@@ -474,7 +474,7 @@ impl Store {
         Ok(())
     }
 
-    /// Audited transactions run so far and their total duration in microseconds.
+    /// Write transactions run so far and their total duration in microseconds.
     pub fn transaction_stats(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         (
