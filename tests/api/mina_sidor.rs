@@ -367,6 +367,19 @@ pub(crate) async fn invitations_register_once_and_only_the_invited_person(app: &
     assert_eq!(r.status, 403, "a deactivated user cannot log in");
 
     // registration and login are audited
+    let admin_id = by.id.clone();
+    let admin_audit = app.store.audit_for_actor(&admin_id, 1000).unwrap();
+    assert!(
+        admin_audit
+            .iter()
+            .any(|a| a.action == "mina-sidor:lista-anvandare")
+    );
+    assert!(admin_audit.iter().any(|a| a.action == "mina-sidor:bjud-in"));
+    assert!(
+        admin_audit
+            .iter()
+            .any(|a| a.action == "mina-sidor:inaktivera")
+    );
     let audit = app.store.audit_for_actor(&user_id, 1000).unwrap();
     assert!(audit.iter().any(|a| a.action == "mina-sidor:registrering"));
     assert!(audit.iter().any(|a| a.action == "mina-sidor:inloggning"));

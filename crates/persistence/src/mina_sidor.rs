@@ -208,6 +208,22 @@ impl Store {
         Ok(user)
     }
 
+    /// The kommun's users as a huvudansvarig sees them; the view is audited
+    /// (`mina-sidor:lista-anvandare`), since it shows employees' names and e-mail.
+    pub fn ms_users_for(&self, by: &MsUser) -> Result<Vec<MsUser>, StoreError> {
+        self.tx(|c| {
+            Self::ms_audit(
+                c,
+                &AuditActor::Anvandare(by.id.clone()),
+                Some(by.kommun),
+                "mina-sidor:lista-anvandare",
+                None,
+                Outcome::Ok,
+            )
+        })?;
+        self.ms_users(by.kommun)
+    }
+
     /// The kommun's users, huvudansvariga first, then by e-mail.
     pub fn ms_users(&self, kommun: Kommunkod) -> Result<Vec<MsUser>, StoreError> {
         let mut c = self.connection()?;

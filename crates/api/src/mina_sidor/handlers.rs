@@ -1059,18 +1059,25 @@ fn timestamp(micros: i64) -> String {
     t.format(&f).unwrap_or_default()
 }
 
-/// The kommun's users and open invitations.
+/// The kommun's users and open invitations, as the huvudansvarig `by` sees them.
 async fn user_lists(
     state: &AppState,
-    kommun: komvux_domain::Kommunkod,
+    by: &MsUser,
 ) -> Result<(Vec<MsUser>, Vec<Invitation>), PageError> {
     let store = state.store.clone();
-    run(move || Ok((store.ms_users(kommun)?, store.ms_open_invitations(kommun)?))).await
+    let by = by.clone();
+    run(move || {
+        Ok((
+            store.ms_users_for(&by)?,
+            store.ms_open_invitations(by.kommun)?,
+        ))
+    })
+    .await
 }
 
 async fn users(state: State, who: Inloggad) -> Page {
     who.require_huvudansvarig()?;
-    let lists = user_lists(&state, who.user.kommun).await?;
+    let lists = user_lists(&state, &who.user).await?;
     Ok(ok(users_page(
         &state,
         &who,
@@ -1114,7 +1121,7 @@ async fn invite(
     let store = state.store.clone();
     let kommun = who.user.kommun;
     let (Some(person), Some(roll), true) = (person, roll, errors.is_empty()) else {
-        let lists = user_lists(&state, kommun).await?;
+        let lists = user_lists(&state, &who.user).await?;
         return Ok(pages::html(
             StatusCode::UNPROCESSABLE_ENTITY,
             users_page(&state, &who, &lists, &form, &Errors(errors), None),
@@ -1155,7 +1162,7 @@ async fn invite(
             )
         }
     };
-    let lists = user_lists(&state, kommun).await?;
+    let lists = user_lists(&state, &who.user).await?;
     Ok(ok(users_page(
         &state,
         &who,
@@ -1192,7 +1199,7 @@ async fn set_active(
         Err(StoreError::Conflict(why)) => why,
         Err(e) => return Err(e.into()),
     };
-    let lists = user_lists(&state, who.user.kommun).await?;
+    let lists = user_lists(&state, &who.user).await?;
     Ok(ok(users_page(
         &state,
         &who,
