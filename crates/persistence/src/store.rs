@@ -101,6 +101,49 @@ impl AuditBuf {
     }
 }
 
+/// How every write transaction runs: on SQLite, which has one writer at a time, the
+/// writers of this process (requests, the journal writer, the sequencer and chainer)
+/// queue on one mutex instead of in SQLite's busy handler, which sleeps in steps of
+/// milliseconds, and then take the write lock first (a no-op UPDATE) so that a
+/// transaction never has to upgrade a read lock; on both backends what the database
+/// asks to retry is retried up to five times with backoff.
+#[derive(Debug, Clone, Default)]
+struct WriterTurn(Arc<std::sync::Mutex<()>>);
+
+impl WriterTurn {
+    /// Runs `f` in a write transaction on `conn`; `stats`, when given, counts it (from
+    /// the moment it is this writer's turn).
+    fn transaction<T>(
+        &self,
+        conn: &mut DbConnection,
+        stats: Option<&Stats>,
+        mut f: impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
+        let _record = stats.map(|s| Record(s, std::time::Instant::now()));
+        let mut attempt = 0;
+        loop {
+            let result = conn.transaction(|c| {
+                if let DbConnection::Sqlite(_) = c {
+                    diesel::sql_query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(c)?;
+                }
+                f(c)
+            });
+            match result {
+                Err(e) if e.is_retryable() && attempt < 5 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
 type JournalReply = std::sync::mpsc::SyncSender<Result<(), String>>;
 
 /// Group commit for the audit events of reads: concurrent reads hand their events to
@@ -115,7 +158,7 @@ struct JournalWriter {
 impl JournalWriter {
     const MAX_BATCH: usize = 512;
 
-    fn spawn(pool: DbPool, sqlite_writer: Arc<std::sync::Mutex<()>>) -> Result<Self, StoreError> {
+    fn spawn(pool: DbPool, turn: WriterTurn) -> Result<Self, StoreError> {
         let (queue, rx) = std::sync::mpsc::channel::<(AuditBuf, JournalReply)>();
         std::thread::Builder::new()
             .name("komvux-journal".into())
@@ -133,7 +176,11 @@ impl JournalWriter {
                     }
                     let result = match conn.take().map_or_else(|| pool.get(), Ok) {
                         Ok(mut c) => {
-                            let result = Self::commit(&mut c, &sqlite_writer, &batch);
+                            let result = turn
+                                .transaction(&mut c, None, |c| {
+                                    batch.iter().try_for_each(|(buf, _)| buf.journal(c))
+                                })
+                                .map_err(|e| e.to_string());
                             if result.is_ok() {
                                 conn = Some(c);
                             }
@@ -148,37 +195,6 @@ impl JournalWriter {
             })
             .map_err(|e| StoreError::Config(format!("starting the audit journal writer: {e}")))?;
         Ok(Self { queue })
-    }
-
-    fn commit(
-        c: &mut PooledConnection,
-        sqlite_writer: &std::sync::Mutex<()>,
-        batch: &[(AuditBuf, JournalReply)],
-    ) -> Result<(), String> {
-        let _turn = match &**c {
-            DbConnection::Sqlite(_) => Some(
-                sqlite_writer
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            ),
-            DbConnection::Postgresql(_) => None,
-        };
-        let mut attempt = 0;
-        loop {
-            let result = c.transaction(|c| {
-                for (buf, _) in batch {
-                    buf.journal(c)?;
-                }
-                Ok::<_, StoreError>(())
-            });
-            match result {
-                Err(e) if e.is_retryable() && attempt < 5 => {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
-                }
-                other => return other.map_err(|e| e.to_string()),
-            }
-        }
     }
 
     /// Journals `buf` and waits until its batch is committed.
@@ -271,9 +287,8 @@ struct Inner {
     auth_cache: AuthCache,
     /// Keeps the audit chainer thread alive; dropping the store ends it.
     _chainer: std::sync::mpsc::Sender<()>,
-    /// SQLite has one writer at a time. Writers of this process queue here instead of
-    /// in SQLite's busy handler, which sleeps in steps of milliseconds.
-    sqlite_writer: Arc<std::sync::Mutex<()>>,
+    /// Whose turn it is to write (see [`WriterTurn`]).
+    turn: WriterTurn,
     /// Group commit of the audit events of reads.
     journal: JournalWriter,
 }
@@ -281,10 +296,11 @@ struct Inner {
 /// How often the chainer links journaled audit events into the chain.
 const CHAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Runs `step` in transactions until it has nothing left to do (it returns 0), if
-/// `pending` says there is anything; retries what the database asks to retry.
+/// Runs `step` in write transactions until it has nothing left to do (it returns 0),
+/// if `pending` says there is anything.
 fn drain(
     pool: &DbPool,
+    turn: &WriterTurn,
     pending: fn(&mut DbConnection) -> Result<bool, StoreError>,
     step: fn(&mut DbConnection) -> Result<usize, StoreError>,
 ) -> Result<usize, StoreError> {
@@ -293,29 +309,24 @@ fn drain(
         return Ok(0);
     }
     let mut total = 0;
-    let mut attempt = 0;
     loop {
-        match c.transaction(|c| step(c)) {
-            Ok(0) => return Ok(total),
-            Ok(n) => total += n,
-            Err(e) if e.is_retryable() && attempt < 5 => {
-                attempt += 1;
-                std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
-            }
-            Err(e) => return Err(e),
+        match turn.transaction(&mut c, None, step)? {
+            0 => return Ok(total),
+            n => total += n,
         }
     }
 }
 
 /// Links every committed journal event into the audit chain, batch by batch.
-fn chain_all(pool: &DbPool) -> Result<usize, StoreError> {
-    drain(pool, audit::has_pending, audit::chain_pending)
+fn chain_all(pool: &DbPool, turn: &WriterTurn) -> Result<usize, StoreError> {
+    drain(pool, turn, audit::has_pending, audit::chain_pending)
 }
 
 /// Gives every committed kommun message its handelser position, batch by batch.
-fn sequence_all(pool: &DbPool) -> Result<usize, StoreError> {
+fn sequence_all(pool: &DbPool, turn: &WriterTurn) -> Result<usize, StoreError> {
     drain(
         pool,
+        turn,
         crate::feeds::has_unsequenced,
         crate::feeds::sequence_handelser,
     )
@@ -324,7 +335,10 @@ fn sequence_all(pool: &DbPool) -> Result<usize, StoreError> {
 /// The background thread that gives kommun messages their feed positions and chains
 /// journaled audit events (every [`CHAIN_INTERVAL`]); it ends when the returned sender
 /// is dropped.
-fn spawn_chainer(pool: DbPool) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
+fn spawn_chainer(
+    pool: DbPool,
+    turn: WriterTurn,
+) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
     use std::sync::mpsc::RecvTimeoutError;
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
@@ -336,7 +350,7 @@ fn spawn_chainer(pool: DbPool) -> Result<std::sync::mpsc::Sender<()>, StoreError
                     Err(RecvTimeoutError::Disconnected) => return,
                     Ok(()) | Err(RecvTimeoutError::Timeout) => {}
                 }
-                wait = match sequence_all(&pool).and_then(|_| chain_all(&pool)) {
+                wait = match sequence_all(&pool, &turn).and_then(|_| chain_all(&pool, &turn)) {
                     Ok(_) => CHAIN_INTERVAL,
                     Err(e) => {
                         tracing::warn!(error = %e, "feed sequencer and audit chainer: will retry");
@@ -435,9 +449,9 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let backend = Backend::of_url(url)?;
         let pool = connection::pool(url, settings)?;
-        let chainer = spawn_chainer(pool.clone())?;
-        let sqlite_writer = Arc::new(std::sync::Mutex::new(()));
-        let pool_for_journal = pool.clone();
+        let turn = WriterTurn::default();
+        let chainer = spawn_chainer(pool.clone(), turn.clone())?;
+        let journal = JournalWriter::spawn(pool.clone(), turn.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -446,8 +460,8 @@ impl Store {
                 stats: Stats::default(),
                 auth_cache: AuthCache::default(),
                 _chainer: chainer,
-                journal: JournalWriter::spawn(pool_for_journal, sqlite_writer.clone())?,
-                sqlite_writer,
+                journal,
+                turn,
             }),
         })
     }
@@ -506,41 +520,15 @@ impl Store {
         Ok(self.inner.pool.get()?)
     }
 
-    /// Runs `f` in a transaction, retrying when the database asks for it. On SQLite the
-    /// write lock is taken first, so a transaction never has to upgrade a read lock.
+    /// Runs `f` in a counted write transaction (see [`WriterTurn`]).
     pub(crate) fn tx<T>(
         &self,
         f: impl Fn(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut pooled = self.conn()?;
-        let conn: &mut DbConnection = &mut pooled;
-        let _writer = match conn {
-            DbConnection::Sqlite(_) => Some(
-                self.inner
-                    .sqlite_writer
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            ),
-            DbConnection::Postgresql(_) => None,
-        };
-        let started = std::time::Instant::now();
-        let _record = Record(&self.inner.stats, started);
-        let mut attempt = 0;
-        loop {
-            let result = conn.transaction(|c| {
-                if let DbConnection::Sqlite(_) = c {
-                    diesel::sql_query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(c)?;
-                }
-                f(c)
-            });
-            match result {
-                Err(e) if e.is_retryable() && attempt < 5 => {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
-                }
-                other => return other,
-            }
-        }
+        self.inner
+            .turn
+            .transaction(&mut pooled, Some(&self.inner.stats), f)
     }
 
     /// A read and its audit events. The read runs in its own transaction, beside other
@@ -1536,13 +1524,13 @@ impl Store {
     /// sequencer does it every 50 ms); feed reads call it first so they see every
     /// committed message.
     pub fn sequence_feed(&self) -> Result<usize, StoreError> {
-        sequence_all(&self.inner.pool)
+        sequence_all(&self.inner.pool, &self.inner.turn)
     }
 
     /// Links every committed audit event into the chain now (the background chainer
     /// does it every 50 ms); audit reads call it first so they see every event.
     pub fn chain_audit(&self) -> Result<usize, StoreError> {
-        chain_all(&self.inner.pool)
+        chain_all(&self.inner.pool, &self.inner.turn)
     }
 
     /// Walks the whole audit chain (after chaining what is pending).
