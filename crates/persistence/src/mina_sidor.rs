@@ -71,7 +71,7 @@ pub struct MsSession {
 }
 
 /// A BankID order in progress, bound to one browser.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable)]
 pub struct PendingLogin {
     pub order_ref: String,
     pub auto_start_token: String,
@@ -588,7 +588,7 @@ impl Store {
     /// The login in progress behind a cookie token.
     pub fn ms_pending_login(&self, token: &str) -> Result<Option<PendingLogin>, StoreError> {
         let mut c = self.connection()?;
-        let row: Option<LoginRow> = login::table
+        let row: Option<PendingLogin> = login::table
             .find(hash_secret(token))
             .select((
                 login::order_ref,
@@ -600,23 +600,7 @@ impl Store {
             ))
             .first(&mut *c)
             .optional()?;
-        Ok(row.filter(|r| r.5 + LOGIN_TTL_SECS * MICROS >= now()).map(
-            |(
-                order_ref,
-                auto_start_token,
-                qr_start_token,
-                qr_start_secret,
-                invitation_hash,
-                started_at,
-            )| PendingLogin {
-                order_ref,
-                auto_start_token,
-                qr_start_token,
-                qr_start_secret,
-                invitation_hash,
-                started_at,
-            },
-        ))
+        Ok(row.filter(|r| r.started_at + LOGIN_TTL_SECS * MICROS >= now()))
     }
 
     /// Forgets a login in progress (completed, failed or cancelled).
@@ -690,8 +674,6 @@ fn require_huvudansvarig(c: &mut crate::DbConnection, by: &MsUser) -> Result<(),
         ))
     }
 }
-
-type LoginRow = (String, String, String, String, Option<String>, i64);
 
 type InvitationRow = (String, String, String, String, i64, Option<i64>);
 

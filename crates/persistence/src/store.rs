@@ -47,10 +47,11 @@ impl Drop for Record<'_> {
 /// The audit events of a read, journaled once the read is done (see
 /// [`Store::read_audited`]).
 #[derive(Debug, Default)]
-struct AuditBuf(
-    Vec<BufferedEvent>,
-    std::collections::HashMap<Pseudonym, bool>,
-);
+struct AuditBuf {
+    events: Vec<BufferedEvent>,
+    /// Protection flags the read already fetched, so recording needs no second query.
+    skyddad: std::collections::HashMap<Pseudonym, bool>,
+}
 
 #[derive(Debug)]
 struct BufferedEvent {
@@ -72,7 +73,7 @@ impl AuditBuf {
         target: Option<&str>,
         at: i64,
     ) {
-        self.0.push(BufferedEvent {
+        self.events.push(BufferedEvent {
             actor: reader.actor.clone(),
             kommun,
             person,
@@ -83,7 +84,7 @@ impl AuditBuf {
     }
 
     fn journal(&self, c: &mut DbConnection) -> Result<(), StoreError> {
-        for e in &self.0 {
+        for e in &self.events {
             audit::append(
                 c,
                 &AuditEvent {
@@ -544,7 +545,7 @@ impl Store {
             let c: &mut DbConnection = &mut pooled;
             c.transaction(|c| f(c, &mut buf))?
         };
-        if !buf.0.is_empty() {
+        if !buf.events.is_empty() {
             self.inner.journal.write(buf)?;
         }
         Ok(out)
@@ -1002,7 +1003,10 @@ impl Store {
         let t = now();
         let persons: BTreeSet<Pseudonym> = persons.into_iter().collect();
         // Flags the read already fetched need no second query.
-        let unknown: Vec<&Pseudonym> = persons.iter().filter(|p| !buf.1.contains_key(*p)).collect();
+        let unknown: Vec<&Pseudonym> = persons
+            .iter()
+            .filter(|p| !buf.skyddad.contains_key(*p))
+            .collect();
         let mut skyddade: Vec<String> = if unknown.is_empty() {
             Vec::new()
         } else {
@@ -1013,7 +1017,7 @@ impl Store {
                 .load(c)?
         };
         skyddade.extend(
-            buf.1
+            buf.skyddad
                 .iter()
                 .filter(|(p, skyddad)| **skyddad && persons.contains(*p))
                 .map(|(p, _)| p.as_str().to_owned()),
@@ -1048,7 +1052,7 @@ impl Store {
         else {
             return Ok((None, Vec::new()));
         };
-        buf.1.insert(person.clone(), skyddad);
+        buf.skyddad.insert(person.clone(), skyddad);
         let mut q = msg::table
             .filter(msg::person.eq(person.as_str()))
             .filter(msg::kind.eq(kind.as_str()))
