@@ -3,7 +3,7 @@
 //! same JSON an integration would POST and goes through the same parser, environment
 //! rule and write rule; the parser's errors land on the fields that caused them.
 
-use komvux_domain::message::{Ansokan, Antagning, Avbrott, Betyg, Forandring, KommunBody};
+use komvux_domain::message::{Ansokan, Antagning, Avbrott, Betyg, Forandring, KommunBody, Kurs};
 use komvux_domain::party::KommunWrite;
 use komvux_domain::{FromJson, KommunActor, KommunMeddelande, KommunMessage, Kommunkod};
 use maud::{Markup, html};
@@ -39,16 +39,7 @@ pub(crate) const MAX_KURS_ROWS: usize = 50;
 
 const NUMBERS: &[&str] = &["poang", "studietakt", "ny_studietakt", "ny_poang"];
 
-const KURS_FIELDS: &[&str] = &[
-    "kurskod",
-    "kursnamn",
-    "skolform",
-    "poang",
-    "studietakt",
-    "startdatum",
-    "slutdatum",
-    "skolenhetskod",
-];
+const KURS_FIELDS: &[&str] = Kurs::FIELDS;
 
 const STATUS: &[(&str, &str)] = &[
     ("registrering", "Ny registrering"),
@@ -129,31 +120,35 @@ impl Typ {
         }
     }
 
-    fn has_kurser(self) -> bool {
-        matches!(self, Self::Ansokan | Self::Antagning)
+    /// The body's fields as the domain parser knows them.
+    fn body_fields(self) -> &'static [&'static str] {
+        match self {
+            Self::Ansokan => Ansokan::FIELDS,
+            Self::Antagning => Antagning::FIELDS,
+            Self::Avbrott => Avbrott::FIELDS,
+            Self::Forandring => Forandring::FIELDS,
+            Self::Betyg => Betyg::FIELDS,
+        }
+    }
+
+    /// Whether the body has course rows (`kurser`).
+    pub(crate) fn has_kurser(self) -> bool {
+        self.body_fields().contains(&"kurser")
     }
 
     /// The body fields besides the header and the course rows.
-    fn fields(self) -> &'static [&'static str] {
-        match self {
-            Self::Ansokan => &["ansokningsdatum"],
-            Self::Antagning => &["beslut", "beslutsdatum"],
-            Self::Avbrott => &["avbrottsdatum", "kurskoder", "orsak"],
-            Self::Forandring => &[
-                "kurskod",
-                "giltig_fran",
-                "ny_startdatum",
-                "ny_slutdatum",
-                "ny_studietakt",
-                "ny_poang",
-            ],
-            Self::Betyg => &["kurskod", "skolform", "betyg", "betygsdatum", "poang"],
-        }
+    fn fields(self) -> impl Iterator<Item = &'static str> {
+        self.body_fields()
+            .iter()
+            .copied()
+            .filter(|f| *f != "kurser")
     }
 
     /// Whether a field by JSON path is on the form (for linking errors).
     pub(crate) fn knows(self, path: &str, rows: usize) -> bool {
-        if ["personnummer", "status", "ersatter"].contains(&path) || self.fields().contains(&path) {
+        if ["personnummer", "status", "ersatter"].contains(&path)
+            || self.fields().any(|f| f == path)
+        {
             return true;
         }
         self.has_kurser()
@@ -202,15 +197,15 @@ pub(crate) fn to_json(typ: Typ, form: &FormData, kommun: Kommunkod, rows: usize)
     }
     for f in typ.fields() {
         let Some(v) = form.value(f) else { continue };
-        if *f == "kurskoder" {
+        if f == "kurskoder" {
             let codes: Vec<Value> = v
                 .split([',', ' '])
                 .filter(|s| !s.is_empty())
                 .map(|s| json!(s))
                 .collect();
-            m.insert((*f).into(), Value::Array(codes));
+            m.insert(f.into(), Value::Array(codes));
         } else {
-            m.insert((*f).into(), scalar(f, v));
+            m.insert(f.into(), scalar(f, v));
         }
     }
     if typ.has_kurser() {
@@ -288,7 +283,7 @@ pub(crate) fn fields(typ: Typ, form: &FormData, errors: &Errors, rows: usize) ->
         fieldset {
             legend { "Uppgifter" }
             @for f in typ.fields() {
-                @match *f {
+                @match f {
                     "beslut" => (select_field(f, BESLUT, v(f).as_deref(), errors)),
                     "orsak" => (select_field(f, ORSAK, v(f).as_deref(), errors)),
                     "skolform" => (select_field(f, SKOLFORM, v(f).as_deref(), errors)),

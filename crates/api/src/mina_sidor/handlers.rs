@@ -360,7 +360,8 @@ async fn login_qr(req: HttpRequest, state: State) -> Page {
 
 /// Where a login stands after asking BankID.
 enum LoginOutcome {
-    Pending(&'static str),
+    /// Still waiting, with the message to show and the order's autostart token.
+    Pending(&'static str, String),
     Failed(&'static str),
     LoggedIn(String),
 }
@@ -410,14 +411,15 @@ async fn collect_login(state: &State, ms: &Ms, login: String) -> Result<LoginOut
             tracing::warn!(error = %e, "BankID collect failed");
             return Ok(LoginOutcome::Pending(
                 "BankID svarar inte just nu, vi försöker igen …",
+                pending.auto_start_token,
             ));
         }
     };
     match answer.status {
-        OrderStatus::Pending => Ok(LoginOutcome::Pending(bankid::hint_message(
-            OrderStatus::Pending,
-            answer.hint_code.as_deref(),
-        ))),
+        OrderStatus::Pending => Ok(LoginOutcome::Pending(
+            bankid::hint_message(OrderStatus::Pending, answer.hint_code.as_deref()),
+            pending.auto_start_token,
+        )),
         OrderStatus::Failed => {
             end(state, login).await?;
             Ok(LoginOutcome::Failed(bankid::hint_message(
@@ -477,7 +479,7 @@ async fn login_status(req: HttpRequest, state: State, ms: Ms) -> Page {
             "meddelande": "Inloggningen har gått ut. Börja om från startsidan." })));
     };
     Ok(match collect_login(&state, &ms, login).await? {
-        LoginOutcome::Pending(m) => {
+        LoginOutcome::Pending(m, _) => {
             HttpResponse::Ok().json(json!({ "status": "pending", "meddelande": m }))
         }
         LoginOutcome::Failed(m) => {
@@ -501,19 +503,10 @@ async fn login_check(req: HttpRequest, state: State, ms: Ms, payload: web::Paylo
     let Some(login) = login_token(&req) else {
         return Ok(see_other(&format!("{BASE}/")));
     };
-    let store = state.store.clone();
-    let key = login.clone();
-    let auto_start = run(move || store.ms_pending_login(&key))
-        .await?
-        .map(|p| p.auto_start_token);
     Ok(match collect_login(&state, &ms, login).await? {
-        LoginOutcome::Pending(m) => ok(bankid_page(
-            &state,
-            &ms,
-            &token,
-            auto_start.as_deref().unwrap_or_default(),
-            m,
-        )),
+        LoginOutcome::Pending(m, auto_start) => {
+            ok(bankid_page(&state, &ms, &token, &auto_start, m))
+        }
         LoginOutcome::Failed(m) => pages::html(
             StatusCode::FORBIDDEN,
             pages::message_page("Inloggningen gick inte", m, Some(anon_ctx(&state, &token))),
@@ -645,36 +638,77 @@ fn person_form(action: &str, who: &Inloggad, value: Option<&str>, errors: &Error
     }
 }
 
-async fn sok_form(state: State, who: Inloggad) -> HttpResponse {
-    ok(layout(
-        "Sök person",
-        ctx(&state, &who),
+/// A page that asks one question about a person (search, etableringsprogrammet).
+struct PersonQuestion {
+    title: &'static str,
+    heading: &'static str,
+    action: &'static str,
+    /// Shown above the empty form.
+    intro: Option<&'static str>,
+}
+
+const SOK: PersonQuestion = PersonQuestion {
+    title: "Sök person",
+    heading: "Sök person",
+    action: "/mina-sidor/sok",
+    intro: Some(
+        "Visar personens utbildningsbehov (anvisningar från Arbetsförmedlingen) och de utbildningsbeslut som gäller din kommun. Sökningen loggas.",
+    ),
+};
+
+const ETAB: PersonQuestion = PersonQuestion {
+    title: "Etableringsprogrammet",
+    heading: "Deltar personen i etableringsprogrammet?",
+    action: "/mina-sidor/etableringsprogrammet",
+    intro: None,
+};
+
+/// The question's form: empty, or as sent with its errors.
+fn question_page(
+    state: &AppState,
+    who: &Inloggad,
+    q: &PersonQuestion,
+    sent: Option<(&FormData, &Errors)>,
+) -> Markup {
+    let empty = Errors::default();
+    let (value, errors) = sent.map_or((None, &empty), |(f, e)| (f.get("personnummer"), e));
+    layout(
+        q.title,
+        ctx(state, who),
         html! {
-            h1 { "Sök person" }
-            p { "Visar personens utbildningsbehov (anvisningar från Arbetsförmedlingen) och de utbildningsbeslut som gäller din kommun. Sökningen loggas." }
-            (person_form(&format!("{BASE}/sok"), &who, None, &Errors::default()))
+            h1 { (q.heading) }
+            @if let (Some(intro), None) = (q.intro, sent) { p { (intro) } }
+            (person_form(q.action, who, value, errors))
         },
-    ))
+    )
+}
+
+/// The personnummer a question's form asks about, or the form again with its errors.
+async fn asked_person(
+    req: &HttpRequest,
+    state: &AppState,
+    who: &Inloggad,
+    payload: web::Payload,
+    q: &PersonQuestion,
+) -> Result<Result<Personnummer, HttpResponse>, PageError> {
+    let form = form_of(req, payload).await?;
+    who.check_csrf(&form)?;
+    Ok(person_of(state, &form).map_err(|errors| {
+        pages::html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            question_page(state, who, q, Some((&form, &errors))),
+        )
+    }))
+}
+
+async fn sok_form(state: State, who: Inloggad) -> HttpResponse {
+    ok(question_page(&state, &who, &SOK, None))
 }
 
 async fn sok(req: HttpRequest, state: State, who: Inloggad, payload: web::Payload) -> Page {
-    let form = form_of(&req, payload).await?;
-    who.check_csrf(&form)?;
-    let person = match person_of(&state, &form) {
+    let person = match asked_person(&req, &state, &who, payload, &SOK).await? {
         Ok(p) => p,
-        Err(errors) => {
-            return Ok(pages::html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                layout(
-                    "Sök person",
-                    ctx(&state, &who),
-                    html! {
-                        h1 { "Sök person" }
-                        (person_form(&format!("{BASE}/sok"), &who, form.get("personnummer"), &errors))
-                    },
-                ),
-            ));
-        }
+        Err(page) => return Ok(page),
     };
     let store = state.store.clone();
     let reader = who.reader();
@@ -706,7 +740,7 @@ async fn sok(req: HttpRequest, state: State, who: Inloggad, payload: web::Payloa
             @for (i, b) in beslut.iter().enumerate() {
                 (pages::record(&format!("Utbildningsbeslut {}", i + 1), b))
             }
-            p { a href={ (BASE) "/sok" } { "Ny sökning" } }
+            p { a href=(SOK.action) { "Ny sökning" } }
         },
     )))
 }
@@ -757,35 +791,13 @@ async fn aktiva(state: State, who: Inloggad, q: Option<web::Query<SidaQuery>>) -
 }
 
 async fn etab_form(state: State, who: Inloggad) -> HttpResponse {
-    ok(layout(
-        "Etableringsprogrammet",
-        ctx(&state, &who),
-        html! {
-            h1 { "Deltar personen i etableringsprogrammet?" }
-            (person_form(&format!("{BASE}/etableringsprogrammet"), &who, None, &Errors::default()))
-        },
-    ))
+    ok(question_page(&state, &who, &ETAB, None))
 }
 
 async fn etab(req: HttpRequest, state: State, who: Inloggad, payload: web::Payload) -> Page {
-    let form = form_of(&req, payload).await?;
-    who.check_csrf(&form)?;
-    let action = format!("{BASE}/etableringsprogrammet");
-    let person = match person_of(&state, &form) {
+    let person = match asked_person(&req, &state, &who, payload, &ETAB).await? {
         Ok(p) => p,
-        Err(errors) => {
-            return Ok(pages::html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                layout(
-                    "Etableringsprogrammet",
-                    ctx(&state, &who),
-                    html! {
-                        h1 { "Deltar personen i etableringsprogrammet?" }
-                        (person_form(&action, &who, form.get("personnummer"), &errors))
-                    },
-                ),
-            ));
-        }
+        Err(page) => return Ok(page),
     };
     let store = state.store.clone();
     let reader = who.reader();
@@ -803,7 +815,7 @@ async fn etab(req: HttpRequest, state: State, who: Inloggad, payload: web::Paylo
             } @else {
                 p class="svar" { strong { "Nej." } " Personen deltar inte i etableringsprogrammet, eller så saknar Arbetsförmedlingen uppgift." }
             }
-            p { a href=(action) { "Ny fråga" } }
+            p { a href=(ETAB.action) { "Ny fråga" } }
         },
     )))
 }
@@ -850,7 +862,7 @@ fn registration_page(
                 (forms::fields(typ, form, errors, rows))
                 div class="knappar" {
                     button type="submit" name="atgard" value="registrera" class="primar" { "Registrera" }
-                    @if matches!(typ, Typ::Ansokan | Typ::Antagning) && rows < forms::MAX_KURS_ROWS {
+                    @if typ.has_kurser() && rows < forms::MAX_KURS_ROWS {
                         button type="submit" name="atgard" value="fler-kurser" class="sekundar" { "Lägg till fler kurser" }
                     }
                 }

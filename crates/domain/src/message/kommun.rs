@@ -77,20 +77,23 @@ impl Kurs {
     }
 }
 
-const KURS_FIELDS: &[&str] = &[
-    "kurskod",
-    "kursnamn",
-    "skolform",
-    "poang",
-    "studietakt",
-    "startdatum",
-    "slutdatum",
-    "skolenhetskod",
-];
+impl Kurs {
+    /// The JSON fields of a course.
+    pub const FIELDS: &'static [&'static str] = &[
+        "kurskod",
+        "kursnamn",
+        "skolform",
+        "poang",
+        "studietakt",
+        "startdatum",
+        "slutdatum",
+        "skolenhetskod",
+    ];
+}
 
 impl FromJson for Kurs {
     fn parse_json(c: &mut Collector, value: &Value, path: &str) -> Option<Self> {
-        let o = c.object(value, path, KURS_FIELDS)?;
+        let o = c.object(value, path, Self::FIELDS)?;
         let kurskod = c.req_str(&o, "kurskod", Kurskod::parse);
         let kursnamn = c.req_str(&o, "kursnamn", Kursnamn::parse);
         let skolform = c.req_str(&o, "skolform", Skolform::parse);
