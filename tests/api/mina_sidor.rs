@@ -120,6 +120,17 @@ impl Web {
         self.post(action, &all).await
     }
 
+    /// Looks a person up on the search page.
+    pub async fn search(&self, p: &Personnummer) -> Page {
+        let pnr = p.expose();
+        self.submit(
+            "/mina-sidor/sok",
+            "/mina-sidor/sok",
+            &[("personnummer", &pnr)],
+        )
+        .await
+    }
+
     /// The phone: identifies the order behind `autostart` in the test app.
     pub async fn phone_identifies(&self, autostart: &str, p: &str) -> String {
         self.phone
@@ -392,13 +403,7 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
     web.login(&huvudansvarig(app, STOCKHOLM, 2)).await;
 
     // look up: the same data the API gives, without the personnummer in any URL
-    let r = web
-        .submit(
-            "/mina-sidor/sok",
-            "/mina-sidor/sok",
-            &[("personnummer", &p.expose())],
-        )
-        .await;
+    let r = web.search(&p).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("Utbildningsbehov 1"), "{}", r.body);
     assert!(r.body.contains("Personen har inga utbildningsbeslut"));
@@ -588,21 +593,9 @@ pub(crate) async fn a_user_of_another_kommun_sees_nothing_of_it(app: &TestApp) {
     goteborg.login(&huvudansvarig(app, GOTEBORG, 4)).await;
 
     // Stockholm sees its beslut; Göteborg does not (and not the person in Tabell 2)
-    let own = stockholm
-        .submit(
-            "/mina-sidor/sok",
-            "/mina-sidor/sok",
-            &[("personnummer", &p.expose())],
-        )
-        .await;
+    let own = stockholm.search(&p).await;
     assert!(own.body.contains("Utbildningsbeslut 1"), "{}", own.body);
-    let other = goteborg
-        .submit(
-            "/mina-sidor/sok",
-            "/mina-sidor/sok",
-            &[("personnummer", &p.expose())],
-        )
-        .await;
+    let other = goteborg.search(&p).await;
     assert!(
         !other.body.contains("Utbildningsbeslut 1"),
         "{}",
@@ -832,13 +825,7 @@ pub(crate) async fn skyddade_personuppgifter_are_flagged_and_withheld(app: &Test
     .await;
     let web = Web::new(app);
     web.login(&huvudansvarig(app, STOCKHOLM, 6)).await;
-    let r = web
-        .submit(
-            "/mina-sidor/sok",
-            "/mina-sidor/sok",
-            &[("personnummer", &p.expose())],
-        )
-        .await;
+    let r = web.search(&p).await;
     assert!(r.body.contains("Skyddade personuppgifter."), "{}", r.body);
     assert!(
         !r.body.contains("Rinkeby"),
