@@ -254,7 +254,7 @@ async fn two_replicas_survive_a_database_restart_and_a_killed_gateway() {
     let mut cursor = Cursor::start_of_handelser();
     let mut seen = Vec::new();
     loop {
-        let page = store.handelser(&reader, cursor, 17).unwrap();
+        let page = store.handelser(&reader, cursor, 17).wait().unwrap();
         if page.data.is_empty() {
             break;
         }
@@ -273,7 +273,10 @@ async fn two_replicas_survive_a_database_restart_and_a_killed_gateway() {
         let reader = Reader::kommun(id, [k].into());
         let mut cursor = Cursor::start_of_utbildningsbeslut();
         loop {
-            let page = store.utbildningsbeslut_feed(&reader, k, cursor, 7).unwrap();
+            let page = store
+                .utbildningsbeslut_feed(&reader, k, cursor, 7)
+                .wait()
+                .unwrap();
             if page.data.is_empty() {
                 break;
             }

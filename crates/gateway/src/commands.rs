@@ -287,7 +287,9 @@ pub fn person(settings: &Settings, cmd: PersonCommand) -> anyhow::Result<()> {
             person_file,
         } => {
             let p = read_person(person, person_file)?;
-            let r = store.person(&komvux_persistence::Reader::system("registerutdrag"), &p)?;
+            let r = store
+                .person(&komvux_persistence::Reader::system("registerutdrag"), &p)
+                .wait()?;
             let out = json!({
                 "personnummer": r.personnummer.expose(),
                 "skyddade_personuppgifter": r.skyddade_personuppgifter,

@@ -4,7 +4,9 @@
 //! The rules of the exchange hold here even if the HTTP layer had a bug: the write
 //! rule (types, transaction preconditions and a database CHECK), pseudonymised
 //! identities, idempotency, the hash-chained audit log and gap-free change feeds.
-//! Every method blocks; call it from `web::block` or another blocking pool.
+//! Writes block; call them from `web::block` or another blocking pool. Audited reads
+//! return a [`Read`]: queued for the store's reader threads, `.await`ed on an async
+//! runtime or `.wait()`ed for on any other thread.
 
 mod audit;
 mod clients;
@@ -15,6 +17,7 @@ mod idempotency;
 mod identities;
 mod messages;
 mod mina_sidor;
+mod reads;
 mod records;
 pub mod schema;
 mod store;
@@ -30,6 +33,7 @@ pub use identities::{IdentityKeys, KeyError, Pseudonym};
 pub use mina_sidor::{
     Invitation, InvitationRefusal, LOGIN_TTL_SECS, MsSession, MsUser, PendingLogin, Roll,
 };
+pub use reads::Read;
 pub use records::{
     EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
     UtbildningsbehovRecord, UtbildningsbeslutRecord,

@@ -21,6 +21,7 @@ use crate::feeds::Cursor;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::identities::{self, IdentityKeys, Pseudonym};
 use crate::messages::{self, MessageRow, Revealed};
+use crate::reads::{AuditBuf, Read, Readers};
 use crate::records::{
     EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
     UtbildningsbehovRecord, UtbildningsbeslutRecord,
@@ -44,64 +45,6 @@ impl Drop for Record<'_> {
     }
 }
 
-/// The audit events of a read, journaled once the read is done (see
-/// [`Store::read_audited`]).
-#[derive(Debug, Default)]
-struct AuditBuf {
-    events: Vec<BufferedEvent>,
-    /// Protection flags the read already fetched, so recording needs no second query.
-    skyddad: std::collections::HashMap<Pseudonym, bool>,
-}
-
-#[derive(Debug)]
-struct BufferedEvent {
-    actor: AuditActor,
-    kommun: Option<Kommunkod>,
-    person: Option<Pseudonym>,
-    action: String,
-    target: Option<String>,
-    at: i64,
-}
-
-impl AuditBuf {
-    fn push(
-        &mut self,
-        reader: &Reader,
-        kommun: Option<Kommunkod>,
-        person: Option<Pseudonym>,
-        action: String,
-        target: Option<&str>,
-        at: i64,
-    ) {
-        self.events.push(BufferedEvent {
-            actor: reader.actor.clone(),
-            kommun,
-            person,
-            action,
-            target: target.map(str::to_owned),
-            at,
-        });
-    }
-
-    fn journal(&self, c: &mut DbConnection) -> Result<(), StoreError> {
-        for e in &self.events {
-            audit::append(
-                c,
-                &AuditEvent {
-                    actor: &e.actor,
-                    kommun: e.kommun,
-                    person: e.person.as_ref(),
-                    action: &e.action,
-                    target: e.target.as_deref(),
-                    outcome: Outcome::Ok,
-                },
-                e.at,
-            )?;
-        }
-        Ok(())
-    }
-}
-
 /// How every write transaction runs: on SQLite, which has one writer at a time, the
 /// writers of this process (requests, the journal writer, the sequencer and chainer)
 /// queue on one mutex instead of in SQLite's busy handler, which sleeps in steps of
@@ -109,12 +52,12 @@ impl AuditBuf {
 /// transaction never has to upgrade a read lock; on both backends what the database
 /// asks to retry is retried up to five times with backoff.
 #[derive(Debug, Clone, Default)]
-struct WriterTurn(Arc<std::sync::Mutex<()>>);
+pub(crate) struct WriterTurn(Arc<std::sync::Mutex<()>>);
 
 impl WriterTurn {
     /// Runs `f` in a write transaction on `conn`; `stats`, when given, counts it (from
     /// the moment it is this writer's turn).
-    fn transaction<T>(
+    pub(crate) fn transaction<T>(
         &self,
         conn: &mut DbConnection,
         stats: Option<&Stats>,
@@ -142,72 +85,6 @@ impl WriterTurn {
                 other => return other,
             }
         }
-    }
-}
-
-type JournalReply = std::sync::mpsc::SyncSender<Result<(), String>>;
-
-/// Group commit for the audit events of reads: concurrent reads hand their events to
-/// one thread, which journals everything that has queued up in one transaction and then
-/// answers each read. A read waits for the commit of its batch, so nothing is answered
-/// unaudited, but many reads share one commit.
-#[derive(Debug)]
-struct JournalWriter {
-    queue: std::sync::mpsc::Sender<(AuditBuf, JournalReply)>,
-}
-
-impl JournalWriter {
-    const MAX_BATCH: usize = 512;
-
-    fn spawn(pool: DbPool, turn: WriterTurn) -> Result<Self, StoreError> {
-        let (queue, rx) = std::sync::mpsc::channel::<(AuditBuf, JournalReply)>();
-        std::thread::Builder::new()
-            .name("komvux-journal".into())
-            .spawn(move || {
-                // Its own connection, kept between batches, so that it never waits for
-                // the pool behind writers; replaced after a failure.
-                let mut conn: Option<PooledConnection> = None;
-                while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < Self::MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(item) => batch.push(item),
-                            Err(_) => break,
-                        }
-                    }
-                    let result = match conn.take().map_or_else(|| pool.get(), Ok) {
-                        Ok(mut c) => {
-                            let result = turn
-                                .transaction(&mut c, None, |c| {
-                                    batch.iter().try_for_each(|(buf, _)| buf.journal(c))
-                                })
-                                .map_err(|e| e.to_string());
-                            if result.is_ok() {
-                                conn = Some(c);
-                            }
-                            result
-                        }
-                        Err(e) => Err(format!("pool: {e}")),
-                    };
-                    for (_, reply) in batch {
-                        let _ = reply.send(result.clone());
-                    }
-                }
-            })
-            .map_err(|e| StoreError::Config(format!("starting the audit journal writer: {e}")))?;
-        Ok(Self { queue })
-    }
-
-    /// Journals `buf` and waits until its batch is committed.
-    fn write(&self, buf: AuditBuf) -> Result<(), StoreError> {
-        let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        self.queue
-            .send((buf, reply))
-            .map_err(|_| StoreError::Pool("audit journal writer stopped".into()))?;
-        answer
-            .recv()
-            .map_err(|_| StoreError::Pool("audit journal writer stopped".into()))?
-            .map_err(StoreError::Pool)
     }
 }
 
@@ -290,8 +167,8 @@ struct Inner {
     _chainer: std::sync::mpsc::Sender<()>,
     /// Whose turn it is to write (see [`WriterTurn`]).
     turn: WriterTurn,
-    /// Group commit of the audit events of reads.
-    journal: JournalWriter,
+    /// The reader threads: audited reads in batches, with group commit of their events.
+    readers: Readers,
 }
 
 /// How often the chainer links journaled audit events into the chain.
@@ -409,7 +286,7 @@ impl AuthCache {
 /// Counters for metrics: how many write transactions ran (each records its audit event
 /// inside) and how long they took in all.
 #[derive(Debug, Default)]
-struct Stats {
+pub(crate) struct Stats {
     transactions: std::sync::atomic::AtomicU64,
     transaction_micros: std::sync::atomic::AtomicU64,
 }
@@ -452,7 +329,15 @@ impl Store {
         let pool = connection::pool(url, settings)?;
         let turn = WriterTurn::default();
         let chainer = spawn_chainer(pool.clone(), turn.clone())?;
-        let journal = JournalWriter::spawn(pool.clone(), turn.clone())?;
+        // PostgreSQL reads wait on round trips, so several readers with small batches
+        // run beside each other; SQLite reads are CPU work, one reader per core.
+        let readers = match backend {
+            Backend::Postgresql => {
+                let threads = (pool.max_size() as usize / 4).clamp(1, 8);
+                Readers::spawn(pool.clone(), turn.clone(), threads, 8)?
+            }
+            Backend::Sqlite => Readers::spawn(pool.clone(), turn.clone(), 2, 32)?,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -461,7 +346,7 @@ impl Store {
                 stats: Stats::default(),
                 auth_cache: AuthCache::default(),
                 _chainer: chainer,
-                journal,
+                readers,
                 turn,
             }),
         })
@@ -532,23 +417,16 @@ impl Store {
             .transaction(&mut pooled, Some(&self.inner.stats), f)
     }
 
-    /// A read and its audit events. The read runs in its own transaction, beside other
-    /// readers; its events are then journaled by the [`JournalWriter`] (group commit),
-    /// and the answer is only returned once they are committed.
-    fn read_audited<T>(
+    /// A read and its audit events, queued for the reader threads (see [`crate::reads`]):
+    /// answered once its events are committed, beside other reads and in batches.
+    fn read_audited<T: Send + 'static>(
         &self,
-        f: impl Fn(&mut DbConnection, &mut AuditBuf) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut buf = AuditBuf::default();
-        let out = {
-            let mut pooled = self.conn()?;
-            let c: &mut DbConnection = &mut pooled;
-            c.transaction(|c| f(c, &mut buf))?
-        };
-        if !buf.events.is_empty() {
-            self.inner.journal.write(buf)?;
-        }
-        Ok(out)
+        mut f: impl FnMut(&Store, &mut DbConnection, &mut AuditBuf) -> Result<T, StoreError>
+        + Send
+        + 'static,
+    ) -> Read<T> {
+        let store = self.clone();
+        self.inner.readers.submit(move |c, buf| f(&store, c, buf))
     }
 
     /// Records a refused attempt in its own transaction (the refused one rolled back).
@@ -1031,10 +909,26 @@ impl Store {
             } else {
                 action.to_owned()
             };
-            buf.push(reader, kommun, Some(p.clone()), action, target, t);
+            buf.push(
+                reader,
+                kommun,
+                Some(p.clone()),
+                action,
+                target,
+                Outcome::Ok,
+                t,
+            );
         }
         if !any {
-            buf.push(reader, kommun, None, action.to_owned(), target, t);
+            buf.push(
+                reader,
+                kommun,
+                None,
+                action.to_owned(),
+                target,
+                Outcome::Ok,
+                t,
+            );
         }
         Ok(())
     }
@@ -1053,15 +947,16 @@ impl Store {
             return Ok((None, Vec::new()));
         };
         buf.skyddad.insert(person.clone(), skyddad);
-        let mut q = msg::table
+        // One static query (diesel keeps it prepared; a boxed one is prepared anew
+        // every time); replaced versions are few and dropped here.
+        let mut rows: Vec<MessageRow> = msg::table
             .filter(msg::person.eq(person.as_str()))
             .filter(msg::kind.eq(kind.as_str()))
             .order((msg::mottaget.asc(), msg::id.asc()))
-            .into_boxed();
+            .load(c)?;
         if only_current {
-            q = q.filter(msg::aktuell.eq(true));
+            rows.retain(|r| r.aktuell);
         }
-        let rows: Vec<MessageRow> = q.load(c)?;
         Ok((
             Some(person),
             messages::reveal_known(rows, *personnummer, skyddad),
@@ -1073,11 +968,13 @@ impl Store {
         &self,
         reader: &Reader,
         personnummer: &Personnummer,
-    ) -> Result<Vec<UtbildningsbehovRecord>, StoreError> {
-        self.read_audited(|c, buf| {
+    ) -> Read<Vec<UtbildningsbehovRecord>> {
+        let reader = reader.clone();
+        let personnummer = *personnummer;
+        self.read_audited(move |store, c, buf| {
             let (person, rows) =
-                self.person_rows(c, buf, personnummer, MessageKind::Utbildningsbehov, true)?;
-            Self::audit_read(c, buf, reader, "las:utbildningsbehov", None, person, None)?;
+                store.person_rows(c, buf, &personnummer, MessageKind::Utbildningsbehov, true)?;
+            Self::audit_read(c, buf, &reader, "las:utbildningsbehov", None, person, None)?;
             rows.into_iter()
                 .map(Revealed::into_utbildningsbehov)
                 .collect()
@@ -1091,13 +988,14 @@ impl Store {
         hemkommun: Kommunkod,
         page: u32,
         limit: u32,
-    ) -> Result<Page<UtbildningsbehovRecord>, StoreError> {
+    ) -> Read<Page<UtbildningsbehovRecord>> {
         if !reader.may_see(Some(&hemkommun.to_string())) {
-            return Err(StoreError::OtillatenKommun(hemkommun));
+            return Read::ready(Err(StoreError::OtillatenKommun(hemkommun)));
         }
         let page = page.max(1);
         let limit = limit.clamp(1, 100);
-        self.read_audited(|c, buf| {
+        let reader = reader.clone();
+        self.read_audited(move |store, c, buf| {
             let today = messages::today().to_string();
             let base = || {
                 msg::table
@@ -1120,13 +1018,13 @@ impl Store {
             Self::audit_read(
                 c,
                 buf,
-                reader,
+                &reader,
                 "lista:utbildningsbehov",
                 Some(hemkommun),
                 persons,
                 None,
             )?;
-            let data = messages::reveal_rows(c, &self.inner.keys, rows)?
+            let data = messages::reveal_rows(c, &store.inner.keys, rows)?
                 .into_iter()
                 .map(Revealed::into_utbildningsbehov)
                 .collect::<Result<_, _>>()?;
@@ -1144,11 +1042,13 @@ impl Store {
         &self,
         reader: &Reader,
         personnummer: &Personnummer,
-    ) -> Result<Vec<UtbildningsbeslutRecord>, StoreError> {
-        self.read_audited(|c, buf| {
+    ) -> Read<Vec<UtbildningsbeslutRecord>> {
+        let reader = reader.clone();
+        let personnummer = *personnummer;
+        self.read_audited(move |store, c, buf| {
             let (person, rows) =
-                self.person_rows(c, buf, personnummer, MessageKind::Utbildningsbeslut, true)?;
-            Self::audit_read(c, buf, reader, "las:utbildningsbeslut", None, person, None)?;
+                store.person_rows(c, buf, &personnummer, MessageKind::Utbildningsbeslut, true)?;
+            Self::audit_read(c, buf, &reader, "las:utbildningsbeslut", None, person, None)?;
             rows.into_iter()
                 .filter(|r| reader.may_see(r.row.kommunkod.as_deref()))
                 .map(Revealed::into_utbildningsbeslut)
@@ -1163,12 +1063,13 @@ impl Store {
         kommun: Kommunkod,
         after: Cursor,
         limit: u32,
-    ) -> Result<Feed<UtbildningsbeslutRecord>, StoreError> {
+    ) -> Read<Feed<UtbildningsbeslutRecord>> {
         if !reader.may_see(Some(&kommun.to_string())) {
-            return Err(StoreError::OtillatenKommun(kommun));
+            return Read::ready(Err(StoreError::OtillatenKommun(kommun)));
         }
         let limit = limit.clamp(1, 1000);
-        self.read_audited(|c, buf| {
+        let reader = reader.clone();
+        self.read_audited(move |store, c, buf| {
             let rows: Vec<MessageRow> = msg::table
                 .filter(msg::kind.eq(MessageKind::Utbildningsbeslut.as_str()))
                 .filter(msg::kommunkod.eq(kommun.to_string()))
@@ -1187,13 +1088,13 @@ impl Store {
             Self::audit_read(
                 c,
                 buf,
-                reader,
+                &reader,
                 "flode:utbildningsbeslut",
                 Some(kommun),
                 persons,
                 None,
             )?;
-            let data = messages::reveal_rows(c, &self.inner.keys, rows)?
+            let data = messages::reveal_rows(c, &store.inner.keys, rows)?
                 .into_iter()
                 .map(|r| {
                     // A feed entry shows the version it stands for, not only the newest.
@@ -1209,15 +1110,25 @@ impl Store {
         &self,
         reader: &Reader,
         personnummer: &Personnummer,
-    ) -> Result<EtableringsprogramRecord, StoreError> {
-        self.read_audited(|c, buf| {
+    ) -> Read<EtableringsprogramRecord> {
+        let reader = reader.clone();
+        let personnummer = *personnummer;
+        self.read_audited(move |store, c, buf| {
             let (person, mut rows) =
-                self.person_rows(c, buf, personnummer, MessageKind::Etableringsprogram, true)?;
-            Self::audit_read(c, buf, reader, "las:etableringsprogram", None, person, None)?;
+                store.person_rows(c, buf, &personnummer, MessageKind::Etableringsprogram, true)?;
+            Self::audit_read(
+                c,
+                buf,
+                &reader,
+                "las:etableringsprogram",
+                None,
+                person,
+                None,
+            )?;
             match rows.pop() {
                 Some(r) => r.into_etableringsprogram(),
                 None => Ok(EtableringsprogramRecord {
-                    program: komvux_domain::message::Etableringsprogram::deltar_inte(*personnummer),
+                    program: komvux_domain::message::Etableringsprogram::deltar_inte(personnummer),
                 }),
             }
         })
@@ -1225,14 +1136,25 @@ impl Store {
 
     /// A kommun message by id, if the reader may see its kommun. Another kommun's
     /// message is `NotFound`, exactly like a missing one.
-    pub fn message(&self, reader: &Reader, id: MeddelandeId) -> Result<StoredMessage, StoreError> {
-        let result = self.read_audited(|c, buf| {
+    pub fn message(&self, reader: &Reader, id: MeddelandeId) -> Read<StoredMessage> {
+        let reader = reader.clone();
+        self.read_audited(move |store, c, buf| {
             let row: Option<MessageRow> = msg::table
                 .find(id.to_string())
                 .filter(msg::author.eq(komvux_domain::Author::Kommun.as_str()))
                 .first(c)
                 .optional()?;
             let Some(row) = row.filter(|r| reader.may_see(r.kommunkod.as_deref())) else {
+                // Probing for ids leaves a trace (journaled although the read fails).
+                buf.push(
+                    &reader,
+                    None,
+                    None,
+                    "las:meddelande".to_owned(),
+                    None,
+                    Outcome::Refused("hittades_inte"),
+                    now(),
+                );
                 return Err(StoreError::NotFound);
             };
             let kommun = row
@@ -1243,27 +1165,17 @@ impl Store {
             Self::audit_read(
                 c,
                 buf,
-                reader,
+                &reader,
                 "las:meddelande",
                 kommun,
                 [Pseudonym::from_db(row.person.clone())],
                 Some(&target),
             )?;
-            messages::reveal_rows(c, &self.inner.keys, vec![row])?
+            messages::reveal_rows(c, &store.inner.keys, vec![row])?
                 .pop()
                 .ok_or(StoreError::NotFound)?
                 .into_stored_message()
-        });
-        if let Err(StoreError::NotFound) = &result {
-            self.audit_refused(
-                reader.actor(),
-                None,
-                None,
-                "las:meddelande",
-                "hittades_inte",
-            )?;
-        }
-        result
+        })
     }
 
     /// Af's feed of every kommun message version, in commit order.
@@ -1272,10 +1184,12 @@ impl Store {
         reader: &Reader,
         after: Cursor,
         limit: u32,
-    ) -> Result<Feed<StoredMessage>, StoreError> {
+    ) -> Read<Feed<StoredMessage>> {
         let limit = limit.clamp(1, 1000);
-        self.sequence_feed()?;
-        self.read_audited(|c, buf| {
+        let reader = reader.clone();
+        self.read_audited(move |store, c, buf| {
+            // Messages committed before this read get their positions first.
+            store.sequence_feed()?;
             let rows: Vec<MessageRow> = msg::table
                 .filter(msg::handelse_pos.gt(after.position()))
                 .filter(msg::author.eq(komvux_domain::Author::Kommun.as_str()))
@@ -1294,8 +1208,8 @@ impl Store {
                 .iter()
                 .map(|r| Pseudonym::from_db(r.person.clone()))
                 .collect();
-            Self::audit_read(c, buf, reader, "flode:handelser", None, persons, None)?;
-            let data = messages::reveal_rows(c, &self.inner.keys, rows)?
+            Self::audit_read(c, buf, &reader, "flode:handelser", None, persons, None)?;
+            let data = messages::reveal_rows(c, &store.inner.keys, rows)?
                 .into_iter()
                 .map(Revealed::into_stored_message)
                 .collect::<Result<_, _>>()?;
@@ -1304,22 +1218,20 @@ impl Store {
     }
 
     /// Everything about one person: both directions, current versions and history.
-    pub fn person(
-        &self,
-        reader: &Reader,
-        personnummer: &Personnummer,
-    ) -> Result<PersonRecord, StoreError> {
-        self.read_audited(|c, buf| {
-            let Some(person) = identities::find(c, &self.inner.keys, personnummer)? else {
-                Self::audit_read(c, buf, reader, "las:person", None, None, None)?;
+    pub fn person(&self, reader: &Reader, personnummer: &Personnummer) -> Read<PersonRecord> {
+        let reader = reader.clone();
+        let personnummer = *personnummer;
+        self.read_audited(move |store, c, buf| {
+            let Some(person) = identities::find(c, &store.inner.keys, &personnummer)? else {
+                Self::audit_read(c, buf, &reader, "las:person", None, None, None)?;
                 return Ok(PersonRecord {
-                    personnummer: *personnummer,
+                    personnummer,
                     skyddade_personuppgifter: false,
                     utbildningsbehov: Vec::new(),
                     utbildningsbeslut: Vec::new(),
                     etableringsprogram: EtableringsprogramRecord {
                         program: komvux_domain::message::Etableringsprogram::deltar_inte(
-                            *personnummer,
+                            personnummer,
                         ),
                     },
                     meddelanden: Vec::new(),
@@ -1330,18 +1242,18 @@ impl Store {
                 .order((msg::mottaget.asc(), msg::id.asc()))
                 .load(c)?;
             let skyddad = identities::is_skyddad(c, &person)?;
-            Self::audit_read(c, buf, reader, "las:person", None, [person], None)?;
+            Self::audit_read(c, buf, &reader, "las:person", None, [person], None)?;
             let mut out = PersonRecord {
-                personnummer: *personnummer,
+                personnummer,
                 skyddade_personuppgifter: skyddad,
                 utbildningsbehov: Vec::new(),
                 utbildningsbeslut: Vec::new(),
                 etableringsprogram: EtableringsprogramRecord {
-                    program: komvux_domain::message::Etableringsprogram::deltar_inte(*personnummer),
+                    program: komvux_domain::message::Etableringsprogram::deltar_inte(personnummer),
                 },
                 meddelanden: Vec::new(),
             };
-            for r in messages::reveal_rows(c, &self.inner.keys, rows)? {
+            for r in messages::reveal_rows(c, &store.inner.keys, rows)? {
                 let kind = MessageKind::parse(&r.row.kind)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let current = r.row.aktuell;

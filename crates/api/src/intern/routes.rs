@@ -342,7 +342,7 @@ async fn sok_person(
     let store = state.store.clone();
     let reader = user.reader();
     let p = sok.personnummer;
-    let person = blocking(move || store.person(&reader, &p)).await?;
+    let person = store.person(&reader, &p).await?;
     Ok(HttpResponse::Ok().json(json!({
         "personnummer": person.personnummer.expose(),
         "skyddade_personuppgifter": person.skyddade_personuppgifter,
@@ -397,7 +397,7 @@ async fn handelser(
     }
     let store = state.store.clone();
     let reader = user.reader();
-    let feed = blocking(move || store.handelser(&reader, efter, limit)).await?;
+    let feed = store.handelser(&reader, efter, limit).await?;
     state.metrics.record_feed_position(
         "handelser",
         &format!("af:{}", user.subject),

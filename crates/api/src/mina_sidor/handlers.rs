@@ -712,13 +712,10 @@ async fn sok(req: HttpRequest, state: State, who: Inloggad, payload: web::Payloa
     };
     let store = state.store.clone();
     let reader = who.reader();
-    let (behov, beslut) = run(move || {
-        Ok((
-            store.utbildningsbehov_for_person(&reader, &person)?,
-            store.utbildningsbeslut_for_person(&reader, &person)?,
-        ))
-    })
-    .await?;
+    // Both reads queued at once; each is answered once audited.
+    let behov = store.utbildningsbehov_for_person(&reader, &person);
+    let beslut = store.utbildningsbeslut_for_person(&reader, &person);
+    let (behov, beslut) = (behov.await?, beslut.await?);
     let behov = privacy::redact_all(&behov);
     let beslut = privacy::redact_all(&beslut);
     Ok(ok(layout(
@@ -755,7 +752,9 @@ async fn aktiva(state: State, who: Inloggad, q: Option<web::Query<SidaQuery>>) -
     let store = state.store.clone();
     let reader = who.reader();
     let kommun = who.user.kommun;
-    let page = run(move || store.aktiva_utbildningsbehov(&reader, kommun, sida, 20)).await?;
+    let page = store
+        .aktiva_utbildningsbehov(&reader, kommun, sida, 20)
+        .await?;
     let rows: Vec<_> = page
         .data
         .iter()
@@ -801,7 +800,9 @@ async fn etab(req: HttpRequest, state: State, who: Inloggad, payload: web::Paylo
     };
     let store = state.store.clone();
     let reader = who.reader();
-    let record = run(move || store.etableringsprogram_for_person(&reader, &person)).await?;
+    let record = store
+        .etableringsprogram_for_person(&reader, &person)
+        .await?;
     let v = serde_json::to_value(&record).unwrap_or_default();
     let deltar = v.get("deltar").and_then(serde_json::Value::as_bool) == Some(true);
     Ok(ok(layout(

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use komvux_domain::message::PersonSok;
 
-use super::{blocking, parse_body};
+use super::parse_body;
 use crate::auth::KommunClient;
 use crate::body;
 use crate::error::ApiError;
@@ -39,6 +39,6 @@ pub(crate) async fn sok(
     let store = state.store.clone();
     let reader = client.reader();
     let p = sok.personnummer;
-    let record = blocking(move || store.etableringsprogram_for_person(&reader, &p)).await?;
+    let record = store.etableringsprogram_for_person(&reader, &p).await?;
     Ok(HttpResponse::Ok().json(record))
 }

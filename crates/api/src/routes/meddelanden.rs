@@ -324,6 +324,6 @@ pub(crate) async fn hamta(
     let id = MeddelandeId::parse(&path.into_inner()).map_err(|_| ApiError::not_found())?;
     let store = state.store.clone();
     let reader = client.reader();
-    let message = blocking(move || store.message(&reader, id)).await?;
+    let message = store.message(&reader, id).await?;
     Ok(HttpResponse::Ok().json(crate::privacy::redact(message.to_json())))
 }

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use komvux_domain::message::PersonSok;
 use serde_json::json;
 
-use super::{blocking, parse_body, refuse_kommun};
+use super::{parse_body, refuse_kommun};
 use crate::auth::KommunClient;
 use crate::body::{self, Query};
 use crate::error::{ApiError, ProblemKind};
@@ -41,7 +41,7 @@ pub(crate) async fn sok(
     let store = state.store.clone();
     let reader = client.reader();
     let p = sok.personnummer;
-    let behov = blocking(move || store.utbildningsbehov_for_person(&reader, &p)).await?;
+    let behov = store.utbildningsbehov_for_person(&reader, &p).await?;
     Ok(HttpResponse::Ok().json(
         json!({ "personnummer": p.expose(), "utbildningsbehov": privacy::redact_all(&behov) }),
     ))
@@ -98,8 +98,9 @@ pub(crate) async fn lista(
     }
     let store = state.store.clone();
     let reader = client.reader();
-    let page =
-        blocking(move || store.aktiva_utbildningsbehov(&reader, hemkommun, page, limit)).await?;
+    let page = store
+        .aktiva_utbildningsbehov(&reader, hemkommun, page, limit)
+        .await?;
     let data: Vec<_> = page
         .data
         .iter()

@@ -7,7 +7,7 @@ use komvux_domain::validation::ErrorCode;
 use komvux_persistence::Cursor;
 use serde_json::json;
 
-use super::{blocking, parse_body, refuse_kommun};
+use super::{parse_body, refuse_kommun};
 use crate::auth::KommunClient;
 use crate::body::{self, Query};
 use crate::error::{ApiError, ProblemKind};
@@ -44,7 +44,7 @@ pub(crate) async fn sok(
     let store = state.store.clone();
     let reader = client.reader();
     let p = sok.personnummer;
-    let beslut = blocking(move || store.utbildningsbeslut_for_person(&reader, &p)).await?;
+    let beslut = store.utbildningsbeslut_for_person(&reader, &p).await?;
     Ok(HttpResponse::Ok().json(
         json!({ "personnummer": p.expose(), "utbildningsbeslut": privacy::redact_all(&beslut) }),
     ))
@@ -107,8 +107,9 @@ pub(crate) async fn flode(
     }
     let store = state.store.clone();
     let reader = client.reader();
-    let feed =
-        blocking(move || store.utbildningsbeslut_feed(&reader, kommun, efter, limit)).await?;
+    let feed = store
+        .utbildningsbeslut_feed(&reader, kommun, efter, limit)
+        .await?;
     state
         .metrics
         .record_feed_position("utbildningsbeslut", client.id(), feed.efter.position());

@@ -147,10 +147,10 @@ pub(crate) fn andring_and_borttag_replace_a_current_message(db: &TestDatabase) {
     assert_eq!(second.ersatter, Some(first.meddelande_id));
 
     let r = reader(&[STOCKHOLM]);
-    let old = store.message(&r, first.meddelande_id).unwrap();
+    let old = store.message(&r, first.meddelande_id).wait().unwrap();
     assert!(!old.aktuell);
     assert_eq!(old.ersatt_av, Some(second.meddelande_id));
-    let new = store.message(&r, second.meddelande_id).unwrap();
+    let new = store.message(&r, second.meddelande_id).wait().unwrap();
     assert!(new.aktuell);
     assert_eq!(new.to_json()["personnummer"], p.expose());
 
@@ -197,6 +197,7 @@ pub(crate) fn andring_and_borttag_replace_a_current_message(db: &TestDatabase) {
 
     let history = store
         .person(&Reader::af("granskare"), &p)
+        .wait()
         .unwrap()
         .meddelanden;
     assert_eq!(history.len(), 3);
@@ -264,6 +265,7 @@ pub(crate) fn ersatter_must_match_kind_kommun_and_person(db: &TestDatabase) {
     assert!(
         store
             .message(&reader(&[STOCKHOLM]), ans.meddelande_id)
+            .wait()
             .unwrap()
             .aktuell
     );
@@ -342,6 +344,7 @@ pub(crate) fn idempotency_replays_and_refuses(db: &TestDatabase) {
     assert!(matches!(err, StoreError::IdempotencyKeyReused), "{err:?}");
     let handelser = store
         .handelser(&Reader::af("a"), Cursor::start_of_handelser(), 100)
+        .wait()
         .unwrap();
     assert_eq!(handelser.data.len(), 2, "the replay stored nothing");
     assert!(IdempotencyKey::new("", "x", b"").is_err());
@@ -379,6 +382,7 @@ pub(crate) fn concurrent_requests_with_one_key_store_once(db: &TestDatabase) {
     assert_eq!(ids.len(), 1);
     let handelser = store
         .handelser(&Reader::af("a"), Cursor::start_of_handelser(), 100)
+        .wait()
         .unwrap();
     assert_eq!(handelser.data.len(), 1);
 }
@@ -394,6 +398,7 @@ pub(crate) fn audit_chain_verifies_and_detects_tampering(db: &TestDatabase) {
         .unwrap();
     store
         .utbildningsbehov_for_person(&reader(&[STOCKHOLM]), &p)
+        .wait()
         .unwrap();
     let _ = store.submit("klient-1", &betyg(STOCKHOLM, p), None); // refused, and audited
     let report = store.verify_audit_chain().unwrap();
@@ -476,7 +481,7 @@ pub(crate) fn handelser_feed_never_skips_under_concurrent_writers(db: &TestDatab
             let deadline = std::time::Instant::now() + Duration::from_secs(120);
             loop {
                 let finished = done.load(std::sync::atomic::Ordering::SeqCst) == WRITERS;
-                let page = store.handelser(&af, cursor, 7).unwrap();
+                let page = store.handelser(&af, cursor, 7).wait().unwrap();
                 cursor = page.efter;
                 let empty = page.data.is_empty();
                 seen.extend(page.data.into_iter().map(|m| m.meddelande_id));
@@ -514,6 +519,7 @@ pub(crate) fn utbildningsbeslut_feed_shows_every_change(db: &TestDatabase) {
             Cursor::start_of_utbildningsbeslut(),
             10,
         )
+        .wait()
         .unwrap();
     assert_eq!(page.data.len(), 1);
     let cursor = page.efter;
@@ -528,6 +534,7 @@ pub(crate) fn utbildningsbeslut_feed_shows_every_change(db: &TestDatabase) {
         .unwrap();
     let page = store
         .utbildningsbeslut_feed(&r, kommun(STOCKHOLM), cursor, 10)
+        .wait()
         .unwrap();
     let statuses: Vec<_> = page.data.iter().map(|d| d.status.as_str()).collect();
     assert_eq!(statuses, ["andrad", "upphord"]);
@@ -540,6 +547,7 @@ pub(crate) fn utbildningsbeslut_feed_shows_every_change(db: &TestDatabase) {
     // caught up: empty, cursor still valid
     let end = store
         .utbildningsbeslut_feed(&r, kommun(STOCKHOLM), page.efter, 10)
+        .wait()
         .unwrap();
     assert!(end.data.is_empty());
     assert_eq!(end.efter, page.efter);
@@ -554,6 +562,7 @@ pub(crate) fn utbildningsbeslut_feed_shows_every_change(db: &TestDatabase) {
             Cursor::start_of_utbildningsbeslut(),
             10,
         )
+        .wait()
         .unwrap_err();
     assert!(matches!(err, StoreError::OtillatenKommun(_)));
 }
@@ -573,6 +582,7 @@ pub(crate) fn no_personnummer_outside_the_identity_table(db: &TestDatabase) {
         store.submit("k", &betyg(STOCKHOLM, *p), None).unwrap();
         store
             .utbildningsbeslut_for_person(&reader(&[STOCKHOLM]), p)
+            .wait()
             .unwrap();
         let _ = store.submit("k", &betyg(GOTEBORG, *p), None);
         let e = komvux_domain::message::Etableringsprogram::deltar(
@@ -683,6 +693,7 @@ pub(crate) fn gallring_deletes_old_persons_and_keeps_the_chain(db: &TestDatabase
     assert_eq!(
         store
             .person(&Reader::af("a"), &old)
+            .wait()
             .unwrap()
             .meddelanden
             .len(),
@@ -692,11 +703,12 @@ pub(crate) fn gallring_deletes_old_persons_and_keeps_the_chain(db: &TestDatabase
 
     let done = store.gallra(Duration::from_secs(3600), false).unwrap();
     assert_eq!((done.persons, done.messages), (1, 2));
-    let after = store.person(&Reader::af("a"), &old).unwrap();
+    let after = store.person(&Reader::af("a"), &old).wait().unwrap();
     assert!(after.meddelanden.is_empty() && after.utbildningsbehov.is_empty());
     assert_eq!(
         store
             .person(&Reader::af("a"), &fresh)
+            .wait()
             .unwrap()
             .meddelanden
             .len(),
@@ -827,6 +839,7 @@ pub(crate) fn basladdning_is_all_or_nothing(db: &TestDatabase) {
     );
     let feed = store
         .handelser(&Reader::af("a"), Cursor::start_of_handelser(), 100)
+        .wait()
         .unwrap();
     assert!(feed.data.is_empty(), "nothing stored");
 
@@ -861,23 +874,27 @@ pub(crate) fn reads_are_scoped_to_the_clients_kommuner(db: &TestDatabase) {
         .into_inner();
     let gbg = reader(&[GOTEBORG]);
     assert!(matches!(
-        store.message(&gbg, kv.meddelande_id),
+        store.message(&gbg, kv.meddelande_id).wait(),
         Err(StoreError::NotFound)
     ));
-    let beslut = store.utbildningsbeslut_for_person(&gbg, &p).unwrap();
+    let beslut = store.utbildningsbeslut_for_person(&gbg, &p).wait().unwrap();
     assert_eq!(beslut.len(), 1);
     assert_eq!(beslut[0].beslut.kommunkod, kommun(GOTEBORG));
     assert!(matches!(
-        store.aktiva_utbildningsbehov(&gbg, kommun(STOCKHOLM), 1, 20),
+        store
+            .aktiva_utbildningsbehov(&gbg, kommun(STOCKHOLM), 1, 20)
+            .wait(),
         Err(StoreError::OtillatenKommun(_))
     ));
     let list = store
         .aktiva_utbildningsbehov(&reader(&[STOCKHOLM]), kommun(STOCKHOLM), 1, 20)
+        .wait()
         .unwrap();
     assert_eq!(list.total, 1);
     assert_eq!(list.data[0].behov.personnummer(), p);
     let none = store
         .handelser(&gbg, Cursor::start_of_handelser(), 10)
+        .wait()
         .unwrap();
     assert!(none.data.is_empty());
     // the refused read was audited
@@ -893,11 +910,12 @@ pub(crate) fn skyddade_personuppgifter_are_flagged(db: &TestDatabase) {
         .unwrap();
     store.set_skyddade_personuppgifter(&af(), &p, true).unwrap();
     let r = reader(&[STOCKHOLM]);
-    let behov = store.utbildningsbehov_for_person(&r, &p).unwrap();
+    let behov = store.utbildningsbehov_for_person(&r, &p).wait().unwrap();
     assert!(behov[0].skyddade_personuppgifter);
     assert!(
         store
             .person(&Reader::af("a"), &p)
+            .wait()
             .unwrap()
             .skyddade_personuppgifter
     );
@@ -910,7 +928,7 @@ pub(crate) fn skyddade_personuppgifter_are_flagged(db: &TestDatabase) {
     store
         .set_skyddade_personuppgifter(&af(), &p, false)
         .unwrap();
-    assert!(!store.utbildningsbehov_for_person(&r, &p).unwrap()[0].skyddade_personuppgifter);
+    assert!(!store.utbildningsbehov_for_person(&r, &p).wait().unwrap()[0].skyddade_personuppgifter);
 }
 
 pub(crate) fn af_records_change_state(db: &TestDatabase) {
@@ -935,6 +953,7 @@ pub(crate) fn af_records_change_state(db: &TestDatabase) {
     ));
     let e = store
         .etableringsprogram_for_person(&reader(&[STOCKHOLM]), &p)
+        .wait()
         .unwrap();
     assert!(!e.program.is_deltar());
     let d = komvux_domain::message::Etableringsprogram::deltar(
@@ -951,6 +970,7 @@ pub(crate) fn af_records_change_state(db: &TestDatabase) {
         .unwrap();
     let e = store
         .etableringsprogram_for_person(&reader(&[STOCKHOLM]), &p)
+        .wait()
         .unwrap();
     assert_eq!(e.program, d);
     store
@@ -964,6 +984,7 @@ pub(crate) fn af_records_change_state(db: &TestDatabase) {
     assert!(
         !store
             .etableringsprogram_for_person(&reader(&[STOCKHOLM]), &p)
+            .wait()
             .unwrap()
             .program
             .is_deltar()
@@ -1005,7 +1026,10 @@ pub(crate) fn two_replicas_sequence_and_chain_without_gaps_or_duplicates(db: &Te
     let mut cursor = Cursor::start_of_handelser();
     let mut ids = Vec::new();
     loop {
-        let page = replicas[1].handelser(&af_reader, cursor, 13).unwrap();
+        let page = replicas[1]
+            .handelser(&af_reader, cursor, 13)
+            .wait()
+            .unwrap();
         if page.data.is_empty() {
             break;
         }

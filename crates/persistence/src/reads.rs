@@ -1,0 +1,277 @@
+//! Audited reads, run by a few reader threads in batches.
+//!
+//! A read is a closure that queries and records what it showed in an [`AuditBuf`].
+//! A reader thread takes every read that has queued up (up to a batch size), runs them
+//! one after the other on one pooled connection, each statement on its own (reads need
+//! no transaction: PostgreSQL reads at READ COMMITTED anyway, SQLite reads in WAL mode
+//! beside the writer), then journals all their audit events in one write transaction
+//! (group commit) and only then answers each read. So nothing is answered unaudited,
+//! but a batch shares one pool checkout and one commit, and a caller on an async
+//! runtime awaits its [`Read`] without holding a thread.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, mpsc};
+use std::task::{Context, Poll};
+
+use futures_channel::oneshot;
+use komvux_domain::Kommunkod;
+
+use crate::audit::{self, AuditActor, AuditEvent, Outcome};
+use crate::connection::{DbConnection, DbPool};
+use crate::error::StoreError;
+use crate::identities::Pseudonym;
+use crate::store::{Reader, WriterTurn};
+
+/// The audit events of one read, journaled once the read is done.
+#[derive(Debug, Default)]
+pub(crate) struct AuditBuf {
+    events: Vec<BufferedEvent>,
+    /// Protection flags the read already fetched, so recording needs no second query.
+    pub(crate) skyddad: HashMap<Pseudonym, bool>,
+}
+
+#[derive(Debug)]
+struct BufferedEvent {
+    actor: AuditActor,
+    kommun: Option<Kommunkod>,
+    person: Option<Pseudonym>,
+    action: String,
+    target: Option<String>,
+    outcome: Outcome,
+    at: i64,
+}
+
+impl AuditBuf {
+    /// Records that `reader` saw something (or was refused: `outcome`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push(
+        &mut self,
+        reader: &Reader,
+        kommun: Option<Kommunkod>,
+        person: Option<Pseudonym>,
+        action: String,
+        target: Option<&str>,
+        outcome: Outcome,
+        at: i64,
+    ) {
+        self.events.push(BufferedEvent {
+            actor: reader.actor().clone(),
+            kommun,
+            person,
+            action,
+            target: target.map(str::to_owned),
+            outcome,
+            at,
+        });
+    }
+
+    /// What to journal: everything a successful read recorded; of a failed one only
+    /// the refusals it recorded on purpose (what it showed, it did not show).
+    fn journaled(&self, succeeded: bool) -> impl Iterator<Item = (AuditEvent<'_>, i64)> {
+        self.events
+            .iter()
+            .filter(move |e| succeeded || e.outcome != Outcome::Ok)
+            .map(|e| {
+                (
+                    AuditEvent {
+                        actor: &e.actor,
+                        kommun: e.kommun,
+                        person: e.person.as_ref(),
+                        action: &e.action,
+                        target: e.target.as_deref(),
+                        outcome: e.outcome,
+                    },
+                    e.at,
+                )
+            })
+    }
+}
+
+/// A queued read, type-erased for the reader threads.
+trait ReadJob: Send {
+    fn run(&mut self, c: &mut DbConnection);
+    fn events(&self) -> Box<dyn Iterator<Item = (AuditEvent<'_>, i64)> + '_>;
+    /// Answers the caller: the read's result once its events are committed, or why not.
+    fn answer(self: Box<Self>, journaled: Result<(), &str>);
+}
+
+struct Job<T, F> {
+    f: F,
+    buf: AuditBuf,
+    out: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> ReadJob for Job<T, F>
+where
+    T: Send,
+    F: FnMut(&mut DbConnection, &mut AuditBuf) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, c: &mut DbConnection) {
+        self.out = Some((self.f)(c, &mut self.buf));
+    }
+
+    fn events(&self) -> Box<dyn Iterator<Item = (AuditEvent<'_>, i64)> + '_> {
+        let succeeded = matches!(self.out, Some(Ok(_)));
+        Box::new(self.buf.journaled(succeeded))
+    }
+
+    fn answer(self: Box<Self>, journaled: Result<(), &str>) {
+        let result = match (self.out, journaled) {
+            // A failed read's own error says more than the batch's.
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (_, Err(why)) => Err(StoreError::Pool(why.to_owned())),
+            (None, Ok(())) => Err(StoreError::Pool("the read did not run".into())),
+        };
+        // The caller may have gone (a closed connection); the read stays audited.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The answer of a queued read: `.await` it on an async runtime, or [`Read::wait`].
+#[must_use = "a read is answered through its Read"]
+pub struct Read<T>(ReadState<T>);
+
+enum ReadState<T> {
+    Ready(Option<Result<T, StoreError>>),
+    Pending(oneshot::Receiver<Result<T, StoreError>>),
+}
+
+impl<T> std::fmt::Debug for Read<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            ReadState::Ready(_) => "Read(ready)",
+            ReadState::Pending(_) => "Read(pending)",
+        })
+    }
+}
+
+// Nothing in a Read is pinned: the answer is moved out, the receiver is Unpin.
+impl<T> Unpin for Read<T> {}
+
+impl<T> Read<T> {
+    /// An answer known without reading (a refusal before any query).
+    pub(crate) fn ready(result: Result<T, StoreError>) -> Self {
+        Self(ReadState::Ready(Some(result)))
+    }
+
+    /// Blocks the calling thread until the read is answered.
+    pub fn wait(self) -> Result<T, StoreError> {
+        futures_executor::block_on(self)
+    }
+}
+
+impl<T> Future for Read<T> {
+    type Output = Result<T, StoreError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            ReadState::Ready(result) => Poll::Ready(
+                result
+                    .take()
+                    .unwrap_or_else(|| Err(StoreError::Pool("read polled again".into()))),
+            ),
+            ReadState::Pending(rx) => Pin::new(rx).poll(cx).map(|r| {
+                r.unwrap_or_else(|_| Err(StoreError::Pool("the reader threads stopped".into())))
+            }),
+        }
+    }
+}
+
+/// The reader threads of a store. They end when the store (the last sender) is gone.
+#[derive(Debug)]
+pub(crate) struct Readers {
+    queue: mpsc::Sender<Box<dyn ReadJob>>,
+}
+
+impl std::fmt::Debug for dyn ReadJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadJob")
+    }
+}
+
+impl Readers {
+    /// `threads` readers, each taking up to `max_batch` queued reads at a time.
+    pub(crate) fn spawn(
+        pool: DbPool,
+        turn: WriterTurn,
+        threads: usize,
+        max_batch: usize,
+    ) -> Result<Self, StoreError> {
+        let (queue, rx) = mpsc::channel::<Box<dyn ReadJob>>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let (pool, turn, rx) = (pool.clone(), turn.clone(), Arc::clone(&rx));
+            std::thread::Builder::new()
+                .name(format!("komvux-read-{i}"))
+                .spawn(move || {
+                    while let Some(batch) = next_batch(&rx, max_batch.max(1)) {
+                        run_batch(&pool, &turn, batch);
+                    }
+                })
+                .map_err(|e| StoreError::Config(format!("starting a reader thread: {e}")))?;
+        }
+        Ok(Self { queue })
+    }
+
+    /// Queues a read; `f` runs once, on a reader thread.
+    pub(crate) fn submit<T, F>(&self, f: F) -> Read<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut DbConnection, &mut AuditBuf) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Job {
+            f,
+            buf: AuditBuf::default(),
+            out: None,
+            reply,
+        });
+        match self.queue.send(job) {
+            Ok(()) => Read(ReadState::Pending(answer)),
+            Err(_) => Read::ready(Err(StoreError::Pool("the reader threads stopped".into()))),
+        }
+    }
+}
+
+/// Waits for one read, then takes what else has queued, up to `max`.
+fn next_batch(
+    rx: &Mutex<mpsc::Receiver<Box<dyn ReadJob>>>,
+    max: usize,
+) -> Option<Vec<Box<dyn ReadJob>>> {
+    let rx = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let first = rx.recv().ok()?;
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+fn run_batch(pool: &DbPool, turn: &WriterTurn, mut batch: Vec<Box<dyn ReadJob>>) {
+    let result = (|| -> Result<(), StoreError> {
+        let mut c = pool.get()?;
+        for job in &mut batch {
+            job.run(&mut c);
+        }
+        if batch.iter().any(|j| j.events().next().is_some()) {
+            turn.transaction(&mut c, None, |c| {
+                audit::append_many(c, batch.iter().flat_map(|j| j.events()))
+            })?;
+        }
+        Ok(())
+    })();
+    let why = result.err().map(|e| {
+        tracing::error!(error = %e, "journaling the audit events of reads failed");
+        e.to_string()
+    });
+    for job in batch {
+        job.answer(why.as_deref().map_or(Ok(()), Err));
+    }
+}
