@@ -65,10 +65,16 @@ impl FromRequest for KommunClient {
             let (Some(id), Some(secret)) = (id, secret) else {
                 return Err(ApiError::unauthenticated());
             };
-            let store = state.store.clone();
-            let lookup_id = id.clone();
-            let client =
-                web::block(move || store.authenticate_client(&lookup_id, &secret, org)).await??;
+            // Known clients come from the store's cache without a blocking thread.
+            let client = match state.store.authenticate_client_cached(&id, &secret, org) {
+                Some(client) => Some(client),
+                None => {
+                    let store = state.store.clone();
+                    let lookup_id = id.clone();
+                    web::block(move || store.authenticate_client(&lookup_id, &secret, org))
+                        .await??
+                }
+            };
             let Some(client) = client else {
                 tracing::info!(client.id = %id, "client authentication failed");
                 return Err(ApiError::unauthenticated());

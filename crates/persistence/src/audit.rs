@@ -204,6 +204,40 @@ type JournalRow = (
     String,
 );
 
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewChainRow<'a> {
+    seq: i64,
+    at: i64,
+    actor_kind: &'a str,
+    actor: &'a str,
+    kommunkod: Option<&'a str>,
+    person: Option<&'a str>,
+    action: &'a str,
+    target: Option<&'a str>,
+    outcome: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+impl<'a> From<&'a AuditRow> for NewChainRow<'a> {
+    fn from(r: &'a AuditRow) -> Self {
+        Self {
+            seq: r.seq,
+            at: r.at,
+            actor_kind: &r.actor_kind,
+            actor: &r.actor,
+            kommunkod: r.kommunkod.as_deref(),
+            person: r.person.as_deref(),
+            action: &r.action,
+            target: r.target.as_deref(),
+            outcome: &r.outcome,
+            prev_hash: &r.prev_hash,
+            hash: &r.hash,
+        }
+    }
+}
+
 /// How many journal rows one chaining transaction takes at most.
 const CHAIN_BATCH: i64 = 2_000;
 
@@ -235,6 +269,7 @@ pub(crate) fn chain_pending(conn: &mut DbConnection) -> Result<usize, StoreError
         return Ok(0);
     }
     let mut ids = Vec::with_capacity(pending.len());
+    let mut rows = Vec::with_capacity(pending.len());
     for (id, at, actor_kind, actor, kommunkod, person, action, target, outcome) in pending {
         seq += 1;
         let mut row = AuditRow {
@@ -251,23 +286,19 @@ pub(crate) fn chain_pending(conn: &mut DbConnection) -> Result<usize, StoreError
             hash: String::new(),
         };
         row.hash = row.compute_hash();
-        diesel::insert_into(audit_log::table)
-            .values((
-                audit_log::seq.eq(row.seq),
-                audit_log::at.eq(row.at),
-                audit_log::actor_kind.eq(&row.actor_kind),
-                audit_log::actor.eq(&row.actor),
-                audit_log::kommunkod.eq(&row.kommunkod),
-                audit_log::person.eq(&row.person),
-                audit_log::action.eq(&row.action),
-                audit_log::target.eq(&row.target),
-                audit_log::outcome.eq(&row.outcome),
-                audit_log::prev_hash.eq(&row.prev_hash),
-                audit_log::hash.eq(&row.hash),
-            ))
-            .execute(conn)?;
-        prev = row.hash;
+        prev = row.hash.clone();
+        rows.push(row);
         ids.push(id);
+    }
+    // 11 columns per row: 400 rows stay far below either database's bind limit.
+    for chunk in rows.chunks(400) {
+        let values: Vec<NewChainRow<'_>> = chunk.iter().map(NewChainRow::from).collect();
+        let insert = diesel::insert_into(audit_log::table).values(&values);
+        // Multi-row inserts are per backend: diesel's MultiConnection has none.
+        match conn {
+            DbConnection::Postgresql(c) => insert.execute(c)?,
+            DbConnection::Sqlite(c) => insert.execute(c)?,
+        };
     }
     for chunk in ids.chunks(500) {
         diesel::delete(audit_journal::table.filter(audit_journal::id.eq_any(chunk)))

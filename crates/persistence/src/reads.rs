@@ -2,9 +2,9 @@
 //!
 //! A read is a closure that queries and records what it showed in an [`AuditBuf`].
 //! A reader thread takes every read that has queued up (up to a batch size), runs them
-//! one after the other on one pooled connection, each statement on its own (reads need
-//! no transaction: PostgreSQL reads at READ COMMITTED anyway, SQLite reads in WAL mode
-//! beside the writer), then journals all their audit events in one write transaction
+//! one after the other on one pooled connection (on SQLite in one read transaction,
+//! beside the writer in WAL mode; on PostgreSQL each statement on its own, as reads at
+//! READ COMMITTED see each statement's own snapshot anyway), then journals all their audit events in one write transaction
 //! (group commit) and only then answers each read. So nothing is answered unaudited,
 //! but a batch shares one pool checkout and one commit, and a caller on an async
 //! runtime awaits its [`Read`] without holding a thread.
@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, mpsc};
 use std::task::{Context, Poll};
 
+use diesel::Connection;
 use futures_channel::oneshot;
 use komvux_domain::Kommunkod;
 
@@ -257,8 +258,16 @@ fn next_batch(
 fn run_batch(pool: &DbPool, turn: &WriterTurn, mut batch: Vec<Box<dyn ReadJob>>) {
     let result = (|| -> Result<(), StoreError> {
         let mut c = pool.get()?;
-        for job in &mut batch {
-            job.run(&mut c);
+        match &mut *c {
+            // One read transaction for the batch: SQLite takes its WAL read locks (fcntl
+            // calls) once per transaction, and a failed statement does not end it.
+            c @ DbConnection::Sqlite(_) => c.transaction(|c| {
+                batch.iter_mut().for_each(|job| job.run(c));
+                Ok::<_, StoreError>(())
+            })?,
+            // On PostgreSQL an error would abort a shared transaction for every read
+            // after it; each statement commits on its own instead.
+            c @ DbConnection::Postgresql(_) => batch.iter_mut().for_each(|job| job.run(c)),
         }
         if batch.iter().any(|j| j.events().next().is_some()) {
             turn.transaction(&mut c, None, |c| {

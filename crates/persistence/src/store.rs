@@ -1316,6 +1316,31 @@ impl Store {
         clients::list(&mut c)
     }
 
+    fn auth_key(
+        client_id: &str,
+        secret: &str,
+        certificate_org: Organisationsnummer,
+    ) -> (String, String, Organisationsnummer) {
+        (
+            client_id.to_owned(),
+            clients::hash_secret(secret),
+            certificate_org,
+        )
+    }
+
+    /// [`Store::authenticate_client`] from its cache alone, without the database: for
+    /// an async caller, which only needs a blocking thread when this says `None`.
+    pub fn authenticate_client_cached(
+        &self,
+        client_id: &str,
+        secret: &str,
+        certificate_org: Organisationsnummer,
+    ) -> Option<Client> {
+        self.inner
+            .auth_cache
+            .get(&Self::auth_key(client_id, secret, certificate_org))
+    }
+
     /// The active client these credentials and this certificate organisation belong
     /// to; `None` for every kind of mismatch.
     pub fn authenticate_client(
@@ -1324,11 +1349,7 @@ impl Store {
         secret: &str,
         certificate_org: Organisationsnummer,
     ) -> Result<Option<Client>, StoreError> {
-        let key = (
-            client_id.to_owned(),
-            clients::hash_secret(secret),
-            certificate_org,
-        );
+        let key = Self::auth_key(client_id, secret, certificate_org);
         if let Some(client) = self.inner.auth_cache.get(&key) {
             return Ok(Some(client));
         }
