@@ -160,14 +160,16 @@ struct NewJournalRow<'a> {
     outcome: String,
 }
 
+/// How many journal rows one INSERT takes: 8 columns per row stay far below either
+/// database's bind limit.
+pub(crate) const ROWS_PER_INSERT: usize = 500;
+
 /// Records many events (each with its time) with multi-row inserts, inside the
 /// caller's transaction; like [`append`], without a lock.
 pub(crate) fn append_many<'a>(
     conn: &mut DbConnection,
     events: impl IntoIterator<Item = (AuditEvent<'a>, i64)>,
 ) -> Result<(), StoreError> {
-    // 8 columns per row: 500 rows stay far below either database's bind limit.
-    const ROWS_PER_INSERT: usize = 500;
     let rows: Vec<NewJournalRow<'a>> = events
         .into_iter()
         .map(|(e, at)| NewJournalRow {
@@ -254,13 +256,7 @@ pub(crate) fn has_pending(conn: &mut DbConnection) -> Result<bool, StoreError> {
 /// the `audit_head` row (one lock per batch, not per event). Run inside a transaction.
 /// Returns how many events were chained.
 pub(crate) fn chain_pending(conn: &mut DbConnection) -> Result<usize, StoreError> {
-    diesel::update(audit_head::table.find(1))
-        .set(audit_head::seq.eq(audit_head::seq))
-        .execute(conn)?;
-    let (mut seq, mut prev): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
+    let head = lock_head(conn)?;
     let pending: Vec<JournalRow> = audit_journal::table
         .order(audit_journal::id.asc())
         .limit(CHAIN_BATCH)
@@ -268,12 +264,10 @@ pub(crate) fn chain_pending(conn: &mut DbConnection) -> Result<usize, StoreError
     if pending.is_empty() {
         return Ok(0);
     }
-    let mut ids = Vec::with_capacity(pending.len());
-    let mut rows = Vec::with_capacity(pending.len());
-    for (id, at, actor_kind, actor, kommunkod, person, action, target, outcome) in pending {
-        seq += 1;
-        let mut row = AuditRow {
-            seq,
+    let ids: Vec<i64> = pending.iter().map(|r| r.0).collect();
+    let rows = pending.into_iter().map(
+        |(_, at, actor_kind, actor, kommunkod, person, action, target, outcome)| AuditRow {
+            seq: 0,
             at,
             actor_kind,
             actor,
@@ -282,13 +276,49 @@ pub(crate) fn chain_pending(conn: &mut DbConnection) -> Result<usize, StoreError
             action,
             target,
             outcome,
-            prev_hash: prev,
+            prev_hash: String::new(),
             hash: String::new(),
-        };
-        row.hash = row.compute_hash();
-        prev = row.hash.clone();
-        rows.push(row);
-        ids.push(id);
+        },
+    );
+    link_and_insert(conn, head, rows)?;
+    for chunk in ids.chunks(500) {
+        diesel::delete(audit_journal::table.filter(audit_journal::id.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    Ok(ids.len())
+}
+
+/// Locks the `audit_head` row until the transaction ends and returns (seq, hash).
+fn lock_head(conn: &mut DbConnection) -> Result<(i64, String), StoreError> {
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::seq.eq(audit_head::seq))
+        .execute(conn)?;
+    Ok(audit_head::table
+        .find(1)
+        .select((audit_head::seq, audit_head::hash))
+        .first(conn)?)
+}
+
+/// Gives `rows` their places after `head` (seq, prev_hash, hash), inserts them with
+/// multi-row inserts and moves the head. Returns how many were chained.
+fn link_and_insert(
+    conn: &mut DbConnection,
+    head: (i64, String),
+    rows: impl Iterator<Item = AuditRow>,
+) -> Result<usize, StoreError> {
+    let (mut seq, mut prev) = head;
+    let rows: Vec<AuditRow> = rows
+        .map(|mut row| {
+            seq += 1;
+            row.seq = seq;
+            row.prev_hash = std::mem::take(&mut prev);
+            row.hash = row.compute_hash();
+            prev.clone_from(&row.hash);
+            row
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
     }
     // 11 columns per row: 400 rows stay far below either database's bind limit.
     for chunk in rows.chunks(400) {
@@ -300,14 +330,10 @@ pub(crate) fn chain_pending(conn: &mut DbConnection) -> Result<usize, StoreError
             DbConnection::Sqlite(c) => insert.execute(c)?,
         };
     }
-    for chunk in ids.chunks(500) {
-        diesel::delete(audit_journal::table.filter(audit_journal::id.eq_any(chunk)))
-            .execute(conn)?;
-    }
     diesel::update(audit_head::table.find(1))
         .set((audit_head::seq.eq(seq), audit_head::hash.eq(&prev)))
         .execute(conn)?;
-    Ok(ids.len())
+    Ok(rows.len())
 }
 
 /// The result of walking the chain.

@@ -17,12 +17,14 @@ use std::task::{Context, Poll};
 
 use diesel::Connection;
 use futures_channel::oneshot;
-use komvux_domain::Kommunkod;
+use komvux_domain::{Kommunkod, MessageKind};
 
 use crate::audit::{self, AuditActor, AuditEvent, Outcome};
 use crate::connection::{DbConnection, DbPool};
 use crate::error::StoreError;
 use crate::identities::Pseudonym;
+use crate::messages::MessageRow;
+use crate::schema::{identities as ident, messages as msg};
 use crate::store::{Reader, WriterTurn};
 
 /// The audit events of one read, journaled once the read is done.
@@ -31,6 +33,26 @@ pub(crate) struct AuditBuf {
     events: Vec<BufferedEvent>,
     /// Protection flags the read already fetched, so recording needs no second query.
     pub(crate) skyddad: HashMap<Pseudonym, bool>,
+    /// What the batch read for the read's declared [`PersonLookup`], if it declared one.
+    pub(crate) found: Option<FoundPerson>,
+}
+
+/// A person lookup a read declares when it is queued, so that its batch reads the
+/// identities and messages of all its lookups with two queries instead of two per read.
+#[derive(Debug)]
+pub(crate) struct PersonLookup {
+    pub lookup_hash: String,
+    pub kind: MessageKind,
+}
+
+/// What a batch found for one [`PersonLookup`]: the identity with its protection flag
+/// (none: the person is unknown) and every version of the person's messages of the kind,
+/// oldest first.
+#[derive(Debug)]
+pub(crate) struct FoundPerson {
+    pub kind: MessageKind,
+    pub identity: Option<(Pseudonym, bool)>,
+    pub rows: Vec<MessageRow>,
 }
 
 #[derive(Debug)]
@@ -92,7 +114,9 @@ impl AuditBuf {
 
 /// A queued read, type-erased for the reader threads.
 trait ReadJob: Send {
-    fn run(&mut self, c: &mut DbConnection);
+    fn lookup(&self) -> Option<&PersonLookup>;
+    /// Runs the read with what its batch found for its lookup.
+    fn run(&mut self, c: &mut DbConnection, found: &Found);
     fn events(&self) -> Box<dyn Iterator<Item = (AuditEvent<'_>, i64)> + '_>;
     /// Answers the caller: the read's result once its events are committed, or why not.
     fn answer(self: Box<Self>, journaled: Result<(), &str>);
@@ -100,6 +124,7 @@ trait ReadJob: Send {
 
 struct Job<T, F> {
     f: F,
+    lookup: Option<PersonLookup>,
     buf: AuditBuf,
     out: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
@@ -110,7 +135,14 @@ where
     T: Send,
     F: FnMut(&mut DbConnection, &mut AuditBuf) -> Result<T, StoreError> + Send,
 {
-    fn run(&mut self, c: &mut DbConnection) {
+    fn lookup(&self) -> Option<&PersonLookup> {
+        self.lookup.as_ref()
+    }
+
+    fn run(&mut self, c: &mut DbConnection, found: &Found) {
+        if let Some(l) = &self.lookup {
+            self.buf.found = Some(found.take(l));
+        }
         self.out = Some((self.f)(c, &mut self.buf));
     }
 
@@ -218,8 +250,9 @@ impl Readers {
         Ok(Self { queue })
     }
 
-    /// Queues a read; `f` runs once, on a reader thread.
-    pub(crate) fn submit<T, F>(&self, f: F) -> Read<T>
+    /// Queues a read; `f` runs once, on a reader thread, with what the batch found for
+    /// `lookup` in its buffer.
+    pub(crate) fn submit<T, F>(&self, lookup: Option<PersonLookup>, f: F) -> Read<T>
     where
         T: Send + 'static,
         F: FnMut(&mut DbConnection, &mut AuditBuf) -> Result<T, StoreError> + Send + 'static,
@@ -227,6 +260,7 @@ impl Readers {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Job {
             f,
+            lookup,
             buf: AuditBuf::default(),
             out: None,
             reply,
@@ -258,29 +292,108 @@ fn next_batch(
 fn run_batch(pool: &DbPool, turn: &WriterTurn, mut batch: Vec<Box<dyn ReadJob>>) {
     let result = (|| -> Result<(), StoreError> {
         let mut c = pool.get()?;
+        let mut run = |c: &mut DbConnection| -> Result<(), StoreError> {
+            let found = Found::read(c, batch.iter().filter_map(|j| j.lookup()))?;
+            batch.iter_mut().for_each(|job| job.run(c, &found));
+            Ok(())
+        };
         match &mut *c {
             // One read transaction for the batch: SQLite takes its WAL read locks (fcntl
             // calls) once per transaction, and a failed statement does not end it.
-            c @ DbConnection::Sqlite(_) => c.transaction(|c| {
-                batch.iter_mut().for_each(|job| job.run(c));
-                Ok::<_, StoreError>(())
-            })?,
+            c @ DbConnection::Sqlite(_) => c.transaction(run)?,
             // On PostgreSQL an error would abort a shared transaction for every read
             // after it; each statement commits on its own instead.
-            c @ DbConnection::Postgresql(_) => batch.iter_mut().for_each(|job| job.run(c)),
+            c @ DbConnection::Postgresql(_) => run(c)?,
         }
-        if batch.iter().any(|j| j.events().next().is_some()) {
-            turn.transaction(&mut c, None, |c| {
-                audit::append_many(c, batch.iter().flat_map(|j| j.events()))
-            })?;
+        let count: usize = batch.iter().map(|j| j.events().count()).sum();
+        if count == 0 {
+            return Ok(());
         }
-        Ok(())
+        let events = || batch.iter().flat_map(|j| j.events());
+        if matches!(*c, DbConnection::Postgresql(_)) && count <= audit::ROWS_PER_INSERT {
+            // One INSERT statement is atomic on its own: no BEGIN and COMMIT round trips.
+            audit::append_many(&mut c, events())
+        } else {
+            turn.transaction(&mut c, None, |c| audit::append_many(c, events()))
+        }
     })();
     let why = result.err().map(|e| {
-        tracing::error!(error = %e, "journaling the audit events of reads failed");
+        tracing::error!(error = %e, "a batch of reads failed");
         e.to_string()
     });
     for job in batch {
         job.answer(why.as_deref().map_or(Ok(()), Err));
+    }
+}
+
+/// The identities and messages a batch read for its reads' [`PersonLookup`]s.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    identities: HashMap<String, (Pseudonym, bool)>,
+    rows: HashMap<(String, String), Vec<MessageRow>>,
+}
+
+impl Found {
+    /// Two queries for the whole batch: the identities by lookup hash, then the
+    /// messages of those persons and kinds.
+    fn read<'a>(
+        c: &mut DbConnection,
+        lookups: impl Iterator<Item = &'a PersonLookup>,
+    ) -> Result<Self, StoreError> {
+        use diesel::prelude::*;
+        let (mut hashes, mut kinds): (Vec<&str>, Vec<&str>) = lookups
+            .map(|l| (l.lookup_hash.as_str(), l.kind.as_str()))
+            .unzip();
+        if hashes.is_empty() {
+            return Ok(Self::default());
+        }
+        hashes.sort_unstable();
+        hashes.dedup();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let identities: HashMap<String, (Pseudonym, bool)> = ident::table
+            .filter(ident::lookup_hash.eq_any(&hashes))
+            .select((
+                ident::lookup_hash,
+                ident::pseudonym,
+                ident::skyddade_personuppgifter,
+            ))
+            .load::<(String, String, bool)>(c)?
+            .into_iter()
+            .map(|(h, p, s)| (h, (Pseudonym::from_db(p), s)))
+            .collect();
+        let mut rows: HashMap<(String, String), Vec<MessageRow>> = HashMap::new();
+        if !identities.is_empty() {
+            let persons: Vec<&str> = identities.values().map(|(p, _)| p.as_str()).collect();
+            let loaded: Vec<MessageRow> = msg::table
+                .filter(msg::person.eq_any(&persons))
+                .filter(msg::kind.eq_any(&kinds))
+                .order((msg::mottaget.asc(), msg::id.asc()))
+                .load(c)?;
+            for r in loaded {
+                rows.entry((r.person.clone(), r.kind.clone()))
+                    .or_default()
+                    .push(r);
+            }
+        }
+        Ok(Self { identities, rows })
+    }
+
+    /// What was found for `l`, copied: two reads in a batch may look up one person.
+    fn take(&self, l: &PersonLookup) -> FoundPerson {
+        let identity = self.identities.get(&l.lookup_hash).cloned();
+        let rows = identity
+            .as_ref()
+            .and_then(|(p, _)| {
+                self.rows
+                    .get(&(p.as_str().to_owned(), l.kind.as_str().to_owned()))
+            })
+            .cloned()
+            .unwrap_or_default();
+        FoundPerson {
+            kind: l.kind,
+            identity,
+            rows,
+        }
     }
 }

@@ -21,7 +21,7 @@ use crate::feeds::Cursor;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::identities::{self, IdentityKeys, Pseudonym};
 use crate::messages::{self, MessageRow, Revealed};
-use crate::reads::{AuditBuf, Read, Readers};
+use crate::reads::{AuditBuf, FoundPerson, PersonLookup, Read, Readers};
 use crate::records::{
     EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
     UtbildningsbehovRecord, UtbildningsbeslutRecord,
@@ -331,13 +331,11 @@ impl Store {
         let chainer = spawn_chainer(pool.clone(), turn.clone())?;
         // PostgreSQL reads wait on round trips, so several readers with small batches
         // run beside each other; SQLite reads are CPU work, one reader per core.
-        let readers = match backend {
-            Backend::Postgresql => {
-                let threads = (pool.max_size() as usize / 4).clamp(1, 8);
-                Readers::spawn(pool.clone(), turn.clone(), threads, 8)?
-            }
-            Backend::Sqlite => Readers::spawn(pool.clone(), turn.clone(), 2, 32)?,
-        };
+        // Two reader threads on either backend: large batches are what make reads cheap
+        // (one pool checkout, two queries and one journal insert per batch, measured
+        // best with one thread), and the second keeps one slow read (a long feed page)
+        // from holding up every other (docs/performance.md).
+        let readers = Readers::spawn(pool.clone(), turn.clone(), 2, 64)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -421,12 +419,47 @@ impl Store {
     /// answered once its events are committed, beside other reads and in batches.
     fn read_audited<T: Send + 'static>(
         &self,
+        f: impl FnMut(&Store, &mut DbConnection, &mut AuditBuf) -> Result<T, StoreError>
+        + Send
+        + 'static,
+    ) -> Read<T> {
+        self.read_audited_with(None, f)
+    }
+
+    /// A read of one person's current messages of `kind`, audited as `action`; `f`
+    /// makes the answer of them. Its batch reads the persons of all such reads at once
+    /// (see [`crate::reads::PersonLookup`]).
+    fn read_person<T: Send + 'static>(
+        &self,
+        reader: &Reader,
+        personnummer: &Personnummer,
+        kind: MessageKind,
+        action: &'static str,
+        mut f: impl FnMut(&Reader, Vec<Revealed>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Read<T> {
+        let lookup = PersonLookup {
+            lookup_hash: self.inner.keys.lookup_hash(personnummer),
+            kind,
+        };
+        let (reader, personnummer) = (reader.clone(), *personnummer);
+        self.read_audited_with(Some(lookup), move |store, c, buf| {
+            let (person, rows) = store.person_rows(c, buf, &personnummer, kind)?;
+            Self::audit_read(c, buf, &reader, action, None, person, None)?;
+            f(&reader, rows)
+        })
+    }
+
+    fn read_audited_with<T: Send + 'static>(
+        &self,
+        lookup: Option<PersonLookup>,
         mut f: impl FnMut(&Store, &mut DbConnection, &mut AuditBuf) -> Result<T, StoreError>
         + Send
         + 'static,
     ) -> Read<T> {
         let store = self.clone();
-        self.inner.readers.submit(move |c, buf| f(&store, c, buf))
+        self.inner
+            .readers
+            .submit(lookup, move |c, buf| f(&store, c, buf))
     }
 
     /// Records a refused attempt in its own transaction (the refused one rolled back).
@@ -939,24 +972,33 @@ impl Store {
         buf: &mut AuditBuf,
         personnummer: &Personnummer,
         kind: MessageKind,
-        only_current: bool,
     ) -> Result<(Option<Pseudonym>, Vec<Revealed>), StoreError> {
-        let Some((person, skyddad)) =
-            identities::find_with_flag(c, &self.inner.keys, personnummer)?
-        else {
+        let (identity, mut rows): (_, Vec<MessageRow>) = match buf.found.take() {
+            // Read by the batch (see `read_audited_person`).
+            Some(FoundPerson {
+                kind: k,
+                identity,
+                rows,
+            }) if k == kind => (identity, rows),
+            _ => match identities::find_with_flag(c, &self.inner.keys, personnummer)? {
+                // One static query (diesel keeps it prepared; a boxed one is prepared
+                // anew every time); replaced versions are few and dropped below.
+                Some((person, skyddad)) => {
+                    let rows = msg::table
+                        .filter(msg::person.eq(person.as_str()))
+                        .filter(msg::kind.eq(kind.as_str()))
+                        .order((msg::mottaget.asc(), msg::id.asc()))
+                        .load(c)?;
+                    (Some((person, skyddad)), rows)
+                }
+                None => (None, Vec::new()),
+            },
+        };
+        let Some((person, skyddad)) = identity else {
             return Ok((None, Vec::new()));
         };
         buf.skyddad.insert(person.clone(), skyddad);
-        // One static query (diesel keeps it prepared; a boxed one is prepared anew
-        // every time); replaced versions are few and dropped here.
-        let mut rows: Vec<MessageRow> = msg::table
-            .filter(msg::person.eq(person.as_str()))
-            .filter(msg::kind.eq(kind.as_str()))
-            .order((msg::mottaget.asc(), msg::id.asc()))
-            .load(c)?;
-        if only_current {
-            rows.retain(|r| r.aktuell);
-        }
+        rows.retain(|r| r.aktuell);
         Ok((
             Some(person),
             messages::reveal_known(rows, *personnummer, skyddad),
@@ -969,16 +1011,18 @@ impl Store {
         reader: &Reader,
         personnummer: &Personnummer,
     ) -> Read<Vec<UtbildningsbehovRecord>> {
-        let reader = reader.clone();
-        let personnummer = *personnummer;
-        self.read_audited(move |store, c, buf| {
-            let (person, rows) =
-                store.person_rows(c, buf, &personnummer, MessageKind::Utbildningsbehov, true)?;
-            Self::audit_read(c, buf, &reader, "las:utbildningsbehov", None, person, None)?;
-            rows.into_iter()
-                .map(Revealed::into_utbildningsbehov)
-                .collect()
-        })
+        let kind = MessageKind::Utbildningsbehov;
+        self.read_person(
+            reader,
+            personnummer,
+            kind,
+            "las:utbildningsbehov",
+            |_, rows| {
+                rows.into_iter()
+                    .map(Revealed::into_utbildningsbehov)
+                    .collect()
+            },
+        )
     }
 
     /// Tabell 2: active utbildningsbehov of the kommun's residents, oldest first.
@@ -1043,17 +1087,19 @@ impl Store {
         reader: &Reader,
         personnummer: &Personnummer,
     ) -> Read<Vec<UtbildningsbeslutRecord>> {
-        let reader = reader.clone();
-        let personnummer = *personnummer;
-        self.read_audited(move |store, c, buf| {
-            let (person, rows) =
-                store.person_rows(c, buf, &personnummer, MessageKind::Utbildningsbeslut, true)?;
-            Self::audit_read(c, buf, &reader, "las:utbildningsbeslut", None, person, None)?;
-            rows.into_iter()
-                .filter(|r| reader.may_see(r.row.kommunkod.as_deref()))
-                .map(Revealed::into_utbildningsbeslut)
-                .collect()
-        })
+        let kind = MessageKind::Utbildningsbeslut;
+        self.read_person(
+            reader,
+            personnummer,
+            kind,
+            "las:utbildningsbeslut",
+            |r, rows| {
+                rows.into_iter()
+                    .filter(|row| r.may_see(row.row.kommunkod.as_deref()))
+                    .map(Revealed::into_utbildningsbeslut)
+                    .collect()
+            },
+        )
     }
 
     /// The kommun's utbildningsbeslut feed after `after`: every version in commit order.
@@ -1111,27 +1157,20 @@ impl Store {
         reader: &Reader,
         personnummer: &Personnummer,
     ) -> Read<EtableringsprogramRecord> {
-        let reader = reader.clone();
-        let personnummer = *personnummer;
-        self.read_audited(move |store, c, buf| {
-            let (person, mut rows) =
-                store.person_rows(c, buf, &personnummer, MessageKind::Etableringsprogram, true)?;
-            Self::audit_read(
-                c,
-                buf,
-                &reader,
-                "las:etableringsprogram",
-                None,
-                person,
-                None,
-            )?;
-            match rows.pop() {
+        let kind = MessageKind::Etableringsprogram;
+        let p = *personnummer;
+        self.read_person(
+            reader,
+            personnummer,
+            kind,
+            "las:etableringsprogram",
+            move |_, mut rows| match rows.pop() {
                 Some(r) => r.into_etableringsprogram(),
                 None => Ok(EtableringsprogramRecord {
-                    program: komvux_domain::message::Etableringsprogram::deltar_inte(personnummer),
+                    program: komvux_domain::message::Etableringsprogram::deltar_inte(p),
                 }),
-            }
-        })
+            },
+        )
     }
 
     /// A kommun message by id, if the reader may see its kommun. Another kommun's

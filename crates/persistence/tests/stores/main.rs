@@ -49,4 +49,5 @@ on_both_backends!(
     reads_are_scoped_to_the_clients_kommuner,
     skyddade_personuppgifter_are_flagged,
     af_records_change_state,
+    batched_reads_answer_each_read_as_alone,
 );

@@ -1049,3 +1049,72 @@ pub(crate) fn two_replicas_sequence_and_chain_without_gaps_or_duplicates(db: &Te
     // creations, submissions and the feed reads: at least one event per submission
     assert!(report.rows >= total as u64, "{report:?}");
 }
+
+/// Reads queued together are answered in batches that read every person of the batch
+/// at once; each read must get exactly what it gets alone (the right person, kind,
+/// kommun scope and protection flag), and each is audited once.
+pub(crate) fn batched_reads_answer_each_read_as_alone(db: &TestDatabase) {
+    let store = db.store();
+    let (a, b, unknown) = (person(40), person(41), person(42));
+    store
+        .create_utbildningsbehov(&af(), &behov(a, STOCKHOLM))
+        .unwrap();
+    store.set_skyddade_personuppgifter(&af(), &a, true).unwrap();
+    store
+        .create_utbildningsbehov(&af(), &behov(b, GOTEBORG))
+        .unwrap();
+    store
+        .create_utbildningsbeslut(&af(), &beslut(b, STOCKHOLM))
+        .unwrap();
+    store
+        .create_utbildningsbeslut(&af(), &beslut(b, GOTEBORG))
+        .unwrap();
+    let r = reader(&[STOCKHOLM]);
+    let alone = |p| {
+        (
+            json(&store.utbildningsbehov_for_person(&r, &p).wait().unwrap()),
+            json(&store.utbildningsbeslut_for_person(&r, &p).wait().unwrap()),
+            json(&store.etableringsprogram_for_person(&r, &p).wait().unwrap()),
+        )
+    };
+    let expected: Vec<_> = [a, b, unknown].into_iter().map(alone).collect();
+    assert_eq!(expected[0].0[0]["skyddade_personuppgifter"], true);
+    assert_eq!(expected[1].0[0]["personnummer"], b.expose());
+    assert_eq!(
+        expected[1].1.as_array().unwrap().len(),
+        1,
+        "only Stockholm's"
+    );
+    assert_eq!(expected[1].1[0]["personnummer"], b.expose());
+    assert_eq!(expected[2].0.as_array().map(Vec::len), Some(0));
+
+    // Everything queued before anything is awaited, each person twice.
+    let queued: Vec<_> = [a, b, unknown, a, b, unknown]
+        .into_iter()
+        .map(|p| {
+            (
+                store.utbildningsbehov_for_person(&r, &p),
+                store.utbildningsbeslut_for_person(&r, &p),
+                store.etableringsprogram_for_person(&r, &p),
+            )
+        })
+        .collect();
+    for (i, (behov, beslut, etab)) in queued.into_iter().enumerate() {
+        let got = (
+            json(&behov.wait().unwrap()),
+            json(&beslut.wait().unwrap()),
+            json(&etab.wait().unwrap()),
+        );
+        assert_eq!(got, expected[i % 3], "read {i}");
+    }
+    let audit = store.audit_for_person(&a, 0, i64::MAX).unwrap();
+    let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
+    assert_eq!(count("las:utbildningsbehov:skyddad"), 3, "{audit:?}");
+    assert_eq!(count("las:etableringsprogram:skyddad"), 3, "{audit:?}");
+    assert!(store.verify_audit_chain().unwrap().is_intact());
+}
+
+/// A record as JSON, for comparing answers.
+fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap()
+}
