@@ -241,7 +241,7 @@ impl<'a> From<&'a AuditRow> for NewChainRow<'a> {
 }
 
 /// How many journal rows one chaining transaction takes at most.
-const CHAIN_BATCH: i64 = 2_000;
+pub(crate) const CHAIN_BATCH: usize = 2_000;
 
 /// Whether the journal holds events not yet chained (a cheap check without locks).
 pub(crate) fn has_pending(conn: &mut DbConnection) -> Result<bool, StoreError> {
@@ -259,7 +259,7 @@ pub(crate) fn chain_pending(conn: &mut DbConnection) -> Result<usize, StoreError
     let head = lock_head(conn)?;
     let pending: Vec<JournalRow> = audit_journal::table
         .order(audit_journal::id.asc())
-        .limit(CHAIN_BATCH)
+        .limit(CHAIN_BATCH as i64)
         .load(conn)?;
     if pending.is_empty() {
         return Ok(0);

@@ -54,6 +54,9 @@ pub(crate) fn allocate(conn: &mut DbConnection, feed: FeedName) -> Result<i64, S
 }
 
 /// Whether committed kommun messages wait for a handelser position (no lock).
+/// How many messages one sequencing transaction positions at most.
+pub(crate) const SEQUENCE_BATCH: usize = 1_000;
+
 pub(crate) fn has_unsequenced(conn: &mut DbConnection) -> Result<bool, StoreError> {
     use crate::schema::messages;
     Ok(messages::table
@@ -84,7 +87,7 @@ pub(crate) fn sequence_handelser(conn: &mut DbConnection) -> Result<usize, Store
         .filter(messages::author.eq(komvux_domain::Author::Kommun.as_str()))
         .order((messages::mottaget.asc(), messages::id.asc()))
         .select(messages::id)
-        .limit(1_000)
+        .limit(SEQUENCE_BATCH as i64)
         .load(conn)?;
     for id in &ids {
         pos += 1;

@@ -174,13 +174,14 @@ struct Inner {
 /// How often the chainer links journaled audit events into the chain.
 const CHAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Runs `step` in write transactions until it has nothing left to do (it returns 0),
-/// if `pending` says there is anything.
+/// Runs `step` in write transactions until it has done everything committed before the
+/// call (a step that takes less than `batch`), if `pending` says there is anything.
 fn drain(
     pool: &DbPool,
     turn: &WriterTurn,
     pending: fn(&mut DbConnection) -> Result<bool, StoreError>,
     step: fn(&mut DbConnection) -> Result<usize, StoreError>,
+    batch: usize,
 ) -> Result<usize, StoreError> {
     let mut c = pool.get()?;
     if !pending(&mut c)? {
@@ -188,16 +189,26 @@ fn drain(
     }
     let mut total = 0;
     loop {
-        match turn.transaction(&mut c, None, step)? {
-            0 => return Ok(total),
-            n => total += n,
+        let n = turn.transaction(&mut c, None, step)?;
+        total += n;
+        // A step that took less than a full batch took everything committed before it
+        // began, so everything committed before this call is done. (Looping on until a
+        // step finds nothing would, under steady load, run a step for every few events.)
+        if n < batch {
+            return Ok(total);
         }
     }
 }
 
 /// Links every committed journal event into the audit chain, batch by batch.
 fn chain_all(pool: &DbPool, turn: &WriterTurn) -> Result<usize, StoreError> {
-    drain(pool, turn, audit::has_pending, audit::chain_pending)
+    drain(
+        pool,
+        turn,
+        audit::has_pending,
+        audit::chain_pending,
+        audit::CHAIN_BATCH,
+    )
 }
 
 /// Gives every committed kommun message its handelser position, batch by batch.
@@ -207,6 +218,7 @@ fn sequence_all(pool: &DbPool, turn: &WriterTurn) -> Result<usize, StoreError> {
         turn,
         crate::feeds::has_unsequenced,
         crate::feeds::sequence_handelser,
+        crate::feeds::SEQUENCE_BATCH,
     )
 }
 
