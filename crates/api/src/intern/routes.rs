@@ -339,10 +339,9 @@ async fn sok_person(
 ) -> Result<HttpResponse, ApiError> {
     let sok: PersonSok = parse_body(&req, &state, payload).await?;
     allowed(&state, &sok.personnummer)?;
-    let store = state.store.clone();
     let reader = user.reader();
     let p = sok.personnummer;
-    let person = store.person(&reader, &p).await?;
+    let person = state.store.person(&reader, &p).await?;
     Ok(HttpResponse::Ok().json(json!({
         "personnummer": person.personnummer.expose(),
         "skyddade_personuppgifter": person.skyddade_personuppgifter,
@@ -395,9 +394,8 @@ async fn handelser(
             errors,
         ));
     }
-    let store = state.store.clone();
     let reader = user.reader();
-    let feed = store.handelser(&reader, efter, limit).await?;
+    let feed = state.store.handelser(&reader, efter, limit).await?;
     state.metrics.record_feed_position(
         "handelser",
         &format!("af:{}", user.subject),

@@ -710,11 +710,10 @@ async fn sok(req: HttpRequest, state: State, who: Inloggad, payload: web::Payloa
         Ok(p) => p,
         Err(page) => return Ok(page),
     };
-    let store = state.store.clone();
     let reader = who.reader();
     // Both reads queued at once; each is answered once audited.
-    let behov = store.utbildningsbehov_for_person(&reader, &person);
-    let beslut = store.utbildningsbeslut_for_person(&reader, &person);
+    let behov = state.store.utbildningsbehov_for_person(&reader, &person);
+    let beslut = state.store.utbildningsbeslut_for_person(&reader, &person);
     let (behov, beslut) = (behov.await?, beslut.await?);
     let behov = privacy::redact_all(&behov);
     let beslut = privacy::redact_all(&beslut);
@@ -749,10 +748,10 @@ struct SidaQuery {
 
 async fn aktiva(state: State, who: Inloggad, q: Option<web::Query<SidaQuery>>) -> Page {
     let sida = q.and_then(|q| q.sida).unwrap_or(1).clamp(1, 1_000_000);
-    let store = state.store.clone();
     let reader = who.reader();
     let kommun = who.user.kommun;
-    let page = store
+    let page = state
+        .store
         .aktiva_utbildningsbehov(&reader, kommun, sida, 20)
         .await?;
     let rows: Vec<_> = page
@@ -798,9 +797,9 @@ async fn etab(req: HttpRequest, state: State, who: Inloggad, payload: web::Paylo
         Ok(p) => p,
         Err(page) => return Ok(page),
     };
-    let store = state.store.clone();
     let reader = who.reader();
-    let record = store
+    let record = state
+        .store
         .etableringsprogram_for_person(&reader, &person)
         .await?;
     let v = serde_json::to_value(&record).unwrap_or_default();

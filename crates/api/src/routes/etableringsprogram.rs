@@ -36,9 +36,11 @@ pub(crate) async fn sok(
 ) -> Result<HttpResponse, ApiError> {
     let sok: PersonSok = parse_body(&req, &state, payload).await?;
     body::persons_allowed(state.mode, [(&sok.personnummer, "personnummer".to_owned())])?;
-    let store = state.store.clone();
     let reader = client.reader();
     let p = sok.personnummer;
-    let record = store.etableringsprogram_for_person(&reader, &p).await?;
+    let record = state
+        .store
+        .etableringsprogram_for_person(&reader, &p)
+        .await?;
     Ok(HttpResponse::Ok().json(record))
 }

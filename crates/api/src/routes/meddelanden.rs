@@ -322,8 +322,7 @@ pub(crate) async fn hamta(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeddelandeId::parse(&path.into_inner()).map_err(|_| ApiError::not_found())?;
-    let store = state.store.clone();
     let reader = client.reader();
-    let message = store.message(&reader, id).await?;
+    let message = state.store.message(&reader, id).await?;
     Ok(HttpResponse::Ok().json(crate::privacy::redact(message.to_json())))
 }

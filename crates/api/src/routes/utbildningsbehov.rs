@@ -38,10 +38,9 @@ pub(crate) async fn sok(
 ) -> Result<HttpResponse, ApiError> {
     let sok: PersonSok = parse_body(&req, &state, payload).await?;
     body::persons_allowed(state.mode, [(&sok.personnummer, "personnummer".to_owned())])?;
-    let store = state.store.clone();
     let reader = client.reader();
     let p = sok.personnummer;
-    let behov = store.utbildningsbehov_for_person(&reader, &p).await?;
+    let behov = state.store.utbildningsbehov_for_person(&reader, &p).await?;
     Ok(HttpResponse::Ok().json(
         json!({ "personnummer": p.expose(), "utbildningsbehov": privacy::redact_all(&behov) }),
     ))
@@ -96,9 +95,9 @@ pub(crate) async fn lista(
         )
         .await);
     }
-    let store = state.store.clone();
     let reader = client.reader();
-    let page = store
+    let page = state
+        .store
         .aktiva_utbildningsbehov(&reader, hemkommun, page, limit)
         .await?;
     let data: Vec<_> = page

@@ -41,10 +41,12 @@ pub(crate) async fn sok(
 ) -> Result<HttpResponse, ApiError> {
     let sok: PersonSok = parse_body(&req, &state, payload).await?;
     body::persons_allowed(state.mode, [(&sok.personnummer, "personnummer".to_owned())])?;
-    let store = state.store.clone();
     let reader = client.reader();
     let p = sok.personnummer;
-    let beslut = store.utbildningsbeslut_for_person(&reader, &p).await?;
+    let beslut = state
+        .store
+        .utbildningsbeslut_for_person(&reader, &p)
+        .await?;
     Ok(HttpResponse::Ok().json(
         json!({ "personnummer": p.expose(), "utbildningsbeslut": privacy::redact_all(&beslut) }),
     ))
@@ -105,9 +107,9 @@ pub(crate) async fn flode(
         )
         .await);
     }
-    let store = state.store.clone();
     let reader = client.reader();
-    let feed = store
+    let feed = state
+        .store
         .utbildningsbeslut_feed(&reader, kommun, efter, limit)
         .await?;
     state
