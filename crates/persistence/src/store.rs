@@ -346,8 +346,10 @@ impl Store {
         // Two reader threads on either backend: large batches are what make reads cheap
         // (one pool checkout, two queries and one journal insert per batch, measured
         // best with one thread), and the second keeps one slow read (a long feed page)
-        // from holding up every other (docs/performance.md).
-        let readers = Readers::spawn(pool.clone(), turn.clone(), 2, 64)?;
+        // from holding up every other (docs/performance.md). A pool of two or three
+        // gets one reader, so that readers never hold every connection.
+        let threads = (pool.max_size() as usize / 2).clamp(1, 2);
+        let readers = Readers::spawn(pool.clone(), turn.clone(), threads, 64)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
