@@ -208,7 +208,9 @@ impl<T> Future for Read<T> {
                     .unwrap_or_else(|| Err(StoreError::Pool("read polled again".into()))),
             ),
             ReadState::Pending(rx) => Pin::new(rx).poll(cx).map(|r| {
-                r.unwrap_or_else(|_| Err(StoreError::Pool("the reader threads stopped".into())))
+                r.unwrap_or_else(|_| {
+                    Err(StoreError::Pool("the read was dropped unanswered".into()))
+                })
             }),
         }
     }
@@ -242,7 +244,13 @@ impl Readers {
                 .name(format!("komvux-read-{i}"))
                 .spawn(move || {
                     while let Some(batch) = next_batch(&rx, max_batch.max(1)) {
-                        run_batch(&pool, &turn, batch);
+                        // A bug that panics in a read must not take the thread with it:
+                        // the batch's callers get an error (their replies are dropped)
+                        // and the next batch runs as usual.
+                        let run = std::panic::AssertUnwindSafe(|| run_batch(&pool, &turn, batch));
+                        if std::panic::catch_unwind(run).is_err() {
+                            tracing::error!("a batch of reads panicked; its reads got an error");
+                        }
                     }
                 })
                 .map_err(|e| StoreError::Config(format!("starting a reader thread: {e}")))?;
