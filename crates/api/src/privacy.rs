@@ -53,6 +53,14 @@ pub fn redact_listing(mut record: Value) -> Value {
     record
 }
 
+/// Serialises each Tabell 2 listing entry and redacts it as [`redact_listing`].
+pub fn redact_listings<T: serde::Serialize>(records: &[T]) -> Vec<Value> {
+    records
+        .iter()
+        .map(|r| redact_listing(serde_json::to_value(r).unwrap_or(Value::Null)))
+        .collect()
+}
+
 /// Serialises and redacts each record.
 pub fn redact_all<T: serde::Serialize>(records: &[T]) -> Vec<Value> {
     records

@@ -754,11 +754,7 @@ async fn aktiva(state: State, who: Inloggad, q: Option<web::Query<SidaQuery>>) -
         .store
         .aktiva_utbildningsbehov(&reader, kommun, sida, 20)
         .await?;
-    let rows: Vec<_> = page
-        .data
-        .iter()
-        .map(|r| privacy::redact_listing(serde_json::to_value(r).unwrap_or_default()))
-        .collect();
+    let rows = privacy::redact_listings(&page.data);
     let pages_total = page.total.div_ceil(u64::from(page.limit)).max(1);
     Ok(ok(layout(
         "Aktiva utbildningsbehov",

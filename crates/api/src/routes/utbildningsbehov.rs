@@ -100,11 +100,7 @@ pub(crate) async fn lista(
         .store
         .aktiva_utbildningsbehov(&reader, hemkommun, page, limit)
         .await?;
-    let data: Vec<_> = page
-        .data
-        .iter()
-        .map(|r| privacy::redact_listing(serde_json::to_value(r).unwrap_or_default()))
-        .collect();
+    let data = privacy::redact_listings(&page.data);
     Ok(HttpResponse::Ok()
         .json(json!({ "data": data, "page": page.page, "limit": page.limit, "total": page.total })))
 }
