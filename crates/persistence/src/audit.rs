@@ -133,16 +133,7 @@ pub(crate) fn append(
     now: i64,
 ) -> Result<(), StoreError> {
     diesel::insert_into(audit_journal::table)
-        .values((
-            audit_journal::at.eq(now),
-            audit_journal::actor_kind.eq(event.actor.kind()),
-            audit_journal::actor.eq(event.actor.id()),
-            audit_journal::kommunkod.eq(event.kommun.map(|k| k.to_string())),
-            audit_journal::person.eq(event.person.map(Pseudonym::as_str)),
-            audit_journal::action.eq(event.action),
-            audit_journal::target.eq(event.target),
-            audit_journal::outcome.eq(event.outcome.as_string()),
-        ))
+        .values(NewJournalRow::new(event, now))
         .execute(conn)?;
     Ok(())
 }
@@ -160,19 +151,9 @@ struct NewJournalRow<'a> {
     outcome: String,
 }
 
-/// How many journal rows one INSERT takes: 8 columns per row stay far below either
-/// database's bind limit.
-pub(crate) const ROWS_PER_INSERT: usize = 500;
-
-/// Records many events (each with its time) with multi-row inserts, inside the
-/// caller's transaction; like [`append`], without a lock.
-pub(crate) fn append_many<'a>(
-    conn: &mut DbConnection,
-    events: impl IntoIterator<Item = (AuditEvent<'a>, i64)>,
-) -> Result<(), StoreError> {
-    let rows: Vec<NewJournalRow<'a>> = events
-        .into_iter()
-        .map(|(e, at)| NewJournalRow {
+impl<'a> NewJournalRow<'a> {
+    fn new(e: &AuditEvent<'a>, at: i64) -> Self {
+        Self {
             at,
             actor_kind: e.actor.kind(),
             actor: e.actor.id(),
@@ -181,7 +162,23 @@ pub(crate) fn append_many<'a>(
             action: e.action,
             target: e.target,
             outcome: e.outcome.as_string(),
-        })
+        }
+    }
+}
+
+/// How many journal rows one INSERT takes: 8 columns per row stay far below either
+/// database's bind limit.
+pub(crate) const ROWS_PER_INSERT: usize = 500;
+
+/// Records many events (each with its time) with multi-row inserts, inside the
+/// caller's transaction; like [`append`], without a lock.
+pub(crate) fn append_many(
+    conn: &mut DbConnection,
+    events: &[(AuditEvent<'_>, i64)],
+) -> Result<(), StoreError> {
+    let rows: Vec<NewJournalRow<'_>> = events
+        .iter()
+        .map(|(e, at)| NewJournalRow::new(e, *at))
         .collect();
     // Multi-row inserts are per backend: diesel's MultiConnection has none.
     for chunk in rows.chunks(ROWS_PER_INSERT) {

@@ -189,22 +189,6 @@ pub(crate) fn find(
     Ok(found.map(Pseudonym))
 }
 
-/// The pseudonym of a person and whether they have skyddade personuppgifter, if the
-/// gateway has seen them (one query).
-pub(crate) fn find_with_flag(
-    conn: &mut DbConnection,
-    keys: &IdentityKeys,
-    p: &Personnummer,
-) -> Result<Option<(Pseudonym, bool)>, StoreError> {
-    let hash = keys.lookup_hash(p);
-    let found = identities::table
-        .filter(identities::lookup_hash.eq(hash))
-        .select((identities::pseudonym, identities::skyddade_personuppgifter))
-        .first::<(String, bool)>(conn)
-        .optional()?;
-    Ok(found.map(|(p, s)| (Pseudonym(p), s)))
-}
-
 /// The pseudonym of a person, created on first sight. Safe against a concurrent
 /// creator: the insert runs in a savepoint and a lost race reads the winner's row.
 pub(crate) fn ensure(

@@ -50,7 +50,6 @@ pub(crate) struct PersonLookup {
 /// oldest first.
 #[derive(Debug)]
 pub(crate) struct FoundPerson {
-    pub kind: MessageKind,
     pub identity: Option<(Pseudonym, bool)>,
     pub rows: Vec<MessageRow>,
 }
@@ -313,16 +312,15 @@ fn run_batch(pool: &DbPool, turn: &WriterTurn, mut batch: Vec<Box<dyn ReadJob>>)
             // after it; each statement commits on its own instead.
             c @ DbConnection::Postgresql(_) => run(c)?,
         }
-        let count: usize = batch.iter().map(|j| j.events().count()).sum();
-        if count == 0 {
+        let events: Vec<_> = batch.iter().flat_map(|j| j.events()).collect();
+        if events.is_empty() {
             return Ok(());
         }
-        let events = || batch.iter().flat_map(|j| j.events());
-        if matches!(*c, DbConnection::Postgresql(_)) && count <= audit::ROWS_PER_INSERT {
+        if matches!(*c, DbConnection::Postgresql(_)) && events.len() <= audit::ROWS_PER_INSERT {
             // One INSERT statement is atomic on its own: no BEGIN and COMMIT round trips.
-            audit::append_many(&mut c, events())
+            audit::append_many(&mut c, &events)
         } else {
-            turn.transaction(&mut c, None, |c| audit::append_many(c, events()))
+            turn.transaction(&mut c, None, |c| audit::append_many(c, &events))
         }
     })();
     let why = result.err().map(|e| {
@@ -398,10 +396,6 @@ impl Found {
             })
             .cloned()
             .unwrap_or_default();
-        FoundPerson {
-            kind: l.kind,
-            identity,
-            rows,
-        }
+        FoundPerson { identity, rows }
     }
 }

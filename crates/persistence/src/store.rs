@@ -433,11 +433,14 @@ impl Store {
     /// answered once its events are committed, beside other reads and in batches.
     fn read_audited<T: Send + 'static>(
         &self,
-        f: impl FnMut(&Store, &mut DbConnection, &mut AuditBuf) -> Result<T, StoreError>
+        mut f: impl FnMut(&Store, &mut DbConnection, &mut AuditBuf) -> Result<T, StoreError>
         + Send
         + 'static,
     ) -> Read<T> {
-        self.read_audited_with(None, f)
+        let store = self.clone();
+        self.inner
+            .readers
+            .submit(None, move |c, buf| f(&store, c, buf))
     }
 
     /// A read of one person's current messages of `kind`, audited as `action`; `f`
@@ -456,24 +459,11 @@ impl Store {
             kind,
         };
         let (reader, personnummer) = (reader.clone(), *personnummer);
-        self.read_audited_with(Some(lookup), move |store, c, buf| {
-            let (person, rows) = store.person_rows(c, buf, &personnummer, kind)?;
+        self.inner.readers.submit(Some(lookup), move |c, buf| {
+            let (person, rows) = Self::person_rows(buf, &personnummer);
             Self::audit_read(c, buf, &reader, action, None, person, None)?;
             f(&reader, rows)
         })
-    }
-
-    fn read_audited_with<T: Send + 'static>(
-        &self,
-        lookup: Option<PersonLookup>,
-        mut f: impl FnMut(&Store, &mut DbConnection, &mut AuditBuf) -> Result<T, StoreError>
-        + Send
-        + 'static,
-    ) -> Read<T> {
-        let store = self.clone();
-        self.inner
-            .readers
-            .submit(lookup, move |c, buf| f(&store, c, buf))
     }
 
     /// Records a refused attempt in its own transaction (the refused one rolled back).
@@ -980,43 +970,23 @@ impl Store {
         Ok(())
     }
 
+    /// The current rows that the batch read for a [`Store::read_person`] (see
+    /// [`crate::reads::Found`]), revealed; the protection flag is kept for the audit.
     fn person_rows(
-        &self,
-        c: &mut DbConnection,
         buf: &mut AuditBuf,
         personnummer: &Personnummer,
-        kind: MessageKind,
-    ) -> Result<(Option<Pseudonym>, Vec<Revealed>), StoreError> {
-        let (identity, mut rows): (_, Vec<MessageRow>) = match buf.found.take() {
-            // Read by the batch (see `read_audited_person`).
-            Some(FoundPerson {
-                kind: k,
-                identity,
-                rows,
-            }) if k == kind => (identity, rows),
-            _ => match identities::find_with_flag(c, &self.inner.keys, personnummer)? {
-                // One static query (diesel keeps it prepared; a boxed one is prepared
-                // anew every time); replaced versions are few and dropped below.
-                Some((person, skyddad)) => {
-                    let rows = msg::table
-                        .filter(msg::person.eq(person.as_str()))
-                        .filter(msg::kind.eq(kind.as_str()))
-                        .order((msg::mottaget.asc(), msg::id.asc()))
-                        .load(c)?;
-                    (Some((person, skyddad)), rows)
-                }
-                None => (None, Vec::new()),
-            },
-        };
+    ) -> (Option<Pseudonym>, Vec<Revealed>) {
+        let FoundPerson { identity, mut rows } = buf
+            .found
+            .take()
+            .unwrap_or_else(|| unreachable!("read_person always declares its lookup"));
         let Some((person, skyddad)) = identity else {
-            return Ok((None, Vec::new()));
+            return (None, Vec::new());
         };
         buf.skyddad.insert(person.clone(), skyddad);
         rows.retain(|r| r.aktuell);
-        Ok((
-            Some(person),
-            messages::reveal_known(rows, *personnummer, skyddad),
-        ))
+        let revealed = messages::reveal_known(rows, *personnummer, skyddad);
+        (Some(person), revealed)
     }
 
     /// The person's utbildningsbehov (current versions, every status).
