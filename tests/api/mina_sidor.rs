@@ -120,6 +120,16 @@ impl Web {
         self.post(action, &all).await
     }
 
+    /// Posts the ansökan form with owned pairs, as the test's form builder makes them.
+    pub async fn submit_ansokan(&self, fields: &[(String, String)]) -> Page {
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let path = "/mina-sidor/registrera/ansokan";
+        self.submit(path, path, &refs).await
+    }
+
     /// Looks a person up on the search page.
     pub async fn search(&self, p: &Personnummer) -> Page {
         let pnr = p.expose();
@@ -449,19 +459,7 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
             ]
         }
     };
-    let pairs = |v: &[(String, String)]| -> Vec<(String, String)> { v.to_vec() };
-    let fields = pairs(&form("x")("form-1"));
-    let refs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let r = web
-        .submit(
-            "/mina-sidor/registrera/ansokan",
-            "/mina-sidor/registrera/ansokan",
-            &refs,
-        )
-        .await;
+    let r = web.submit_ansokan(&form("x")("form-1")).await;
     assert_eq!(r.status, 422);
     assert!(
         r.body.contains(&api_message),
@@ -474,27 +472,11 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
     );
 
     // a valid one is stored; a second click replays the same receipt
-    let fields = pairs(&form("MATMAT01a")("form-2"));
-    let refs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let first = web
-        .submit(
-            "/mina-sidor/registrera/ansokan",
-            "/mina-sidor/registrera/ansokan",
-            &refs,
-        )
-        .await;
+    let fields = form("MATMAT01a")("form-2");
+    let first = web.submit_ansokan(&fields).await;
     assert_eq!(first.status, 200, "{}", first.body);
     let id = attr_after(&first.body, "<dd id=\"meddelande-id\">").unwrap();
-    let second = web
-        .submit(
-            "/mina-sidor/registrera/ansokan",
-            "/mina-sidor/registrera/ansokan",
-            &refs,
-        )
-        .await;
+    let second = web.submit_ansokan(&fields).await;
     assert_eq!(
         attr_after(&second.body, "<dd id=\"meddelande-id\">").unwrap(),
         id
@@ -512,20 +494,10 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
     assert_eq!(entries.len(), 1, "the replay stored nothing");
 
     // a correction (ändring) through the same form
-    let mut fields = pairs(&form("MATMAT01a")("form-3"));
+    let mut fields = form("MATMAT01a")("form-3");
     fields[1].1 = "andring".into();
     fields.push(("ersatter".into(), id.clone()));
-    let refs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let r = web
-        .submit(
-            "/mina-sidor/registrera/ansokan",
-            "/mina-sidor/registrera/ansokan",
-            &refs,
-        )
-        .await;
+    let r = web.submit_ansokan(&fields).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let m = api.get(&format!("/meddelanden/{id}")).await;
     assert_eq!(m.body["aktuell"], false, "replaced");
