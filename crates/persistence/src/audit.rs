@@ -180,13 +180,18 @@ pub(crate) fn append_many(
         .iter()
         .map(|(e, at)| NewJournalRow::new(e, *at))
         .collect();
-    // Multi-row inserts are per backend: diesel's MultiConnection has none.
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let insert = diesel::insert_into(audit_journal::table).values(chunk);
-        match conn {
-            DbConnection::Postgresql(c) => insert.execute(c)?,
-            DbConnection::Sqlite(c) => insert.execute(c)?,
-        };
+    match conn {
+        DbConnection::Postgresql(c) => {
+            pg_unnest::JournalInsert::new(&rows).execute(c)?;
+        }
+        // diesel's MultiConnection has no multi-row insert; SQLite's takes VALUES lists.
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                diesel::insert_into(audit_journal::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
     }
     Ok(())
 }
@@ -317,20 +322,133 @@ fn link_and_insert(
     if rows.is_empty() {
         return Ok(0);
     }
-    // 11 columns per row: 400 rows stay far below either database's bind limit.
-    for chunk in rows.chunks(400) {
-        let values: Vec<NewChainRow<'_>> = chunk.iter().map(NewChainRow::from).collect();
-        let insert = diesel::insert_into(audit_log::table).values(&values);
-        // Multi-row inserts are per backend: diesel's MultiConnection has none.
-        match conn {
-            DbConnection::Postgresql(c) => insert.execute(c)?,
-            DbConnection::Sqlite(c) => insert.execute(c)?,
-        };
+    match conn {
+        DbConnection::Postgresql(c) => {
+            pg_unnest::ChainInsert::new(&rows).execute(c)?;
+        }
+        // 11 columns per row: 400 rows stay far below SQLite's bind limit.
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(400) {
+                let values: Vec<NewChainRow<'_>> = chunk.iter().map(NewChainRow::from).collect();
+                diesel::insert_into(audit_log::table)
+                    .values(&values)
+                    .execute(c)?;
+            }
+        }
     }
     diesel::update(audit_head::table.find(1))
         .set((audit_head::seq.eq(seq), audit_head::hash.eq(&prev)))
         .execute(conn)?;
     Ok(rows.len())
+}
+
+/// PostgreSQL inserts of many rows as one array per column (`INSERT ... SELECT * FROM
+/// unnest($1, $2, ...)`). A multi-row `VALUES` insert has a different text for every row
+/// count, so PostgreSQL parses and plans it anew each time (profiling showed the parser
+/// among its top functions); these have one text whatever the row count, so each
+/// connection prepares them once.
+mod pg_unnest {
+    use diesel::pg::Pg;
+    use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+    use diesel::sql_types::{Array, BigInt, Nullable, Text};
+    use diesel::{PgConnection, QueryResult, RunQueryDsl};
+
+    use super::{AuditRow, NewJournalRow};
+
+    /// An insert of one array per column into `$table`: the struct, its SQL and its
+    /// statement-cache key (one text for every instance, so it is prepared once).
+    macro_rules! unnest_insert {
+        ($name:ident, $table:literal, { $($col:ident: $sql:ty => $rust:ty),+ $(,)? }) => {
+            pub(super) struct $name<'a> {
+                $($col: Vec<$rust>,)+
+                _rows: std::marker::PhantomData<&'a ()>,
+            }
+
+            impl QueryFragment<Pg> for $name<'_> {
+                fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+                    out.push_sql(concat!("INSERT INTO ", $table, " ("));
+                    out.push_sql([$(stringify!($col)),+].join(", ").as_str());
+                    out.push_sql(") SELECT * FROM unnest(");
+                    let mut first = true;
+                    $(
+                        if !std::mem::take(&mut first) {
+                            out.push_sql(", ");
+                        }
+                        out.push_bind_param::<Array<$sql>, _>(&self.$col)?;
+                    )+
+                    out.push_sql(")");
+                    Ok(())
+                }
+            }
+
+            impl QueryId for $name<'_> {
+                type QueryId = $name<'static>;
+                const HAS_STATIC_QUERY_ID: bool = true;
+            }
+
+            impl RunQueryDsl<PgConnection> for $name<'_> {}
+        };
+    }
+
+    unnest_insert!(JournalInsert, "audit_journal", {
+        at: BigInt => i64,
+        actor_kind: Text => &'a str,
+        actor: Text => &'a str,
+        kommunkod: Nullable<Text> => Option<&'a str>,
+        person: Nullable<Text> => Option<&'a str>,
+        action: Text => &'a str,
+        target: Nullable<Text> => Option<&'a str>,
+        outcome: Text => &'a str,
+    });
+
+    impl<'a> JournalInsert<'a> {
+        pub(super) fn new(rows: &'a [NewJournalRow<'a>]) -> Self {
+            Self {
+                at: rows.iter().map(|r| r.at).collect(),
+                actor_kind: rows.iter().map(|r| r.actor_kind).collect(),
+                actor: rows.iter().map(|r| r.actor).collect(),
+                kommunkod: rows.iter().map(|r| r.kommunkod.as_deref()).collect(),
+                person: rows.iter().map(|r| r.person).collect(),
+                action: rows.iter().map(|r| r.action).collect(),
+                target: rows.iter().map(|r| r.target).collect(),
+                outcome: rows.iter().map(|r| r.outcome.as_str()).collect(),
+                _rows: std::marker::PhantomData,
+            }
+        }
+    }
+
+    unnest_insert!(ChainInsert, "audit_log", {
+        seq: BigInt => i64,
+        at: BigInt => i64,
+        actor_kind: Text => &'a str,
+        actor: Text => &'a str,
+        kommunkod: Nullable<Text> => Option<&'a str>,
+        person: Nullable<Text> => Option<&'a str>,
+        action: Text => &'a str,
+        target: Nullable<Text> => Option<&'a str>,
+        outcome: Text => &'a str,
+        prev_hash: Text => &'a str,
+        hash: Text => &'a str,
+    });
+
+    impl<'a> ChainInsert<'a> {
+        pub(super) fn new(rows: &'a [AuditRow]) -> Self {
+            Self {
+                seq: rows.iter().map(|r| r.seq).collect(),
+                at: rows.iter().map(|r| r.at).collect(),
+                actor_kind: rows.iter().map(|r| r.actor_kind.as_str()).collect(),
+                actor: rows.iter().map(|r| r.actor.as_str()).collect(),
+                kommunkod: rows.iter().map(|r| r.kommunkod.as_deref()).collect(),
+                person: rows.iter().map(|r| r.person.as_deref()).collect(),
+                action: rows.iter().map(|r| r.action.as_str()).collect(),
+                target: rows.iter().map(|r| r.target.as_deref()).collect(),
+                outcome: rows.iter().map(|r| r.outcome.as_str()).collect(),
+                prev_hash: rows.iter().map(|r| r.prev_hash.as_str()).collect(),
+                hash: rows.iter().map(|r| r.hash.as_str()).collect(),
+                _rows: std::marker::PhantomData,
+            }
+        }
+    }
 }
 
 /// The result of walking the chain.

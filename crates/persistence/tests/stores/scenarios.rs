@@ -414,6 +414,25 @@ pub(crate) fn audit_chain_verifies_and_detects_tampering(db: &TestDatabase) {
         rows.iter()
             .any(|r| r.outcome == "nekad:saknar_utbildningsbeslut")
     );
+    // Absent fields stay NULL and present ones keep their text through the journal and
+    // the chain (the hash cannot tell NULL from an empty string).
+    let las = rows
+        .iter()
+        .find(|r| r.action == "las:utbildningsbehov")
+        .unwrap();
+    assert_eq!(las.kommunkod, None, "{las:?}");
+    assert_eq!(las.target, None, "{las:?}");
+    assert_eq!(las.actor, "klient-1", "{las:?}");
+    let nekad = rows
+        .iter()
+        .find(|r| r.outcome == "nekad:saknar_utbildningsbeslut")
+        .unwrap();
+    assert_eq!(nekad.kommunkod.as_deref(), Some(STOCKHOLM), "{nekad:?}");
+    let skriv = rows.iter().find(|r| r.action == "skriv:ansokan").unwrap();
+    assert!(
+        skriv.target.as_deref().is_some_and(|t| !t.is_empty()),
+        "{skriv:?}"
+    );
 
     // Someone with database access works around the append-only trigger.
     let drop = match store.backend() {
