@@ -12,7 +12,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc::{self, TryRecvError};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::task::{Context, Poll};
 
 use diesel::Connection;
@@ -20,7 +21,7 @@ use futures_channel::oneshot;
 use komvux_domain::{Kommunkod, MessageKind};
 
 use crate::audit::{self, AuditActor, AuditEvent, Outcome};
-use crate::connection::{DbConnection, DbPool};
+use crate::connection::{DbConnection, DbPool, PooledConnection};
 use crate::error::StoreError;
 use crate::identities::Pseudonym;
 use crate::messages::MessageRow;
@@ -242,12 +243,16 @@ impl Readers {
             std::thread::Builder::new()
                 .name(format!("komvux-read-{i}"))
                 .spawn(move || {
-                    while let Some(batch) = next_batch(&rx, max_batch.max(1)) {
+                    let mut held = None;
+                    while let Some(batch) = next_batch(&rx, max_batch.max(1), &mut held) {
                         // A bug that panics in a read must not take the thread with it:
                         // the batch's callers get an error (their replies are dropped)
                         // and the next batch runs as usual.
-                        let run = std::panic::AssertUnwindSafe(|| run_batch(&pool, &turn, batch));
+                        let run = std::panic::AssertUnwindSafe(|| {
+                            run_batch(&pool, &turn, &mut held, batch)
+                        });
                         if std::panic::catch_unwind(run).is_err() {
+                            held = None;
                             tracing::error!("a batch of reads panicked; its reads got an error");
                         }
                     }
@@ -280,12 +285,33 @@ impl Readers {
 }
 
 /// Waits for one read, then takes what else has queued, up to `max`.
+///
+/// `held` is the connection of the reader's previous batch. It is kept while reads keep
+/// coming (the next batch then needs no checkout, whose validation query is one more
+/// round trip per batch) and given back to the pool before the reader waits: an idle
+/// reader holds no connection, and one kept is at most a batch's run old.
 fn next_batch(
     rx: &Mutex<mpsc::Receiver<Box<dyn ReadJob>>>,
     max: usize,
+    held: &mut Option<PooledConnection>,
 ) -> Option<Vec<Box<dyn ReadJob>>> {
-    let rx = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let first = rx.recv().ok()?;
+    let rx = match rx.try_lock() {
+        Ok(rx) => rx,
+        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+        // The other reader is taking its batch or waiting for reads.
+        Err(TryLockError::WouldBlock) => {
+            *held = None;
+            rx.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+    };
+    let first = match rx.try_recv() {
+        Ok(job) => job,
+        Err(TryRecvError::Disconnected) => return None,
+        Err(TryRecvError::Empty) => {
+            *held = None;
+            rx.recv().ok()?
+        }
+    };
     let mut batch = vec![first];
     while batch.len() < max {
         match rx.try_recv() {
@@ -296,9 +322,19 @@ fn next_batch(
     Some(batch)
 }
 
-fn run_batch(pool: &DbPool, turn: &WriterTurn, mut batch: Vec<Box<dyn ReadJob>>) {
-    let result = (|| -> Result<(), StoreError> {
-        let mut c = pool.get()?;
+/// Runs a batch on the held connection (or a new one from the pool) and answers its
+/// reads; the connection stays held only if the batch succeeded.
+fn run_batch(
+    pool: &DbPool,
+    turn: &WriterTurn,
+    held: &mut Option<PooledConnection>,
+    mut batch: Vec<Box<dyn ReadJob>>,
+) {
+    let result = (|| -> Result<PooledConnection, StoreError> {
+        let mut c = match held.take() {
+            Some(c) => c,
+            None => pool.get()?,
+        };
         let mut run = |c: &mut DbConnection| -> Result<(), StoreError> {
             let found = Found::read(c, batch.iter().filter_map(|j| j.lookup()))?;
             batch.iter_mut().for_each(|job| job.run(c, &found));
@@ -314,19 +350,26 @@ fn run_batch(pool: &DbPool, turn: &WriterTurn, mut batch: Vec<Box<dyn ReadJob>>)
         }
         let events: Vec<_> = batch.iter().flat_map(|j| j.events()).collect();
         if events.is_empty() {
-            return Ok(());
+            return Ok(c);
         }
-        if matches!(*c, DbConnection::Postgresql(_)) && events.len() <= audit::ROWS_PER_INSERT {
+        if matches!(*c, DbConnection::Postgresql(_)) {
             // One INSERT statement is atomic on its own: no BEGIN and COMMIT round trips.
-            audit::append_many(&mut c, &events)
+            audit::append_many(&mut c, &events)?;
         } else {
-            turn.transaction(&mut c, None, |c| audit::append_many(c, &events))
+            turn.transaction(&mut c, None, |c| audit::append_many(c, &events))?;
         }
+        Ok(c)
     })();
-    let why = result.err().map(|e| {
-        tracing::error!(error = %e, "a batch of reads failed");
-        e.to_string()
-    });
+    let why = match result {
+        Ok(c) => {
+            *held = Some(c);
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a batch of reads failed");
+            Some(e.to_string())
+        }
+    };
     for job in batch {
         job.answer(why.as_deref().map_or(Ok(()), Err));
     }

@@ -50,4 +50,5 @@ on_both_backends!(
     skyddade_personuppgifter_are_flagged,
     af_records_change_state,
     batched_reads_answer_each_read_as_alone,
+    idle_readers_hold_no_connection,
 );

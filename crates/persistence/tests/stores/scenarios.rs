@@ -1133,6 +1133,37 @@ pub(crate) fn batched_reads_answer_each_read_as_alone(db: &TestDatabase) {
     assert!(store.verify_audit_chain().unwrap().is_intact());
 }
 
+/// A reader keeps its connection from batch to batch while reads keep coming, and
+/// gives it back to the pool before it waits: an idle store holds no connection.
+pub(crate) fn idle_readers_hold_no_connection(db: &TestDatabase) {
+    let store = db.store();
+    let p = person(43);
+    store
+        .create_utbildningsbehov(&af(), &behov(p, STOCKHOLM))
+        .unwrap();
+    let r = reader(&[STOCKHOLM]);
+    for _ in 0..3 {
+        let queued: Vec<_> = (0..200)
+            .map(|_| store.utbildningsbehov_for_person(&r, &p))
+            .collect();
+        for read in queued {
+            assert_eq!(read.wait().unwrap().len(), 1);
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let state = store.pool_state();
+        if state.idle_connections == state.connections {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connections still in use by an idle store: {state:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// A record as JSON, for comparing answers.
 fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap()
