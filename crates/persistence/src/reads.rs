@@ -12,8 +12,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::mpsc::{self, TryRecvError};
-use std::sync::{Arc, Mutex, PoisonError, TryLockError};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::task::{Context, Poll};
 
 use diesel::Connection;
@@ -219,7 +220,7 @@ impl<T> Future for Read<T> {
 /// The reader threads of a store. They end when the store (the last sender) is gone.
 #[derive(Debug)]
 pub(crate) struct Readers {
-    queue: mpsc::Sender<Box<dyn ReadJob>>,
+    queue: Sender<Box<dyn ReadJob>>,
 }
 
 impl std::fmt::Debug for dyn ReadJob {
@@ -236,10 +237,9 @@ impl Readers {
         threads: usize,
         max_batch: usize,
     ) -> Result<Self, StoreError> {
-        let (queue, rx) = mpsc::channel::<Box<dyn ReadJob>>();
-        let rx = Arc::new(Mutex::new(rx));
+        let (queue, rx) = crossbeam_channel::unbounded::<Box<dyn ReadJob>>();
         for i in 0..threads.max(1) {
-            let (pool, turn, rx) = (pool.clone(), turn.clone(), Arc::clone(&rx));
+            let (pool, turn, rx) = (pool.clone(), turn.clone(), rx.clone());
             std::thread::Builder::new()
                 .name(format!("komvux-read-{i}"))
                 .spawn(move || {
@@ -284,41 +284,31 @@ impl Readers {
     }
 }
 
+/// How long a reader with nothing to do keeps its connection before it gives it back to
+/// the pool and waits: under load the next read comes within this, and then needs no
+/// checkout, whose validation query would be one more round trip per batch.
+const HOLD_IDLE: Duration = Duration::from_millis(2);
+
 /// Waits for one read, then takes what else has queued, up to `max`.
 ///
 /// `held` is the connection of the reader's previous batch. It is kept while reads keep
-/// coming (the next batch then needs no checkout, whose validation query is one more
-/// round trip per batch) and given back to the pool before the reader waits: an idle
-/// reader holds no connection, and one kept is at most a batch's run old.
+/// coming and given back to the pool when none has come for [`HOLD_IDLE`]: an idle
+/// reader holds no connection.
 fn next_batch(
-    rx: &Mutex<mpsc::Receiver<Box<dyn ReadJob>>>,
+    rx: &Receiver<Box<dyn ReadJob>>,
     max: usize,
     held: &mut Option<PooledConnection>,
 ) -> Option<Vec<Box<dyn ReadJob>>> {
-    let rx = match rx.try_lock() {
-        Ok(rx) => rx,
-        Err(TryLockError::Poisoned(p)) => p.into_inner(),
-        // The other reader is taking its batch or waiting for reads.
-        Err(TryLockError::WouldBlock) => {
-            *held = None;
-            rx.lock().unwrap_or_else(PoisonError::into_inner)
-        }
-    };
-    let first = match rx.try_recv() {
+    let first = match rx.recv_timeout(HOLD_IDLE) {
         Ok(job) => job,
-        Err(TryRecvError::Disconnected) => return None,
-        Err(TryRecvError::Empty) => {
+        Err(RecvTimeoutError::Disconnected) => return None,
+        Err(RecvTimeoutError::Timeout) => {
             *held = None;
             rx.recv().ok()?
         }
     };
     let mut batch = vec![first];
-    while batch.len() < max {
-        match rx.try_recv() {
-            Ok(job) => batch.push(job),
-            Err(_) => break,
-        }
-    }
+    batch.extend(rx.try_iter().take(max - 1));
     Some(batch)
 }
 
