@@ -246,9 +246,12 @@ impl<'a> From<&'a AuditRow> for NewChainRow<'a> {
 pub(crate) const CHAIN_BATCH: usize = 2_000;
 
 /// Whether the journal holds events not yet chained (a cheap check without locks).
+/// Through the primary key's index: on PostgreSQL a plain scan would step over every
+/// dead row the chainer's deletes left since the last vacuum (measured 1–3 ms a call).
 pub(crate) fn has_pending(conn: &mut DbConnection) -> Result<bool, StoreError> {
     Ok(audit_journal::table
         .select(audit_journal::id)
+        .order(audit_journal::id.asc())
         .first::<i64>(conn)
         .optional()?
         .is_some())
