@@ -390,25 +390,45 @@ impl Found {
         hashes.dedup();
         kinds.sort_unstable();
         kinds.dedup();
-        let identities: HashMap<String, (Pseudonym, bool)> = ident::table
-            .filter(ident::lookup_hash.eq_any(&hashes))
-            .select((
-                ident::lookup_hash,
-                ident::pseudonym,
-                ident::skyddade_personuppgifter,
-            ))
-            .load::<(String, String, bool)>(c)?
+        // One person (every batch at low load): equality, a statement PostgreSQL plans
+        // once per connection. Several: arrays (`= ANY($1)`), which PostgreSQL plans
+        // anew for each execution, since a plan for one array size does not fit all
+        // (pg_stat_statements: planning took four times the execution).
+        let columns = (
+            ident::lookup_hash,
+            ident::pseudonym,
+            ident::skyddade_personuppgifter,
+        );
+        let found: Vec<(String, String, bool)> = match hashes[..] {
+            [one] => ident::table
+                .filter(ident::lookup_hash.eq(one))
+                .select(columns)
+                .load(c)?,
+            _ => ident::table
+                .filter(ident::lookup_hash.eq_any(&hashes))
+                .select(columns)
+                .load(c)?,
+        };
+        let identities: HashMap<String, (Pseudonym, bool)> = found
             .into_iter()
             .map(|(h, p, s)| (h, (Pseudonym::from_db(p), s)))
             .collect();
         let mut rows: HashMap<(String, String), Vec<MessageRow>> = HashMap::new();
         if !identities.is_empty() {
             let persons: Vec<&str> = identities.values().map(|(p, _)| p.as_str()).collect();
-            let loaded: Vec<MessageRow> = msg::table
-                .filter(msg::person.eq_any(&persons))
-                .filter(msg::kind.eq_any(&kinds))
-                .order((msg::mottaget.asc(), msg::id.asc()))
-                .load(c)?;
+            let order = (msg::mottaget.asc(), msg::id.asc());
+            let loaded: Vec<MessageRow> = match (&persons[..], &kinds[..]) {
+                ([person], [kind]) => msg::table
+                    .filter(msg::person.eq(person))
+                    .filter(msg::kind.eq(kind))
+                    .order(order)
+                    .load(c)?,
+                _ => msg::table
+                    .filter(msg::person.eq_any(&persons))
+                    .filter(msg::kind.eq_any(&kinds))
+                    .order(order)
+                    .load(c)?,
+            };
             for r in loaded {
                 rows.entry((r.person.clone(), r.kind.clone()))
                     .or_default()
