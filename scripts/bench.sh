@@ -4,8 +4,10 @@
 #   KOMVUX_BENCH_SECONDS  per scenario (default 8)
 #   KOMVUX_BENCH_CONNS    concurrent connections (default 32)
 #   KOMVUX_BENCH_BACKENDS which databases (default "sqlite postgres")
-#   KOMVUX_BENCH_SCENARIOS which scenarios (default "1 5 2 3 4"; 3 also checks nothing
-#                         was lost; 5 is scenario 1 held at half its target rate, for p99)
+#   KOMVUX_BENCH_SCENARIOS which scenarios (default "0 1 5 2 3 4"; 3 also checks nothing
+#                         was lost; 5 is scenario 1 held at half its target rate, for p99;
+#                         0 is the gateway's own ceiling: GET /api-info over the same mTLS,
+#                         no client credentials and no database, run with the first backend)
 # Prints one line per scenario and writes var/bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,7 +116,11 @@ TOML
   base="https://localhost:$port/komvux/v1"
   # a seeded person with an anvisning in 0180 (the first line of the seed list)
   pnr=$(grep -m1 -oE '[0-9]{12}  anvisad' "$work/seed.txt" | cut -c1-12)
-  want() { [[ " ${KOMVUX_BENCH_SCENARIOS:-1 5 2 3 4} " == *" $1 "* ]]; }
+  want() { [[ " ${KOMVUX_BENCH_SCENARIOS:-0 1 5 2 3 4} " == *" $1 "* ]]; }
+  if want 0 && [ -z "${ceiling_done:-}" ]; then
+    run "0 api-info, no database" "-" "$ref_keepalive" "${TLS[@]}" "$base/api-info"
+    ceiling_done=1
+  fi
   want 1 && run "1 lookup, keep-alive" "$backend" "$ref_keepalive" -m POST "${H[@]}" -d "{\"personnummer\": \"$pnr\"}" "${TLS[@]}" "$base/utbildningsbehov/sok"
   if want 5; then
     # half the target load: 0.25x nginx on SQLite (target 0.5x), 0.125x on PostgreSQL (0.25x)

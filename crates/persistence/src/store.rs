@@ -46,13 +46,15 @@ impl Drop for Record<'_> {
 }
 
 /// How every write transaction runs: on SQLite, which has one writer at a time, the
-/// writers of this process (requests, the journal writer, the sequencer and chainer)
-/// queue on one mutex instead of in SQLite's busy handler, which sleeps in steps of
-/// milliseconds, and then take the write lock first (a no-op UPDATE) so that a
-/// transaction never has to upgrade a read lock; on both backends what the database
-/// asks to retry is retried up to five times with backoff.
+/// writers of this process (requests, the reader threads' journal inserts, the
+/// sequencer and chainer) queue on one mutex instead of in SQLite's busy handler, which
+/// sleeps in steps of milliseconds. The mutex is fair (handed to the longest waiter): the
+/// chainer, which runs batch after batch, would otherwise take it back at once and keep
+/// the readers' journal commits waiting. Each transaction takes the write lock first (a
+/// no-op UPDATE) so that it never has to upgrade a read lock; on both backends what the
+/// database asks to retry is retried up to five times with backoff.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct WriterTurn(Arc<std::sync::Mutex<()>>);
+pub(crate) struct WriterTurn(Arc<parking_lot::FairMutex<()>>);
 
 impl WriterTurn {
     /// Runs `f` in a write transaction on `conn`; `stats`, when given, counts it (from
@@ -63,11 +65,7 @@ impl WriterTurn {
         stats: Option<&Stats>,
         mut f: impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| {
-            self.0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        });
+        let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| self.0.lock());
         let _record = stats.map(|s| Record(s, std::time::Instant::now()));
         let mut attempt = 0;
         loop {
@@ -181,12 +179,13 @@ fn drain(
     turn: &WriterTurn,
     pending: fn(&mut DbConnection) -> Result<bool, StoreError>,
     step: fn(&mut DbConnection) -> Result<usize, StoreError>,
-    batch: usize,
+    batch: fn(&DbConnection) -> usize,
 ) -> Result<usize, StoreError> {
     let mut c = pool.get()?;
     if !pending(&mut c)? {
         return Ok(0);
     }
+    let batch = batch(&c);
     let mut total = 0;
     loop {
         let n = turn.transaction(&mut c, None, step)?;
@@ -207,7 +206,7 @@ fn chain_all(pool: &DbPool, turn: &WriterTurn) -> Result<usize, StoreError> {
         turn,
         audit::has_pending,
         audit::chain_pending,
-        audit::CHAIN_BATCH,
+        audit::chain_batch,
     )
 }
 
@@ -218,7 +217,7 @@ fn sequence_all(pool: &DbPool, turn: &WriterTurn) -> Result<usize, StoreError> {
         turn,
         crate::feeds::has_unsequenced,
         crate::feeds::sequence_handelser,
-        crate::feeds::SEQUENCE_BATCH,
+        |_| crate::feeds::SEQUENCE_BATCH,
     )
 }
 

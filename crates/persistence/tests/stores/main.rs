@@ -50,5 +50,5 @@ on_both_backends!(
     skyddade_personuppgifter_are_flagged,
     af_records_change_state,
     batched_reads_answer_each_read_as_alone,
-    idle_readers_hold_no_connection,
+    readers_audit_every_read_and_hold_no_connection_when_idle,
 );

@@ -1135,7 +1135,7 @@ pub(crate) fn batched_reads_answer_each_read_as_alone(db: &TestDatabase) {
 
 /// A reader keeps its connection from batch to batch while reads keep coming, and
 /// gives it back to the pool before it waits: an idle store holds no connection.
-pub(crate) fn idle_readers_hold_no_connection(db: &TestDatabase) {
+pub(crate) fn readers_audit_every_read_and_hold_no_connection_when_idle(db: &TestDatabase) {
     let store = db.store();
     let p = person(43);
     store
@@ -1162,6 +1162,14 @@ pub(crate) fn idle_readers_hold_no_connection(db: &TestDatabase) {
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    // Every read is in the chain, over several chaining batches (250 on SQLite).
+    let audit = store.audit_for_person(&p, 0, i64::MAX).unwrap();
+    let reads = audit
+        .iter()
+        .filter(|e| e.action == "las:utbildningsbehov")
+        .count();
+    assert_eq!(reads, 600);
+    assert!(store.verify_audit_chain().unwrap().is_intact());
 }
 
 /// A record as JSON, for comparing answers.
