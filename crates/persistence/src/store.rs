@@ -50,9 +50,9 @@ impl Drop for Record<'_> {
 /// sequencer and chainer) queue on one mutex instead of in SQLite's busy handler, which
 /// sleeps in steps of milliseconds. The mutex is fair (handed to the longest waiter): the
 /// chainer, which runs batch after batch, would otherwise take it back at once and keep
-/// the readers' journal commits waiting. Each transaction takes the write lock first (a
-/// no-op UPDATE) so that it never has to upgrade a read lock; on both backends what the
-/// database asks to retry is retried up to five times with backoff.
+/// the readers' journal commits waiting. Each transaction takes the write lock at its
+/// start (`BEGIN IMMEDIATE`) so that it never has to upgrade a read lock; on both
+/// backends what the database asks to retry is retried up to five times with backoff.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct WriterTurn(Arc<parking_lot::FairMutex<()>>);
 
@@ -69,12 +69,10 @@ impl WriterTurn {
         let _record = stats.map(|s| Record(s, std::time::Instant::now()));
         let mut attempt = 0;
         loop {
-            let result = conn.transaction(|c| {
-                if let DbConnection::Sqlite(_) = c {
-                    diesel::sql_query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(c)?;
-                }
-                f(c)
-            });
+            let result = match conn {
+                DbConnection::Sqlite(_) => immediate_transaction(conn, &mut f),
+                DbConnection::Postgresql(_) => conn.transaction(&mut f),
+            };
             match result {
                 Err(e) if e.is_retryable() && attempt < 5 => {
                     attempt += 1;
@@ -82,6 +80,36 @@ impl WriterTurn {
                 }
                 other => return other,
             }
+        }
+    }
+}
+
+/// A SQLite transaction that takes the write lock at its start (`BEGIN IMMEDIATE`), as
+/// diesel's `SqliteConnection::immediate_transaction` does, but giving `f` the
+/// [`DbConnection`]. (Taking the lock with a first no-op UPDATE wrote a page more into
+/// the WAL with every commit.)
+fn immediate_transaction<T>(
+    conn: &mut DbConnection,
+    f: &mut impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    fn sqlite(conn: &mut DbConnection) -> Result<&mut SqliteConnection, StoreError> {
+        match conn {
+            DbConnection::Sqlite(c) => Ok(c),
+            DbConnection::Postgresql(_) => Err(StoreError::Config(
+                "BEGIN IMMEDIATE is for SQLite connections".into(),
+            )),
+        }
+    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite(conn)?, "BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite(conn)?)?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(sqlite(conn)?)?;
+            Err(e)
         }
     }
 }
