@@ -4,6 +4,7 @@
 #   KOMVUX_BENCH_SECONDS  per scenario (default 8)
 #   KOMVUX_BENCH_CONNS    concurrent connections (default 32)
 #   KOMVUX_BENCH_BACKENDS which databases (default "sqlite postgres")
+#   KOMVUX_BENCH_CHECK=1   fail on any error or non-2xx answer (the bounded run of CI)
 #   KOMVUX_BENCH_SCENARIOS which scenarios (default "0 1 5 2 3 4"; 3 also checks nothing
 #                         was lost; 5 is scenario 1 held at half its target rate, for p99;
 #                         0 is the gateway's own ceiling: GET /api-info over the same mTLS,
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${KOMVUX_BENCH_SECONDS:-8}
 conns=${KOMVUX_BENCH_CONNS:-32}
-command -v oha >/dev/null 2>&1 || cargo install oha --locked
+command -v oha >/dev/null 2>&1 || cargo install oha --version 1.16.0 --locked
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   apt-get install -y -qq nginx >/dev/null
 fi
@@ -59,6 +60,9 @@ run() {  # run NAME BACKEND REF_RPS oha-args...
   printf '%-28s %-10s %8s req/s  p50 %6s ms  p99 %7s ms  p99.9 %7s ms  non-2xx %s  ratio %s\n' "$name" "$backend" "$rps" "$p50" "$p99" "$p999" "$bad" "$ratio"
   printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$backend" "$rps" "$p50" "$p99" "$p999" "$bad" "$ratio" >> "$results"
   LAST_RPS=$rps
+  if [ "${KOMVUX_BENCH_CHECK:-}" = 1 ] && [ "$bad" != 0 ]; then
+    echo "FAILED: $name on $backend answered $bad requests with an error" >&2; exit 1
+  fi
 }
 
 # nginx: static JSON over the same mTLS setup.

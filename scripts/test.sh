@@ -28,3 +28,9 @@ if command -v npx >/dev/null 2>&1; then
 else
   echo "npx not found: skipping the OpenAPI lint (install nodejs and npm)" >&2
 fi
+# make bench, bounded (CI sets KOMVUX_TEST_BENCH=1; it needs nginx and builds the release
+# binary): every scenario answers without errors and no submission is lost. The rates
+# are not judged here; docs/performance.md has them.
+if [ "${KOMVUX_TEST_BENCH:-}" = 1 ]; then
+  KOMVUX_BENCH_SECONDS=2 KOMVUX_BENCH_CHECK=1 KOMVUX_BENCH_SCENARIOS="0 1 2 3 4" scripts/bench.sh
+fi
