@@ -2,21 +2,22 @@
 //!
 //! A read is a closure that queries and records what it showed in an [`AuditBuf`].
 //! A reader thread takes every read that has queued up (up to a batch size), runs them
-//! one after the other on one pooled connection (on SQLite in one read transaction,
-//! beside the writer in WAL mode; on PostgreSQL each statement on its own, as reads at
-//! READ COMMITTED see each statement's own snapshot anyway), then journals all their audit events in one write transaction
-//! (group commit) and only then answers each read. So nothing is answered unaudited,
-//! but a batch shares one pool checkout and one commit, and a caller on an async
-//! runtime awaits its [`Read`] without holding a thread.
+//! one after the other on one pooled connection, which it keeps for the next batch
+//! while reads keep coming (on SQLite in one read transaction, beside the writer in WAL
+//! mode; on PostgreSQL each statement on its own, as reads at READ COMMITTED see each
+//! statement's own snapshot anyway), then journals all their audit events at once (one
+//! INSERT on PostgreSQL, one write transaction on SQLite: group commit) and only then
+//! answers each read. So nothing is answered unaudited, but a batch shares one
+//! connection and one commit, and a caller on an async runtime awaits its [`Read`]
+//! without holding a thread.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use std::task::{Context, Poll};
-
 use diesel::Connection;
 use futures_channel::oneshot;
 use komvux_domain::{Kommunkod, MessageKind};
