@@ -366,6 +366,17 @@ fn run_batch(
     }
 }
 
+/// The identity columns a batch reads: lookup hash, pseudonym, protection flag.
+const IDENTITY: (
+    ident::lookup_hash,
+    ident::pseudonym,
+    ident::skyddade_personuppgifter,
+) = (
+    ident::lookup_hash,
+    ident::pseudonym,
+    ident::skyddade_personuppgifter,
+);
+
 /// The identities and messages a batch read for its reads' [`PersonLookup`]s.
 #[derive(Debug, Default)]
 pub(crate) struct Found {
@@ -375,7 +386,8 @@ pub(crate) struct Found {
 
 impl Found {
     /// Two queries for the whole batch: the identities by lookup hash, then the
-    /// messages of those persons and kinds.
+    /// messages of those persons and kinds; one (a join) when the batch asks for one
+    /// person and one kind.
     fn read<'a>(
         c: &mut DbConnection,
         lookups: impl Iterator<Item = &'a PersonLookup>,
@@ -391,45 +403,28 @@ impl Found {
         hashes.dedup();
         kinds.sort_unstable();
         kinds.dedup();
-        // One person (every batch at low load): equality, a statement PostgreSQL plans
-        // once per connection. Several: arrays (`= ANY($1)`), which PostgreSQL plans
-        // anew for each execution, since a plan for one array size does not fit all
-        // (pg_stat_statements: planning took four times the execution).
-        let columns = (
-            ident::lookup_hash,
-            ident::pseudonym,
-            ident::skyddade_personuppgifter,
-        );
-        let found: Vec<(String, String, bool)> = match hashes[..] {
-            [one] => ident::table
-                .filter(ident::lookup_hash.eq(one))
-                .select(columns)
-                .load(c)?,
-            _ => ident::table
-                .filter(ident::lookup_hash.eq_any(&hashes))
-                .select(columns)
-                .load(c)?,
-        };
-        let identities: HashMap<String, (Pseudonym, bool)> = found
+        // One person and one kind (every batch at low load): one query by equality,
+        // which PostgreSQL plans once per connection. Otherwise arrays (`= ANY($1)`),
+        // which PostgreSQL plans anew for each execution, since a plan for one array size
+        // does not fit all (pg_stat_statements: planning took four times the execution).
+        if let ([hash], [kind]) = (&hashes[..], &kinds[..]) {
+            return Self::read_one(c, hash, kind);
+        }
+        let identities: HashMap<String, (Pseudonym, bool)> = ident::table
+            .filter(ident::lookup_hash.eq_any(&hashes))
+            .select(IDENTITY)
+            .load::<(String, String, bool)>(c)?
             .into_iter()
             .map(|(h, p, s)| (h, (Pseudonym::from_db(p), s)))
             .collect();
         let mut rows: HashMap<(String, String), Vec<MessageRow>> = HashMap::new();
         if !identities.is_empty() {
             let persons: Vec<&str> = identities.values().map(|(p, _)| p.as_str()).collect();
-            let order = (msg::mottaget.asc(), msg::id.asc());
-            let loaded: Vec<MessageRow> = match (&persons[..], &kinds[..]) {
-                ([person], [kind]) => msg::table
-                    .filter(msg::person.eq(person))
-                    .filter(msg::kind.eq(kind))
-                    .order(order)
-                    .load(c)?,
-                _ => msg::table
-                    .filter(msg::person.eq_any(&persons))
-                    .filter(msg::kind.eq_any(&kinds))
-                    .order(order)
-                    .load(c)?,
-            };
+            let loaded: Vec<MessageRow> = msg::table
+                .filter(msg::person.eq_any(&persons))
+                .filter(msg::kind.eq_any(&kinds))
+                .order((msg::mottaget.asc(), msg::id.asc()))
+                .load(c)?;
             for r in loaded {
                 rows.entry((r.person.clone(), r.kind.clone()))
                     .or_default()
@@ -437,6 +432,34 @@ impl Found {
             }
         }
         Ok(Self { identities, rows })
+    }
+
+    /// One person and one kind: the identity and its messages of that kind in one query
+    /// (one row per message, or one without a message).
+    fn read_one(c: &mut DbConnection, hash: &str, kind: &str) -> Result<Self, StoreError> {
+        use diesel::prelude::*;
+        let on_kind = msg::person.eq(ident::pseudonym).and(msg::kind.eq(kind));
+        let joined: Vec<((String, String, bool), Option<MessageRow>)> = ident::table
+            .left_join(msg::table.on(on_kind))
+            .filter(ident::lookup_hash.eq(hash))
+            .select((IDENTITY, msg::all_columns.nullable()))
+            .order((msg::mottaget.asc(), msg::id.asc()))
+            .load(c)?;
+        let mut found = Self::default();
+        for ((h, p, s), row) in joined {
+            found
+                .identities
+                .entry(h)
+                .or_insert_with(|| (Pseudonym::from_db(p), s));
+            if let Some(r) = row {
+                found
+                    .rows
+                    .entry((r.person.clone(), r.kind.clone()))
+                    .or_default()
+                    .push(r);
+            }
+        }
+        Ok(found)
     }
 
     /// What was found for `l`, copied: two reads in a batch may look up one person.
