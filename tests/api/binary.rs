@@ -19,6 +19,34 @@ pub(crate) fn free_port() -> u16 {
     }
 }
 
+/// Waits until the gateway at `ops` is ready; if it exits or does not come up, fails
+/// with what it wrote to stderr, so that a failure says why.
+async fn wait_ready_or_report(child: &mut std::process::Child, ops: u16) {
+    let http = crate::support::plain_client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let ready = http
+            .get(format!("http://127.0.0.1:{ops}/health/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().as_u16() == 200);
+        if ready {
+            return;
+        }
+        let exited = child.try_wait().unwrap();
+        if exited.is_some() || std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut logs = String::new();
+            if let Some(mut err) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut err, &mut logs);
+            }
+            panic!("the gateway did not come up (exit: {exited:?}); its stderr:\n{logs}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 fn rand_u16() -> u16 {
     let b = *uuid::Uuid::new_v4().as_bytes();
     u16::from_le_bytes([b[0], b[1]])
@@ -50,24 +78,30 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let (port, ops, intern) = (free_port(), free_port(), free_port());
-    let (ms, bankid, smtp) = (free_port(), free_port(), free_port());
-    std::fs::write(
-        dir.join("gateway.toml"),
-        format!(
-            "mode = \"test\"\ndatabase_url = \"sqlite://data/komvux.sqlite\"\nlisten = \"127.0.0.1:{port}\"\n\
-             ops_listen = \"127.0.0.1:{ops}\"\nlog_format = \"json\"\n[tls]\nserver_cert = \"certs/server.pem\"\n\
-             server_key = \"certs/server.key\"\nclient_ca = \"certs/ca.pem\"\ncrls = [\"certs/ca.crl.pem\"]\n\
-             [intern]\nlisten = \"127.0.0.1:{intern}\"\nissuer = \"https://idp.invalid\"\naudience = \"komvux-gateway\"\n\
-             keys = [\"certs/jwt-dev.pub.pem\"]\ndev_signing_key = \"certs/jwt-dev.key\"\n\
-             [mina_sidor]\nlisten = \"127.0.0.1:{ms}\"\npublic_url = \"https://localhost:{ms}\"\n\
-             [mina_sidor.bankid]\nbase_url = \"https://localhost:{bankid}/rp/v6.0\"\n\
-             client_cert = \"certs/bankid-rp.pem\"\nclient_key = \"certs/bankid-rp.key\"\nserver_ca = \"certs/ca.pem\"\n\
-             [mina_sidor.smtp]\nhost = \"127.0.0.1\"\nport = {smtp}\nsecurity = \"none\"\nfrom = \"no-reply@test.invalid\"\n\
-             [dev_services]\nbankid_testserver = \"127.0.0.1:{bankid}\"\nsmtp_sink = \"127.0.0.1:{smtp}\"\nmail_dir = \"mail\"\n"
-        ),
-    )
-    .unwrap();
+    // The ports are picked again right before `serve` binds them: the commands before it
+    // take seconds, in which another test could take a port picked earlier.
+    let write_config = |dir: &std::path::Path| {
+        let (port, ops, intern) = (free_port(), free_port(), free_port());
+        let (ms, bankid, smtp) = (free_port(), free_port(), free_port());
+        std::fs::write(
+            dir.join("gateway.toml"),
+            format!(
+                "mode = \"test\"\ndatabase_url = \"sqlite://data/komvux.sqlite\"\nlisten = \"127.0.0.1:{port}\"\n\
+                 ops_listen = \"127.0.0.1:{ops}\"\nlog_format = \"json\"\n[tls]\nserver_cert = \"certs/server.pem\"\n\
+                 server_key = \"certs/server.key\"\nclient_ca = \"certs/ca.pem\"\ncrls = [\"certs/ca.crl.pem\"]\n\
+                 [intern]\nlisten = \"127.0.0.1:{intern}\"\nissuer = \"https://idp.invalid\"\naudience = \"komvux-gateway\"\n\
+                 keys = [\"certs/jwt-dev.pub.pem\"]\ndev_signing_key = \"certs/jwt-dev.key\"\n\
+                 [mina_sidor]\nlisten = \"127.0.0.1:{ms}\"\npublic_url = \"https://localhost:{ms}\"\n\
+                 [mina_sidor.bankid]\nbase_url = \"https://localhost:{bankid}/rp/v6.0\"\n\
+                 client_cert = \"certs/bankid-rp.pem\"\nclient_key = \"certs/bankid-rp.key\"\nserver_ca = \"certs/ca.pem\"\n\
+                 [mina_sidor.smtp]\nhost = \"127.0.0.1\"\nport = {smtp}\nsecurity = \"none\"\nfrom = \"no-reply@test.invalid\"\n\
+                 [dev_services]\nbankid_testserver = \"127.0.0.1:{bankid}\"\nsmtp_sink = \"127.0.0.1:{smtp}\"\nmail_dir = \"mail\"\n"
+            ),
+        )
+        .unwrap();
+        (port, ops, intern, ms, bankid, smtp)
+    };
+    write_config(&dir);
     run(&dir, &["migrate"]);
     let added = run(
         &dir,
@@ -127,6 +161,7 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         "no personnummer in the output"
     );
 
+    let (port, ops, intern, ms, bankid, _smtp) = write_config(&dir);
     let mut child = Command::new(BIN)
         .args(["--config", "gateway.toml", "serve"])
         .current_dir(&dir)
@@ -137,7 +172,7 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         .unwrap();
     let health = format!("http://127.0.0.1:{ops}/health/ready");
     let plain = crate::support::plain_client();
-    crate::support::wait_ready(ops).await;
+    wait_ready_or_report(&mut child, ops).await;
     let metrics = plain
         .get(format!("http://127.0.0.1:{ops}/metrics"))
         .send()
