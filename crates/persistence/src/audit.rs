@@ -168,7 +168,7 @@ impl<'a> NewJournalRow<'a> {
 
 /// How many journal rows one INSERT takes: 8 columns per row stay far below either
 /// database's bind limit.
-pub(crate) const ROWS_PER_INSERT: usize = 500;
+const ROWS_PER_INSERT: usize = 500;
 
 /// Records many events (each with its time) with multi-row inserts, inside the
 /// caller's transaction; like [`append`], without a lock.
@@ -313,12 +313,12 @@ fn lock_head(conn: &mut DbConnection) -> Result<(i64, String), StoreError> {
 }
 
 /// Gives `rows` their places after `head` (seq, prev_hash, hash), inserts them with
-/// multi-row inserts and moves the head. Returns how many were chained.
+/// multi-row inserts and moves the head.
 fn link_and_insert(
     conn: &mut DbConnection,
     head: (i64, String),
     rows: impl Iterator<Item = AuditRow>,
-) -> Result<usize, StoreError> {
+) -> Result<(), StoreError> {
     let (mut seq, mut prev) = head;
     let rows: Vec<AuditRow> = rows
         .map(|mut row| {
@@ -330,9 +330,6 @@ fn link_and_insert(
             row
         })
         .collect();
-    if rows.is_empty() {
-        return Ok(0);
-    }
     match conn {
         DbConnection::Postgresql(c) => {
             pg_unnest::ChainInsert::new(&rows).execute(c)?;
@@ -350,7 +347,7 @@ fn link_and_insert(
     diesel::update(audit_head::table.find(1))
         .set((audit_head::seq.eq(seq), audit_head::hash.eq(&prev)))
         .execute(conn)?;
-    Ok(rows.len())
+    Ok(())
 }
 
 /// PostgreSQL inserts of many rows as one array per column (`INSERT ... SELECT * FROM
@@ -366,13 +363,22 @@ mod pg_unnest {
 
     use super::{AuditRow, NewJournalRow};
 
-    /// An insert of one array per column into `$table`: the struct, its SQL and its
-    /// statement-cache key (one text for every instance, so it is prepared once).
+    /// An insert of one array per column into `$table`, made from a slice of `$row`
+    /// (each column's values taken with its accessor): the struct, its constructor, its
+    /// SQL and its statement-cache key (one text for every instance, so it is prepared
+    /// once).
     macro_rules! unnest_insert {
-        ($name:ident, $table:literal, { $($col:ident: $sql:ty => $rust:ty),+ $(,)? }) => {
+        ($name:ident, $table:literal, $row:ty, {
+            $($col:ident: $sql:ty => $rust:ty = |$r:ident| $get:expr),+ $(,)?
+        }) => {
             pub(super) struct $name<'a> {
                 $($col: Vec<$rust>,)+
-                _rows: std::marker::PhantomData<&'a ()>,
+            }
+
+            impl<'a> $name<'a> {
+                pub(super) fn new(rows: &'a [$row]) -> Self {
+                    Self { $($col: rows.iter().map(|$r| $get).collect(),)+ }
+                }
             }
 
             impl QueryFragment<Pg> for $name<'_> {
@@ -401,65 +407,30 @@ mod pg_unnest {
         };
     }
 
-    unnest_insert!(JournalInsert, "audit_journal", {
-        at: BigInt => i64,
-        actor_kind: Text => &'a str,
-        actor: Text => &'a str,
-        kommunkod: Nullable<Text> => Option<&'a str>,
-        person: Nullable<Text> => Option<&'a str>,
-        action: Text => &'a str,
-        target: Nullable<Text> => Option<&'a str>,
-        outcome: Text => &'a str,
+    unnest_insert!(JournalInsert, "audit_journal", NewJournalRow<'a>, {
+        at: BigInt => i64 = |r| r.at,
+        actor_kind: Text => &'a str = |r| r.actor_kind,
+        actor: Text => &'a str = |r| r.actor,
+        kommunkod: Nullable<Text> => Option<&'a str> = |r| r.kommunkod.as_deref(),
+        person: Nullable<Text> => Option<&'a str> = |r| r.person,
+        action: Text => &'a str = |r| r.action,
+        target: Nullable<Text> => Option<&'a str> = |r| r.target,
+        outcome: Text => &'a str = |r| r.outcome.as_str(),
     });
 
-    impl<'a> JournalInsert<'a> {
-        pub(super) fn new(rows: &'a [NewJournalRow<'a>]) -> Self {
-            Self {
-                at: rows.iter().map(|r| r.at).collect(),
-                actor_kind: rows.iter().map(|r| r.actor_kind).collect(),
-                actor: rows.iter().map(|r| r.actor).collect(),
-                kommunkod: rows.iter().map(|r| r.kommunkod.as_deref()).collect(),
-                person: rows.iter().map(|r| r.person).collect(),
-                action: rows.iter().map(|r| r.action).collect(),
-                target: rows.iter().map(|r| r.target).collect(),
-                outcome: rows.iter().map(|r| r.outcome.as_str()).collect(),
-                _rows: std::marker::PhantomData,
-            }
-        }
-    }
-
-    unnest_insert!(ChainInsert, "audit_log", {
-        seq: BigInt => i64,
-        at: BigInt => i64,
-        actor_kind: Text => &'a str,
-        actor: Text => &'a str,
-        kommunkod: Nullable<Text> => Option<&'a str>,
-        person: Nullable<Text> => Option<&'a str>,
-        action: Text => &'a str,
-        target: Nullable<Text> => Option<&'a str>,
-        outcome: Text => &'a str,
-        prev_hash: Text => &'a str,
-        hash: Text => &'a str,
+    unnest_insert!(ChainInsert, "audit_log", AuditRow, {
+        seq: BigInt => i64 = |r| r.seq,
+        at: BigInt => i64 = |r| r.at,
+        actor_kind: Text => &'a str = |r| r.actor_kind.as_str(),
+        actor: Text => &'a str = |r| r.actor.as_str(),
+        kommunkod: Nullable<Text> => Option<&'a str> = |r| r.kommunkod.as_deref(),
+        person: Nullable<Text> => Option<&'a str> = |r| r.person.as_deref(),
+        action: Text => &'a str = |r| r.action.as_str(),
+        target: Nullable<Text> => Option<&'a str> = |r| r.target.as_deref(),
+        outcome: Text => &'a str = |r| r.outcome.as_str(),
+        prev_hash: Text => &'a str = |r| r.prev_hash.as_str(),
+        hash: Text => &'a str = |r| r.hash.as_str(),
     });
-
-    impl<'a> ChainInsert<'a> {
-        pub(super) fn new(rows: &'a [AuditRow]) -> Self {
-            Self {
-                seq: rows.iter().map(|r| r.seq).collect(),
-                at: rows.iter().map(|r| r.at).collect(),
-                actor_kind: rows.iter().map(|r| r.actor_kind.as_str()).collect(),
-                actor: rows.iter().map(|r| r.actor.as_str()).collect(),
-                kommunkod: rows.iter().map(|r| r.kommunkod.as_deref()).collect(),
-                person: rows.iter().map(|r| r.person.as_deref()).collect(),
-                action: rows.iter().map(|r| r.action.as_str()).collect(),
-                target: rows.iter().map(|r| r.target.as_deref()).collect(),
-                outcome: rows.iter().map(|r| r.outcome.as_str()).collect(),
-                prev_hash: rows.iter().map(|r| r.prev_hash.as_str()).collect(),
-                hash: rows.iter().map(|r| r.hash.as_str()).collect(),
-                _rows: std::marker::PhantomData,
-            }
-        }
-    }
 }
 
 /// The result of walking the chain.

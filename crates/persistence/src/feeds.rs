@@ -53,10 +53,10 @@ pub(crate) fn allocate(conn: &mut DbConnection, feed: FeedName) -> Result<i64, S
         .first(conn)?)
 }
 
-/// Whether committed kommun messages wait for a handelser position (no lock).
 /// How many messages one sequencing transaction positions at most.
 pub(crate) const SEQUENCE_BATCH: usize = 1_000;
 
+/// Whether committed kommun messages wait for a handelser position (no lock).
 pub(crate) fn has_unsequenced(conn: &mut DbConnection) -> Result<bool, StoreError> {
     use crate::schema::messages;
     Ok(messages::table

@@ -417,21 +417,28 @@ impl Found {
             .into_iter()
             .map(|(h, p, s)| (h, (Pseudonym::from_db(p), s)))
             .collect();
-        let mut rows: HashMap<(String, String), Vec<MessageRow>> = HashMap::new();
-        if !identities.is_empty() {
-            let persons: Vec<&str> = identities.values().map(|(p, _)| p.as_str()).collect();
+        let mut found = Self {
+            identities,
+            rows: HashMap::new(),
+        };
+        if !found.identities.is_empty() {
+            let persons: Vec<&str> = found.identities.values().map(|(p, _)| p.as_str()).collect();
             let loaded: Vec<MessageRow> = msg::table
                 .filter(msg::person.eq_any(&persons))
                 .filter(msg::kind.eq_any(&kinds))
                 .order((msg::mottaget.asc(), msg::id.asc()))
                 .load(c)?;
-            for r in loaded {
-                rows.entry((r.person.clone(), r.kind.clone()))
-                    .or_default()
-                    .push(r);
-            }
+            loaded.into_iter().for_each(|r| found.add_row(r));
         }
-        Ok(Self { identities, rows })
+        Ok(found)
+    }
+
+    /// Files a message row under its person and kind (rows come oldest first).
+    fn add_row(&mut self, r: MessageRow) {
+        self.rows
+            .entry((r.person.clone(), r.kind.clone()))
+            .or_default()
+            .push(r);
     }
 
     /// One person and one kind: the identity and its messages of that kind in one query
@@ -452,11 +459,7 @@ impl Found {
                 .entry(h)
                 .or_insert_with(|| (Pseudonym::from_db(p), s));
             if let Some(r) = row {
-                found
-                    .rows
-                    .entry((r.person.clone(), r.kind.clone()))
-                    .or_default()
-                    .push(r);
+                found.add_row(r);
             }
         }
         Ok(found)

@@ -371,11 +371,9 @@ impl Store {
         let pool = connection::pool(url, settings)?;
         let turn = WriterTurn::default();
         let chainer = spawn_chainer(pool.clone(), turn.clone())?;
-        // PostgreSQL reads wait on round trips, so several readers with small batches
-        // run beside each other; SQLite reads are CPU work, one reader per core.
         // Two reader threads on either backend: large batches are what make reads cheap
-        // (one pool checkout, two queries and one journal insert per batch, measured
-        // best with one thread), and the second keeps one slow read (a long feed page)
+        // (a few statements and one journal insert per batch, measured best with one
+        // thread), and the second keeps one slow read (a long feed page)
         // from holding up every other (docs/performance.md). A pool of two or three
         // gets one reader, so that readers never hold every connection.
         let threads = (pool.max_size() as usize / 2).clamp(1, 2);
@@ -1025,11 +1023,10 @@ impl Store {
         reader: &Reader,
         personnummer: &Personnummer,
     ) -> Read<Vec<UtbildningsbehovRecord>> {
-        let kind = MessageKind::Utbildningsbehov;
         self.read_person(
             reader,
             personnummer,
-            kind,
+            MessageKind::Utbildningsbehov,
             "las:utbildningsbehov",
             |_, rows| {
                 rows.into_iter()
@@ -1101,11 +1098,10 @@ impl Store {
         reader: &Reader,
         personnummer: &Personnummer,
     ) -> Read<Vec<UtbildningsbeslutRecord>> {
-        let kind = MessageKind::Utbildningsbeslut;
         self.read_person(
             reader,
             personnummer,
-            kind,
+            MessageKind::Utbildningsbeslut,
             "las:utbildningsbeslut",
             |r, rows| {
                 rows.into_iter()
@@ -1171,12 +1167,11 @@ impl Store {
         reader: &Reader,
         personnummer: &Personnummer,
     ) -> Read<EtableringsprogramRecord> {
-        let kind = MessageKind::Etableringsprogram;
         let p = *personnummer;
         self.read_person(
             reader,
             personnummer,
-            kind,
+            MessageKind::Etableringsprogram,
             "las:etableringsprogram",
             move |_, mut rows| match rows.pop() {
                 Some(r) => r.into_etableringsprogram(),

@@ -1134,7 +1134,8 @@ pub(crate) fn batched_reads_answer_each_read_as_alone(db: &TestDatabase) {
 }
 
 /// A reader keeps its connection from batch to batch while reads keep coming, and
-/// gives it back to the pool before it waits: an idle store holds no connection.
+/// gives it back to the pool before it waits: an idle store holds no connection; and
+/// every one of many reads is chained (over several chaining batches).
 pub(crate) fn readers_audit_every_read_and_hold_no_connection_when_idle(db: &TestDatabase) {
     let store = db.store();
     let p = person(43);
