@@ -120,19 +120,20 @@ TOML
   base="https://localhost:$port/komvux/v1"
   # a seeded person with an anvisning in 0180 (the first line of the seed list)
   pnr=$(grep -m1 -oE '[0-9]{12}  anvisad' "$work/seed.txt" | cut -c1-12)
+  LOOKUP=(-m POST "${H[@]}" -d "{\"personnummer\": \"$pnr\"}" "${TLS[@]}" "$base/utbildningsbehov/sok")
   want() { [[ " ${KOMVUX_BENCH_SCENARIOS:-0 1 5 2 3 4} " == *" $1 "* ]]; }
   if want 0 && [ -z "${ceiling_done:-}" ]; then
     run "0 api-info, no database" "-" "$ref_keepalive" "${TLS[@]}" "$base/api-info"
     ceiling_done=1
   fi
-  want 1 && run "1 lookup, keep-alive" "$backend" "$ref_keepalive" -m POST "${H[@]}" -d "{\"personnummer\": \"$pnr\"}" "${TLS[@]}" "$base/utbildningsbehov/sok"
+  want 1 && run "1 lookup, keep-alive" "$backend" "$ref_keepalive" "${LOOKUP[@]}"
   if want 5; then
     # half the target load: 0.25x nginx on SQLite (target 0.5x), 0.125x on PostgreSQL (0.25x)
     share=0.25; [ "$backend" = postgres ] && share=0.125
     rate=$(python3 -c "print(int($ref_keepalive * $share))")
-    run "1 at half the target ($rate/s)" "$backend" - -q "$rate" -m POST "${H[@]}" -d "{\"personnummer\": \"$pnr\"}" "${TLS[@]}" "$base/utbildningsbehov/sok"
+    run "1 at half the target ($rate/s)" "$backend" - -q "$rate" "${LOOKUP[@]}"
   fi
-  want 2 && run "2 lookup, new TLS each" "$backend" "$ref_handshake" --disable-keepalive -m POST "${H[@]}" -d "{\"personnummer\": \"$pnr\"}" "${TLS[@]}" "$base/utbildningsbehov/sok"
+  want 2 && run "2 lookup, new TLS each" "$backend" "$ref_handshake" --disable-keepalive "${LOOKUP[@]}"
   if want 3; then
     body="{\"kommunkod\": \"0180\", \"personnummer\": \"$pnr\", \"transaktionsdatum\": \"2026-03-02T10:00:00Z\", \"kallsystem\": \"bench\", \"status\": \"registrering\", \"ansokningsdatum\": \"2026-03-01\", \"kurser\": [{\"kurskod\": \"MATMAT01a\", \"kursnamn\": \"Matematik 1a\", \"skolform\": \"gymnasial\", \"poang\": 100, \"studietakt\": 50, \"startdatum\": \"2026-08-17\", \"slutdatum\": \"2026-12-18\"}]}"
     run "3 submissions" "$backend" - -m POST "${H[@]}" -d "$body" "${TLS[@]}" "$base/ansokningar"
