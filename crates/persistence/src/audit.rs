@@ -1,10 +1,14 @@
 //! The append-only, hash-chained audit log of every read and write of personal data.
 //!
-//! Events are written to `audit_journal` inside the transaction that caused them (one
-//! insert, no lock), so recording never serialises requests. [`chain_pending`] moves
-//! committed events into `audit_log` in batches: each row holds the hash of the row
-//! before it, and the chainer holds the single `audit_head` row's lock for the batch,
-//! so the chain follows the order events were chained. `verify` walks the whole chain.
+//! On PostgreSQL, events are written to `audit_journal` inside the transaction that
+//! caused them (one insert, no lock), so recording never serialises requests across
+//! connections or replicas; [`chain_pending`] moves committed events into `audit_log` in
+//! batches: each row holds the hash of the row before it, and the chainer holds the
+//! single `audit_head` row's lock for the batch, so the chain follows the order events
+//! were chained. On SQLite, which has one writer at a time, there is no lock to avoid:
+//! events are chained at once, in the write transaction that records them (one head
+//! read, one insert, one head update per transaction), and the journal stays empty.
+//! `verify` walks the whole chain.
 
 use diesel::prelude::*;
 use komvux_domain::Kommunkod;
@@ -124,18 +128,24 @@ impl AuditRow {
     }
 }
 
-/// Records one event inside the caller's transaction: one insert into the journal, no
-/// lock. [`chain_pending`] links it into the chain after commit; nothing is answered
-/// before the transaction holding the event has committed.
+/// Records one event inside the caller's transaction: on PostgreSQL one insert into the
+/// journal, no lock, and [`chain_pending`] links it into the chain after commit; on
+/// SQLite it is chained at once ([`chain_now`]). Nothing is answered before the
+/// transaction holding the event has committed.
 pub(crate) fn append(
     conn: &mut DbConnection,
     event: &AuditEvent<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
-    diesel::insert_into(audit_journal::table)
-        .values(NewJournalRow::new(event, now))
-        .execute(conn)?;
-    Ok(())
+    match conn {
+        DbConnection::Postgresql(_) => {
+            diesel::insert_into(audit_journal::table)
+                .values(NewJournalRow::new(event, now))
+                .execute(conn)?;
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => chain_now(conn, std::iter::once((event, now))),
+    }
 }
 
 #[derive(Insertable)]
@@ -166,34 +176,70 @@ impl<'a> NewJournalRow<'a> {
     }
 }
 
-/// How many journal rows one INSERT takes: 8 columns per row stay far below either
-/// database's bind limit.
-const ROWS_PER_INSERT: usize = 500;
-
-/// Records many events (each with its time) with multi-row inserts, inside the
-/// caller's transaction; like [`append`], without a lock.
+/// Records many events (each with its time) inside the caller's transaction, like
+/// [`append`]: on PostgreSQL one journal insert of one array per column, on SQLite
+/// chained at once.
 pub(crate) fn append_many(
     conn: &mut DbConnection,
     events: &[(AuditEvent<'_>, i64)],
 ) -> Result<(), StoreError> {
-    let rows: Vec<NewJournalRow<'_>> = events
-        .iter()
-        .map(|(e, at)| NewJournalRow::new(e, *at))
-        .collect();
     match conn {
         DbConnection::Postgresql(c) => {
+            let rows: Vec<NewJournalRow<'_>> = events
+                .iter()
+                .map(|(e, at)| NewJournalRow::new(e, *at))
+                .collect();
             pg_unnest::JournalInsert::new(&rows).execute(c)?;
+            Ok(())
         }
-        // diesel's MultiConnection has no multi-row insert; SQLite's takes VALUES lists.
-        DbConnection::Sqlite(c) => {
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                diesel::insert_into(audit_journal::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-        }
+        DbConnection::Sqlite(_) => chain_now(conn, events.iter().map(|(e, at)| (e, *at))),
     }
-    Ok(())
+}
+
+/// SQLite: links `events` into the chain inside the caller's write transaction (or, if
+/// there is none, a transaction of its own), so the head read, the rows and the head
+/// update commit or roll back with what the events record. A SQLite database has one
+/// writer at a time, so the head cannot move under us, whichever process writes.
+fn chain_now<'e, 'a: 'e>(
+    conn: &mut DbConnection,
+    events: impl Iterator<Item = (&'e AuditEvent<'a>, i64)>,
+) -> Result<(), StoreError> {
+    let rows: Vec<AuditRow> = events
+        .map(|(e, at)| AuditRow {
+            seq: 0,
+            at,
+            actor_kind: e.actor.kind().to_owned(),
+            actor: e.actor.id().to_owned(),
+            kommunkod: e.kommun.map(|k| k.to_string()),
+            person: e.person.map(|p| p.as_str().to_owned()),
+            action: e.action.to_owned(),
+            target: e.target.map(str::to_owned),
+            outcome: e.outcome.as_string(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let in_transaction = match conn {
+        DbConnection::Sqlite(c) => {
+            use diesel::connection::{AnsiTransactionManager, TransactionManager};
+            AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()?
+                .is_some()
+        }
+        DbConnection::Postgresql(_) => false,
+    };
+    let chain = move |c: &mut DbConnection| {
+        let head = read_head(c)?;
+        link_and_insert(c, head, rows.into_iter())
+    };
+    if in_transaction {
+        chain(conn)
+    } else {
+        conn.transaction(chain)
+    }
 }
 
 type JournalRow = (
@@ -301,11 +347,19 @@ pub(crate) fn chain_pending(conn: &mut DbConnection) -> Result<usize, StoreError
     Ok(ids.len())
 }
 
-/// Locks the `audit_head` row until the transaction ends and returns (seq, hash).
+/// Locks the `audit_head` row until the transaction ends and returns (seq, hash). On
+/// SQLite the write transaction already holds the database's one write lock.
 fn lock_head(conn: &mut DbConnection) -> Result<(i64, String), StoreError> {
-    diesel::update(audit_head::table.find(1))
-        .set(audit_head::seq.eq(audit_head::seq))
-        .execute(conn)?;
+    if matches!(conn, DbConnection::Postgresql(_)) {
+        diesel::update(audit_head::table.find(1))
+            .set(audit_head::seq.eq(audit_head::seq))
+            .execute(conn)?;
+    }
+    read_head(conn)
+}
+
+/// The chain's head: (seq, hash).
+fn read_head(conn: &mut DbConnection) -> Result<(i64, String), StoreError> {
     Ok(audit_head::table
         .find(1)
         .select((audit_head::seq, audit_head::hash))
@@ -334,12 +388,13 @@ fn link_and_insert(
         DbConnection::Postgresql(c) => {
             pg_unnest::ChainInsert::new(&rows).execute(c)?;
         }
-        // 11 columns per row: 400 rows stay far below SQLite's bind limit.
+        // One prepared single-row insert, executed per row: its text never changes, so
+        // SQLite parses it once per connection (a multi-row VALUES insert is parsed anew
+        // for every row count, and costs diesel three walks over its binds).
         DbConnection::Sqlite(c) => {
-            for chunk in rows.chunks(400) {
-                let values: Vec<NewChainRow<'_>> = chunk.iter().map(NewChainRow::from).collect();
+            for row in &rows {
                 diesel::insert_into(audit_log::table)
-                    .values(&values)
+                    .values(NewChainRow::from(row))
                     .execute(c)?;
             }
         }

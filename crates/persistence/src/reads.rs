@@ -219,9 +219,17 @@ impl<T> Future for Read<T> {
 }
 
 /// The reader threads of a store. They end when the store (the last sender) is gone.
+///
+/// Person lookups (reads that declare a [`PersonLookup`]: short, and the bulk of the
+/// traffic) have a reader of their own, and every other read (listings, feed pages,
+/// messages by id, exports) the other: one reader takes the largest batches, which is
+/// what makes reads cheap (one read transaction and one audit commit per batch,
+/// measured), and a long feed page never holds up the lookups queued behind it. With a
+/// single reader (a pool too small for two) both queues are one.
 #[derive(Debug)]
 pub(crate) struct Readers {
-    queue: Sender<Box<dyn ReadJob>>,
+    lookups: Sender<Box<dyn ReadJob>>,
+    others: Sender<Box<dyn ReadJob>>,
 }
 
 impl std::fmt::Debug for dyn ReadJob {
@@ -231,18 +239,28 @@ impl std::fmt::Debug for dyn ReadJob {
 }
 
 impl Readers {
-    /// `threads` readers, each taking up to `max_batch` queued reads at a time.
+    /// Two readers (one if `two` is false), each taking up to `max_batch` queued reads
+    /// at a time.
     pub(crate) fn spawn(
         pool: DbPool,
         turn: WriterTurn,
-        threads: usize,
+        two: bool,
         max_batch: usize,
     ) -> Result<Self, StoreError> {
-        let (queue, rx) = crossbeam_channel::unbounded::<Box<dyn ReadJob>>();
-        for i in 0..threads.max(1) {
-            let (pool, turn, rx) = (pool.clone(), turn.clone(), rx.clone());
+        let (lookups, lookup_rx) = crossbeam_channel::unbounded::<Box<dyn ReadJob>>();
+        let (others, other_rx) = if two {
+            crossbeam_channel::unbounded()
+        } else {
+            (lookups.clone(), lookup_rx.clone())
+        };
+        let mut queues = vec![("komvux-lookups", lookup_rx)];
+        if two {
+            queues.push(("komvux-reads", other_rx));
+        }
+        for (name, rx) in queues {
+            let (pool, turn) = (pool.clone(), turn.clone());
             std::thread::Builder::new()
-                .name(format!("komvux-read-{i}"))
+                .name(name.into())
                 .spawn(move || {
                     let mut held = None;
                     while let Some(batch) = next_batch(&rx, max_batch.max(1), &mut held) {
@@ -260,7 +278,7 @@ impl Readers {
                 })
                 .map_err(|e| StoreError::Config(format!("starting a reader thread: {e}")))?;
         }
-        Ok(Self { queue })
+        Ok(Self { lookups, others })
     }
 
     /// Queues a read; `f` runs once, on a reader thread, with what the batch found for
@@ -271,6 +289,11 @@ impl Readers {
         F: FnMut(&mut DbConnection, &mut AuditBuf) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        let queue = if lookup.is_some() {
+            &self.lookups
+        } else {
+            &self.others
+        };
         let job = Box::new(Job {
             f,
             lookup,
@@ -278,7 +301,7 @@ impl Readers {
             out: None,
             reply,
         });
-        match self.queue.send(job) {
+        match queue.send(job) {
             Ok(()) => Read(ReadState::Pending(answer)),
             Err(_) => Read::ready(Err(StoreError::Pool("the reader threads stopped".into()))),
         }

@@ -371,13 +371,11 @@ impl Store {
         let pool = connection::pool(url, settings)?;
         let turn = WriterTurn::default();
         let chainer = spawn_chainer(pool.clone(), turn.clone())?;
-        // Two reader threads on either backend: large batches are what make reads cheap
-        // (a few statements and one journal insert per batch, measured best with one
-        // thread), and the second keeps one slow read (a long feed page)
-        // from holding up every other (docs/performance.md). A pool of two or three
-        // gets one reader, so that readers never hold every connection.
-        let threads = (pool.max_size() as usize / 2).clamp(1, 2);
-        let readers = Readers::spawn(pool.clone(), turn.clone(), threads, 64)?;
+        // Two reader threads on either backend, one for person lookups and one for every
+        // other read (see `Readers`); a pool of two or three gets one reader, so that
+        // readers never hold every connection.
+        let two = pool.max_size() >= 4;
+        let readers = Readers::spawn(pool.clone(), turn.clone(), two, 64)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,

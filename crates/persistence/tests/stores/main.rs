@@ -51,4 +51,5 @@ on_both_backends!(
     af_records_change_state,
     batched_reads_answer_each_read_as_alone,
     readers_audit_every_read_and_hold_no_connection_when_idle,
+    answered_events_are_durable_at_once,
 );

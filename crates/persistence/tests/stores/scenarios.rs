@@ -1173,6 +1173,64 @@ pub(crate) fn readers_audit_every_read_and_hold_no_connection_when_idle(db: &Tes
     assert!(store.verify_audit_chain().unwrap().is_intact());
 }
 
+/// Once a write or a read is answered its audit events are committed: on SQLite already
+/// in the chain (chained in the recording transaction, the journal never used), on
+/// PostgreSQL in the chain or the journal. Nothing here waits for the chainer.
+pub(crate) fn answered_events_are_durable_at_once(db: &TestDatabase) {
+    let store = db.store();
+    let p = person(44);
+    let count = |table: &str| -> i64 {
+        let mut c = store.connection().unwrap();
+        let sql = format!("SELECT CAST(COUNT(*) AS TEXT) AS t FROM {table}");
+        text_rows(&mut c, &sql)[0].parse().unwrap()
+    };
+    let head = || -> i64 {
+        let mut c = store.connection().unwrap();
+        text_rows(&mut c, "SELECT CAST(seq AS TEXT) AS t FROM audit_head")[0]
+            .parse()
+            .unwrap()
+    };
+    let (log0, journal0) = (count("audit_log"), count("audit_journal"));
+    store
+        .create_utbildningsbehov(&af(), &behov(p, STOCKHOLM))
+        .unwrap();
+    let r = reader(&[STOCKHOLM]);
+    assert_eq!(
+        store
+            .utbildningsbehov_for_person(&r, &p)
+            .wait()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Refused (the person has no anvisning): rolled back, and the refusal audited in a
+    // transaction of its own.
+    let refused = store.submit("klient-1", &ansokan(GOTEBORG, person(45)), None);
+    assert!(refused.is_err());
+    let (log, journal) = (count("audit_log"), count("audit_journal"));
+    match store.backend() {
+        komvux_persistence::Backend::Sqlite => {
+            assert_eq!(journal, 0, "SQLite never journals");
+            assert!(
+                log >= log0 + 3,
+                "write, read and refusal chained: {log0} -> {log}"
+            );
+            assert_eq!(head(), log, "the head follows every chained row");
+        }
+        komvux_persistence::Backend::Postgresql => {
+            assert!(
+                log + journal >= log0 + journal0 + 3,
+                "write, read and refusal"
+            );
+        }
+    }
+    store.chain_audit().unwrap();
+    assert_eq!(count("audit_journal"), 0);
+    let report = store.verify_audit_chain().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.rows as i64, head());
+}
+
 /// A record as JSON, for comparing answers.
 fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap()
