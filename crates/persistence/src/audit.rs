@@ -358,12 +358,13 @@ fn lock_head(conn: &mut DbConnection) -> Result<(i64, String), StoreError> {
     read_head(conn)
 }
 
-/// The chain's head: (seq, hash).
+/// The chain's head: (seq, hash). Without `first()`: its `LIMIT ?` made SQLite prepare
+/// the statement anew at every execution (the bound limit expires the statement).
 fn read_head(conn: &mut DbConnection) -> Result<(i64, String), StoreError> {
     Ok(audit_head::table
         .find(1)
         .select((audit_head::seq, audit_head::hash))
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// Gives `rows` their places after `head` (seq, prev_hash, hash), inserts them with

@@ -88,9 +88,14 @@ impl r2d2::ManageConnection for ConnectionManager {
             Backend::Sqlite => {
                 let mut c = SqliteConnection::establish(sqlite_path(&self.url))?;
                 // busy_timeout before WAL: switching the journal mode may itself wait.
+                // No automatic checkpoints: the one that a commit crosses the threshold
+                // with would run (and fsync twice) inside that commit, keeping every
+                // reader waiting for the writer; [`checkpoint`] runs them in the
+                // background instead.
                 c.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = 0;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(c))
@@ -158,6 +163,30 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     applied.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// How a SQLite checkpoint ended: how many frames the write-ahead log holds.
+#[derive(Debug, diesel::QueryableByName)]
+pub(crate) struct Checkpointed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub log: i64,
+}
+
+/// SQLite: copies what has committed in the write-ahead log into the database file
+/// (`mode` `PASSIVE`: as far as no reader still needs the old pages, waiting for no one;
+/// `RESTART`: waits for the readers, so that the log starts over). A connection never
+/// checkpoints on its own (`wal_autocheckpoint = 0`): the store does it in the
+/// background (see `Store`'s chainer thread and docs/persistence.md).
+pub(crate) fn checkpoint(
+    c: &mut SqliteConnection,
+    mode: &'static str,
+) -> Result<Checkpointed, StoreError> {
+    use diesel::RunQueryDsl;
+    let rows: Vec<Checkpointed> =
+        diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).load(c)?;
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Config("wal_checkpoint returned no row".into()))
 }
 
 impl DbConnection {
