@@ -15,7 +15,7 @@ use komvux_persistence::{
 
 use crate::fixtures::*;
 
-fn reader(kommuner: &[&str]) -> Reader {
+pub(crate) fn reader(kommuner: &[&str]) -> Reader {
     Reader::kommun("klient-1", kommuner.iter().map(|k| kommun(k)).collect())
 }
 
