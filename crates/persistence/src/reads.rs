@@ -349,6 +349,7 @@ fn run_batch(
             Some(c) => c,
             None => pool.get()?,
         };
+        let lookups_only = batch.iter().all(|j| j.lookup().is_some());
         let mut run = |c: &mut DbConnection| -> Result<(), StoreError> {
             let found = Found::read(c, batch.iter().filter_map(|j| j.lookup()))?;
             batch.iter_mut().for_each(|job| job.run(c, &found));
@@ -356,11 +357,14 @@ fn run_batch(
         };
         match &mut *c {
             // One read transaction for the batch: SQLite takes its WAL read locks (fcntl
-            // calls) once per transaction, and a failed statement does not end it.
-            c @ DbConnection::Sqlite(_) => c.transaction(run)?,
+            // calls) once per transaction, and a failed statement does not end it. A
+            // batch of person lookups needs none: it reads with one statement (two for
+            // several persons, each seeing what had committed when it ran, as on
+            // PostgreSQL), and the BEGIN and COMMIT would be two more.
+            c @ DbConnection::Sqlite(_) if !lookups_only => c.transaction(run)?,
             // On PostgreSQL an error would abort a shared transaction for every read
             // after it; each statement commits on its own instead.
-            c @ DbConnection::Postgresql(_) => run(c)?,
+            c => run(c)?,
         }
         let events: Vec<_> = batch.iter().flat_map(|j| j.events()).collect();
         if events.is_empty() {
