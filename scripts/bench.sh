@@ -5,6 +5,8 @@
 #   KOMVUX_BENCH_CONNS    concurrent connections (default 32)
 #   KOMVUX_BENCH_BACKENDS which databases (default "sqlite postgres")
 #   KOMVUX_BENCH_CHECK=1   fail on any error or non-2xx answer (the bounded run of CI)
+#   KOMVUX_BENCH_BIN      a gateway binary to measure instead of building this tree's
+#                         (to compare two builds in alternating runs)
 #   KOMVUX_BENCH_SCENARIOS which scenarios (default "0 1 5 2 3 4"; 3 also checks nothing
 #                         was lost; 5 is scenario 1 held at half its target rate, for p99;
 #                         0 is the gateway's own ceiling: GET /api-info over the same mTLS,
@@ -19,8 +21,12 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   apt-get install -y -qq nginx >/dev/null
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-cargo build --release --locked -q -p komvux-gateway
-bin=$PWD/target/release/komvux-gateway
+if [ -n "${KOMVUX_BENCH_BIN:-}" ]; then
+  bin=$(realpath "$KOMVUX_BENCH_BIN")
+else
+  cargo build --release --locked -q -p komvux-gateway
+  bin=$PWD/target/release/komvux-gateway
+fi
 out=var/bench; mkdir -p "$out"
 work=$(mktemp -d /tmp/komvux-bench.XXXXXX)
 chmod 755 "$work"  # PostgreSQL runs as its own user and must reach its data folder

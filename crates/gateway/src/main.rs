@@ -7,9 +7,6 @@ use komvux_gateway::cli::{Cli, Command};
 use komvux_gateway::settings::{LogFormat, Settings};
 use komvux_gateway::{commands, telemetry};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = || Settings::load(cli.config.as_deref());
     match cli.command {
