@@ -222,10 +222,11 @@ impl<T> Future for Read<T> {
 ///
 /// Person lookups (reads that declare a [`PersonLookup`]: short, and the bulk of the
 /// traffic) have a reader of their own, and every other read (listings, feed pages,
-/// messages by id, exports) the other: one reader takes the largest batches, which is
-/// what makes reads cheap (one read transaction and one audit commit per batch,
-/// measured), and a long feed page never holds up the lookups queued behind it. With a
-/// single reader (a pool too small for two) both queues are one.
+/// messages by id, exports) readers of their own: one reader takes the largest batches
+/// of lookups, which is what makes them cheap (one audit commit per batch, measured), a
+/// long feed page never holds up the lookups queued behind it, and feed pages, which wait
+/// longer on their queries, still have two readers side by side. With none of their own
+/// (a pool too small) the other reads share the lookups' reader.
 #[derive(Debug)]
 pub(crate) struct Readers {
     lookups: Sender<Box<dyn ReadJob>>,
@@ -239,28 +240,27 @@ impl std::fmt::Debug for dyn ReadJob {
 }
 
 impl Readers {
-    /// Two readers (one if `two` is false), each taking up to `max_batch` queued reads
-    /// at a time.
+    /// The lookups' reader and `others` readers for every other read (none: they share
+    /// the lookups' reader), each taking up to `max_batch` queued reads at a time.
     pub(crate) fn spawn(
         pool: DbPool,
         turn: WriterTurn,
-        two: bool,
+        others: usize,
         max_batch: usize,
     ) -> Result<Self, StoreError> {
         let (lookups, lookup_rx) = crossbeam_channel::unbounded::<Box<dyn ReadJob>>();
-        let (others, other_rx) = if two {
-            crossbeam_channel::unbounded()
+        let mut queues = vec![("komvux-lookups".to_owned(), lookup_rx)];
+        let others = if others == 0 {
+            lookups.clone()
         } else {
-            (lookups.clone(), lookup_rx.clone())
+            let (tx, rx) = crossbeam_channel::unbounded();
+            queues.extend((0..others).map(|i| (format!("komvux-reads-{i}"), rx.clone())));
+            tx
         };
-        let mut queues = vec![("komvux-lookups", lookup_rx)];
-        if two {
-            queues.push(("komvux-reads", other_rx));
-        }
         for (name, rx) in queues {
             let (pool, turn) = (pool.clone(), turn.clone());
             std::thread::Builder::new()
-                .name(name.into())
+                .name(name)
                 .spawn(move || {
                     let mut held = None;
                     while let Some(batch) = next_batch(&rx, max_batch.max(1), &mut held) {

@@ -406,11 +406,15 @@ impl Store {
         let pool = connection::pool(url, settings)?;
         let turn = WriterTurn::default();
         let chainer = spawn_chainer(pool.clone(), turn.clone())?;
-        // Two reader threads on either backend, one for person lookups and one for every
-        // other read (see `Readers`); a pool of two or three gets one reader, so that
-        // readers never hold every connection.
-        let two = pool.max_size() >= 4;
-        let readers = Readers::spawn(pool.clone(), turn.clone(), two, 64)?;
+        // Reader threads on either backend: one for person lookups and two for every other
+        // read (see `Readers`); smaller pools get fewer, so that readers never hold
+        // more than half the connections.
+        let others = match pool.max_size() {
+            0..=3 => 0,
+            4..=5 => 1,
+            _ => 2,
+        };
+        let readers = Readers::spawn(pool.clone(), turn.clone(), others, 64)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
