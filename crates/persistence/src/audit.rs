@@ -222,14 +222,11 @@ fn chain_now<'e, 'a: 'e>(
     if rows.is_empty() {
         return Ok(());
     }
-    let in_transaction = match conn {
-        DbConnection::Sqlite(c) => {
-            use diesel::connection::{AnsiTransactionManager, TransactionManager};
-            AnsiTransactionManager::transaction_manager_status_mut(c)
-                .transaction_depth()?
-                .is_some()
-        }
-        DbConnection::Postgresql(_) => false,
+    let in_transaction = {
+        use diesel::connection::TransactionManager;
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?
+            .is_some()
     };
     let chain = move |c: &mut DbConnection| {
         let head = read_head(c)?;
