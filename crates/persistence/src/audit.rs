@@ -148,8 +148,9 @@ pub(crate) fn append(
     }
 }
 
+/// `None` as NULL, so the insert is prepared once (see `messages::NewMessage`).
 #[derive(Insertable)]
-#[diesel(table_name = audit_journal)]
+#[diesel(table_name = audit_journal, treat_none_as_default_value = false)]
 struct NewJournalRow<'a> {
     at: i64,
     actor_kind: &'a str,
@@ -375,26 +376,14 @@ fn link_and_insert(
 /// values make the text vary, and a statement through the `MultiConnection` wrapper was
 /// prepared anew at every batch; both showed in the profile.)
 mod sqlite_static {
-    use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+    use diesel::query_builder::{AstPass, QueryFragment};
     use diesel::sql_types::{BigInt, Nullable, Text};
     use diesel::sqlite::Sqlite;
-    use diesel::{QueryResult, RunQueryDsl, SqliteConnection};
+    use diesel::{QueryResult, SqliteConnection};
 
     use super::AuditRow;
 
-    /// A statement whose text is the same for every instance: cached by its type.
-    macro_rules! static_statement {
-        ($($name:ident),+) => {$(
-            impl QueryId for $name<'_> {
-                type QueryId = $name<'static>;
-                const HAS_STATIC_QUERY_ID: bool = true;
-            }
-
-            impl RunQueryDsl<SqliteConnection> for $name<'_> {}
-        )+};
-    }
-
-    static_statement!(ChainRowInsert, HeadUpdate);
+    crate::connection::static_statement!(SqliteConnection: ChainRowInsert, HeadUpdate);
 
     /// One chained row into `audit_log`.
     pub(super) struct ChainRowInsert<'a>(pub &'a AuditRow);
@@ -452,9 +441,9 @@ mod sqlite_static {
 /// connection prepares them once.
 mod pg_unnest {
     use diesel::pg::Pg;
-    use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+    use diesel::query_builder::{AstPass, QueryFragment};
     use diesel::sql_types::{Array, BigInt, Nullable, Text};
-    use diesel::{PgConnection, QueryResult, RunQueryDsl};
+    use diesel::{PgConnection, QueryResult};
 
     use super::{AuditRow, NewJournalRow};
 
@@ -493,12 +482,7 @@ mod pg_unnest {
                 }
             }
 
-            impl QueryId for $name<'_> {
-                type QueryId = $name<'static>;
-                const HAS_STATIC_QUERY_ID: bool = true;
-            }
-
-            impl RunQueryDsl<PgConnection> for $name<'_> {}
+            crate::connection::static_statement!(PgConnection: $name);
         };
     }
 

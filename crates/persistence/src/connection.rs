@@ -13,6 +13,22 @@ use crate::error::StoreError;
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
+/// Marks statement types (each with one lifetime) whose SQL text is the same for every
+/// instance, so that diesel caches them by type: each connection prepares them once and
+/// diesel neither builds their text nor looks it up per execution. Diesel's own UPDATE,
+/// and its INSERT with `DEFAULT` for `None`, are prepared anew at every execution.
+macro_rules! static_statement {
+    ($conn:ty: $($name:ident),+ $(,)?) => {$(
+        impl diesel::query_builder::QueryId for $name<'_> {
+            type QueryId = $name<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl diesel::RunQueryDsl<$conn> for $name<'_> {}
+    )+};
+}
+pub(crate) use static_statement;
+
 /// One connection to either backend.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {

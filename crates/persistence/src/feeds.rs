@@ -89,11 +89,17 @@ pub(crate) fn sequence_handelser(conn: &mut DbConnection) -> Result<usize, Store
         .select(messages::id)
         .limit(SEQUENCE_BATCH as i64)
         .load(conn)?;
-    for id in &ids {
-        pos += 1;
-        diesel::update(messages::table.find(id))
-            .set(messages::handelse_pos.eq(pos))
-            .execute(conn)?;
+    let first = pos + 1;
+    pos += ids.len() as i64;
+    match conn {
+        DbConnection::Postgresql(c) => {
+            positions::Batch { ids: &ids, first }.execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            for (id, at) in ids.iter().zip(first..) {
+                positions::One { id, pos: at }.execute(c)?;
+            }
+        }
     }
     if !ids.is_empty() {
         diesel::update(feed_counters::table.find(name))
@@ -101,6 +107,52 @@ pub(crate) fn sequence_handelser(conn: &mut DbConnection) -> Result<usize, Store
             .execute(conn)?;
     }
     Ok(ids.len())
+}
+
+/// The sequencer's position updates as statements with one fixed text (diesel re-prepares
+/// each of its own UPDATEs, and PostgreSQL parses and plans it, at every execution).
+mod positions {
+    use diesel::pg::Pg;
+    use diesel::query_builder::{AstPass, QueryFragment};
+    use diesel::sql_types::{Array, BigInt, Text};
+    use diesel::sqlite::Sqlite;
+    use diesel::{PgConnection, QueryResult, SqliteConnection};
+
+    crate::connection::static_statement!(PgConnection: Batch);
+    crate::connection::static_statement!(SqliteConnection: One);
+
+    /// PostgreSQL: `ids` get the positions `first`, `first + 1`, ... in one statement.
+    pub(super) struct Batch<'a> {
+        pub ids: &'a [String],
+        pub first: i64,
+    }
+
+    impl QueryFragment<Pg> for Batch<'_> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+            out.push_sql("UPDATE messages AS m SET handelse_pos = ");
+            out.push_bind_param::<BigInt, _>(&self.first)?;
+            out.push_sql(" + v.n - 1 FROM unnest(");
+            out.push_bind_param::<Array<Text>, _>(self.ids)?;
+            out.push_sql(") WITH ORDINALITY AS v(id, n) WHERE m.id = v.id");
+            Ok(())
+        }
+    }
+
+    /// SQLite: one message's position (the statement is prepared once per connection).
+    pub(super) struct One<'a> {
+        pub id: &'a str,
+        pub pos: i64,
+    }
+
+    impl QueryFragment<Sqlite> for One<'_> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+            out.push_sql("UPDATE messages SET handelse_pos = ");
+            out.push_bind_param::<BigInt, _>(&self.pos)?;
+            out.push_sql(" WHERE id = ");
+            out.push_bind_param::<Text, _>(&self.id)?;
+            Ok(())
+        }
+    }
 }
 
 /// A position in a feed, opaque to clients. `Cursor::start()` is before the first row.

@@ -45,8 +45,12 @@ pub(crate) struct MessageRow {
     pub beslut_pos: Option<i64>,
 }
 
+/// `treat_none_as_default_value = false` (here and on the audit journal's row): `None`
+/// is bound as NULL instead of written as `DEFAULT`, which keeps the statement's text the
+/// same for every row, so PostgreSQL prepares it once per connection (with `DEFAULT` in
+/// play, diesel prepares, and PostgreSQL parses and plans, every insert anew).
 #[derive(Debug, Insertable)]
-#[diesel(table_name = messages)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 struct NewMessage<'a> {
     id: &'a str,
     record_id: &'a str,
@@ -233,7 +237,6 @@ pub(crate) fn insert_kommun(
         payload,
         handelse_pos: None,
     };
-    identities::touch(conn, &person, now)?;
     let mottaget = Tidpunkt::from_unix_micros(now).ok_or_else(|| corrupt("clock"))?;
     let kvittens = Kvittens {
         meddelande_id: id,
@@ -337,7 +340,6 @@ pub(crate) fn insert_af(
     diesel::insert_into(messages::table)
         .values(&new)
         .execute(conn)?;
-    identities::touch(conn, &person, now)?;
     if kind == MessageKind::Utbildningsbeslut {
         let pos = feeds::allocate(conn, FeedName::Utbildningsbeslut)?;
         diesel::update(messages::table.find(&id))

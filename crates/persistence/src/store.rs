@@ -948,7 +948,6 @@ impl Store {
             let t = now();
             let person = identities::ensure(c, &self.inner.keys, personnummer, t)?;
             identities::set_skyddad(c, &person, skyddad)?;
-            identities::touch(c, &person, t)?;
             audit::append(
                 c,
                 &AuditEvent {
