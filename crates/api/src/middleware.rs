@@ -42,13 +42,14 @@ pub async fn around(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut id_text = uuid::Uuid::encode_buffer();
+    let request_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_text);
     let trace = trace_id(&req).unwrap_or_default();
-    let method = req.method().to_string();
-    let path = req.path().to_owned();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let span = tracing::info_span!("request", request_id = %request_id, trace_id = %trace, method = %method);
+    let span = tracing::info_span!("request", request_id = %request_id, trace_id = %trace, method = %req.method());
     let res = next.call(req).instrument(span.clone()).await?;
+    // The path only for a problem's `instance`: most answers are not problems.
+    let path = || res.request().path().to_owned();
     let route = res
         .request()
         .match_pattern()
@@ -69,7 +70,7 @@ pub async fn around(
         .response()
         .error()
         .and_then(|e| e.as_error::<ApiError>())
-        .map(|api| api.to_response(Some(path.clone())));
+        .map(|api| api.to_response(Some(path())));
     let mut res = match api_error {
         Some(response) => {
             let (req, _) = res.into_parts();
@@ -78,7 +79,7 @@ pub async fn around(
         None if (status.is_client_error() || status.is_server_error()) && !is_problem => {
             let kind = ProblemKind::for_status(status);
             let mut p: Problem =
-                ApiError::new(kind, generic_detail(status.as_u16())).problem(Some(path.clone()));
+                ApiError::new(kind, generic_detail(status.as_u16())).problem(Some(path()));
             p.status = status.as_u16();
             let (req, _) = res.into_parts();
             ServiceResponse::new(req, problem_response(&p))
@@ -110,7 +111,7 @@ pub async fn around(
     });
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(finish(res, &request_id))
+    Ok(finish(res, request_id))
 }
 
 fn finish(mut res: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {

@@ -138,10 +138,10 @@ pub(crate) fn append(
     now: i64,
 ) -> Result<(), StoreError> {
     match conn {
-        DbConnection::Postgresql(_) => {
+        DbConnection::Postgresql(c) => {
             diesel::insert_into(audit_journal::table)
                 .values(NewJournalRow::new(event, now))
-                .execute(conn)?;
+                .execute(c)?;
             Ok(())
         }
         DbConnection::Sqlite(_) => chain_now(conn, std::iter::once((event, now))),
@@ -325,10 +325,10 @@ fn lock_head(conn: &mut DbConnection) -> Result<(i64, String), StoreError> {
 /// The chain's head: (seq, hash). Without `first()`: its `LIMIT ?` made SQLite prepare
 /// the statement anew at every execution (the bound limit expires the statement).
 fn read_head(conn: &mut DbConnection) -> Result<(i64, String), StoreError> {
-    Ok(audit_head::table
+    let query = audit_head::table
         .find(1)
-        .select((audit_head::seq, audit_head::hash))
-        .get_result(conn)?)
+        .select((audit_head::seq, audit_head::hash));
+    Ok(crate::connection::on_backend!(conn, |c| query.get_result(c))?)
 }
 
 /// Gives `rows` their places after `head` (seq, prev_hash, hash), inserts them with

@@ -198,11 +198,11 @@ pub(crate) fn ensure(
     p: &Personnummer,
     now: i64,
 ) -> Result<Pseudonym, StoreError> {
-    let known = identities::table
+    let query = identities::table
         .filter(identities::lookup_hash.eq(keys.lookup_hash(p)))
-        .select((identities::pseudonym, identities::last_activity_at))
-        .first::<(String, i64)>(conn)
-        .optional()?;
+        .select((identities::pseudonym, identities::last_activity_at));
+    let known =
+        crate::connection::on_backend!(conn, |c| query.first::<(String, i64)>(c).optional())?;
     if let Some((found, last_activity_at)) = known {
         let found = Pseudonym(found);
         // The update only when it changes something: most writes about a person come

@@ -14,7 +14,7 @@ use komvux_domain::{
 };
 use serde_json::{Map, Value};
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreError;
 use crate::feeds::{self, FeedName};
 use crate::identities::{self, IdentityKeys, Pseudonym};
@@ -106,15 +106,15 @@ fn meddelande_id(s: &str) -> Result<MeddelandeId, StoreError> {
 
 /// Whether the person has an active utbildningsbehov (anvisning) today.
 fn has_anvisning(conn: &mut DbConnection, person: &Pseudonym) -> Result<bool, StoreError> {
-    let found = messages::table
+    let today = today().to_string();
+    let query = messages::table
         .filter(messages::person.eq(person.as_str()))
         .filter(messages::kind.eq(MessageKind::Utbildningsbehov.as_str()))
         .filter(messages::aktuell.eq(true))
         .filter(messages::status.eq(UtbildningsbehovStatus::Aktiv.as_str()))
-        .filter(messages::giltig_tom.ge(today().to_string()))
-        .select(messages::id)
-        .first::<String>(conn)
-        .optional()?;
+        .filter(messages::giltig_tom.ge(&today))
+        .select(messages::id);
+    let found = on_backend!(conn, |c| query.first::<String>(c).optional())?;
     Ok(found.is_some())
 }
 
@@ -248,9 +248,8 @@ pub(crate) fn insert_kommun(
     audit(conn, &kvittens, &person)?;
     // No feed position here: the sequencer gives it after commit (feeds.rs), so writers
     // never wait for each other on the feed counter.
-    diesel::insert_into(messages::table)
-        .values(&new)
-        .execute(conn)?;
+    let insert = diesel::insert_into(messages::table).values(&new);
+    on_backend!(conn, |c| insert.execute(c))?;
     Ok((kvittens, person))
 }
 

@@ -23,7 +23,7 @@ use futures_channel::oneshot;
 use komvux_domain::{Kommunkod, MessageKind};
 
 use crate::audit::{self, AuditActor, AuditEvent, Outcome};
-use crate::connection::{DbConnection, DbPool, PooledConnection};
+use crate::connection::{DbConnection, DbPool, PooledConnection, on_backend};
 use crate::error::StoreError;
 use crate::identities::Pseudonym;
 use crate::messages::MessageRow;
@@ -437,24 +437,25 @@ impl Found {
         if let ([hash], [kind]) = (&hashes[..], &kinds[..]) {
             return Self::read_one(c, hash, kind);
         }
-        let identities: HashMap<String, (Pseudonym, bool)> = ident::table
+        let query = ident::table
             .filter(ident::lookup_hash.eq_any(&hashes))
-            .select(IDENTITY)
-            .load::<(String, String, bool)>(c)?
-            .into_iter()
-            .map(|(h, p, s)| (h, (Pseudonym::from_db(p), s)))
-            .collect();
+            .select(IDENTITY);
+        let identities: HashMap<String, (Pseudonym, bool)> =
+            on_backend!(c, |c| query.load::<(String, String, bool)>(c))?
+                .into_iter()
+                .map(|(h, p, s)| (h, (Pseudonym::from_db(p), s)))
+                .collect();
         let mut found = Self {
             identities,
             rows: HashMap::new(),
         };
         if !found.identities.is_empty() {
             let persons: Vec<&str> = found.identities.values().map(|(p, _)| p.as_str()).collect();
-            let loaded: Vec<MessageRow> = msg::table
+            let query = msg::table
                 .filter(msg::person.eq_any(&persons))
                 .filter(msg::kind.eq_any(&kinds))
-                .order((msg::mottaget.asc(), msg::id.asc()))
-                .load(c)?;
+                .order((msg::mottaget.asc(), msg::id.asc()));
+            let loaded: Vec<MessageRow> = on_backend!(c, |c| query.load(c))?;
             loaded.into_iter().for_each(|r| found.add_row(r));
         }
         Ok(found)
@@ -473,12 +474,13 @@ impl Found {
     fn read_one(c: &mut DbConnection, hash: &str, kind: &str) -> Result<Self, StoreError> {
         use diesel::prelude::*;
         let on_kind = msg::person.eq(ident::pseudonym).and(msg::kind.eq(kind));
-        let joined: Vec<((String, String, bool), Option<MessageRow>)> = ident::table
+        let query = ident::table
             .left_join(msg::table.on(on_kind))
             .filter(ident::lookup_hash.eq(hash))
             .select((IDENTITY, msg::all_columns.nullable()))
-            .order((msg::mottaget.asc(), msg::id.asc()))
-            .load(c)?;
+            .order((msg::mottaget.asc(), msg::id.asc()));
+        let joined: Vec<((String, String, bool), Option<MessageRow>)> =
+            on_backend!(c, |c| query.load(c))?;
         let mut found = Self::default();
         for ((h, p, s), row) in joined {
             found
