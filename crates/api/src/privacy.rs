@@ -69,6 +69,86 @@ pub fn redact_all<T: serde::Serialize>(records: &[T]) -> Vec<Value> {
         .collect()
 }
 
+/// A record that says whether its person has skyddade personuppgifter, so that it can
+/// be answered without going through a JSON tree when it does not.
+pub trait AboutPerson {
+    fn skyddad(&self) -> bool;
+}
+
+impl AboutPerson for komvux_persistence::UtbildningsbehovRecord {
+    fn skyddad(&self) -> bool {
+        self.skyddade_personuppgifter
+    }
+}
+
+impl AboutPerson for komvux_persistence::UtbildningsbeslutRecord {
+    fn skyddad(&self) -> bool {
+        self.skyddade_personuppgifter
+    }
+}
+
+/// A record as it is answered: as it is, or, about a protected person, redacted as
+/// [`redact`] does.
+#[derive(Debug)]
+pub enum Shown<'a, T> {
+    AsIs(&'a T),
+    Redacted(Value),
+}
+
+impl<T: serde::Serialize> serde::Serialize for Shown<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::AsIs(r) => r.serialize(s),
+            Self::Redacted(v) => v.serialize(s),
+        }
+    }
+}
+
+/// Each record as it is answered (see [`Shown`]). For the lookups by person, the
+/// hottest answers: a record that needs no redaction is serialised straight into the
+/// body, without a JSON tree built, walked and dropped per record (in a lookup's answer
+/// that was a third of the HTTP worker's instructions). Its fields then come in their
+/// declared order rather than sorted; JSON objects carry no order.
+pub fn shown_all<T: serde::Serialize + AboutPerson>(records: &[T]) -> Vec<Shown<'_, T>> {
+    records
+        .iter()
+        .map(|r| {
+            if r.skyddad() {
+                Shown::Redacted(redact(serde_json::to_value(r).unwrap_or(Value::Null)))
+            } else {
+                Shown::AsIs(r)
+            }
+        })
+        .collect()
+}
+
+/// The answer of a lookup by person: `{"personnummer": ..., <key>: [records]}`.
+pub fn person_answer<'a, T: serde::Serialize + AboutPerson>(
+    personnummer: &'a str,
+    key: &'static str,
+    records: &'a [T],
+) -> impl serde::Serialize + 'a {
+    struct Answer<'a, T> {
+        personnummer: &'a str,
+        key: &'static str,
+        records: Vec<Shown<'a, T>>,
+    }
+    impl<T: serde::Serialize> serde::Serialize for Answer<'_, T> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut m = s.serialize_map(Some(2))?;
+            m.serialize_entry("personnummer", self.personnummer)?;
+            m.serialize_entry(self.key, &self.records)?;
+            m.end()
+        }
+    }
+    Answer {
+        personnummer,
+        key,
+        records: shown_all(records),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,9 +41,11 @@ pub(crate) async fn sok(
     let reader = client.reader();
     let p = sok.personnummer;
     let behov = state.store.utbildningsbehov_for_person(&reader, &p).await?;
-    Ok(HttpResponse::Ok().json(
-        json!({ "personnummer": p.expose(), "utbildningsbehov": privacy::redact_all(&behov) }),
-    ))
+    Ok(HttpResponse::Ok().json(privacy::person_answer(
+        &p.expose(),
+        "utbildningsbehov",
+        &behov,
+    )))
 }
 
 /// Tabell 2: aktiva utbildningsbehov för kommunens invånare.

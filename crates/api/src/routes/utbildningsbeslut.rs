@@ -47,9 +47,11 @@ pub(crate) async fn sok(
         .store
         .utbildningsbeslut_for_person(&reader, &p)
         .await?;
-    Ok(HttpResponse::Ok().json(
-        json!({ "personnummer": p.expose(), "utbildningsbeslut": privacy::redact_all(&beslut) }),
-    ))
+    Ok(HttpResponse::Ok().json(privacy::person_answer(
+        &p.expose(),
+        "utbildningsbeslut",
+        &beslut,
+    )))
 }
 
 /// Flöde av utbildningsbeslut för en kommun.
