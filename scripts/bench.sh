@@ -10,7 +10,11 @@
 #   KOMVUX_BENCH_SCENARIOS which scenarios (default "0 1 5 2 3 4"; 3 also checks nothing
 #                         was lost; 5 is scenario 1 held at half its target rate, for p99;
 #                         0 is the gateway's own ceiling: GET /api-info over the same mTLS,
-#                         no client credentials and no database, run with the first backend)
+#                         no client credentials and no database, run with the first backend;
+#                         6, not in the default, alternates nginx and scenario 1 for
+#                         KOMVUX_BENCH_ROUNDS rounds (default 6) and prints each round's
+#                         ratio and their mean: on a noisy machine a single run's ratio
+#                         mostly measures how nginx's run went)
 # Prints one line per scenario and writes var/bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -138,6 +142,18 @@ TOML
     share=0.25; [ "$backend" = postgres ] && share=0.125
     rate=$(python3 -c "print(int($ref_keepalive * $share))")
     run "1 at half the target ($rate/s)" "$backend" - -q "$rate" "${LOOKUP[@]}"
+  fi
+  if want 6; then
+    ratios=()
+    for _ in $(seq 1 "${KOMVUX_BENCH_ROUNDS:-6}"); do
+      run "6 nginx (round)" nginx - "${TLS[@]}" "https://localhost:$nport/" > /dev/null
+      ng=$LAST_RPS
+      run "6 lookup (round)" "$backend" "$ng" "${LOOKUP[@]}" > /dev/null
+      ratios+=("$(python3 -c "print(f'{$LAST_RPS/$ng:.3f}')")")
+    done
+    mean=$(python3 -c "import sys; r=[float(x) for x in sys.argv[1:]]; print(f'{sum(r)/len(r):.2f}')" "${ratios[@]}")
+    echo "6 lookup against nginx, ${#ratios[@]} alternating rounds on $backend: ratios ${ratios[*]}, mean $mean"
+    printf '| 6 lookup against nginx, alternating rounds (%s) | %s | | | | | | %s |\n' "${ratios[*]}" "$backend" "$mean" >> "$results"
   fi
   want 2 && run "2 lookup, new TLS each" "$backend" "$ref_handshake" --disable-keepalive "${LOOKUP[@]}"
   if want 3; then
