@@ -360,21 +360,44 @@ fn link_and_insert(
             for row in &rows {
                 sqlite_static::ChainRowInsert(row).execute(c)?;
             }
-            sqlite_static::HeadUpdate(seq, &prev).execute(c)?;
-            return Ok(());
         }
     }
-    diesel::update(audit_head::table.find(1))
-        .set((audit_head::seq.eq(seq), audit_head::hash.eq(&prev)))
-        .execute(conn)?;
+    let head = HeadUpdate(seq, &prev);
+    crate::connection::on_backend!(conn, |c| head.execute(c))?;
     Ok(())
 }
 
-/// SQLite statements of the chain with one fixed text and a static cache key, so that
-/// each connection prepares them once and diesel neither builds their SQL nor looks it
-/// up per execution. (Diesel's own insert builds its SQL for every row, as its nullable
-/// values make the text vary, and a statement through the `MultiConnection` wrapper was
-/// prepared anew at every batch; both showed in the profile.)
+/// The head moved to `(seq, hash)`: one fixed text on both backends, so it is prepared
+/// once per connection (diesel's own UPDATE is prepared anew at every execution).
+struct HeadUpdate<'a>(i64, &'a str);
+
+crate::connection::static_statement!(HeadUpdate: PgConnection, SqliteConnection);
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for HeadUpdate<'_>
+where
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Text>,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql("UPDATE audit_head SET seq = ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.0)?;
+        out.push_sql(", hash = ");
+        out.push_bind_param::<diesel::sql_types::Text, _>(self.1)?;
+        out.push_sql(" WHERE id = 1");
+        Ok(())
+    }
+}
+
+/// SQLite's chain insert with one fixed text and a static cache key, so that each
+/// connection prepares it once and diesel neither builds its SQL nor looks it up per
+/// execution (diesel's own insert built its SQL for every row, as its nullable values
+/// make the text vary; it showed in the profile).
 mod sqlite_static {
     use diesel::query_builder::{AstPass, QueryFragment};
     use diesel::sql_types::{BigInt, Nullable, Text};
@@ -383,7 +406,7 @@ mod sqlite_static {
 
     use super::AuditRow;
 
-    crate::connection::static_statement!(SqliteConnection: ChainRowInsert, HeadUpdate);
+    crate::connection::static_statement!(ChainRowInsert: SqliteConnection);
 
     /// One chained row into `audit_log`.
     pub(super) struct ChainRowInsert<'a>(pub &'a AuditRow);
@@ -415,20 +438,6 @@ mod sqlite_static {
                 out.push_bind_param::<Text, _>(text)?;
             }
             out.push_sql(")");
-            Ok(())
-        }
-    }
-
-    /// The head moved to `(seq, hash)`.
-    pub(super) struct HeadUpdate<'a>(pub i64, pub &'a str);
-
-    impl QueryFragment<Sqlite> for HeadUpdate<'_> {
-        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-            out.push_sql("UPDATE audit_head SET seq = ");
-            out.push_bind_param::<BigInt, _>(&self.0)?;
-            out.push_sql(", hash = ");
-            out.push_bind_param::<Text, _>(&self.1)?;
-            out.push_sql(" WHERE id = 1");
             Ok(())
         }
     }
@@ -482,7 +491,7 @@ mod pg_unnest {
                 }
             }
 
-            crate::connection::static_statement!(PgConnection: $name);
+            crate::connection::static_statement!($name: PgConnection);
         };
     }
 

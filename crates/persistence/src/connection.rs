@@ -17,15 +17,17 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 /// instance, so that diesel caches them by type: each connection prepares them once and
 /// diesel neither builds their text nor looks it up per execution. Diesel's own UPDATE,
 /// and its INSERT with `DEFAULT` for `None`, are prepared anew at every execution.
+/// `static_statement!(Name: PgConnection, SqliteConnection)` names the connections the
+/// statement runs on.
 macro_rules! static_statement {
-    ($conn:ty: $($name:ident),+ $(,)?) => {$(
+    ($name:ident: $($conn:ty),+ $(,)?) => {
         impl diesel::query_builder::QueryId for $name<'_> {
             type QueryId = $name<'static>;
             const HAS_STATIC_QUERY_ID: bool = true;
         }
 
-        impl diesel::RunQueryDsl<$conn> for $name<'_> {}
-    )+};
+        $(impl diesel::RunQueryDsl<$conn> for $name<'_> {})+
+    };
 }
 pub(crate) use static_statement;
 

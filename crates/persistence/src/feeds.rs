@@ -118,8 +118,8 @@ mod positions {
     use diesel::sqlite::Sqlite;
     use diesel::{PgConnection, QueryResult, SqliteConnection};
 
-    crate::connection::static_statement!(PgConnection: Batch);
-    crate::connection::static_statement!(SqliteConnection: One);
+    crate::connection::static_statement!(Batch: PgConnection);
+    crate::connection::static_statement!(One: SqliteConnection);
 
     /// PostgreSQL: `ids` get the positions `first`, `first + 1`, ... in one statement.
     pub(super) struct Batch<'a> {
