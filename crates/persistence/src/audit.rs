@@ -87,6 +87,48 @@ pub(crate) struct AuditEvent<'a> {
     pub outcome: Outcome,
 }
 
+/// An event kept to be recorded later (by a batch, after its reads or submissions),
+/// with its time.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldEvent {
+    pub actor: AuditActor,
+    pub kommun: Option<Kommunkod>,
+    pub person: Option<Pseudonym>,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: Outcome,
+    pub at: i64,
+}
+
+impl HeldEvent {
+    pub(crate) fn new(event: &AuditEvent<'_>, at: i64) -> Self {
+        Self {
+            actor: event.actor.clone(),
+            kommun: event.kommun,
+            person: event.person.cloned(),
+            action: event.action.to_owned(),
+            target: event.target.map(str::to_owned),
+            outcome: event.outcome,
+            at,
+        }
+    }
+
+    /// The event, to record, and its time.
+    pub(crate) fn event(&self) -> (AuditEvent<'_>, i64) {
+        (
+            AuditEvent {
+                actor: &self.actor,
+                kommun: self.kommun,
+                person: self.person.as_ref(),
+                action: &self.action,
+                target: self.target.as_deref(),
+                outcome: self.outcome,
+            },
+            self.at,
+        )
+    }
+}
+
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, Clone, Queryable, serde::Serialize)]
@@ -449,51 +491,10 @@ mod sqlite_static {
 /// among its top functions); these have one text whatever the row count, so each
 /// connection prepares them once.
 mod pg_unnest {
-    use diesel::pg::Pg;
-    use diesel::query_builder::{AstPass, QueryFragment};
-    use diesel::sql_types::{Array, BigInt, Nullable, Text};
-    use diesel::{PgConnection, QueryResult};
+    use diesel::sql_types::{BigInt, Nullable, Text};
 
     use super::{AuditRow, NewJournalRow};
-
-    /// An insert of one array per column into `$table`, made from a slice of `$row`
-    /// (each column's values taken with its accessor): the struct, its constructor, its
-    /// SQL and its statement-cache key (one text for every instance, so it is prepared
-    /// once).
-    macro_rules! unnest_insert {
-        ($name:ident, $table:literal, $row:ty, {
-            $($col:ident: $sql:ty => $rust:ty = |$r:ident| $get:expr),+ $(,)?
-        }) => {
-            pub(super) struct $name<'a> {
-                $($col: Vec<$rust>,)+
-            }
-
-            impl<'a> $name<'a> {
-                pub(super) fn new(rows: &'a [$row]) -> Self {
-                    Self { $($col: rows.iter().map(|$r| $get).collect(),)+ }
-                }
-            }
-
-            impl QueryFragment<Pg> for $name<'_> {
-                fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-                    out.push_sql(concat!("INSERT INTO ", $table, " ("));
-                    out.push_sql([$(stringify!($col)),+].join(", ").as_str());
-                    out.push_sql(") SELECT * FROM unnest(");
-                    let mut first = true;
-                    $(
-                        if !std::mem::take(&mut first) {
-                            out.push_sql(", ");
-                        }
-                        out.push_bind_param::<Array<$sql>, _>(&self.$col)?;
-                    )+
-                    out.push_sql(")");
-                    Ok(())
-                }
-            }
-
-            crate::connection::static_statement!($name: PgConnection);
-        };
-    }
+    use crate::connection::unnest_insert;
 
     unnest_insert!(JournalInsert, "audit_journal", NewJournalRow<'a>, {
         at: BigInt => i64 = |r| r.at,

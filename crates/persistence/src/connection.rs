@@ -31,6 +31,49 @@ macro_rules! static_statement {
 }
 pub(crate) use static_statement;
 
+/// An insert of one array per column into `$table`, made from a slice of `$row`
+/// (each column's values taken with its accessor): the struct, its constructor, its
+/// SQL and its statement-cache key (one text for every instance, so it is prepared
+/// once). PostgreSQL only.
+macro_rules! unnest_insert {
+    ($name:ident, $table:literal, $row:ty, {
+        $($col:ident: $sql:ty => $rust:ty = |$r:ident| $get:expr),+ $(,)?
+    }) => {
+        pub(super) struct $name<'a> {
+            $($col: Vec<$rust>,)+
+        }
+
+        impl<'a> $name<'a> {
+            pub(super) fn new(rows: &'a [$row]) -> Self {
+                Self { $($col: rows.iter().map(|$r| $get).collect(),)+ }
+            }
+        }
+
+        impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for $name<'_> {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> diesel::QueryResult<()> {
+                out.push_sql(concat!("INSERT INTO ", $table, " ("));
+                out.push_sql([$(stringify!($col)),+].join(", ").as_str());
+                out.push_sql(") SELECT * FROM unnest(");
+                let mut first = true;
+                $(
+                    if !std::mem::take(&mut first) {
+                        out.push_sql(", ");
+                    }
+                    out.push_bind_param::<diesel::sql_types::Array<$sql>, _>(&self.$col)?;
+                )+
+                out.push_sql(")");
+                Ok(())
+            }
+        }
+
+        $crate::connection::static_statement!($name: diesel::PgConnection);
+    };
+}
+pub(crate) use unnest_insert;
+
 /// Runs `$body` with `$conn` bound to the backend's own connection inside a
 /// [`DbConnection`]. For statements on hot paths: through the `MultiConnection` wrapper,
 /// diesel builds every statement's SQL text anew at each execution (with an allocation

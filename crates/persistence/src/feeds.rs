@@ -53,6 +53,50 @@ pub(crate) fn allocate(conn: &mut DbConnection, feed: FeedName) -> Result<i64, S
         .first(conn)?)
 }
 
+/// Handelser positions handed out inside one write transaction, under the counter's
+/// row lock from [`Positions::lock`] until commit (the submission writer's batches, see
+/// `writes.rs`): its messages are inserted with their positions, instead of being
+/// positioned by the sequencer after commit with an UPDATE of every row (on PostgreSQL a
+/// new version of the row and of every index entry). The lock is held until commit, as
+/// the sequencer's is, so positions still become visible in increasing order.
+#[derive(Debug)]
+pub(crate) struct Positions {
+    last: i64,
+    taken: bool,
+}
+
+impl Positions {
+    /// Locks the handelser counter for the rest of the transaction and reads it.
+    pub(crate) fn lock(conn: &mut DbConnection) -> Result<Self, StoreError> {
+        let name = FeedName::Handelser.as_str();
+        diesel::update(feed_counters::table.find(name))
+            .set(feed_counters::value.eq(feed_counters::value))
+            .execute(conn)?;
+        let last = feed_counters::table
+            .find(name)
+            .select(feed_counters::value)
+            .first(conn)?;
+        Ok(Self { last, taken: false })
+    }
+
+    /// The next position.
+    pub(crate) fn take(&mut self) -> i64 {
+        self.last += 1;
+        self.taken = true;
+        self.last
+    }
+
+    /// Writes the counter back if any position was taken (before commit).
+    pub(crate) fn store(self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        if self.taken {
+            diesel::update(feed_counters::table.find(FeedName::Handelser.as_str()))
+                .set(feed_counters::value.eq(self.last))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}
+
 /// How many messages one sequencing transaction positions at most.
 pub(crate) const SEQUENCE_BATCH: usize = 1_000;
 

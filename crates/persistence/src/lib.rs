@@ -22,6 +22,7 @@ mod records;
 pub mod schema;
 mod store;
 pub mod testing;
+mod writes;
 
 pub use audit::{AuditActor, AuditRow, ChainReport, Outcome};
 pub use clients::{Client, ClientSecret};

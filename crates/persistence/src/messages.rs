@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreError;
-use crate::feeds::{self, FeedName};
+use crate::feeds::{self, FeedName, Positions};
 use crate::identities::{self, IdentityKeys, Pseudonym};
 use crate::records::{
     EtableringsprogramRecord, Kvittens, StoredMessage, UtbildningsbehovRecord,
@@ -159,6 +159,7 @@ pub(crate) fn insert_kommun(
     actor: &str,
     write: &KommunWrite,
     now: i64,
+    pending: Option<&mut Vec<PendingMessage>>,
     audit: impl FnOnce(&mut DbConnection, &Kvittens, &Pseudonym) -> Result<(), StoreError>,
 ) -> Result<(Kvittens, Pseudonym), StoreError> {
     let message = write.message();
@@ -220,22 +221,18 @@ pub(crate) fn insert_kommun(
     }
 
     let payload = payload_without_personnummer(message.to_json())?;
-    let new = NewMessage {
-        id: &id_str,
-        record_id: &record_id,
+    let row = PendingMessage {
+        id: id_str,
+        record_id,
         kind: kind.as_str(),
-        author: Author::Kommun.as_str(),
-        actor,
-        kommunkod: Some(kommun.to_string()),
-        person: person.as_str(),
+        actor: actor.to_owned(),
+        kommunkod: kommun.to_string(),
+        person: person.as_str().to_owned(),
         status: status.as_str(),
         ersatter: header.ersatter().map(|e| e.to_string()),
-        aktuell: true,
-        transaktionsdatum: Some(header.transaktionsdatum().unix_micros()),
+        transaktionsdatum: header.transaktionsdatum().unix_micros(),
         mottaget: now,
-        giltig_tom: None,
         payload,
-        handelse_pos: None,
     };
     let mottaget = Tidpunkt::from_unix_micros(now).ok_or_else(|| corrupt("clock"))?;
     let kvittens = Kvittens {
@@ -246,11 +243,106 @@ pub(crate) fn insert_kommun(
         mottaget,
     };
     audit(conn, &kvittens, &person)?;
-    // No feed position here: the sequencer gives it after commit (feeds.rs), so writers
-    // never wait for each other on the feed counter.
-    let insert = diesel::insert_into(messages::table).values(&new);
-    on_backend!(conn, |c| insert.execute(c))?;
+    match pending {
+        // Inserted at the end of the transaction, with its feed position (writes.rs).
+        Some(pending) => pending.push(row),
+        // Without a position: the sequencer gives it after commit (feeds.rs), so that
+        // these writers never wait for each other on the feed counter.
+        None => {
+            let new = row.as_new(None);
+            let insert = diesel::insert_into(messages::table).values(&new);
+            on_backend!(conn, |c| insert.execute(c))?;
+        }
+    }
     Ok((kvittens, person))
+}
+
+/// A kommun message to insert at the end of its write transaction, with its handelser
+/// position (see [`insert_pending`]).
+#[derive(Debug)]
+pub(crate) struct PendingMessage {
+    id: String,
+    record_id: String,
+    kind: &'static str,
+    actor: String,
+    kommunkod: String,
+    person: String,
+    status: &'static str,
+    ersatter: Option<String>,
+    transaktionsdatum: i64,
+    mottaget: i64,
+    payload: String,
+}
+
+impl PendingMessage {
+    fn as_new(&self, handelse_pos: Option<i64>) -> NewMessage<'_> {
+        NewMessage {
+            id: &self.id,
+            record_id: &self.record_id,
+            kind: self.kind,
+            author: Author::Kommun.as_str(),
+            actor: &self.actor,
+            kommunkod: Some(self.kommunkod.clone()),
+            person: &self.person,
+            status: self.status,
+            ersatter: self.ersatter.clone(),
+            aktuell: true,
+            transaktionsdatum: Some(self.transaktionsdatum),
+            mottaget: self.mottaget,
+            giltig_tom: None,
+            payload: self.payload.clone(),
+            handelse_pos,
+        }
+    }
+}
+
+/// Inserts `rows` with the handelser positions `positions` hands out, in their order: on
+/// PostgreSQL with one statement (one array per column), on SQLite one (prepared)
+/// statement per row.
+pub(crate) fn insert_pending(
+    conn: &mut DbConnection,
+    rows: &[PendingMessage],
+    positions: &mut Positions,
+) -> Result<(), StoreError> {
+    let at: Vec<i64> = rows.iter().map(|_| positions.take()).collect();
+    match conn {
+        DbConnection::Postgresql(c) => {
+            let rows: Vec<(&PendingMessage, i64)> = rows.iter().zip(at).collect();
+            pg_unnest::PendingInsert::new(&rows).execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            for (row, pos) in rows.iter().zip(at) {
+                diesel::insert_into(messages::table)
+                    .values(&row.as_new(Some(pos)))
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+mod pg_unnest {
+    use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+
+    use super::PendingMessage;
+    use crate::connection::unnest_insert;
+
+    unnest_insert!(PendingInsert, "messages", (&'a PendingMessage, i64), {
+        id: Text => &'a str = |r| r.0.id.as_str(),
+        record_id: Text => &'a str = |r| r.0.record_id.as_str(),
+        kind: Text => &'a str = |r| r.0.kind,
+        author: Text => &'a str = |_r| komvux_domain::Author::Kommun.as_str(),
+        actor: Text => &'a str = |r| r.0.actor.as_str(),
+        kommunkod: Text => &'a str = |r| r.0.kommunkod.as_str(),
+        person: Text => &'a str = |r| r.0.person.as_str(),
+        status: Text => &'a str = |r| r.0.status,
+        ersatter: Nullable<Text> => Option<&'a str> = |r| r.0.ersatter.as_deref(),
+        aktuell: Bool => bool = |_r| true,
+        transaktionsdatum: BigInt => i64 = |r| r.0.transaktionsdatum,
+        mottaget: BigInt => i64 = |r| r.0.mottaget,
+        payload: Text => &'a str = |r| r.0.payload.as_str(),
+        handelse_pos: BigInt => i64 = |r| r.1,
+    });
 }
 
 /// What an Af write stored: the record's id and the person.

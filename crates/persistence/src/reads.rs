@@ -22,7 +22,7 @@ use diesel::Connection;
 use futures_channel::oneshot;
 use komvux_domain::{Kommunkod, MessageKind};
 
-use crate::audit::{self, AuditActor, AuditEvent, Outcome};
+use crate::audit::{self, AuditEvent, HeldEvent, Outcome};
 use crate::connection::{DbConnection, DbPool, PooledConnection, on_backend};
 use crate::error::StoreError;
 use crate::identities::Pseudonym;
@@ -33,7 +33,7 @@ use crate::store::{Reader, WriterTurn};
 /// The audit events of one read, journaled once the read is done.
 #[derive(Debug, Default)]
 pub(crate) struct AuditBuf {
-    events: Vec<BufferedEvent>,
+    events: Vec<HeldEvent>,
     /// Protection flags the read already fetched, so recording needs no second query.
     pub(crate) skyddad: HashMap<Pseudonym, bool>,
     /// What the batch read for the read's declared [`PersonLookup`], if it declared one.
@@ -57,17 +57,6 @@ pub(crate) struct FoundPerson {
     pub rows: Vec<MessageRow>,
 }
 
-#[derive(Debug)]
-struct BufferedEvent {
-    actor: AuditActor,
-    kommun: Option<Kommunkod>,
-    person: Option<Pseudonym>,
-    action: String,
-    target: Option<String>,
-    outcome: Outcome,
-    at: i64,
-}
-
 impl AuditBuf {
     /// Records that `reader` saw something (or was refused: `outcome`).
     #[allow(clippy::too_many_arguments)]
@@ -81,7 +70,7 @@ impl AuditBuf {
         outcome: Outcome,
         at: i64,
     ) {
-        self.events.push(BufferedEvent {
+        self.events.push(HeldEvent {
             actor: reader.actor().clone(),
             kommun,
             person,
@@ -98,19 +87,7 @@ impl AuditBuf {
         self.events
             .iter()
             .filter(move |e| succeeded || e.outcome != Outcome::Ok)
-            .map(|e| {
-                (
-                    AuditEvent {
-                        actor: &e.actor,
-                        kommun: e.kommun,
-                        person: e.person.as_ref(),
-                        action: &e.action,
-                        target: e.target.as_deref(),
-                        outcome: e.outcome,
-                    },
-                    e.at,
-                )
-            })
+            .map(HeldEvent::event)
     }
 }
 
@@ -191,6 +168,11 @@ impl<T> Read<T> {
     /// An answer known without reading (a refusal before any query).
     pub(crate) fn ready(result: Result<T, StoreError>) -> Self {
         Self(ReadState::Ready(Some(result)))
+    }
+
+    /// An answer to come through `answer`.
+    pub(crate) fn pending(answer: oneshot::Receiver<Result<T, StoreError>>) -> Self {
+        Self(ReadState::Pending(answer))
     }
 
     /// Blocks the calling thread until the read is answered.
@@ -302,7 +284,7 @@ impl Readers {
             reply,
         });
         match queue.send(job) {
-            Ok(()) => Read(ReadState::Pending(answer)),
+            Ok(()) => Read::pending(answer),
             Err(_) => Read::ready(Err(StoreError::Pool("the reader threads stopped".into()))),
         }
     }
@@ -311,18 +293,18 @@ impl Readers {
 /// How long a reader with nothing to do keeps its connection before it gives it back to
 /// the pool and waits: under load the next read comes within this, and then needs no
 /// checkout, whose validation query would be one more round trip per batch.
-const HOLD_IDLE: Duration = Duration::from_millis(2);
+pub(crate) const HOLD_IDLE: Duration = Duration::from_millis(2);
 
-/// Waits for one read, then takes what else has queued, up to `max`.
+/// Waits for one read (or write), then takes what else has queued, up to `max`.
 ///
 /// `held` is the connection of the reader's previous batch. It is kept while reads keep
 /// coming and given back to the pool when none has come for [`HOLD_IDLE`]: an idle
 /// reader holds no connection.
-fn next_batch(
-    rx: &Receiver<Box<dyn ReadJob>>,
+pub(crate) fn next_batch<J>(
+    rx: &Receiver<J>,
     max: usize,
     held: &mut Option<PooledConnection>,
-) -> Option<Vec<Box<dyn ReadJob>>> {
+) -> Option<Vec<J>> {
     let first = match rx.recv_timeout(HOLD_IDLE) {
         Ok(job) => job,
         Err(RecvTimeoutError::Disconnected) => return None,

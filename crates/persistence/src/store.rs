@@ -13,7 +13,7 @@ use komvux_domain::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, AuditActor, AuditEvent, ChainReport, Outcome};
+use crate::audit::{self, AuditActor, AuditEvent, ChainReport, HeldEvent, Outcome};
 use crate::clients::{self, Client, ClientSecret};
 use crate::connection::{self, Backend, DbConnection, DbPool, PoolSettings, PooledConnection};
 use crate::error::{ItemError, StoreError};
@@ -27,6 +27,7 @@ use crate::records::{
     UtbildningsbehovRecord, UtbildningsbeslutRecord,
 };
 use crate::schema::{identities as ident, messages as msg};
+use crate::writes::{Deferred, Writer};
 
 /// Microseconds since the Unix epoch, now.
 pub(crate) fn now() -> i64 {
@@ -190,7 +191,7 @@ struct Inner {
     pool: DbPool,
     keys: IdentityKeys,
     backend: Backend,
-    stats: Stats,
+    stats: Arc<Stats>,
     auth_cache: AuthCache,
     /// Keeps the audit chainer thread alive; dropping the store ends it.
     _chainer: std::sync::mpsc::Sender<()>,
@@ -198,7 +199,17 @@ struct Inner {
     turn: WriterTurn,
     /// The reader threads: audited reads in batches, with group commit of their events.
     readers: Readers,
+    /// The writer thread: kommun submissions in batches, with group commit.
+    writer: Writer,
 }
+
+/// How many queued submissions a writer runs in one transaction at most (on SQLite
+/// every other writer, the readers' audit commits too, waits for the whole batch).
+const WRITE_BATCH: usize = 32;
+
+/// How many writer threads run submissions side by side on PostgreSQL (see
+/// [`crate::writes`]).
+const WRITERS: usize = 3;
 
 /// How often the chainer links journaled audit events into the chain.
 const CHAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
@@ -382,6 +393,35 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The audit event of a stored kommun message (`target`: its id).
+fn written<'a>(
+    actor: &'a AuditActor,
+    write: &KommunWrite,
+    person: &'a Pseudonym,
+    action: &'a str,
+    target: &'a str,
+) -> AuditEvent<'a> {
+    AuditEvent {
+        actor,
+        kommun: Some(write.kommun()),
+        person: Some(person),
+        action,
+        target: Some(target),
+        outcome: Outcome::Ok,
+    }
+}
+
+/// Whether `e` is a unique constraint's refusal (a concurrent insert of the same key won).
+fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ))
+    )
+}
+
 fn refusal_reason(e: &StoreError) -> Option<&'static str> {
     Some(match e {
         StoreError::MissingAnvisning => "saknar_anvisning",
@@ -415,12 +455,28 @@ impl Store {
             _ => 2,
         };
         let readers = Readers::spawn(pool.clone(), turn.clone(), others, 64)?;
+        let stats = Arc::new(Stats::default());
+        // Writer threads: on SQLite one (its transactions take turns anyway), on PostgreSQL
+        // up to three, fewer with a small pool.
+        let writers = match (backend, pool.max_size()) {
+            (Backend::Sqlite, _) | (_, 0..=3) => 1,
+            (_, 4..=7) => 2,
+            _ => WRITERS,
+        };
+        let writer = Writer::spawn(
+            pool.clone(),
+            turn.clone(),
+            stats.clone(),
+            writers,
+            WRITE_BATCH,
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 keys,
                 backend,
-                stats: Stats::default(),
+                stats,
+                writer,
                 auth_cache: AuthCache::default(),
                 _chainer: chainer,
                 readers,
@@ -606,40 +662,46 @@ impl Store {
     }
 
     /// As [`Store::submit`], for any kommun-side writer (a kommun system or a Mina
-    /// sidor user): the same preconditions, audit and feeds.
+    /// sidor user): the same preconditions, audit and feeds. Runs on the writer thread,
+    /// in a batch with the submissions queued beside it (see [`crate::writes`]).
     pub fn submit_as(
         &self,
         actor: &AuditActor,
         write: &KommunWrite,
         idem: Option<&IdempotencyKey>,
     ) -> Result<Submission<Kvittens>, StoreError> {
-        let writer = actor.writer();
         let action = format!("skriv:{}", write.message().kind());
-        let result = self.idempotent(&writer, idem, |c, t| {
-            let (kv, _) = messages::insert_kommun(
-                c,
-                &self.inner.keys,
-                &writer,
-                write,
-                t,
-                |c, kv, person| {
-                    let target = kv.meddelande_id.to_string();
-                    audit::append(
+        let job = || {
+            let (store, actor, write, idem) =
+                (self.clone(), actor.clone(), write.clone(), idem.cloned());
+            let (writer, action) = (actor.writer(), action.clone());
+            move |c: &mut DbConnection, deferred: &mut Deferred| {
+                Self::idempotent_in(c, &writer, idem.as_ref(), |c, t| {
+                    let (kv, _) = messages::insert_kommun(
                         c,
-                        &AuditEvent {
-                            actor,
-                            kommun: Some(write.kommun()),
-                            person: Some(person),
-                            action: &action,
-                            target: Some(&target),
-                            outcome: Outcome::Ok,
-                        },
+                        &store.inner.keys,
+                        &writer,
+                        &write,
                         t,
-                    )
-                },
-            )?;
-            Ok(kv)
-        });
+                        Some(&mut deferred.messages),
+                        |_, kv, person| {
+                            let target = kv.meddelande_id.to_string();
+                            let event = written(&actor, &write, person, &action, &target);
+                            deferred.events.push(HeldEvent::new(&event, t));
+                            Ok(())
+                        },
+                    )?;
+                    Ok(kv)
+                })
+            }
+        };
+        let result = match self.inner.writer.submit(job()).wait() {
+            // A concurrent request with the same key committed first: replay its answer.
+            Err(e) if idem.is_some() && is_unique_violation(&e) => {
+                self.inner.writer.submit(job()).wait()
+            }
+            other => other,
+        };
         let pnr = write.message().header().personnummer();
         self.with_refusal_audit(actor, Some(write.kommun()), Some(&pnr), &action, result)
     }
@@ -669,20 +731,11 @@ impl Store {
                         client_id,
                         write,
                         t,
+                        None,
                         |c, kv, person| {
                             let target = kv.meddelande_id.to_string();
-                            audit::append(
-                                c,
-                                &AuditEvent {
-                                    actor: &actor,
-                                    kommun: Some(write.kommun()),
-                                    person: Some(person),
-                                    action: &action,
-                                    target: Some(&target),
-                                    outcome: Outcome::Ok,
-                                },
-                                t,
-                            )
+                            let event = written(&actor, write, person, &action, &target);
+                            audit::append(c, &event, t)
                         },
                     );
                     match inserted {
@@ -725,33 +778,38 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         f: impl Fn(&mut DbConnection, i64) -> Result<T, StoreError>,
     ) -> Result<Submission<T>, StoreError> {
-        let attempt = || {
-            self.tx(|c| {
-                let t = now();
-                if let Some(key) = idem
-                    && let Some(stored) = idempotency::lookup(c, client_id, key, t)?
-                {
-                    let answer = serde_json::from_str(&stored)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    return Ok(Submission::Replayed(answer));
-                }
-                let answer = f(c, t)?;
-                if let Some(key) = idem {
-                    let json = serde_json::to_string(&answer)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    idempotency::remember(c, client_id, key, &json, t)?;
-                }
-                Ok(Submission::Created(answer))
-            })
-        };
+        let attempt = || self.tx(|c| Self::idempotent_in(c, client_id, idem, &f));
         match attempt() {
             // A concurrent request with the same key committed first: replay its answer.
-            Err(StoreError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            ))) if idem.is_some() => attempt(),
+            Err(e) if idem.is_some() && is_unique_violation(&e) => attempt(),
             other => other,
         }
+    }
+
+    /// The idempotency protocol around a write `f`, inside the caller's transaction: a
+    /// repeat of a request under its key gets the stored answer, a first one is run and
+    /// its answer stored under the key.
+    fn idempotent_in<T: Serialize + for<'de> Deserialize<'de>>(
+        c: &mut DbConnection,
+        client_id: &str,
+        idem: Option<&IdempotencyKey>,
+        f: impl FnOnce(&mut DbConnection, i64) -> Result<T, StoreError>,
+    ) -> Result<Submission<T>, StoreError> {
+        let t = now();
+        if let Some(key) = idem
+            && let Some(stored) = idempotency::lookup(c, client_id, key, t)?
+        {
+            let answer =
+                serde_json::from_str(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            return Ok(Submission::Replayed(answer));
+        }
+        let answer = f(c, t)?;
+        if let Some(key) = idem {
+            let json =
+                serde_json::to_string(&answer).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            idempotency::remember(c, client_id, key, &json, t)?;
+        }
+        Ok(Submission::Created(answer))
     }
 
     // ---- Af writes ------------------------------------------------------------------

@@ -68,7 +68,7 @@ fn reset() {
 
 const ROUNDS: usize = 60;
 
-/// Submissions and lookups, then every hot statement: started at least once per round,
+/// Submissions, basladdningar and lookups, then every hot statement: started at least once per round,
 /// prepared at most once per connection the store opened (its pool holds at most 8).
 fn hot_statements_are_prepared_once(db: &TestDatabase, hot: &[&str]) {
     reset();
@@ -81,6 +81,10 @@ fn hot_statements_are_prepared_once(db: &TestDatabase, hot: &[&str]) {
             .unwrap();
         store
             .submit("klient-1", &ansokan(STOCKHOLM, p), None)
+            .unwrap();
+        // A basladdning's messages are positioned by the sequencer after commit.
+        store
+            .submit_basladdning("klient-1", &[ansokan(STOCKHOLM, p)], &[], None)
             .unwrap();
         store
             .utbildningsbehov_for_person(&reader, &p)
@@ -122,12 +126,14 @@ fn statements_are_prepared_once_per_connection() {
     let mut hot = BOTH.to_vec();
     hot.extend(["INSERT INTO audit_log", "UPDATE audit_head SET seq = "]);
     hot_statements_are_prepared_once(&sqlite, &hot);
-    // The sequencer, one statement per message.
+    // The sequencer (of basladdningar), one statement per message.
     hot_statements_are_prepared_once(&sqlite, &["UPDATE messages SET handelse_pos = "]);
 
     if let Some(pg) = TestDatabase::postgres_or_skip() {
         let mut hot = BOTH.to_vec();
         hot.push("INSERT INTO audit_journal");
+        // A writer batch's messages: one insert of one array per column.
+        hot.push("INSERT INTO messages (id, record_id, kind, author, actor, kommunkod, person, status, ersatter, aktuell, transaktionsdatum, mottaget, payload, handelse_pos) SELECT");
         hot_statements_are_prepared_once(&pg, &hot);
     }
 }
