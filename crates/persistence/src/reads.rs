@@ -193,7 +193,9 @@ impl<T> Future for Read<T> {
             ),
             ReadState::Pending(rx) => Pin::new(rx).poll(cx).map(|r| {
                 r.unwrap_or_else(|_| {
-                    Err(StoreError::Pool("the read was dropped unanswered".into()))
+                    Err(StoreError::Pool(
+                        "the read or write was dropped unanswered".into(),
+                    ))
                 })
             }),
         }

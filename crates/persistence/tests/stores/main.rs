@@ -52,6 +52,7 @@ on_both_backends!(
     batched_reads_answer_each_read_as_alone,
     readers_audit_every_read_and_hold_no_connection_when_idle,
     answered_events_are_durable_at_once,
+    batched_submissions_store_each_as_alone,
 );
 
 /// SQLite connections never checkpoint on their own; the store's background thread does,

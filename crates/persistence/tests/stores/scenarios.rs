@@ -1235,3 +1235,136 @@ pub(crate) fn answered_events_are_durable_at_once(db: &TestDatabase) {
 fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap()
 }
+
+/// Submissions run in batches on the store's writer threads (one transaction per
+/// batch). One refused in a batch (no anvisning, an ersatter already replaced) must
+/// neither take the others with it nor leave anything of its own, each stored one is
+/// audited once, and each gets its handelser position as it is inserted: positions 1 to
+/// n, one per message, without the sequencer.
+pub(crate) fn batched_submissions_store_each_as_alone(db: &TestDatabase) {
+    const THREADS: usize = 12;
+    const EACH: usize = 15;
+    let store = db.store();
+    let persons: Vec<_> = (0..THREADS).map(|i| person(200 + i)).collect();
+    // Every third person has no anvisning (and is unknown): all theirs are refused.
+    let anvisad = |i: usize| !i.is_multiple_of(3);
+    for (i, p) in persons.iter().enumerate() {
+        if anvisad(i) {
+            store
+                .create_utbildningsbehov(&af(), &behov(*p, STOCKHOLM))
+                .unwrap();
+        }
+    }
+    let count = |sql: &str| -> usize {
+        let mut c = store.connection().unwrap();
+        text_rows(&mut c, sql)[0].parse().unwrap()
+    };
+    let identities_before = count("SELECT CAST(COUNT(*) AS TEXT) AS t FROM identities");
+    let a = actor(&[STOCKHOLM]);
+    let andring = |p, old| {
+        a.authorize(ansokan_msg(STOCKHOLM, p, "andring", Some(old)))
+            .unwrap()
+    };
+    // Per thread: a registrering, then in turn andring of the latest, a new registrering,
+    // andring of the latest, and an andring of the first one, long replaced: refused.
+    let outcomes: Vec<Vec<Result<_, StoreError>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = persons
+            .iter()
+            .map(|p| {
+                let (store, andring) = (&store, &andring);
+                s.spawn(move || {
+                    let (mut first, mut last) = (None, None);
+                    let mut out = Vec::new();
+                    for j in 0..EACH {
+                        let write = match (j % 4, first, last) {
+                            (1 | 3, _, Some(l)) => andring(*p, l),
+                            (0, Some(f), _) => andring(*p, f),
+                            _ => ansokan(STOCKHOLM, *p),
+                        };
+                        let r = store
+                            .submit("klient-1", &write, None)
+                            .map(Submission::into_inner);
+                        if let Ok(kv) = &r {
+                            first = first.or(Some(kv.meddelande_id));
+                            last = Some(kv.meddelande_id);
+                        }
+                        out.push(r);
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut stored = HashSet::new();
+    for (i, results) in outcomes.iter().enumerate() {
+        for (j, r) in results.iter().enumerate() {
+            match r {
+                Ok(kv) => {
+                    assert!(anvisad(i) && (j == 0 || j % 4 != 0), "{i}/{j}: {kv:?}");
+                    assert!(stored.insert(kv.meddelande_id), "one id twice");
+                }
+                Err(StoreError::MissingAnvisning) => assert!(!anvisad(i), "{i}/{j}"),
+                Err(StoreError::InvalidErsatter) => assert!(j > 0 && j % 4 == 0, "{i}/{j}"),
+                Err(e) => panic!("{i}/{j}: {e:?}"),
+            }
+        }
+    }
+    let per_anvisad = EACH - (1..EACH).filter(|j| j % 4 == 0).count();
+    assert_eq!(
+        stored.len(),
+        (0..THREADS).filter(|i| anvisad(*i)).count() * per_anvisad
+    );
+
+    // Each stored message once, with the positions 1..=n in order of insertion.
+    let mut c = store.connection().unwrap();
+    let positions = text_rows(
+        &mut c,
+        "SELECT CAST(COALESCE(handelse_pos, -1) AS TEXT) AS t FROM messages \
+         WHERE author = 'kommun' ORDER BY handelse_pos",
+    );
+    let expected: Vec<String> = (1..=stored.len()).map(|n| n.to_string()).collect();
+    assert_eq!(
+        positions, expected,
+        "one position per message, none missing"
+    );
+    let feed: HashSet<_> = store
+        .handelser(&Reader::af("a"), Cursor::start_of_handelser(), 1_000)
+        .wait()
+        .unwrap()
+        .data
+        .into_iter()
+        .map(|m| m.meddelande_id)
+        .collect();
+    assert_eq!(feed, stored);
+    // Nothing of the refused: no identity for the unknown persons, and the replaced
+    // messages are the ones the accepted andringar replaced.
+    assert_eq!(
+        count("SELECT CAST(COUNT(*) AS TEXT) AS t FROM identities"),
+        identities_before
+    );
+    let andringar = outcomes
+        .iter()
+        .flatten()
+        .filter(|r| r.as_ref().is_ok_and(|kv| kv.ersatter.is_some()))
+        .count();
+    assert_eq!(
+        count(
+            "SELECT CAST(COUNT(*) AS TEXT) AS t FROM messages WHERE author = 'kommun' AND NOT aktuell"
+        ),
+        andringar
+    );
+    // Audited once each: every stored message, every refusal.
+    let report = store.verify_audit_chain().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    let written = count(
+        "SELECT CAST(COUNT(*) AS TEXT) AS t FROM audit_log \
+         WHERE action = 'skriv:ansokan' AND outcome = 'ok'",
+    );
+    assert_eq!(written, stored.len());
+    let refused = count(
+        "SELECT CAST(COUNT(*) AS TEXT) AS t FROM audit_log \
+         WHERE action = 'skriv:ansokan' AND outcome LIKE 'nekad:%'",
+    );
+    assert_eq!(refused, THREADS * EACH - stored.len());
+}
