@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreError;
-use crate::feeds::{self, FeedName, Positions};
+use crate::feeds::{self, FeedName};
 use crate::identities::{self, IdentityKeys, Pseudonym};
 use crate::records::{
     EtableringsprogramRecord, Kvittens, StoredMessage, UtbildningsbehovRecord,
@@ -296,15 +296,15 @@ impl PendingMessage {
     }
 }
 
-/// Inserts `rows` with the handelser positions `positions` hands out, in their order: on
-/// PostgreSQL with one statement (one array per column), on SQLite one (prepared)
+/// Inserts `rows` with the handelser positions `first`, `first + 1`, ... in their order:
+/// on PostgreSQL with one statement (one array per column), on SQLite one (prepared)
 /// statement per row.
 pub(crate) fn insert_pending(
     conn: &mut DbConnection,
     rows: &[PendingMessage],
-    positions: &mut Positions,
+    first: i64,
 ) -> Result<(), StoreError> {
-    let at: Vec<i64> = rows.iter().map(|_| positions.take()).collect();
+    let at = first..;
     match conn {
         DbConnection::Postgresql(c) => {
             let rows: Vec<(&PendingMessage, i64)> = rows.iter().zip(at).collect();

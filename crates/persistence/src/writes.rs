@@ -5,7 +5,7 @@
 //! submission that has queued up (up to a batch size) and runs them one after the other
 //! in one write transaction; their messages and audit events are kept ([`Deferred`])
 //! and stored at the end with one statement each, the messages with their feed
-//! positions under the feed counter's lock ([`Positions`]); then it commits once and
+//! positions under the feed counter's lock ([`feeds::reserve_handelser`]); then it commits once and
 //! only then answers each caller. Per submission that saves the BEGIN and COMMIT round
 //! trips, the two inserts' round trips, the pool checkout and the sequencer's UPDATE of
 //! every message (on PostgreSQL a new version of the row and of each of its indexes),
@@ -30,7 +30,7 @@ use futures_channel::oneshot;
 use crate::audit::{self, HeldEvent};
 use crate::connection::{DbConnection, DbPool, PooledConnection};
 use crate::error::StoreError;
-use crate::feeds::Positions;
+use crate::feeds;
 use crate::messages::{self, PendingMessage};
 use crate::reads::{Read, next_batch};
 use crate::store::{Stats, WriterTurn};
@@ -53,9 +53,8 @@ impl Deferred {
             audit::append_many(c, &events)?;
         }
         if !self.messages.is_empty() {
-            let mut positions = Positions::lock(c)?;
-            messages::insert_pending(c, &self.messages, &mut positions)?;
-            positions.store(c)?;
+            let first = feeds::reserve_handelser(c, self.messages.len())?;
+            messages::insert_pending(c, &self.messages, first)?;
         }
         self.events.clear();
         self.messages.clear();

@@ -116,6 +116,8 @@ const BOTH: &[&str] = &[
     "INSERT INTO messages",
     "SELECT identities.pseudonym, identities.last_activity_at",
     "SELECT identities.lookup_hash, identities.pseudonym",
+    // A writer batch's feed positions.
+    "UPDATE feed_counters SET value = value + ",
 ];
 
 #[test]
