@@ -109,17 +109,24 @@ fn unsequenced_author() -> diesel::expression::SqlLiteral<diesel::sql_types::Boo
     diesel::dsl::sql("messages.author = 'kommun'")
 }
 
+/// The ids of the messages waiting for a handelser position, oldest first.
+macro_rules! unsequenced {
+    () => {
+        crate::schema::messages::table
+            .filter(crate::schema::messages::handelse_pos.is_null())
+            .filter(unsequenced_author())
+            .order((
+                crate::schema::messages::mottaget.asc(),
+                crate::schema::messages::id.asc(),
+            ))
+            .select(crate::schema::messages::id)
+    };
+}
+
 /// Whether committed kommun messages wait for a handelser position (no lock).
 pub(crate) fn has_unsequenced(conn: &mut DbConnection) -> Result<bool, StoreError> {
     use crate::schema::messages;
-    Ok(messages::table
-        .filter(messages::handelse_pos.is_null())
-        .filter(unsequenced_author())
-        .order((messages::mottaget.asc(), messages::id.asc()))
-        .select(messages::id)
-        .first::<String>(conn)
-        .optional()?
-        .is_some())
+    Ok(unsequenced!().first::<String>(conn).optional()?.is_some())
 }
 
 /// Gives committed kommun messages their handelser positions, in the order they were
@@ -136,13 +143,7 @@ pub(crate) fn sequence_handelser(conn: &mut DbConnection) -> Result<usize, Store
         .find(name)
         .select(feed_counters::value)
         .first(conn)?;
-    let ids: Vec<String> = messages::table
-        .filter(messages::handelse_pos.is_null())
-        .filter(unsequenced_author())
-        .order((messages::mottaget.asc(), messages::id.asc()))
-        .select(messages::id)
-        .limit(SEQUENCE_BATCH as i64)
-        .load(conn)?;
+    let ids: Vec<String> = unsequenced!().limit(SEQUENCE_BATCH as i64).load(conn)?;
     let first = pos + 1;
     pos += ids.len() as i64;
     match conn {
@@ -299,6 +300,46 @@ impl fmt::Display for Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// PostgreSQL finds the waiting messages through the partial index even with the
+    /// generic plan it switches a prepared statement to (with the author bound as a
+    /// parameter, that plan scanned the whole table).
+    #[test]
+    fn unsequenced_messages_are_found_through_their_index() {
+        use diesel::connection::SimpleConnection;
+        let Some(db) = crate::testing::TestDatabase::postgres_or_skip() else {
+            return;
+        };
+        let store = db.store();
+        let mut pooled = store.connection().unwrap();
+        let DbConnection::Postgresql(c) = &mut *pooled else {
+            panic!("a PostgreSQL store without a PostgreSQL connection")
+        };
+        let query = unsequenced!().limit(1);
+        let sql = diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string();
+        // "SELECT … LIMIT $1 -- binds: [1]": the statement, and its values as SQL.
+        let (sql, binds) = sql.split_once(" -- binds: ").unwrap();
+        let binds = binds.trim_matches(['[', ']']).replace('"', "'");
+        c.batch_execute(&format!(
+            "SET plan_cache_mode = force_generic_plan; PREPARE unsequenced AS {sql}"
+        ))
+        .unwrap();
+        #[derive(QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+            line: String,
+        }
+        let plan: Vec<Line> = diesel::sql_query(format!("EXPLAIN EXECUTE unsequenced({binds})"))
+            .load(c)
+            .unwrap();
+        let plan: Vec<_> = plan.into_iter().map(|l| l.line).collect();
+        c.batch_execute("DEALLOCATE unsequenced; RESET plan_cache_mode")
+            .unwrap();
+        assert!(
+            plan.iter().any(|l| l.contains("messages_unsequenced")),
+            "{plan:#?}"
+        );
+    }
 
     #[test]
     fn cursors_roundtrip_and_belong_to_one_feed() {
