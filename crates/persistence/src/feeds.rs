@@ -125,7 +125,6 @@ macro_rules! unsequenced {
 
 /// Whether committed kommun messages wait for a handelser position (no lock).
 pub(crate) fn has_unsequenced(conn: &mut DbConnection) -> Result<bool, StoreError> {
-    use crate::schema::messages;
     Ok(unsequenced!().first::<String>(conn).optional()?.is_some())
 }
 
@@ -134,7 +133,6 @@ pub(crate) fn has_unsequenced(conn: &mut DbConnection) -> Result<bool, StoreErro
 /// inside a transaction. A reader only ever sees positioned messages, and positions
 /// are handed out after commit in increasing order, so a cursor never skips one.
 pub(crate) fn sequence_handelser(conn: &mut DbConnection) -> Result<usize, StoreError> {
-    use crate::schema::messages;
     let name = FeedName::Handelser.as_str();
     diesel::update(feed_counters::table.find(name))
         .set(feed_counters::value.eq(feed_counters::value))
