@@ -338,8 +338,9 @@ struct AuthCache {
     entries: std::sync::Mutex<std::collections::HashMap<AuthKey, (Client, std::time::Instant)>>,
 }
 
-/// client_id, SHA-256 of the secret, the certificate's organisation.
-type AuthKey = (String, String, Organisationsnummer);
+/// client_id, SHA-256 of the secret (its bytes: no hex string per request), the
+/// certificate's organisation.
+type AuthKey = (String, [u8; 32], Organisationsnummer);
 
 /// How long a successful credential check is remembered.
 pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -1458,14 +1459,11 @@ impl Store {
         clients::list(&mut c)
     }
 
-    fn auth_key(
-        client_id: &str,
-        secret: &str,
-        certificate_org: Organisationsnummer,
-    ) -> (String, String, Organisationsnummer) {
+    fn auth_key(client_id: &str, secret: &str, certificate_org: Organisationsnummer) -> AuthKey {
+        use sha2::Digest;
         (
             client_id.to_owned(),
-            clients::hash_secret(secret),
+            sha2::Sha256::digest(secret.as_bytes()).into(),
             certificate_org,
         )
     }
