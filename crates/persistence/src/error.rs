@@ -72,6 +72,18 @@ impl StoreError {
         }
     }
 
+    /// Whether a unique constraint refused the write (a concurrent insert of the same key
+    /// won).
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            Self::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))
+        )
+    }
+
     /// Whether retrying the transaction may succeed (serialisation failure, busy database).
     pub(crate) fn is_retryable(&self) -> bool {
         match self {

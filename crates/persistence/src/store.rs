@@ -412,17 +412,6 @@ fn written<'a>(
     }
 }
 
-/// Whether `e` is a unique constraint's refusal (a concurrent insert of the same key won).
-fn is_unique_violation(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::Query(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ))
-    )
-}
-
 fn refusal_reason(e: &StoreError) -> Option<&'static str> {
     Some(match e {
         StoreError::MissingAnvisning => "saknar_anvisning",
@@ -663,48 +652,58 @@ impl Store {
     }
 
     /// As [`Store::submit`], for any kommun-side writer (a kommun system or a Mina
-    /// sidor user): the same preconditions, audit and feeds. Runs on the writer thread,
-    /// in a batch with the submissions queued beside it (see [`crate::writes`]).
+    /// sidor user): the same preconditions, audit and feeds.
     pub fn submit_as(
         &self,
         actor: &AuditActor,
         write: &KommunWrite,
         idem: Option<&IdempotencyKey>,
     ) -> Result<Submission<Kvittens>, StoreError> {
+        self.queue_submission(actor, write, idem).wait()
+    }
+
+    /// As [`Store::submit_as`], answered through a [`Read`] (an async caller awaits it
+    /// without holding a thread). Runs on a writer thread, in a batch with the
+    /// submissions queued beside it (see [`crate::writes`]); a refusal is audited there
+    /// before it is answered.
+    pub fn queue_submission(
+        &self,
+        actor: &AuditActor,
+        write: &KommunWrite,
+        idem: Option<&IdempotencyKey>,
+    ) -> Read<Submission<Kvittens>> {
         let action = format!("skriv:{}", write.message().kind());
-        let job = || {
-            let (store, actor, write, idem) =
-                (self.clone(), actor.clone(), write.clone(), idem.cloned());
-            let (writer, action) = (actor.writer(), action.clone());
-            move |c: &mut DbConnection, deferred: &mut Deferred| {
-                Self::idempotent_in(c, &writer, idem.as_ref(), |c, t| {
-                    let (kv, _) = messages::insert_kommun(
-                        c,
-                        &store.inner.keys,
-                        &writer,
-                        &write,
-                        t,
-                        Some(&mut deferred.messages),
-                        |_, kv, person| {
-                            let target = kv.meddelande_id.to_string();
-                            let event = written(&actor, &write, person, &action, &target);
-                            deferred.events.push(HeldEvent::new(&event, t));
-                            Ok(())
-                        },
-                    )?;
-                    Ok(kv)
-                })
-            }
+        let (store, actor, write, idem) =
+            (self.clone(), actor.clone(), write.clone(), idem.cloned());
+        let writer = actor.writer();
+        // The refusal's audit needs them after the job has run.
+        let (refused_actor, refused_write, refused_action) =
+            (actor.clone(), write.clone(), action.clone());
+        let job = move |c: &mut DbConnection, deferred: &mut Deferred| {
+            Self::idempotent_in(c, &writer, idem.as_ref(), |c, t| {
+                let (kv, _) = messages::insert_kommun(
+                    c,
+                    &store.inner.keys,
+                    &writer,
+                    &write,
+                    t,
+                    Some(&mut deferred.messages),
+                    |_, kv, person| {
+                        let target = kv.meddelande_id.to_string();
+                        let event = written(&actor, &write, person, &action, &target);
+                        deferred.events.push(HeldEvent::new(&event, t));
+                        Ok(())
+                    },
+                )?;
+                Ok(kv)
+            })
         };
-        let result = match self.inner.writer.submit(job()).wait() {
-            // A concurrent request with the same key committed first: replay its answer.
-            Err(e) if idem.is_some() && is_unique_violation(&e) => {
-                self.inner.writer.submit(job()).wait()
-            }
-            other => other,
-        };
-        let pnr = write.message().header().personnummer();
-        self.with_refusal_audit(actor, Some(write.kommun()), Some(&pnr), &action, result)
+        let store = self.clone();
+        self.inner.writer.submit(job, move |result| {
+            let pnr = refused_write.message().header().personnummer();
+            let kommun = Some(refused_write.kommun());
+            store.with_refusal_audit(&refused_actor, kommun, Some(&pnr), &refused_action, result)
+        })
     }
 
     /// A kommun's basladdning: every item stored, or none. All refused items are
@@ -782,7 +781,7 @@ impl Store {
         let attempt = || self.tx(|c| Self::idempotent_in(c, client_id, idem, &f));
         match attempt() {
             // A concurrent request with the same key committed first: replay its answer.
-            Err(e) if idem.is_some() && is_unique_violation(&e) => attempt(),
+            Err(e) if idem.is_some() && e.is_unique_violation() => attempt(),
             other => other,
         }
     }

@@ -74,9 +74,14 @@ trait WriteJob: Send {
     fn fail(self: Box<Self>, why: String);
 }
 
+/// What a submission's outcome run alone goes through before it is answered, on the
+/// writer thread (the audit of a refusal).
+type Finish<T> = Box<dyn FnOnce(Result<T, StoreError>) -> Result<T, StoreError> + Send>;
+
 struct Job<T, F> {
     f: F,
     out: Option<T>,
+    finish: Finish<T>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
 
@@ -100,13 +105,21 @@ where
 
     fn run_alone(mut self: Box<Self>, c: &mut DbConnection, turn: &WriterTurn, stats: &Stats) {
         let f = &mut self.f;
-        let result = turn.transaction(c, Some(stats), |c| {
-            let mut deferred = Deferred::default();
-            let out = f(c, &mut deferred)?;
-            deferred.flush(c)?;
-            Ok(out)
-        });
-        let _ = self.reply.send(result);
+        let mut attempt = || {
+            turn.transaction(c, Some(stats), |c| {
+                let mut deferred = Deferred::default();
+                let out = f(c, &mut deferred)?;
+                deferred.flush(c)?;
+                Ok(out)
+            })
+        };
+        let result = match attempt() {
+            // A concurrent writer committed the same key first (an idempotency key sent
+            // twice at once): once more, which then finds what it committed.
+            Err(e) if e.is_unique_violation() => attempt(),
+            other => other,
+        };
+        let _ = self.reply.send((self.finish)(result));
     }
 
     fn fail(self: Box<Self>, why: String) {
@@ -163,8 +176,14 @@ impl Writer {
     /// Queues a submission: `f` runs on a writer thread inside a write transaction,
     /// leaving its messages and audit events in the [`Deferred`] for the end of it,
     /// possibly more than once (each run but the last rolled back); it is answered once
-    /// its run has committed.
-    pub(crate) fn submit<T, F>(&self, f: F) -> Read<T>
+    /// its run has committed. A submission that fails in its batch is run alone (once
+    /// more if a unique constraint refused it: a concurrent writer won), and what that
+    /// gives goes through `finish` on the writer thread before it is answered.
+    pub(crate) fn submit<T, F>(
+        &self,
+        f: F,
+        finish: impl FnOnce(Result<T, StoreError>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Read<T>
     where
         T: Send + 'static,
         F: FnMut(&mut DbConnection, &mut Deferred) -> Result<T, StoreError> + Send + 'static,
@@ -173,6 +192,7 @@ impl Writer {
         let job = Box::new(Job {
             f,
             out: None,
+            finish: Box::new(finish),
             reply,
         });
         match self.jobs.send(job) {

@@ -934,9 +934,11 @@ async fn registrera(
         )
         .ok()
     });
-    let store = state.store.clone();
     let actor = AuditActor::Anvandare(who.user.id.clone());
-    let result = web::block(move || store.submit_as(&actor, &write, idem.as_ref())).await?;
+    let result = state
+        .store
+        .queue_submission(&actor, &write, idem.as_ref())
+        .await;
     let kvittens = match result {
         Ok(Submission::Created(k) | Submission::Replayed(k)) => k,
         Err(e) if e.is_unavailable() => return Err(PageError::Unavailable(e.to_string())),

@@ -6,6 +6,7 @@ use komvux_domain::message::{
     Ansokan, Antagning, Avbrott, Basladdning, Betyg, Forandring, KommunBody,
 };
 use komvux_domain::{FromJson, KommunMeddelande, KommunMessage, MeddelandeId};
+use komvux_persistence::AuditActor;
 
 use super::{blocking, created, read_body, refuse_kommun};
 use crate::auth::KommunClient;
@@ -34,9 +35,11 @@ where
         return Err(refuse_kommun(&state, &client, kommun, action, "kommunkod").await);
     };
     let idem = body::idempotency_key(&req, &bytes)?;
-    let store = state.store.clone();
-    let id = client.id().to_owned();
-    let submission = blocking(move || store.submit(&id, &write, idem.as_ref())).await?;
+    let actor = AuditActor::Client(client.id().to_owned());
+    let submission = state
+        .store
+        .queue_submission(&actor, &write, idem.as_ref())
+        .await?;
     tracing::info!(client.id = %client.id(), kommun = %kommun, typ = action, replay = submission.is_replay(), "meddelande mottaget");
     Ok(created(submission))
 }
