@@ -1,18 +1,18 @@
-//! Kommun submissions, run by one writer thread in batches (group commit).
+//! Kommun submissions, run by writer threads in batches (group commit).
 //!
 //! A submission is a closure that does what one request stores (idempotency, the
 //! message with its preconditions, its audit event). A writer thread takes every
 //! submission that has queued up (up to a batch size) and runs them one after the other
 //! in one write transaction; their messages and audit events are kept ([`Deferred`])
 //! and stored at the end with one statement each, the messages with their feed
-//! positions under the feed counter's lock ([`feeds::reserve_handelser`]); then it commits once and
-//! only then answers each caller. Per submission that saves the BEGIN and COMMIT round
-//! trips, the two inserts' round trips, the pool checkout and the sequencer's UPDATE of
-//! every message (on PostgreSQL a new version of the row and of each of its indexes),
-//! and the submissions no longer contend with each other for index pages and CPU in
-//! transactions of their own. A few writer threads side by side keep the batches'
-//! queries overlapping; the counter's lock is held only from the batch's inserts to its
-//! commit.
+//! positions under the feed counter's lock ([`feeds::reserve_handelser`]); then it
+//! commits once and only then answers each caller. Per submission that saves the BEGIN
+//! and COMMIT round trips, the two inserts' round trips, the pool checkout and the
+//! sequencer's UPDATE of every message (on PostgreSQL a new version of the row and of
+//! each of its indexes), and the submissions no longer contend with each other for
+//! index pages and CPU in transactions of their own. A few writer threads side by side
+//! keep the batches' queries overlapping; the counter's lock is held only from the
+//! batch's inserts to its commit.
 //!
 //! A submission that fails in a batch (a refusal, a database error) must not take the
 //! others with it, nor leave anything of its own: the batch is rolled back, the
