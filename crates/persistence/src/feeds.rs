@@ -44,25 +44,22 @@ impl FeedName {
 
 /// Takes the next position of `feed`, holding the counter's row lock until commit.
 pub(crate) fn allocate(conn: &mut DbConnection, feed: FeedName) -> Result<i64, StoreError> {
-    diesel::update(feed_counters::table.find(feed.as_str()))
-        .set(feed_counters::value.eq(feed_counters::value + 1))
-        .execute(conn)?;
-    Ok(feed_counters::table
-        .find(feed.as_str())
-        .select(feed_counters::value)
-        .first(conn)?)
+    reserve(conn, feed, 1)
 }
 
-/// Reserves the next `count` handelser positions and returns the first, in one statement
-/// that also takes the counter's row lock for the rest of the transaction (the
-/// submission writers' batches, see `writes.rs`): their messages are inserted with their
+/// Reserves the next `count` positions of `feed` and returns the first, in one statement
+/// that also takes the counter's row lock for the rest of the transaction, so positions
+/// become visible in increasing order. The submission writers' batches reserve their
+/// handelser positions so (see `writes.rs`): their messages are inserted with their
 /// positions, instead of being positioned by the sequencer after commit with an UPDATE
-/// of every row (on PostgreSQL a new version of the row and of every index entry). The
-/// lock is held until commit, as the sequencer's is, so positions still become visible
-/// in increasing order.
-pub(crate) fn reserve_handelser(conn: &mut DbConnection, count: usize) -> Result<i64, StoreError> {
+/// of every row (on PostgreSQL a new version of the row and of every index entry).
+pub(crate) fn reserve(
+    conn: &mut DbConnection,
+    feed: FeedName,
+    count: usize,
+) -> Result<i64, StoreError> {
     let count = i64::try_from(count).map_err(|_| StoreError::Corrupt("batch size".into()))?;
-    let reserve = reserve::Reserve(&count);
+    let reserve = reserve::Reserve(feed.as_str(), &count);
     let last: i64 = crate::connection::on_backend!(conn, |c| reserve.get_result(c))?;
     Ok(last - count + 1)
 }
@@ -71,10 +68,11 @@ pub(crate) fn reserve_handelser(conn: &mut DbConnection, count: usize) -> Result
 /// diesel's own UPDATE is prepared anew at every execution).
 mod reserve {
     use diesel::query_builder::{AstPass, Query, QueryFragment};
-    use diesel::sql_types::{BigInt, HasSqlType};
+    use diesel::sql_types::{BigInt, HasSqlType, Text};
     use diesel::{PgConnection, QueryResult, SqliteConnection};
 
-    pub(super) struct Reserve<'a>(pub &'a i64);
+    /// The feed's name, how many positions.
+    pub(super) struct Reserve<'a>(pub &'a str, pub &'a i64);
 
     crate::connection::static_statement!(Reserve: PgConnection, SqliteConnection);
 
@@ -84,13 +82,16 @@ mod reserve {
 
     impl<DB> QueryFragment<DB> for Reserve<'_>
     where
-        DB: diesel::backend::Backend + HasSqlType<BigInt>,
+        DB: diesel::backend::Backend + HasSqlType<BigInt> + HasSqlType<Text>,
         i64: diesel::serialize::ToSql<BigInt, DB>,
+        str: diesel::serialize::ToSql<Text, DB>,
     {
         fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
             out.push_sql("UPDATE feed_counters SET value = value + ");
-            out.push_bind_param::<BigInt, _>(self.0)?;
-            out.push_sql(" WHERE name = 'handelser' RETURNING value");
+            out.push_bind_param::<BigInt, _>(self.1)?;
+            out.push_sql(" WHERE name = ");
+            out.push_bind_param::<Text, _>(self.0)?;
+            out.push_sql(" RETURNING value");
             Ok(())
         }
     }

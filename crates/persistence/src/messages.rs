@@ -57,15 +57,15 @@ struct NewMessage<'a> {
     kind: &'a str,
     author: &'a str,
     actor: &'a str,
-    kommunkod: Option<String>,
+    kommunkod: Option<&'a str>,
     person: &'a str,
     status: &'a str,
-    ersatter: Option<String>,
+    ersatter: Option<&'a str>,
     aktuell: bool,
     transaktionsdatum: Option<i64>,
     mottaget: i64,
-    giltig_tom: Option<String>,
-    payload: String,
+    giltig_tom: Option<&'a str>,
+    payload: &'a str,
     handelse_pos: Option<i64>,
 }
 
@@ -282,15 +282,15 @@ impl PendingMessage {
             kind: self.kind,
             author: Author::Kommun.as_str(),
             actor: &self.actor,
-            kommunkod: Some(self.kommunkod.clone()),
+            kommunkod: Some(&self.kommunkod),
             person: &self.person,
             status: self.status,
-            ersatter: self.ersatter.clone(),
+            ersatter: self.ersatter.as_deref(),
             aktuell: true,
             transaktionsdatum: Some(self.transaktionsdatum),
             mottaget: self.mottaget,
             giltig_tom: None,
-            payload: self.payload.clone(),
+            payload: &self.payload,
             handelse_pos,
         }
     }
@@ -411,21 +411,23 @@ pub(crate) fn insert_af(
             ersatter = Some(old);
         }
     }
+    let kommunkod = kommun.map(|k| k.to_string());
+    let payload = payload_without_personnummer(payload.map_err(corrupt)?)?;
     let new = NewMessage {
         id: &id,
         record_id: &record_id,
         kind: kind.as_str(),
         author: Author::Arbetsformedlingen.as_str(),
         actor,
-        kommunkod: kommun.map(|k| k.to_string()),
+        kommunkod: kommunkod.as_deref(),
         person: person.as_str(),
         status,
-        ersatter,
+        ersatter: ersatter.as_deref(),
         aktuell: true,
         transaktionsdatum: None,
         mottaget: now,
-        giltig_tom,
-        payload: payload_without_personnummer(payload.map_err(corrupt)?)?,
+        giltig_tom: giltig_tom.as_deref(),
+        payload: &payload,
         handelse_pos: None,
     };
     diesel::insert_into(messages::table)
@@ -478,15 +480,15 @@ pub(crate) fn new_af_version(
         kind: &old.kind,
         author: &old.author,
         actor,
-        kommunkod: old.kommunkod.clone(),
+        kommunkod: old.kommunkod.as_deref(),
         person: &old.person,
         status,
-        ersatter: Some(old.id.clone()),
+        ersatter: Some(&old.id),
         aktuell: true,
         transaktionsdatum: None,
         mottaget: now,
-        giltig_tom: old.giltig_tom.clone(),
-        payload: payload.unwrap_or_else(|| old.payload.clone()),
+        giltig_tom: old.giltig_tom.as_deref(),
+        payload: payload.as_deref().unwrap_or(&old.payload),
         handelse_pos: None,
     };
     diesel::insert_into(messages::table)

@@ -295,7 +295,7 @@ impl Readers {
 /// How long a reader with nothing to do keeps its connection before it gives it back to
 /// the pool and waits: under load the next read comes within this, and then needs no
 /// checkout, whose validation query would be one more round trip per batch.
-pub(crate) const HOLD_IDLE: Duration = Duration::from_millis(2);
+const HOLD_IDLE: Duration = Duration::from_millis(2);
 
 /// Waits for one read (or write), then takes what else has queued, up to `max`.
 ///

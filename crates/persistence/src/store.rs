@@ -199,7 +199,7 @@ struct Inner {
     turn: WriterTurn,
     /// The reader threads: audited reads in batches, with group commit of their events.
     readers: Readers,
-    /// The writer thread: kommun submissions in batches, with group commit.
+    /// The writer threads: kommun submissions in batches, with group commit.
     writer: Writer,
 }
 
@@ -673,24 +673,23 @@ impl Store {
         idem: Option<&IdempotencyKey>,
     ) -> Read<Submission<Kvittens>> {
         let action = format!("skriv:{}", write.message().kind());
-        let (store, actor, write, idem) =
-            (self.clone(), actor.clone(), write.clone(), idem.cloned());
+        // Shared by the job and, should it be refused, the audit of its refusal.
+        let shared = Arc::new((actor.clone(), write.clone(), action));
+        let (store, job_shared, idem) = (self.clone(), shared.clone(), idem.cloned());
         let writer = actor.writer();
-        // The refusal's audit needs them after the job has run.
-        let (refused_actor, refused_write, refused_action) =
-            (actor.clone(), write.clone(), action.clone());
         let job = move |c: &mut DbConnection, deferred: &mut Deferred| {
+            let (actor, write, action) = &*job_shared;
             Self::idempotent_in(c, &writer, idem.as_ref(), |c, t| {
                 let (kv, _) = messages::insert_kommun(
                     c,
                     &store.inner.keys,
                     &writer,
-                    &write,
+                    write,
                     t,
                     Some(&mut deferred.messages),
                     |_, kv, person| {
                         let target = kv.meddelande_id.to_string();
-                        let event = written(&actor, &write, person, &action, &target);
+                        let event = written(actor, write, person, action, &target);
                         deferred.events.push(HeldEvent::new(&event, t));
                         Ok(())
                     },
@@ -700,9 +699,9 @@ impl Store {
         };
         let store = self.clone();
         self.inner.writer.submit(job, move |result| {
-            let pnr = refused_write.message().header().personnummer();
-            let kommun = Some(refused_write.kommun());
-            store.with_refusal_audit(&refused_actor, kommun, Some(&pnr), &refused_action, result)
+            let (actor, write, action) = &*shared;
+            let pnr = write.message().header().personnummer();
+            store.with_refusal_audit(actor, Some(write.kommun()), Some(&pnr), action, result)
         })
     }
 

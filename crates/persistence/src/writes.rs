@@ -5,7 +5,7 @@
 //! submission that has queued up (up to a batch size) and runs them one after the other
 //! in one write transaction; their messages and audit events are kept ([`Deferred`])
 //! and stored at the end with one statement each, the messages with their feed
-//! positions under the feed counter's lock ([`feeds::reserve_handelser`]); then it
+//! positions under the feed counter's lock ([`feeds::reserve`]); then it
 //! commits once and only then answers each caller. Per submission that saves the BEGIN
 //! and COMMIT round trips, the two inserts' round trips, the pool checkout and the
 //! sequencer's UPDATE of every message (on PostgreSQL a new version of the row and of
@@ -30,7 +30,7 @@ use futures_channel::oneshot;
 use crate::audit::{self, HeldEvent};
 use crate::connection::{DbConnection, DbPool, PooledConnection};
 use crate::error::StoreError;
-use crate::feeds;
+use crate::feeds::{self, FeedName};
 use crate::messages::{self, PendingMessage};
 use crate::reads::{Read, next_batch};
 use crate::store::{Stats, WriterTurn};
@@ -46,18 +46,16 @@ pub(crate) struct Deferred {
 }
 
 impl Deferred {
-    /// Stores what was deferred, inside the transaction, and forgets it.
-    fn flush(&mut self, c: &mut DbConnection) -> Result<(), StoreError> {
+    /// Stores what was deferred, inside the transaction.
+    fn flush(self, c: &mut DbConnection) -> Result<(), StoreError> {
         if !self.events.is_empty() {
             let events: Vec<_> = self.events.iter().map(HeldEvent::event).collect();
             audit::append_many(c, &events)?;
         }
         if !self.messages.is_empty() {
-            let first = feeds::reserve_handelser(c, self.messages.len())?;
+            let first = feeds::reserve(c, FeedName::Handelser, self.messages.len())?;
             messages::insert_pending(c, &self.messages, first)?;
         }
-        self.events.clear();
-        self.messages.clear();
         Ok(())
     }
 }
@@ -197,7 +195,7 @@ impl Writer {
         });
         match self.jobs.send(job) {
             Ok(()) => Read::pending(answer),
-            Err(_) => Read::ready(Err(StoreError::Pool("the writer thread stopped".into()))),
+            Err(_) => Read::ready(Err(StoreError::Pool("the writer threads stopped".into()))),
         }
     }
 }
