@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::digits::{Digits, serialize_as_str};
 
 use crate::validation::ErrorCode;
 
@@ -18,9 +20,11 @@ pub struct KommunInfo {
 include!(concat!(env!("OUT_DIR"), "/kommuner.rs"));
 
 /// One of the 290 kommuner, by its four-digit SCB code.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Kommunkod(u16);
+
+serialize_as_str!(Kommunkod, |k| Digits::<4>::new(u64::from(k.0)).as_str());
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidKommunkod {
@@ -66,7 +70,7 @@ impl Kommunkod {
 
     /// The code with four digits, `0180`.
     pub fn as_string(&self) -> String {
-        format!("{:04}", self.0)
+        Digits::<4>::new(u64::from(self.0)).as_str().to_owned()
     }
 
     pub fn namn(&self) -> &'static str {

@@ -142,9 +142,11 @@ impl Betygsvarde {
 macro_rules! text_newtype {
     ($(#[$meta:meta])* $name:ident, $err:ident) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Deserialize)]
+        #[serde(try_from = "String")]
         pub struct $name(String);
+
+        $crate::digits::serialize_as_str!($name, |t| &t.0);
 
         impl $name {
             pub fn as_str(&self) -> &str {

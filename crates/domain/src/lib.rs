@@ -5,6 +5,7 @@
 //! the edge ([`validation::FromJson`] collects every field error at once) and trusted
 //! after that. [`party`] holds the write rule in types. No I/O.
 
+mod digits;
 pub mod kommun;
 pub mod kurs;
 mod luhn;
@@ -22,4 +23,4 @@ pub use organisationsnummer::{CertificateField, Organisationsnummer};
 pub use party::{AfActor, AfMessage, Author, KommunActor, KommunMessage, MessageKind, Party};
 pub use personnummer::Personnummer;
 pub use tid::{Datum, Period, Tidpunkt, Transaktionsdatum};
-pub use validation::{FieldError, FromJson, ValidationErrors};
+pub use validation::{FieldError, FromJson, FromStored, ValidationErrors};

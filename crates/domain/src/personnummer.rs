@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::digits::{Digits, serialize_as_str};
 
 use crate::luhn;
 use crate::validation::ErrorCode;
@@ -10,9 +12,11 @@ use crate::validation::ErrorCode;
 /// A Swedish personal identity number in canonical form `YYYYMMDDNNNC`, with its date
 /// and check digit verified. `Display` and `Debug` show only a masked form
 /// (`19900101-****`); the full value is available through [`Personnummer::expose`].
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Personnummer(u64);
+
+serialize_as_str!(Personnummer, |p| Digits::<12>::new(p.0).as_str());
 
 /// Why a string is not a personnummer. The messages are Swedish and never repeat the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -99,7 +103,13 @@ impl Personnummer {
     /// The full 12-digit number. Named so that every use is visible in review:
     /// never log it, never put it in a URL.
     pub fn expose(&self) -> String {
-        format!("{:012}", self.0)
+        Digits::<12>::new(self.0).as_str().to_owned()
+    }
+
+    /// As [`Personnummer::expose`], the twelve ASCII digits without allocating (for
+    /// keyed hashing).
+    pub fn expose_digits(&self) -> [u8; 12] {
+        Digits::<12>::new(self.0).bytes()
     }
 
     /// The number as an integer (`YYYYMMDDNNNC`), e.g. for keyed hashing.

@@ -6,13 +6,17 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Month, OffsetDateTime, UtcOffset};
 
+use crate::digits::{Digits, serialize_as_str};
 use crate::personnummer::is_real_date;
 use crate::validation::ErrorCode;
 
 /// A calendar date written `YYYY-MM-DD`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Datum(Date);
+
+serialize_as_str!(Datum, |d| std::str::from_utf8(&d.text())
+    .unwrap_or_default());
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidDatum {
@@ -61,6 +65,16 @@ impl Datum {
     pub fn date(&self) -> Date {
         self.0
     }
+
+    /// `YYYY-MM-DD`. Parsed dates have years 1800–2199, the others are today's dates;
+    /// `time` (without its large-dates feature) keeps years within four digits.
+    fn text(&self) -> [u8; 10] {
+        let mut b = [b'-'; 10];
+        b[..4].copy_from_slice(&Digits::<4>::new(self.0.year().unsigned_abs().into()).bytes());
+        b[5..7].copy_from_slice(&Digits::<2>::new(u8::from(self.0.month()).into()).bytes());
+        b[8..].copy_from_slice(&Digits::<2>::new(self.0.day().into()).bytes());
+        b
+    }
 }
 
 impl TryFrom<String> for Datum {
@@ -78,13 +92,7 @@ impl From<Datum> for String {
 
 impl fmt::Display for Datum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:04}-{:02}-{:02}",
-            self.0.year(),
-            u8::from(self.0.month()),
-            self.0.day()
-        )
+        f.write_str(std::str::from_utf8(&self.text()).unwrap_or_default())
     }
 }
 

@@ -7,7 +7,7 @@ use komvux_domain::message::{
     UtbildningsbeslutAndring, UtbildningsbeslutStatus,
 };
 use komvux_domain::party::KommunWrite;
-use komvux_domain::validation::FromJson;
+use komvux_domain::validation::FromStored;
 use komvux_domain::{
     AfMessage, Author, Datum, Kommunkod, MeddelandeId, MeddelandeStatus, MessageKind, Personnummer,
     Tidpunkt,
@@ -94,10 +94,8 @@ fn parse_payload(row: &MessageRow) -> Result<Map<String, Value>, StoreError> {
 }
 
 /// A domain value rebuilt from a stored payload and the revealed personnummer.
-fn rebuild<T: FromJson>(row: &MessageRow, p: &Personnummer) -> Result<T, StoreError> {
-    let mut m = parse_payload(row)?;
-    m.insert("personnummer".into(), p.expose().into());
-    T::from_json(&Value::Object(m)).map_err(|e| corrupt(format!("message {}: {e}", row.id)))
+fn rebuild<T: FromStored>(row: &MessageRow, p: &Personnummer) -> Result<T, StoreError> {
+    T::from_stored(&row.payload, *p).map_err(|e| corrupt(format!("message {}: {e}", row.id)))
 }
 
 fn meddelande_id(s: &str) -> Result<MeddelandeId, StoreError> {

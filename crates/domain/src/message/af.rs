@@ -1,7 +1,7 @@
 //! Messages written by Arbetsförmedlingen: utbildningsbehov, utbildningsbeslut and
 //! etableringsprogram, plus the `{personnummer}` lookup body.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::AfKontor;
@@ -10,7 +10,7 @@ use crate::kommun::Kommunkod;
 use crate::kurs::{Kurskod, Skolform, Studietakt, closed_set};
 use crate::personnummer::Personnummer;
 use crate::tid::{Datum, EndBeforeStart, Period};
-use crate::validation::{Collector, ErrorCode, FromJson};
+use crate::validation::{Collector, ErrorCode, FromJson, FromStored};
 
 closed_set! {
     /// Whether an utbildningsbehov (anvisning) is still in force.
@@ -332,6 +332,81 @@ impl FromJson for Etableringsprogram {
     }
 }
 
+/// Reads a stored payload into its mirror `T`; errors name the field (serde's message).
+fn stored<'a, T: Deserialize<'a>>(payload: &'a str) -> Result<T, String> {
+    serde_json::from_str(payload).map_err(|e| e.to_string())
+}
+
+impl FromStored for Utbildningsbehov {
+    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Stored {
+            hemkommun: Kommunkod,
+            anvisningsdatum: Datum,
+            skolformer: Vec<Skolform>,
+            giltig_tom: Datum,
+            #[serde(default)]
+            af_kontor: Option<AfKontor>,
+        }
+        let s: Stored = stored(payload)?;
+        Self::new(
+            personnummer,
+            s.hemkommun,
+            s.anvisningsdatum,
+            s.skolformer,
+            s.giltig_tom,
+            s.af_kontor,
+        )
+        .map_err(|e| e.to_string())
+    }
+}
+
+impl FromStored for Utbildningsbeslut {
+    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Stored {
+            kommunkod: Kommunkod,
+            beslutsdatum: Datum,
+            fom: Datum,
+            tom: Datum,
+            studietakt: Studietakt,
+            #[serde(default)]
+            kurskoder: Vec<Kurskod>,
+        }
+        let s: Stored = stored(payload)?;
+        let period = Period::new(s.fom, s.tom).map_err(|e| e.to_string())?;
+        Ok(Self {
+            personnummer,
+            kommunkod: s.kommunkod,
+            beslutsdatum: s.beslutsdatum,
+            villkor: UtbildningsbeslutAndring::new(period, s.studietakt, s.kurskoder),
+        })
+    }
+}
+
+impl FromStored for Etableringsprogram {
+    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Stored {
+            deltar: bool,
+            #[serde(default)]
+            fom: Option<Datum>,
+            #[serde(default)]
+            tom: Option<Datum>,
+        }
+        let s: Stored = stored(payload)?;
+        match (s.deltar, s.fom) {
+            (true, Some(fom)) => Self::deltar(personnummer, fom, s.tom).map_err(|e| e.to_string()),
+            (false, None) if s.tom.is_none() => Ok(Self::deltar_inte(personnummer)),
+            (true, None) => Err(InvalidEtableringsprogram::FomMissing.to_string()),
+            (false, _) => Err(InvalidEtableringsprogram::DatesWithoutDeltagande.to_string()),
+        }
+    }
+}
+
 /// The body of every `.../sok` lookup: a personnummer, kept out of URLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PersonSok {
@@ -343,5 +418,81 @@ impl FromJson for PersonSok {
         let o = c.object(value, path, &["personnummer"])?;
         let personnummer = c.req_str(&o, "personnummer", Personnummer::parse)?;
         Some(Self { personnummer })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// What the store writes: the value's JSON without its personnummer.
+    fn stored_payload(v: &impl Serialize) -> String {
+        let mut j = serde_json::to_value(v).unwrap();
+        j.as_object_mut().unwrap().remove("personnummer");
+        j.to_string()
+    }
+
+    fn pnr() -> Personnummer {
+        Personnummer::parse("191212121212").unwrap()
+    }
+
+    #[test]
+    fn stored_values_are_rebuilt_as_they_were() {
+        let behov = Utbildningsbehov::from_json(&json!({
+            "personnummer": "191212121212", "hemkommun": "0180",
+            "anvisningsdatum": "2026-02-20", "skolformer": ["sfi", "gymnasial"],
+            "giltig_tom": "2026-12-31", "af_kontor": "Arbetsförmedlingen \"Öst\""
+        }))
+        .unwrap();
+        let p = stored_payload(&behov);
+        assert_eq!(Utbildningsbehov::from_stored(&p, pnr()).unwrap(), behov);
+
+        let beslut = Utbildningsbeslut::from_json(&json!({
+            "personnummer": "191212121212", "kommunkod": "0114", "beslutsdatum": "2026-03-01",
+            "fom": "2026-03-02", "tom": "2026-06-30", "studietakt": 75, "kurskoder": ["MATMAT01a"]
+        }))
+        .unwrap();
+        let p = stored_payload(&beslut);
+        assert_eq!(Utbildningsbeslut::from_stored(&p, pnr()).unwrap(), beslut);
+
+        for program in [
+            Etableringsprogram::deltar(pnr(), Datum::parse("2026-01-01").unwrap(), None).unwrap(),
+            Etableringsprogram::deltar_inte(pnr()),
+        ] {
+            let p = stored_payload(&program);
+            assert_eq!(Etableringsprogram::from_stored(&p, pnr()).unwrap(), program);
+        }
+    }
+
+    #[test]
+    fn corrupt_stored_values_are_refused_naming_the_field() {
+        let behov = json!({
+            "hemkommun": "0180", "anvisningsdatum": "2026-02-20", "skolformer": ["sfi"],
+            "giltig_tom": "2026-12-31"
+        });
+        assert!(Utbildningsbehov::from_stored(&behov.to_string(), pnr()).is_ok());
+        let with = |field: &str, value: serde_json::Value| {
+            let mut b = behov.clone();
+            b[field] = value;
+            Utbildningsbehov::from_stored(&b.to_string(), pnr()).unwrap_err()
+        };
+        assert!(with("hemkommun", json!("9999")).contains("290 kommuner"));
+        assert!(with("giltig_tom", json!("2026-01-01")).contains("giltig_tom"));
+        assert!(with("skolformer", json!(["sfi", "sfi"])).contains("skolform"));
+        assert!(with("personnummer", json!("191212121212")).contains("personnummer"));
+        assert!(
+            Utbildningsbehov::from_stored("{}", pnr())
+                .unwrap_err()
+                .contains("hemkommun")
+        );
+        let beslut = json!({
+            "kommunkod": "0114", "beslutsdatum": "2026-03-01", "fom": "2026-03-02",
+            "tom": "2026-03-01", "studietakt": 75
+        });
+        assert!(Utbildningsbeslut::from_stored(&beslut.to_string(), pnr()).is_err());
+        let program = json!({ "deltar": false, "fom": "2026-01-01", "tom": null });
+        assert!(Etableringsprogram::from_stored(&program.to_string(), pnr()).is_err());
     }
 }
