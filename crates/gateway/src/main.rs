@@ -11,7 +11,7 @@ use komvux_gateway::{commands, telemetry};
 /// on the readers and back, which glibc serves through its arenas' locks and
 /// consolidation (a sixth of a reader's CPU in the profile); with jemalloc the gateway
 /// spends 10–15 % less CPU per audited lookup at the same peak RSS (docs/performance.md,
-/// step 33). mimalloc, tried in the fifth session, was faster too but more than doubled
+/// step 34). mimalloc, tried in the fifth session, was faster too but more than doubled
 /// the peak RSS.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
