@@ -5,7 +5,6 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::digits::{Digits, serialize_as_str};
-
 use crate::validation::ErrorCode;
 
 /// A row of the embedded kommun table.

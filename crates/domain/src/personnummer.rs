@@ -5,7 +5,6 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::digits::{Digits, serialize_as_str};
-
 use crate::luhn;
 use crate::validation::ErrorCode;
 

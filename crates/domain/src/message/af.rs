@@ -264,6 +264,22 @@ impl ErrorCode for InvalidEtableringsprogram {
 }
 
 impl Etableringsprogram {
+    /// As the message states it: dates exactly when the person takes part (`fom`
+    /// required, `tom` optional), none when not.
+    pub fn new(
+        personnummer: Personnummer,
+        deltar: bool,
+        fom: Option<Datum>,
+        tom: Option<Datum>,
+    ) -> Result<Self, InvalidEtableringsprogram> {
+        match (deltar, fom) {
+            (true, Some(fom)) => Self::deltar(personnummer, fom, tom),
+            (true, None) => Err(InvalidEtableringsprogram::FomMissing),
+            (false, None) if tom.is_none() => Ok(Self::deltar_inte(personnummer)),
+            (false, _) => Err(InvalidEtableringsprogram::DatesWithoutDeltagande),
+        }
+    }
+
     /// Participation from `fom` (to `tom`, when known).
     pub fn deltar(
         personnummer: Personnummer,
@@ -313,13 +329,7 @@ impl FromJson for Etableringsprogram {
         let fom = c.opt_str(&o, "fom", Datum::parse);
         let tom = c.opt_str(&o, "tom", Datum::parse);
         let (personnummer, deltar, fom, tom) = (personnummer?, deltar?, fom?, tom?);
-        let result = match (deltar, fom) {
-            (true, Some(fom)) => Self::deltar(personnummer, fom, tom),
-            (true, None) => Err(InvalidEtableringsprogram::FomMissing),
-            (false, None) if tom.is_none() => Ok(Self::deltar_inte(personnummer)),
-            (false, _) => Err(InvalidEtableringsprogram::DatesWithoutDeltagande),
-        };
-        result
+        Self::new(personnummer, deltar, fom, tom)
             .map_err(|e| {
                 let field = match e {
                     InvalidEtableringsprogram::FomMissing => "fom",
@@ -398,12 +408,7 @@ impl FromStored for Etableringsprogram {
             tom: Option<Datum>,
         }
         let s: Stored = stored(payload)?;
-        match (s.deltar, s.fom) {
-            (true, Some(fom)) => Self::deltar(personnummer, fom, s.tom).map_err(|e| e.to_string()),
-            (false, None) if s.tom.is_none() => Ok(Self::deltar_inte(personnummer)),
-            (true, None) => Err(InvalidEtableringsprogram::FomMissing.to_string()),
-            (false, _) => Err(InvalidEtableringsprogram::DatesWithoutDeltagande.to_string()),
-        }
+        Self::new(personnummer, s.deltar, s.fom, s.tom).map_err(|e| e.to_string())
     }
 }
 
