@@ -31,9 +31,9 @@ openapi: build
 	$(BIN) openapi --api test > openapi/komvux-v1-testmiljo.yaml
 	$(BIN) openapi --api intern > openapi/intern-v1.yaml
 
-## DIGG's REST API profile on the committed document
+## DIGG's REST API profile (lint/digg.spectral.yaml) on the committed documents, and the ruleset's own test
 lint-openapi:
-	npx -y @stoplight/spectral-cli@6 lint openapi/*.yaml -r ../shared/lint/digg-rest-api-profil.spectral.yaml
+	scripts/lint-openapi.sh
 
 ## Regenerate the DEV ONLY certificates
 dev-certs: build

@@ -8,10 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 examples=${KOMVUX_FUZZ_EXAMPLES:-25}
 seed=${KOMVUX_FUZZ_SEED:-1}
-venv=var/tools/schemathesis
+version=4.32.5
+venv=var/tools/schemathesis-$version
 if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4.32,<5"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 # shellcheck source=scripts/serve-throwaway.sh
 source scripts/serve-throwaway.sh

@@ -3,6 +3,7 @@
 use actix_web::App;
 use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::tag::TagBuilder;
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::{AppExt, scope};
 
@@ -54,7 +55,7 @@ impl Modify for Security {
 /// The document of the public API; the test environment's adds the testdata routes.
 pub fn document(mode: Mode) -> Document {
     let app = App::new().into_utoipa_app().openapi(ApiDoc::openapi());
-    let (_, api) = match mode {
+    let (_, mut api) = match mode {
         Mode::Produktion => app.service(scope::scope(routes::BASE).configure(routes::public)),
         Mode::Test => app.service(
             scope::scope(routes::BASE)
@@ -63,6 +64,16 @@ pub fn document(mode: Mode) -> Document {
         ),
     }
     .split_for_parts();
+    if mode == Mode::Test {
+        api.tags.get_or_insert_with(Vec::new).push(
+            TagBuilder::new()
+                .name("Testdata")
+                .description(Some(
+                    "Testmiljön: spela Arbetsförmedlingens sida och återställ klientens testdata",
+                ))
+                .build(),
+        );
+    }
     api
 }
 

@@ -1,6 +1,6 @@
-//! The JSON bodies of `shared/CONTRACT.md` as OpenAPI schemas. These types only
-//! describe; requests are parsed by the domain crate, and a test checks that every
-//! example here parses and that responses match.
+//! The JSON bodies of the public contract (docs/integrator-guide.md, "Message bodies")
+//! as OpenAPI schemas. These types only describe; requests are parsed by the domain
+//! crate, and a test checks that every example here parses and that responses match.
 
 #![allow(dead_code, reason = "schema-only types are never constructed")]
 
