@@ -241,17 +241,7 @@ fn huvudansvarig(app: &TestApp, k: &str, i: usize) -> Personnummer {
 
 /// Invites `p` from the logged-in huvudansvarig's browser; returns the link path.
 async fn invite(app: &TestApp, admin: &Web, p: &Personnummer, epost: &str) -> String {
-    let r = admin
-        .submit(
-            "/mina-sidor/anvandare",
-            "/mina-sidor/anvandare",
-            &[
-                ("personnummer", &p.expose()),
-                ("epost", epost),
-                ("roll", "handlaggare"),
-            ],
-        )
-        .await;
+    let r = try_invite(admin, p, epost).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
         r.body
@@ -332,6 +322,7 @@ pub(crate) async fn invitations_register_once_and_only_the_invited_person(app: &
             komvux_persistence::Roll::Handlaggare,
             -1,
         )
+        .unwrap()
         .unwrap();
     let r = Web::new(app)
         .get(&format!("/mina-sidor/inbjudan/{token}"))
@@ -404,6 +395,176 @@ pub(crate) async fn invitations_register_once_and_only_the_invited_person(app: &
     let audit = app.store.audit_for_actor(&user_id, 1000).unwrap();
     assert!(audit.iter().any(|a| a.action == "mina-sidor:registrering"));
     assert!(audit.iter().any(|a| a.action == "mina-sidor:inloggning"));
+}
+
+/// Posts the invitation form for `p` as handläggare; returns the answer.
+async fn try_invite(admin: &Web, p: &Personnummer, epost: &str) -> Page {
+    admin
+        .submit(
+            "/mina-sidor/anvandare",
+            "/mina-sidor/anvandare",
+            &[
+                ("personnummer", &p.expose()),
+                ("epost", epost),
+                ("roll", "handlaggare"),
+            ],
+        )
+        .await
+}
+
+/// Runs `atgard` (`skicka-igen`, `aterkalla`) on the first open invitation that the
+/// users page of `page_of` lists, as `by`.
+async fn invitation_action(page_of: &Web, by: &Web, atgard: &str) -> Page {
+    let users = page_of.get("/mina-sidor/anvandare").await.body;
+    let prefix = "/mina-sidor/inbjudningar/";
+    let start = users
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} in {users}"))
+        + prefix.len();
+    let id = users[start..].split('/').next().unwrap();
+    by.submit(
+        "/mina-sidor/anvandare",
+        &format!("{prefix}{id}/{atgard}"),
+        &[],
+    )
+    .await
+}
+
+pub(crate) async fn invitations_never_change_an_account(app: &TestApp) {
+    let admin_p = huvudansvarig(app, STOCKHOLM, 2);
+    let admin = Web::new(app);
+    admin.login(&admin_p).await;
+
+    // The only huvudansvarig cannot be invited (and so demoted) by mistake.
+    let r = try_invite(&admin, &admin_p, "fel@stockholm.invalid").await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("redan ett konto i kommunen"), "{}", r.body);
+    assert!(
+        r.body.contains("href=\"#f-personnummer\""),
+        "the summary links the field"
+    );
+
+    // A registered user is not invited again; a person with an open invitation neither.
+    let user_p = person(920);
+    let link = invite(app, &admin, &user_p, "h920@stockholm.invalid").await;
+    let user = Web::new(app);
+    assert_eq!(user.bankid(&link, &user_p).await.status, 303);
+    let r = try_invite(&admin, &user_p, "ny920@stockholm.invalid").await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("redan ett konto i kommunen"), "{}", r.body);
+    let p921 = person(921);
+    let link921 = invite(app, &admin, &p921, "h921@stockholm.invalid").await;
+    let r = try_invite(&admin, &p921, "igen921@stockholm.invalid").await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("redan en inbjudan"), "{}", r.body);
+
+    // An account made after the invitation (Af's command) is not changed by accepting it.
+    app.store
+        .ms_add_huvudansvarig("test", kommun(STOCKHOLM), &p921, "ha921@stockholm.invalid")
+        .unwrap();
+    let r = Web::new(app).bankid(&link921, &p921).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("redan ett konto"), "{}", r.body);
+    let kept = app.store.ms_login_users(&p921, "Test").unwrap().remove(0);
+    assert_eq!(kept.roll, komvux_persistence::Roll::Huvudansvarig);
+    assert_eq!(kept.epost, "ha921@stockholm.invalid");
+
+    // Deactivation withdraws the person's open invitations: the link sent before it no
+    // longer works, and nothing reactivates the account but the huvudansvarig.
+    let p922 = person(922);
+    let link922 = invite(app, &admin, &p922, "h922@stockholm.invalid").await;
+    let second = app
+        .store
+        .ms_add_huvudansvarig("test", kommun(STOCKHOLM), &p922, "ha922@stockholm.invalid")
+        .unwrap();
+    let r = admin
+        .submit(
+            "/mina-sidor/anvandare",
+            &format!("/mina-sidor/anvandare/{}/inaktivera", second.id),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("inaktiverad och utloggad"), "{}", r.body);
+    let r = Web::new(app).get(&link922).await;
+    assert_eq!(r.status, 410, "{}", r.body);
+    assert!(r.body.contains("återkallats"), "{}", r.body);
+    assert_eq!(
+        Web::new(app).bankid("/mina-sidor/", &p922).await.status,
+        403,
+        "still deactivated"
+    );
+    let r = try_invite(&admin, &p922, "h922@stockholm.invalid").await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("inaktiverat konto"), "{}", r.body);
+
+    // Open invitations: shown in Swedish time, sent again (the old link withdrawn) or
+    // withdrawn.
+    let p923 = person(923);
+    let old = invite(app, &admin, &p923, "h923@stockholm.invalid").await;
+    let users = admin.get("/mina-sidor/anvandare").await.body;
+    assert!(
+        users.contains("h923@stockholm.invalid") && !users.contains(" UTC"),
+        "{users}"
+    );
+    let r = invitation_action(&admin, &admin, "skicka-igen").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains("En inbjudan har skickats till h923@stockholm.invalid"),
+        "{}",
+        r.body
+    );
+    let new = invitation_link(app, "h923@stockholm.invalid");
+    assert_ne!(new, old);
+    assert_eq!(Web::new(app).get(&old).await.status, 410);
+    assert_eq!(Web::new(app).get(&new).await.status, 200);
+    let users = admin.get("/mina-sidor/anvandare").await.body;
+    let prefix = "/mina-sidor/inbjudningar/";
+    let id = users[users.find(prefix).unwrap() + prefix.len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = invitation_action(&admin, &admin, "aterkalla").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Inbjudan är återkallad"), "{}", r.body);
+    assert!(
+        !r.body.contains("h923@stockholm.invalid"),
+        "no longer listed"
+    );
+    assert_eq!(Web::new(app).get(&new).await.status, 410);
+    let again = admin
+        .submit(
+            "/mina-sidor/anvandare",
+            &format!("{prefix}{id}/aterkalla"),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, 404, "a withdrawn invitation is not open");
+
+    // Another kommun's huvudansvarig cannot touch this kommun's invitations.
+    let goteborg_p = huvudansvarig(app, GOTEBORG, 3);
+    let other = Web::new(app);
+    other.login(&goteborg_p).await;
+    let link924 = invite(app, &admin, &person(924), "h924@stockholm.invalid").await;
+    let r = invitation_action(&admin, &other, "aterkalla").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(Web::new(app).get(&link924).await.status, 200, "still open");
+
+    let admin_id = app
+        .store
+        .ms_login_users(&admin_p, "Test")
+        .unwrap()
+        .remove(0)
+        .id;
+    let audit = app.store.audit_for_actor(&admin_id, 1000).unwrap();
+    for action in [
+        "mina-sidor:skicka-inbjudan-igen",
+        "mina-sidor:aterkalla-inbjudan",
+    ] {
+        assert!(audit.iter().any(|a| a.action == action), "{action} audited");
+    }
 }
 
 pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &TestApp) {

@@ -86,6 +86,9 @@ pub struct PendingLogin {
 /// An invitation that may still be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {
+    /// The invitation's id for its huvudansvarig (withdraw, send again): the hash of its
+    /// link's token, from which the token cannot be had.
+    pub id: String,
     pub kommun: Kommunkod,
     pub epost: String,
     pub roll: Roll,
@@ -99,8 +102,13 @@ pub enum InvitationRefusal {
     Unknown,
     Expired,
     Used,
+    /// Withdrawn by the huvudansvarig, sent again, or the person's account deactivated.
+    Withdrawn,
     /// The BankID identity is not the person the invitation was made for.
     OtherPerson,
+    /// The person already has an account in the kommun: an invitation never changes an
+    /// account (its role, e-mail or deactivation).
+    AccountExists,
 }
 
 impl InvitationRefusal {
@@ -109,7 +117,30 @@ impl InvitationRefusal {
             Self::Unknown => "inbjudan_okand",
             Self::Expired => "inbjudan_utgangen",
             Self::Used => "inbjudan_anvand",
+            Self::Withdrawn => "inbjudan_aterkallad",
             Self::OtherPerson => "inbjudan_annan_person",
+            Self::AccountExists => "konto_finns",
+        }
+    }
+}
+
+/// Why a person cannot be invited to the kommun.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteRefusal {
+    /// The person has an active account in the kommun already.
+    HasAccount,
+    /// The person's account in the kommun is deactivated: activate it instead.
+    HasInactiveAccount,
+    /// An invitation for the person is still open: withdraw it or send it again.
+    OpenInvitation,
+}
+
+impl InviteRefusal {
+    fn audit_reason(self) -> &'static str {
+        match self {
+            Self::HasAccount => "konto_finns",
+            Self::HasInactiveAccount => "inaktiverat_konto_finns",
+            Self::OpenInvitation => "oppen_inbjudan_finns",
         }
     }
 }
@@ -237,17 +268,19 @@ impl Store {
     /// The kommun's invitations that can still be used, newest first.
     pub fn ms_open_invitations(&self, kommun: Kommunkod) -> Result<Vec<Invitation>, StoreError> {
         let mut c = self.connection()?;
-        let rows: Vec<(String, String, i64)> = inv::table
+        let rows: Vec<(String, String, String, i64)> = inv::table
             .filter(inv::kommunkod.eq(kommun.to_string()))
             .filter(inv::used_at.is_null())
+            .filter(inv::withdrawn_at.is_null())
             .filter(inv::expires_at.ge(now()))
             .order(inv::created_at.desc())
-            .select((inv::epost, inv::roll, inv::expires_at))
+            .select((inv::token_hash, inv::epost, inv::roll, inv::expires_at))
             .load(&mut *c)?;
         Ok(rows
             .into_iter()
-            .filter_map(|(epost, roll, expires_at)| {
+            .filter_map(|(id, epost, roll, expires_at)| {
                 Some(Invitation {
+                    id,
                     kommun,
                     epost,
                     roll: Roll::parse(&roll)?,
@@ -296,7 +329,9 @@ impl Store {
     }
 
     /// Invites a person (by personnummer and e-mail) to the inviter's kommun. Only an
-    /// active huvudansvarig may. Returns the token for the link (shown once).
+    /// active huvudansvarig may, and only a person with no account and no open
+    /// invitation in the kommun (an invitation never changes an account). Returns the
+    /// token for the link (shown once).
     pub fn ms_invite(
         &self,
         by: &MsUser,
@@ -304,25 +339,25 @@ impl Store {
         epost: &str,
         roll: Roll,
         ttl_secs: i64,
-    ) -> Result<String, StoreError> {
+    ) -> Result<Result<String, InviteRefusal>, StoreError> {
         let token = token();
         let hash = hash_secret(&token);
         let person = self.person_hash(personnummer);
         self.tx(|c| {
             require_huvudansvarig(c, by)?;
             let t = now();
-            diesel::insert_into(inv::table)
-                .values((
-                    inv::token_hash.eq(&hash),
-                    inv::kommunkod.eq(by.kommun.to_string()),
-                    inv::person_hash.eq(&person),
-                    inv::epost.eq(epost),
-                    inv::roll.eq(roll.as_str()),
-                    inv::invited_by.eq(&by.id),
-                    inv::created_at.eq(t),
-                    inv::expires_at.eq(t + ttl_secs * MICROS),
-                ))
-                .execute(c)?;
+            if let Some(refusal) = invite_refusal(c, by.kommun, &person, t)? {
+                Self::ms_audit(
+                    c,
+                    &AuditActor::Anvandare(by.id.clone()),
+                    Some(by.kommun),
+                    "mina-sidor:bjud-in",
+                    None,
+                    Outcome::Refused(refusal.audit_reason()),
+                )?;
+                return Ok(Err(refusal));
+            }
+            insert_invitation(c, &hash, by, &person, epost, roll, t, ttl_secs)?;
             Self::ms_audit(
                 c,
                 &AuditActor::Anvandare(by.id.clone()),
@@ -330,9 +365,56 @@ impl Store {
                 "mina-sidor:bjud-in",
                 None,
                 Outcome::Ok,
+            )?;
+            Ok(Ok(token.clone()))
+        })
+    }
+
+    /// Withdraws an open invitation of the huvudansvarig's kommun: its link stops
+    /// working at once. Another kommun's, a used or an unknown one is `NotFound`.
+    pub fn ms_withdraw_invitation(&self, by: &MsUser, id: &str) -> Result<(), StoreError> {
+        self.tx(|c| {
+            require_huvudansvarig(c, by)?;
+            withdraw_open(c, by.kommun, id, now())?;
+            Self::ms_audit(
+                c,
+                &AuditActor::Anvandare(by.id.clone()),
+                Some(by.kommun),
+                "mina-sidor:aterkalla-inbjudan",
+                None,
+                Outcome::Ok,
             )
-        })?;
-        Ok(token)
+        })
+    }
+
+    /// Sends an open invitation again: the old link is withdrawn and a new one made for
+    /// the same person, e-mail and role, valid `ttl_secs` from now. Returns the new
+    /// link's token and the e-mail address.
+    pub fn ms_resend_invitation(
+        &self,
+        by: &MsUser,
+        id: &str,
+        ttl_secs: i64,
+    ) -> Result<(String, String), StoreError> {
+        let token = token();
+        let hash = hash_secret(&token);
+        self.tx(|c| {
+            require_huvudansvarig(c, by)?;
+            let t = now();
+            let (person, epost, roll) = withdraw_open(c, by.kommun, id, t)?;
+            let roll =
+                Roll::parse(&roll).ok_or_else(|| StoreError::Corrupt(format!("roll {roll}")))?;
+            insert_invitation(c, &hash, by, &person, &epost, roll, t, ttl_secs)?;
+            Self::ms_audit(
+                c,
+                &AuditActor::Anvandare(by.id.clone()),
+                Some(by.kommun),
+                "mina-sidor:skicka-inbjudan-igen",
+                None,
+                Outcome::Ok,
+            )?;
+            Ok((token.clone(), epost))
+        })
     }
 
     /// The invitation behind a link, if it can still be used.
@@ -382,23 +464,35 @@ impl Store {
             let claimed = diesel::update(
                 inv::table
                     .filter(inv::token_hash.eq(invitation_hash))
-                    .filter(inv::used_at.is_null()),
+                    .filter(inv::used_at.is_null())
+                    .filter(inv::withdrawn_at.is_null()),
             )
             .set(inv::used_at.eq(t))
             .execute(c)?;
             if claimed != 1 {
                 return Ok(Err(InvitationRefusal::Used));
             }
-            let id = upsert_user(
+            // An account made since the invitation (Af's command, another invitation)
+            // is never changed by it: not its role, e-mail or deactivation.
+            if account_of(c, invitation.kommun, &person)?.is_some() {
+                Self::ms_audit(
+                    c,
+                    &AuditActor::System("mina-sidor".into()),
+                    Some(invitation.kommun),
+                    "mina-sidor:registrering",
+                    None,
+                    Outcome::Refused(InvitationRefusal::AccountExists.audit_reason()),
+                )?;
+                return Ok(Err(InvitationRefusal::AccountExists));
+            }
+            let id = insert_user(
                 c,
                 invitation.kommun,
                 &person,
+                namn,
                 &invitation.epost,
                 invitation.roll,
             )?;
-            diesel::update(usr::table.find(&id))
-                .set(usr::namn.eq(namn))
-                .execute(c)?;
             Self::ms_audit(
                 c,
                 &AuditActor::Anvandare(id.clone()),
@@ -424,18 +518,41 @@ impl Store {
             if user_id == by.id {
                 return Err(StoreError::Conflict("du kan inte inaktivera dig själv"));
             }
-            let changed = diesel::update(
-                usr::table
-                    .filter(usr::id.eq(user_id))
-                    .filter(usr::kommunkod.eq(by.kommun.to_string())),
-            )
-            .set((usr::active.eq(active), usr::updated_at.eq(now())))
-            .execute(c)?;
-            if changed != 1 {
+            let target: Option<(String, String, bool)> = usr::table
+                .filter(usr::id.eq(user_id))
+                .filter(usr::kommunkod.eq(by.kommun.to_string()))
+                .select((usr::person_hash, usr::roll, usr::active))
+                .first(c)
+                .optional()?;
+            let Some((person, roll, was_active)) = target else {
                 return Err(StoreError::NotFound);
+            };
+            let t = now();
+            if !active
+                && was_active
+                && roll == Roll::Huvudansvarig.as_str()
+                && active_huvudansvariga(c, by.kommun)? <= 1
+            {
+                return Err(StoreError::Conflict(
+                    "kommunen måste ha minst en aktiv huvudansvarig",
+                ));
             }
+            diesel::update(usr::table.find(user_id))
+                .set((usr::active.eq(active), usr::updated_at.eq(t)))
+                .execute(c)?;
             if !active {
                 diesel::delete(sess::table.filter(sess::user_id.eq(user_id))).execute(c)?;
+                // An invitation sent before the deactivation must not let the person
+                // back in.
+                diesel::update(
+                    inv::table
+                        .filter(inv::kommunkod.eq(by.kommun.to_string()))
+                        .filter(inv::person_hash.eq(&person))
+                        .filter(inv::used_at.is_null())
+                        .filter(inv::withdrawn_at.is_null()),
+                )
+                .set(inv::withdrawn_at.eq(t))
+                .execute(c)?;
             }
             Self::ms_audit(
                 c,
@@ -611,6 +728,8 @@ impl Store {
     }
 }
 
+/// Makes the person's account in the kommun active with `roll` and `epost`, creating it
+/// if there is none: Af's bootstrap command only (an invitation never changes an account).
 fn upsert_user(
     c: &mut crate::DbConnection,
     kommun: Kommunkod,
@@ -618,31 +737,36 @@ fn upsert_user(
     epost: &str,
     roll: Roll,
 ) -> Result<String, StoreError> {
-    let t = now();
-    let existing: Option<String> = usr::table
-        .filter(usr::kommunkod.eq(kommun.to_string()))
-        .filter(usr::person_hash.eq(person_hash))
-        .select(usr::id)
-        .first(c)
-        .optional()?;
-    if let Some(id) = existing {
+    if let Some((id, _)) = account_of(c, kommun, person_hash)? {
         diesel::update(usr::table.find(&id))
             .set((
                 usr::epost.eq(epost),
                 usr::roll.eq(roll.as_str()),
                 usr::active.eq(true),
-                usr::updated_at.eq(t),
+                usr::updated_at.eq(now()),
             ))
             .execute(c)?;
         return Ok(id);
     }
+    insert_user(c, kommun, person_hash, "", epost, roll)
+}
+
+fn insert_user(
+    c: &mut crate::DbConnection,
+    kommun: Kommunkod,
+    person_hash: &str,
+    namn: &str,
+    epost: &str,
+    roll: Roll,
+) -> Result<String, StoreError> {
+    let t = now();
     let id = uuid::Uuid::new_v4().to_string();
     diesel::insert_into(usr::table)
         .values((
             usr::id.eq(&id),
             usr::kommunkod.eq(kommun.to_string()),
             usr::person_hash.eq(person_hash),
-            usr::namn.eq(""),
+            usr::namn.eq(namn),
             usr::epost.eq(epost),
             usr::roll.eq(roll.as_str()),
             usr::active.eq(true),
@@ -651,6 +775,112 @@ fn upsert_user(
         ))
         .execute(c)?;
     Ok(id)
+}
+
+/// The person's account in the kommun: its id and whether it is active.
+fn account_of(
+    c: &mut crate::DbConnection,
+    kommun: Kommunkod,
+    person_hash: &str,
+) -> Result<Option<(String, bool)>, StoreError> {
+    Ok(usr::table
+        .filter(usr::kommunkod.eq(kommun.to_string()))
+        .filter(usr::person_hash.eq(person_hash))
+        .select((usr::id, usr::active))
+        .first(c)
+        .optional()?)
+}
+
+fn active_huvudansvariga(
+    c: &mut crate::DbConnection,
+    kommun: Kommunkod,
+) -> Result<i64, StoreError> {
+    Ok(usr::table
+        .filter(usr::kommunkod.eq(kommun.to_string()))
+        .filter(usr::roll.eq(Roll::Huvudansvarig.as_str()))
+        .filter(usr::active.eq(true))
+        .count()
+        .get_result(c)?)
+}
+
+/// Why the person cannot be invited to the kommun at `t`, if there is a reason.
+fn invite_refusal(
+    c: &mut crate::DbConnection,
+    kommun: Kommunkod,
+    person_hash: &str,
+    t: i64,
+) -> Result<Option<InviteRefusal>, StoreError> {
+    match account_of(c, kommun, person_hash)? {
+        Some((_, true)) => return Ok(Some(InviteRefusal::HasAccount)),
+        Some((_, false)) => return Ok(Some(InviteRefusal::HasInactiveAccount)),
+        None => {}
+    }
+    let open: i64 = inv::table
+        .filter(inv::kommunkod.eq(kommun.to_string()))
+        .filter(inv::person_hash.eq(person_hash))
+        .filter(inv::used_at.is_null())
+        .filter(inv::withdrawn_at.is_null())
+        .filter(inv::expires_at.ge(t))
+        .count()
+        .get_result(c)?;
+    Ok((open > 0).then_some(InviteRefusal::OpenInvitation))
+}
+
+#[allow(clippy::too_many_arguments, reason = "one row's columns")]
+fn insert_invitation(
+    c: &mut crate::DbConnection,
+    token_hash: &str,
+    by: &MsUser,
+    person_hash: &str,
+    epost: &str,
+    roll: Roll,
+    t: i64,
+    ttl_secs: i64,
+) -> Result<(), StoreError> {
+    diesel::insert_into(inv::table)
+        .values((
+            inv::token_hash.eq(token_hash),
+            inv::kommunkod.eq(by.kommun.to_string()),
+            inv::person_hash.eq(person_hash),
+            inv::epost.eq(epost),
+            inv::roll.eq(roll.as_str()),
+            inv::invited_by.eq(&by.id),
+            inv::created_at.eq(t),
+            inv::expires_at.eq(t + ttl_secs * MICROS),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Withdraws the kommun's open invitation `id` at `t`; returns its person hash, e-mail
+/// and role. `NotFound` unless it is the kommun's, unused and not withdrawn.
+fn withdraw_open(
+    c: &mut crate::DbConnection,
+    kommun: Kommunkod,
+    id: &str,
+    t: i64,
+) -> Result<(String, String, String), StoreError> {
+    let row: Option<(String, String, String)> = inv::table
+        .filter(inv::token_hash.eq(id))
+        .filter(inv::kommunkod.eq(kommun.to_string()))
+        .filter(inv::used_at.is_null())
+        .filter(inv::withdrawn_at.is_null())
+        .select((inv::person_hash, inv::epost, inv::roll))
+        .first(c)
+        .optional()?;
+    let row = row.ok_or(StoreError::NotFound)?;
+    let changed = diesel::update(
+        inv::table
+            .filter(inv::token_hash.eq(id))
+            .filter(inv::withdrawn_at.is_null())
+            .filter(inv::used_at.is_null()),
+    )
+    .set(inv::withdrawn_at.eq(t))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(row)
 }
 
 fn user_by_id(c: &mut crate::DbConnection, id: &str) -> Result<MsUser, StoreError> {
@@ -675,7 +905,16 @@ fn require_huvudansvarig(c: &mut crate::DbConnection, by: &MsUser) -> Result<(),
     }
 }
 
-type InvitationRow = (String, String, String, String, i64, Option<i64>);
+type InvitationRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 
 fn find_invitation(
     c: &mut crate::DbConnection,
@@ -684,12 +923,14 @@ fn find_invitation(
     Ok(inv::table
         .find(hash)
         .select((
+            inv::token_hash,
             inv::kommunkod,
             inv::person_hash,
             inv::epost,
             inv::roll,
             inv::expires_at,
             inv::used_at,
+            inv::withdrawn_at,
         ))
         .first(c)
         .optional()?)
@@ -700,10 +941,13 @@ fn check_invitation(
     row: Option<InvitationRow>,
     t: i64,
 ) -> Result<(Invitation, String), InvitationRefusal> {
-    let (kommunkod, person, epost, roll, expires_at, used_at) =
+    let (id, kommunkod, person, epost, roll, expires_at, used_at, withdrawn_at) =
         row.ok_or(InvitationRefusal::Unknown)?;
     if used_at.is_some() {
         return Err(InvitationRefusal::Used);
+    }
+    if withdrawn_at.is_some() {
+        return Err(InvitationRefusal::Withdrawn);
     }
     if expires_at < t {
         return Err(InvitationRefusal::Expired);
@@ -712,6 +956,7 @@ fn check_invitation(
     let roll = Roll::parse(&roll).ok_or(InvitationRefusal::Unknown)?;
     Ok((
         Invitation {
+            id,
             kommun,
             epost,
             roll,

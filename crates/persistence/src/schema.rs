@@ -131,6 +131,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
+        withdrawn_at -> Nullable<BigInt>,
     }
 }
 

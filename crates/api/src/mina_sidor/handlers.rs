@@ -5,7 +5,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use komvux_domain::message::PersonSok;
 use komvux_domain::{FieldError, FromJson, Personnummer};
 use komvux_persistence::{
-    AuditActor, IdempotencyKey, Invitation, InvitationRefusal, MsUser, Roll, StoreError, Submission,
+    AuditActor, IdempotencyKey, Invitation, InvitationRefusal, InviteRefusal, MsUser, Roll,
+    StoreError, Submission,
 };
 use maud::{Markup, html};
 use serde_json::json;
@@ -58,7 +59,11 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/registrera/{typ}", web::post().to(registrera))
                 .route("/anvandare", web::get().to(users))
                 .route("/anvandare", web::post().to(invite))
-                .route("/anvandare/{id}/{atgard}", web::post().to(set_active)),
+                .route("/anvandare/{id}/{atgard}", web::post().to(set_active))
+                .route(
+                    "/inbjudningar/{id}/{atgard}",
+                    web::post().to(invitation_action),
+                ),
         )
         .default_service(web::to(not_found));
 }
@@ -377,9 +382,35 @@ fn refusal_text(r: InvitationRefusal) -> &'static str {
         InvitationRefusal::Used => {
             "Inbjudan har redan använts. Har du redan registrerat dig loggar du in med BankID på startsidan."
         }
+        InvitationRefusal::Withdrawn => {
+            "Inbjudan har återkallats. Be kommunens huvudansvariga om en ny inbjudan om du behöver ett konto."
+        }
         InvitationRefusal::OtherPerson => {
             "Inbjudan gäller en annan person än den som legitimerade sig. Inbjudan kan bara användas av den som den skickades till."
         }
+        InvitationRefusal::AccountExists => {
+            "Du har redan ett konto i kommunen, och en inbjudan ändrar det inte. Logga in med BankID på startsidan, eller be kommunens huvudansvariga om hjälp."
+        }
+    }
+}
+
+fn invite_refusal_error(r: InviteRefusal) -> FieldError {
+    match r {
+        InviteRefusal::HasAccount => FieldError::new(
+            "personnummer",
+            "har_konto",
+            "Personen har redan ett konto i kommunen. En inbjudan kan inte ändra ett konto.",
+        ),
+        InviteRefusal::HasInactiveAccount => FieldError::new(
+            "personnummer",
+            "har_inaktiverat_konto",
+            "Personen har ett inaktiverat konto i kommunen. Aktivera kontot i listan över användare i stället.",
+        ),
+        InviteRefusal::OpenInvitation => FieldError::new(
+            "personnummer",
+            "har_oppen_inbjudan",
+            "Personen har redan en inbjudan som inte har använts. Skicka den igen eller återkalla den i listan över inbjudningar.",
+        ),
     }
 }
 
@@ -1035,13 +1066,29 @@ fn users_page(
             @if !invitations.is_empty() {
                 table {
                     caption { "Inbjudningar som inte har använts" }
-                    thead { tr { th scope="col" { "E-postadress" } th scope="col" { "Roll" } th scope="col" { "Gäller till" } } }
+                    thead { tr { th scope="col" { "E-postadress" } th scope="col" { "Roll" } th scope="col" { "Gäller till" } th scope="col" { "Åtgärd" } } }
                     tbody {
                         @for i in invitations {
                             tr {
                                 td { (i.epost) }
                                 td { (if i.roll == Roll::Huvudansvarig { "Huvudansvarig" } else { "Handläggare" }) }
-                                td { (timestamp(i.expires_at)) }
+                                td { (swedish_time(i.expires_at)) }
+                                td {
+                                    form method="post" action={ (BASE) "/inbjudningar/" (i.id) "/skicka-igen" } {
+                                        (csrf(&who.csrf))
+                                        button type="submit" class="sekundar" {
+                                            "Skicka igen"
+                                            span class="visually-hidden" { " till " (i.epost) }
+                                        }
+                                    }
+                                    form method="post" action={ (BASE) "/inbjudningar/" (i.id) "/aterkalla" } {
+                                        (csrf(&who.csrf))
+                                        button type="submit" class="sekundar" {
+                                            "Återkalla"
+                                            span class="visually-hidden" { " inbjudan till " (i.epost) }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -1061,12 +1108,30 @@ fn users_page(
     )
 }
 
-/// A stored timestamp (microseconds) as local Swedish time, e.g. `2026-11-28 10:00`.
-fn timestamp(micros: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+/// A stored timestamp (microseconds) in Swedish time, e.g. `2026-11-28 10:00`:
+/// CET, and CEST from the last Sunday of March to the last Sunday of October (01:00
+/// UTC both, the EU rule).
+fn swedish_time(micros: i64) -> String {
+    let utc = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.format(&f).unwrap_or_default()
+    let last_sunday_01_utc = |month: time::Month| {
+        let last = time::Date::from_calendar_date(utc.year(), month, 31)
+            .unwrap_or(time::macros::date!(1970 - 01 - 01));
+        let back = i64::from(last.weekday().number_days_from_sunday());
+        last.saturating_sub(time::Duration::days(back))
+            .with_hms(1, 0, 0)
+            .map(|t| t.assume_utc())
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    };
+    let summer = utc >= last_sunday_01_utc(time::Month::March)
+        && utc < last_sunday_01_utc(time::Month::October);
+    let local = utc.to_offset(if summer {
+        time::macros::offset!(+2)
+    } else {
+        time::macros::offset!(+1)
+    });
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    local.format(&f).unwrap_or_default()
 }
 
 /// The kommun's users and open invitations, as the huvudansvarig `by` sees them.
@@ -1129,7 +1194,6 @@ async fn invite(
         errors.push(FieldError::new("roll", "ogiltig_roll", "Välj en roll"));
     }
     let store = state.store.clone();
-    let kommun = who.user.kommun;
     let (Some(person), Some(roll), true) = (person, roll, errors.is_empty()) else {
         let lists = user_lists(&state, &who.user).await?;
         return Ok(pages::html(
@@ -1140,7 +1204,43 @@ async fn invite(
     let by = who.user.clone();
     let ttl = ms.config.invitation_ttl_secs;
     let to = epost.clone();
-    let token = run(move || store.ms_invite(&by, &person, &to, roll, ttl)).await?;
+    let token = match run(move || store.ms_invite(&by, &person, &to, roll, ttl)).await? {
+        Ok(token) => token,
+        Err(refusal) => {
+            let lists = user_lists(&state, &who.user).await?;
+            let errors = Errors(vec![invite_refusal_error(refusal)]);
+            return Ok(pages::html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                users_page(&state, &who, &lists, &form, &errors, None),
+            ));
+        }
+    };
+    let notice = send_invitation(&ms, &who.user, &epost, &token).await?;
+    users_with_notice(&state, &who, &notice).await
+}
+
+/// The users page after an action, with its notice.
+async fn users_with_notice(state: &AppState, who: &Inloggad, notice: &str) -> Page {
+    let lists = user_lists(state, &who.user).await?;
+    Ok(ok(users_page(
+        state,
+        who,
+        &lists,
+        &FormData::default(),
+        &Errors::default(),
+        Some(notice),
+    )))
+}
+
+/// Mails the invitation link for `token` to `epost`; returns the notice to show.
+async fn send_invitation(
+    ms: &Ms,
+    by: &MsUser,
+    epost: &str,
+    token: &str,
+) -> Result<String, PageError> {
+    let kommun = by.kommun;
+    let ttl = ms.config.invitation_ttl_secs;
     let link = format!(
         "{}{BASE}/inbjudan/{token}",
         ms.config.public_url.trim_end_matches('/')
@@ -1153,17 +1253,17 @@ async fn invite(
          Har du inte väntat dig inbjudan kan du bortse från det här meddelandet.\n\n\
          Mina sidor för kommuner\n",
         kommun.namn(),
-        if who.user.namn.is_empty() {
-            who.user.epost.as_str()
+        if by.namn.is_empty() {
+            by.epost.as_str()
         } else {
-            who.user.namn.as_str()
+            by.namn.as_str()
         },
     );
     let mailer = ms.mailer.clone();
-    let to = epost.clone();
+    let to = epost.to_owned();
     let sent =
         web::block(move || mailer.send(&to, "Inbjudan till Mina sidor för kommuner", body)).await?;
-    let notice = match sent {
+    Ok(match sent {
         Ok(()) => format!("En inbjudan har skickats till {epost}."),
         Err(e) => {
             tracing::warn!(error = %e, "mina sidor: invitation mail not sent");
@@ -1171,16 +1271,56 @@ async fn invite(
                 "Inbjudan skapades men e-posten till {epost} kunde inte skickas. Försök igen senare."
             )
         }
+    })
+}
+
+/// Reads an administration form (an action button's): CSRF checked, huvudansvarig only.
+async fn admin_form(
+    req: &HttpRequest,
+    who: &Inloggad,
+    payload: web::Payload,
+) -> Result<(), PageError> {
+    let form = form_of(req, payload).await?;
+    who.check_csrf(&form)?;
+    who.require_huvudansvarig()
+}
+
+/// Withdraws (`aterkalla`) or sends again (`skicka-igen`) an open invitation.
+async fn invitation_action(
+    req: HttpRequest,
+    state: State,
+    ms: Ms,
+    who: Inloggad,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Page {
+    admin_form(&req, &who, payload).await?;
+    let (id, atgard) = path.into_inner();
+    let store = state.store.clone();
+    let by = who.user.clone();
+    // An invitation that is not the kommun's, or no longer open, is 404 like an unknown one.
+    let found = |e: StoreError| match e {
+        StoreError::NotFound => PageError::NotFound,
+        e => e.into(),
     };
-    let lists = user_lists(&state, &who.user).await?;
-    Ok(ok(users_page(
-        &state,
-        &who,
-        &lists,
-        &FormData::default(),
-        &Errors::default(),
-        Some(&notice),
-    )))
+    let notice = match atgard.as_str() {
+        "aterkalla" => {
+            web::block(move || store.ms_withdraw_invitation(&by, &id))
+                .await?
+                .map_err(found)?;
+            "Inbjudan är återkallad. Länken fungerar inte längre.".to_owned()
+        }
+        "skicka-igen" => {
+            let ttl = ms.config.invitation_ttl_secs;
+            let (token, epost) = web::block(move || store.ms_resend_invitation(&by, &id, ttl))
+                .await?
+                .map_err(found)?;
+            let sent = send_invitation(&ms, &who.user, &epost, &token).await?;
+            format!("{sent} Den tidigare länken fungerar inte längre.")
+        }
+        _ => return Err(PageError::NotFound),
+    };
+    users_with_notice(&state, &who, &notice).await
 }
 
 async fn set_active(
@@ -1190,9 +1330,7 @@ async fn set_active(
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Page {
-    let form = form_of(&req, payload).await?;
-    who.check_csrf(&form)?;
-    who.require_huvudansvarig()?;
+    admin_form(&req, &who, payload).await?;
     let (id, atgard) = path.into_inner();
     let active = match atgard.as_str() {
         "aktivera" => true,
@@ -1209,13 +1347,32 @@ async fn set_active(
         Err(StoreError::Conflict(why)) => why,
         Err(e) => return Err(e.into()),
     };
-    let lists = user_lists(&state, &who.user).await?;
-    Ok(ok(users_page(
-        &state,
-        &who,
-        &lists,
-        &FormData::default(),
-        &Errors::default(),
-        Some(notice),
-    )))
+    users_with_notice(&state, &who, notice).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::swedish_time;
+
+    fn micros(rfc3339: &str) -> i64 {
+        let t =
+            time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or_default()
+    }
+
+    #[test]
+    fn swedish_time_is_cet_in_winter_cest_in_summer_changing_at_01_utc_on_the_last_sundays() {
+        // 2026: the last Sundays of March and October are the 29th and the 25th.
+        for (utc, swedish) in [
+            ("2026-12-01T10:00:00Z", "2026-12-01 11:00"),
+            ("2026-07-01T10:00:00Z", "2026-07-01 12:00"),
+            ("2026-03-29T00:59:00Z", "2026-03-29 01:59"),
+            ("2026-03-29T01:00:00Z", "2026-03-29 03:00"),
+            ("2026-10-25T00:59:00Z", "2026-10-25 02:59"),
+            ("2026-10-25T01:00:00Z", "2026-10-25 02:00"),
+        ] {
+            assert_eq!(swedish_time(micros(utc)), swedish, "{utc}");
+        }
+    }
 }
