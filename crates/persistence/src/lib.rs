@@ -15,6 +15,7 @@ mod error;
 mod feeds;
 mod idempotency;
 mod identities;
+mod lists;
 mod messages;
 mod mina_sidor;
 mod reads;

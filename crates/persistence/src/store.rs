@@ -20,6 +20,7 @@ use crate::error::{ItemError, StoreError};
 use crate::feeds::Cursor;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::identities::{self, IdentityKeys, Pseudonym};
+use crate::lists::{beslut_feed, tabell2};
 use crate::messages::{self, MessageRow, Revealed};
 use crate::reads::{AuditBuf, FoundPerson, PersonLookup, Read, Readers};
 use crate::records::{
@@ -1145,14 +1146,7 @@ impl Store {
         let reader = reader.clone();
         self.read_audited(move |store, c, buf| {
             let today = messages::today().to_string();
-            let base = || {
-                msg::table
-                    .filter(msg::kind.eq(MessageKind::Utbildningsbehov.as_str()))
-                    .filter(msg::kommunkod.eq(hemkommun.to_string()))
-                    .filter(msg::aktuell.eq(true))
-                    .filter(msg::status.eq(UtbildningsbehovStatus::Aktiv.as_str()))
-                    .filter(msg::giltig_tom.ge(today.clone()))
-            };
+            let base = || tabell2!(hemkommun.to_string(), today.clone());
             let total: i64 = base().count().get_result(c)?;
             let rows: Vec<MessageRow> = base()
                 .order((msg::mottaget.asc(), msg::id.asc()))
@@ -1219,11 +1213,7 @@ impl Store {
         let limit = limit.clamp(1, 1000);
         let reader = reader.clone();
         self.read_audited(move |store, c, buf| {
-            let rows: Vec<MessageRow> = msg::table
-                .filter(msg::kind.eq(MessageKind::Utbildningsbeslut.as_str()))
-                .filter(msg::kommunkod.eq(kommun.to_string()))
-                .filter(msg::beslut_pos.gt(after.position()))
-                .order(msg::beslut_pos.asc())
+            let rows: Vec<MessageRow> = beslut_feed!(kommun.to_string(), after.position())
                 .limit(i64::from(limit))
                 .load(c)?;
             let next = rows

@@ -1,0 +1,2 @@
+DROP INDEX messages_tabell2;
+DROP INDEX messages_beslut_feed;
