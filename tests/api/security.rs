@@ -145,6 +145,43 @@ pub(crate) async fn credentials_must_match_an_active_client_of_the_certificates_
         "every mismatch looks the same"
     );
 
+    // A repeated credential header is refused whichever value comes first: no value
+    // may win unseen.
+    let url = format!("{}/utbildningsbehov?hemkommun=0180", api.base);
+    let repeated = [
+        [
+            ("client_id", creds.id.as_str()),
+            ("client_id", creds.id.as_str()),
+            ("client_secret", creds.secret.as_str()),
+        ],
+        [
+            ("client_id", creds.id.as_str()),
+            ("client_secret", creds.secret.as_str()),
+            ("client_secret", "kxs_wrong"),
+        ],
+        [
+            ("client_id", creds.id.as_str()),
+            ("client_secret", "kxs_wrong"),
+            ("client_secret", creds.secret.as_str()),
+        ],
+        [
+            ("client_id", creds.id.as_str()),
+            ("client_secret", creds.secret.as_str()),
+            ("client_secret", creds.secret.as_str()),
+        ],
+    ];
+    for headers in repeated {
+        let mut request = api.http.get(&url);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{headers:?}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["type"], "/problem/ej-autentiserad");
+        assert_eq!(body["detail"], bodies[0], "looks like any other mismatch");
+    }
+
     app.store.set_client_active(&creds.id, false).unwrap();
     assert_eq!(
         api.get("/utbildningsbehov?hemkommun=0180").await.status,

@@ -37,8 +37,15 @@ impl KommunClient {
     }
 }
 
+/// The one value of a credential header; none when it is missing, malformed or repeated
+/// (a repeated header would let one of its values win unseen: any repetition is the
+/// same 401 as a wrong value).
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    let v = req.headers().get(name)?.to_str().ok()?;
+    let mut values = req.headers().get_all(name);
+    let v = values.next()?.to_str().ok()?;
+    if values.next().is_some() {
+        return None;
+    }
     (!v.is_empty() && v.len() <= 200 && v.bytes().all(|b| b.is_ascii_graphic())).then_some(v)
 }
 
