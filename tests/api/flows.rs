@@ -263,6 +263,59 @@ pub(crate) async fn listings_and_feeds_page(app: &TestApp) {
     );
 }
 
+/// The decision feed's cursor belongs to one kommun: a vendor serving two kommuner
+/// cannot skip one's decisions with the other's cursor, and a made-up or future cursor
+/// is refused. Cursors of the older, unbound form keep working up to the head.
+pub(crate) async fn feed_cursors_are_bound_to_their_kommun(app: &TestApp) {
+    use base64::Engine;
+    let b64 = |t: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t);
+    let api = app.client(STOCKHOLM_ORG, &["0180", "1480"]);
+    for i in 0..3 {
+        anvisa(&app.store, person(60 + i), "0180");
+        besluta(&app.store, person(60 + i), "0180");
+    }
+    let stockholm = api.get("/utbildningsbeslut?kommunkod=0180").await;
+    assert_eq!(stockholm.body["data"].as_array().unwrap().len(), 3);
+    let cursor = stockholm.body["efter"].as_str().unwrap().to_owned();
+    // A decision in Göteborg below Stockholm's position would be skipped with its cursor.
+    anvisa(&app.store, person(70), "1480");
+    besluta(&app.store, person(70), "1480");
+    let refused = [
+        cursor.clone(),
+        b64("kx1:b:999999"),
+        b64("kx2:b:1480:1:0000000000000000"),
+    ];
+    for c in &refused {
+        let r = api
+            .get(&format!("/utbildningsbeslut?kommunkod=1480&efter={c}"))
+            .await;
+        assert_eq!(r.status, 422, "{c}: {:?}", r.body);
+        assert_eq!(
+            r.fields()[0],
+            ("efter".to_owned(), "ogiltig_markor".to_owned())
+        );
+    }
+    let goteborg = api.get("/utbildningsbeslut?kommunkod=1480").await;
+    assert_eq!(goteborg.body["data"].as_array().unwrap().len(), 1);
+    // Stockholm's own cursor: caught up, and it stays valid.
+    let r = api
+        .get(&format!("/utbildningsbeslut?kommunkod=0180&efter={cursor}"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["data"].as_array().unwrap().len(), 0);
+    assert_eq!(r.body["efter"], cursor.as_str());
+    // The older form still works, up to the head, and answers a bound cursor.
+    let r = api
+        .get(&format!(
+            "/utbildningsbeslut?kommunkod=1480&efter={}",
+            b64("kx1:b:0")
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["data"].as_array().unwrap().len(), 1);
+    assert_ne!(r.body["efter"], cursor.as_str());
+}
+
 pub(crate) async fn skyddade_personuppgifter_leave_out_locating_fields(app: &TestApp) {
     let api = app.client(STOCKHOLM_ORG, &["0180"]);
     let af = app.af();

@@ -108,6 +108,7 @@ on_both_databases!(flows_test => flows:
     idempotency_keys_replay_and_refuse,
     basladdning_is_all_or_nothing_and_names_each_item,
     listings_and_feeds_page,
+    feed_cursors_are_bound_to_their_kommun,
     skyddade_personuppgifter_leave_out_locating_fields,
 );
 

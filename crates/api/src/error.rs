@@ -340,6 +340,12 @@ impl ApiError {
                 "idempotensnyckel_ateranvand",
                 "Nyckeln har redan använts för en annan begäran; använd en ny nyckel",
             ),
+            StoreError::InvalidCursor => ApiError::field(
+                ProblemKind::Valideringsfel,
+                &at("efter"),
+                "ogiltig_markor",
+                "Markören (efter) är ogiltig för det här flödet och den här kommunen; använd värdet från föregående svar eller utelämna den",
+            ),
             StoreError::NotFound => ApiError::not_found(),
             StoreError::Conflict(what) => ApiError::new(ProblemKind::Konflikt, what),
             StoreError::Items(items) => {

@@ -22,6 +22,10 @@ pub enum StoreError {
     /// The same idempotency key was used with another request.
     #[error("idempotensnyckeln har redan använts för en annan begäran")]
     IdempotencyKeyReused,
+    /// A feed cursor this gateway did not hand out for this feed and kommun, or beyond
+    /// the feed's head.
+    #[error("markören är ogiltig")]
+    InvalidCursor,
     #[error("hittades inte")]
     NotFound,
     /// A state change that does not apply (e.g. ending what has already ended).

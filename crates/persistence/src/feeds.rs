@@ -11,6 +11,7 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::prelude::*;
+use komvux_domain::Kommunkod;
 use komvux_domain::validation::ErrorCode;
 
 use crate::connection::DbConnection;
@@ -34,7 +35,7 @@ impl FeedName {
         }
     }
 
-    fn tag(self) -> &'static str {
+    pub(crate) fn tag(self) -> &'static str {
         match self {
             Self::Handelser => "h",
             Self::Utbildningsbeslut => "b",
@@ -210,10 +211,27 @@ mod positions {
 }
 
 /// A position in a feed, opaque to clients. `Cursor::start()` is before the first row.
+///
+/// The utbildningsbeslut feed's cursors are bound to their kommun with a MAC
+/// (`kx2:b:<kommun>:<pos>:<mac>`): a vendor serving several kommuner cannot pass one
+/// kommun's cursor on another's feed and silently skip decisions, and nobody can make
+/// one up. The store checks the binding (`Store::utbildningsbeslut_feed`); cursors of
+/// the older form (`kx1:b:<pos>`) still work, as long as they are not beyond the feed's
+/// head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     feed: &'static str,
     position: i64,
+    /// The kommun and MAC of a bound cursor (`kx2`).
+    binding: Option<(Kommunkod, [u8; MAC_BYTES])>,
+}
+
+/// The bytes of a bound cursor's MAC (64 bits: a forgery needs 2^64 tries online).
+pub(crate) const MAC_BYTES: usize = 8;
+
+/// The text a bound cursor's MAC is computed over.
+pub(crate) fn bound_text(feed: &str, kommun: Kommunkod, position: i64) -> String {
+    format!("kx2:{feed}:{kommun}:{position}")
 }
 
 /// A cursor that this gateway did not hand out for this feed.
@@ -229,10 +247,7 @@ impl ErrorCode for InvalidCursor {
 
 impl Cursor {
     fn start(feed: FeedName) -> Self {
-        Self {
-            feed: feed.tag(),
-            position: 0,
-        }
+        Self::at(feed, 0)
     }
 
     pub fn start_of_handelser() -> Self {
@@ -247,6 +262,24 @@ impl Cursor {
         Self {
             feed: feed.tag(),
             position,
+            binding: None,
+        }
+    }
+
+    /// The kommun and MAC this cursor was handed out with, if it is bound.
+    pub(crate) fn binding(&self) -> Option<(Kommunkod, [u8; MAC_BYTES])> {
+        self.binding
+    }
+
+    /// The utbildningsbeslut cursor at `position` for `kommun`, with its MAC.
+    pub(crate) fn bound_utbildningsbeslut(
+        kommun: Kommunkod,
+        position: i64,
+        mac: [u8; MAC_BYTES],
+    ) -> Self {
+        Self {
+            binding: Some((kommun, mac)),
+            ..Self::at(FeedName::Utbildningsbeslut, position)
         }
     }
 
@@ -256,21 +289,40 @@ impl Cursor {
     }
 
     fn parse_for(raw: &str, feed: FeedName) -> Result<Self, InvalidCursor> {
-        if raw.is_empty() || raw.len() > 32 {
+        if raw.is_empty() || raw.len() > 96 {
             return Err(InvalidCursor);
         }
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| InvalidCursor)?;
         let text = std::str::from_utf8(&bytes).map_err(|_| InvalidCursor)?;
-        let rest = text
-            .strip_prefix("kx1:")
-            .and_then(|r| r.strip_prefix(feed.tag()))
-            .and_then(|r| r.strip_prefix(':'))
-            .ok_or(InvalidCursor)?;
-        if rest.is_empty() || rest.len() > 18 || !rest.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(InvalidCursor);
+        let position = |digits: &str| -> Result<i64, InvalidCursor> {
+            if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(InvalidCursor);
+            }
+            digits.parse().map_err(|_| InvalidCursor)
+        };
+        let tagged = |version: &str| {
+            text.strip_prefix(version)
+                .and_then(|r| r.strip_prefix(feed.tag()))
+                .and_then(|r| r.strip_prefix(':'))
+        };
+        if let Some(rest) = tagged("kx1:") {
+            return Ok(Self::at(feed, position(rest)?));
         }
-        let position = rest.parse().map_err(|_| InvalidCursor)?;
-        Ok(Self::at(feed, position))
+        let rest = tagged("kx2:").ok_or(InvalidCursor)?;
+        let mut parts = rest.split(':');
+        let (Some(kommun), Some(pos), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(InvalidCursor);
+        };
+        let kommun = Kommunkod::parse(kommun).map_err(|_| InvalidCursor)?;
+        let mut bytes = [0u8; MAC_BYTES];
+        hex::decode_to_slice(mac, &mut bytes).map_err(|_| InvalidCursor)?;
+        Ok(Self {
+            binding: Some((kommun, bytes)),
+            ..Self::at(feed, position(pos)?)
+        })
     }
 
     pub fn parse_handelser(raw: &str) -> Result<Self, InvalidCursor> {
@@ -285,15 +337,33 @@ impl Cursor {
         Self {
             feed: self.feed,
             position: position.max(self.position),
+            binding: None,
         }
     }
 }
 
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = format!("kx1:{}:{}", self.feed, self.position);
+        let text = match self.binding {
+            Some((kommun, mac)) => format!(
+                "{}:{}",
+                bound_text(self.feed, kommun, self.position),
+                hex::encode(mac)
+            ),
+            None => format!("kx1:{}:{}", self.feed, self.position),
+        };
         f.write_str(&URL_SAFE_NO_PAD.encode(text))
     }
+}
+
+/// The feed's head: the last position handed out (0 before the first).
+pub(crate) fn head(conn: &mut DbConnection, feed: FeedName) -> Result<i64, StoreError> {
+    Ok(feed_counters::table
+        .find(feed.as_str())
+        .select(feed_counters::value)
+        .first::<i64>(conn)
+        .optional()?
+        .unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -348,6 +418,34 @@ mod tests {
             Cursor::parse_utbildningsbeslut(&c.to_string()),
             Err(InvalidCursor)
         );
+    }
+
+    #[test]
+    fn bound_cursors_roundtrip_with_their_kommun_and_mac() {
+        let kommun = Kommunkod::parse("0180").unwrap();
+        let c = Cursor::bound_utbildningsbeslut(kommun, 42, [7; MAC_BYTES]);
+        let parsed = Cursor::parse_utbildningsbeslut(&c.to_string()).unwrap();
+        assert_eq!(parsed, c);
+        assert_eq!(parsed.binding(), Some((kommun, [7; MAC_BYTES])));
+        assert_eq!(Cursor::parse_handelser(&c.to_string()), Err(InvalidCursor));
+        let legacy = URL_SAFE_NO_PAD.encode("kx1:b:42");
+        assert_eq!(
+            Cursor::parse_utbildningsbeslut(&legacy).unwrap().binding(),
+            None
+        );
+        for text in [
+            "kx2:b:0180:42",
+            "kx2:b:0180:42:0707",
+            "kx2:b:9999:42:0707070707070707",
+            "kx2:b:0180:42:0707070707070707:x",
+        ] {
+            let raw = URL_SAFE_NO_PAD.encode(text);
+            assert_eq!(
+                Cursor::parse_utbildningsbeslut(&raw),
+                Err(InvalidCursor),
+                "{text}"
+            );
+        }
     }
 
     #[test]

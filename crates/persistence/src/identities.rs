@@ -126,6 +126,18 @@ impl IdentityKeys {
         self.dev
     }
 
+    /// The MAC of a feed cursor's text (domain-separated from the lookup hashes, whose
+    /// input is digits only).
+    pub(crate) fn cursor_mac(&self, text: &str) -> [u8; crate::feeds::MAC_BYTES] {
+        let mut mac = self.hmac.clone();
+        mac.update(b"cursor:");
+        mac.update(text.as_bytes());
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; crate::feeds::MAC_BYTES];
+        out.copy_from_slice(&full[..crate::feeds::MAC_BYTES]);
+        out
+    }
+
     pub(crate) fn lookup_hash(&self, p: &Personnummer) -> String {
         let mut mac = self.hmac.clone();
         mac.update(&p.expose_digits());

@@ -1213,13 +1213,31 @@ impl Store {
         let limit = limit.clamp(1, 1000);
         let reader = reader.clone();
         self.read_audited(move |store, c, buf| {
+            let keys = &store.inner.keys;
+            let feed_name = crate::feeds::FeedName::Utbildningsbeslut;
+            // Only a cursor handed out for this kommun (or one of the older, unbound
+            // form), and never one beyond the head: either would skip decisions.
+            let issued_here = match after.binding() {
+                None => true,
+                Some((k, mac)) => {
+                    let text = crate::feeds::bound_text(feed_name.tag(), k, after.position());
+                    k == kommun
+                        && subtle::ConstantTimeEq::ct_eq(&keys.cursor_mac(&text)[..], &mac[..])
+                            .into()
+                }
+            };
+            if !issued_here || after.position() > crate::feeds::head(c, feed_name)? {
+                return Err(StoreError::InvalidCursor);
+            }
             let rows: Vec<MessageRow> = beslut_feed!(kommun.to_string(), after.position())
                 .limit(i64::from(limit))
                 .load(c)?;
-            let next = rows
+            let position = rows
                 .last()
                 .and_then(|r| r.beslut_pos)
-                .map_or(after, |p| after.advanced(p));
+                .map_or(after.position(), |p| p.max(after.position()));
+            let mac = keys.cursor_mac(&crate::feeds::bound_text(feed_name.tag(), kommun, position));
+            let next = Cursor::bound_utbildningsbeslut(kommun, position, mac);
             let persons: Vec<Pseudonym> = rows
                 .iter()
                 .map(|r| Pseudonym::from_db(r.person.clone()))
