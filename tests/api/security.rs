@@ -361,6 +361,39 @@ pub(crate) async fn bad_input_gets_a_clean_problem(app: &TestApp) {
         .unwrap();
     assert_eq!(r.status, 405);
     assert_eq!(r.problem_type(), "/problem/metod-ej-tillaten");
+    assert_eq!(r.headers.get("allow").unwrap(), "POST");
+
+    // Each listener knows only its own routes: the internal API's paths are 404 on the
+    // public listener (not a 405 naming the very method used), and the other way round.
+    let root = api.base.trim_end_matches("/komvux/v1").to_owned();
+    for (method, path) in [
+        (reqwest::Method::GET, "/intern/v1/handelser"),
+        (reqwest::Method::POST, "/intern/v1/personer/sok"),
+        (reqwest::Method::DELETE, "/intern/v1/handelser"),
+    ] {
+        let r = api
+            .send(api.http.request(method.clone(), format!("{root}{path}")))
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.status, r.problem_type()),
+            (404, "/problem/hittades-inte"),
+            "{method} {path}"
+        );
+        assert!(r.headers.get("allow").is_none());
+    }
+    let af = app.af();
+    for path in ["/komvux/v1/utbildningsbehov", "/komvux/v1/ansokningar"] {
+        let url = af.base.replace("/intern/v1", path);
+        let r = api.send(af.http.get(url)).await.unwrap();
+        assert_eq!(
+            (r.status, r.problem_type()),
+            (404, "/problem/hittades-inte"),
+            "{path}"
+        );
+    }
+    let r = af.call(reqwest::Method::DELETE, "/handelser", None).await;
+    assert_eq!(r.status, 405, "the internal listener's own 405 holds");
 }
 
 pub(crate) async fn test_environment_takes_only_test_persons(app: &TestApp) {

@@ -21,8 +21,12 @@ pub struct AppState {
     pub metrics: Metrics,
     pub openapi_json: String,
     pub openapi_yaml: String,
-    /// Every route of the documents with its methods, to tell 405 from 404.
+    /// Every route of the public document with its methods, to tell 405 from 404 on
+    /// the public listener.
     pub routes: Vec<(actix_web::dev::ResourceDef, Vec<String>)>,
+    /// The same for the internal listener: a listener knows only its own routes, so
+    /// the other listener's paths are 404 there, not mapped by a 405.
+    pub intern_routes: Vec<(actix_web::dev::ResourceDef, Vec<String>)>,
     /// The internal API's token verifier (when the internal API is on).
     pub jwt: Option<crate::intern::jwt::JwtVerifier>,
     pub intern_openapi_json: String,
@@ -82,8 +86,8 @@ impl Application {
             tls::server_configs(&config.tls, Some(metrics.clone()))?;
         let public_doc = crate::openapi::document(config.mode);
         let intern_doc = crate::openapi::intern_document();
-        let mut known = crate::openapi::routes(&public_doc);
-        known.extend(crate::openapi::routes(&intern_doc));
+        let known = crate::openapi::routes(&public_doc);
+        let intern_known = crate::openapi::routes(&intern_doc);
         let jwt = config
             .intern
             .as_ref()
@@ -97,6 +101,7 @@ impl Application {
             openapi_json: crate::openapi::json(&public_doc).map_err(StartupError::Other)?,
             openapi_yaml: crate::openapi::yaml(&public_doc).map_err(StartupError::Other)?,
             routes: known,
+            intern_routes: intern_known,
             jwt,
             intern_openapi_json: crate::openapi::json(&intern_doc).map_err(StartupError::Other)?,
             limiter: config.rate_limit.and_then(crate::ratelimit::Limiter::new),
@@ -121,7 +126,9 @@ impl Application {
                     }
                 }))
                 .into_app()
-                .default_service(web::to(not_found))
+                .default_service(web::to(|req, state: web::Data<AppState>| async move {
+                    not_found(req, &state.routes)
+                }))
         })
         .on_connect(identity::on_connect)
         .client_request_timeout(std::time::Duration::from_secs(10))
@@ -160,7 +167,9 @@ impl Application {
                             scope::scope(crate::intern::BASE).configure(crate::intern::configure),
                         )
                         .into_app()
-                        .default_service(web::to(not_found))
+                        .default_service(web::to(|req, state: web::Data<AppState>| async move {
+                            not_found(req, &state.intern_routes)
+                        }))
                 })
                 .workers(config.workers.clamp(1, 2))
                 .shutdown_timeout(30)
@@ -294,15 +303,19 @@ impl Application {
     }
 }
 
-/// Unknown paths are 404; known paths with another method are 405 with `Allow`.
-async fn not_found(
+/// Unknown paths are 404; known paths of this listener (`routes`) with another method
+/// are 405 with `Allow`. A path whose route allows the method used but that no handler
+/// served is 404 too: a 405 whose `Allow` names the method used would contradict itself
+/// (RFC 9110 §15.5.6).
+fn not_found(
     req: actix_web::HttpRequest,
-    state: web::Data<AppState>,
+    routes: &[(actix_web::dev::ResourceDef, Vec<String>)],
 ) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
-    let allowed = state
-        .routes
+    let method = req.method().as_str();
+    let allowed = routes
         .iter()
         .find(|(def, _)| def.is_match(req.path()))
+        .filter(|(_, methods)| !methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
         .map(|(_, methods)| methods.join(", "));
     match allowed {
         Some(allow) => {
