@@ -353,8 +353,69 @@ pub(crate) async fn bad_input_gets_a_clean_problem(app: &TestApp) {
         assert_eq!(r.status, 401);
     }
 
+    // A transaktionsdatum beyond the allowed clock skew (5 minutes) is refused, naming
+    // the field; one a minute ahead is a drifting clock and accepted.
+    crate::bodies::anvisa(&app.store, person(9), "0180");
+    let ahead = |secs: i64| {
+        let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(secs);
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    for (when, status) in [
+        ("2080-01-01T00:00:00Z".to_owned(), 422),
+        (ahead(600), 422),
+        (ahead(60), 201),
+    ] {
+        let mut body = crate::bodies::ansokan("0180", person(9));
+        body["transaktionsdatum"] = json!(when);
+        let r = api.post("/ansokningar", &body).await;
+        assert_eq!(r.status, status, "{when}: {:?}", r.body);
+        if status == 422 {
+            assert_eq!(
+                r.fields(),
+                vec![("transaktionsdatum".to_owned(), "i_framtiden".to_owned())]
+            );
+        }
+    }
+    let mut load = crate::bodies::ansokan("0180", person(9));
+    load["transaktionsdatum"] = json!("2080-01-01T00:00:00Z");
+    let r = api
+        .post(
+            "/basladdning",
+            &json!({ "ansokningar": [load], "antagningar": [] }),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(
+        r.fields(),
+        vec![(
+            "ansokningar[0].transaktionsdatum".to_owned(),
+            "i_framtiden".to_owned()
+        )]
+    );
+
     let r = api.get("/meddelanden/not-a-uuid").await;
     assert_eq!(r.status, 404);
+    // A personnummer put in a path by mistake is not echoed by the 404.
+    for path in [
+        "/personer/201212121212",
+        "/meddelanden/20121212-1212",
+        "/utbildningsbehov/201212121212/x",
+    ] {
+        let r = api.get(path).await;
+        assert_eq!(r.status, 404, "{path}");
+        let text = r.body.to_string();
+        assert!(
+            !text.contains("201212121212")
+                && !text.contains("20121212-1212")
+                && !text.contains("1212121212"),
+            "{path}: {text}"
+        );
+        assert!(
+            r.body["instance"].as_str().unwrap().contains("***"),
+            "{text}"
+        );
+    }
     let r = api
         .send(api.http.delete(format!("{}/ansokningar", api.base)))
         .await

@@ -110,6 +110,42 @@ pub fn persons_allowed<'a>(
     Err(ApiError::with_errors(kind, detail, errors))
 }
 
+/// How far ahead of the gateway's clock a source system's `transaktionsdatum` may be:
+/// clocks drift, but a message is not reported before it happened.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
+
+/// Refuses a `transaktionsdatum` more than [`MAX_CLOCK_SKEW_SECS`] in the future (each
+/// with its field path), as a 422 `valideringsfel` with `kod: i_framtiden`.
+pub fn not_in_future(
+    times: impl IntoIterator<Item = (komvux_domain::Transaktionsdatum, String)>,
+) -> Result<(), ApiError> {
+    let limit = time::OffsetDateTime::now_utc().unix_timestamp() + MAX_CLOCK_SKEW_SECS;
+    let errors: Vec<FieldError> = times
+        .into_iter()
+        .filter(|(t, _)| t.unix_micros() / 1_000_000 > limit)
+        .map(|(_, falt)| {
+            FieldError::new(
+                falt,
+                "i_framtiden",
+                "Transaktionsdatum ligger mer än 5 minuter fram i tiden; kontrollera källsystemets klocka",
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let n = errors.len();
+    Err(ApiError::with_errors(
+        ProblemKind::Valideringsfel,
+        if n == 1 {
+            "1 fält är felaktigt".to_owned()
+        } else {
+            format!("{n} fält är felaktiga")
+        },
+        errors,
+    ))
+}
+
 /// Query parameters, each name at most once, none unknown.
 #[derive(Debug)]
 pub struct Query {

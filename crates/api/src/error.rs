@@ -267,10 +267,37 @@ impl ApiError {
             title: kind.title(),
             status: kind.status().as_u16(),
             detail,
-            instance,
+            instance: instance.map(|i| without_identity_numbers(&i)),
             errors,
         }
     }
+}
+
+/// `text` with every run that could be a personnummer or samordningsnummer (ten or more
+/// digits, perhaps with `-` or `+` between them) replaced by `***`: a problem's
+/// `instance` is the request's path, and a client may have put a personnummer there by
+/// mistake. No error ever echoes one.
+pub(crate) fn without_identity_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.bytes().filter(u8::is_ascii_digit).count() >= 10 {
+            out.push_str("***");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_ascii_digit() || ((ch == '-' || ch == '+') && !run.is_empty()) {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// A problem+json response for `problem`.
@@ -385,5 +412,30 @@ impl From<StoreError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         Self::Internal(format!("blocking pool: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod identity_number_tests {
+    use super::without_identity_numbers;
+
+    #[test]
+    fn identity_numbers_in_a_path_are_masked_and_the_rest_kept() {
+        for (path, masked) in [
+            (
+                "/komvux/v1/personer/201212121212",
+                "/komvux/v1/personer/***",
+            ),
+            ("/komvux/v1/x/20121212-1212/y", "/komvux/v1/x/***/y"),
+            ("/komvux/v1/x/121212+1212", "/komvux/v1/x/***"),
+            ("/komvux/v1/utbildningsbehov", "/komvux/v1/utbildningsbehov"),
+            (
+                "/komvux/v1/meddelanden/6f1c2b4e-8c1d-4a0e",
+                "/komvux/v1/meddelanden/6f1c2b4e-8c1d-4a0e",
+            ),
+            ("/kommun/0180/2026-12-04", "/kommun/0180/2026-12-04"),
+        ] {
+            assert_eq!(without_identity_numbers(path), masked, "{path}");
+        }
     }
 }

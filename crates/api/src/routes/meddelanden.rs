@@ -28,6 +28,10 @@ where
     let bytes = read_body(payload, state.config.max_body_bytes).await?;
     let value = body::json(&req, &bytes)?;
     let message = KommunMeddelande::<B>::from_json(&value).map_err(ApiError::validation)?;
+    body::not_in_future([(
+        message.header().transaktionsdatum(),
+        "transaktionsdatum".to_owned(),
+    )])?;
     let person = message.header().personnummer();
     body::persons_allowed(state.mode, [(&person, "personnummer".to_owned())])?;
     let kommun = message.header().kommunkod();
@@ -235,22 +239,27 @@ pub(crate) async fn basladdning(
     let bytes = read_body(payload, state.config.max_basladdning_bytes).await?;
     let value = body::json(&req, &bytes)?;
     let load = Basladdning::from_json(&value).map_err(ApiError::validation)?;
-    let persons: Vec<_> = load
+    // Every item's header with its field path, e.g. `ansokningar[3]`.
+    let items: Vec<_> = load
         .ansokningar
         .iter()
         .enumerate()
-        .map(|(i, m)| {
-            (
-                m.header().personnummer(),
-                format!("ansokningar[{i}].personnummer"),
-            )
-        })
-        .chain(load.antagningar.iter().enumerate().map(|(i, m)| {
-            (
-                m.header().personnummer(),
-                format!("antagningar[{i}].personnummer"),
-            )
-        }))
+        .map(|(i, m)| (m.header(), format!("ansokningar[{i}]")))
+        .chain(
+            load.antagningar
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.header(), format!("antagningar[{i}]"))),
+        )
+        .collect();
+    body::not_in_future(
+        items
+            .iter()
+            .map(|(h, at)| (h.transaktionsdatum(), format!("{at}.transaktionsdatum"))),
+    )?;
+    let persons: Vec<_> = items
+        .iter()
+        .map(|(h, at)| (h.personnummer(), format!("{at}.personnummer")))
         .collect();
     body::persons_allowed(state.mode, persons.iter().map(|(p, f)| (p, f.clone())))?;
     let mut forbidden = Vec::new();
