@@ -123,6 +123,7 @@ on_both_databases!(security_test => security:
     credentials_must_match_an_active_client_of_the_certificates_organisation,
     certificate_forms_of_every_swedish_issuer_are_accepted,
     bad_input_gets_a_clean_problem,
+    bodies_are_bounded_in_size_and_time,
     test_environment_takes_only_test_persons,
     tls_material_reloads_without_restart,
 );

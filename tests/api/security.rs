@@ -570,3 +570,63 @@ pub(crate) async fn tls_material_reloads_without_restart(app: &TestApp) {
         200
     );
 }
+
+/// A body that is declared too large is refused before it is read, and one that stalls
+/// is cut off after the body timeout (2 s in the tests) instead of holding a handler.
+pub(crate) async fn bodies_are_bounded_in_size_and_time(app: &TestApp) {
+    use futures_util::StreamExt;
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let url = format!("{}/ansokningar", api.base);
+    let creds = api.creds.clone().unwrap();
+    // A few bytes, then nothing more: the rest of the declared body never comes.
+    let stalled = || {
+        let first = futures_util::stream::once(async {
+            Ok::<_, std::io::Error>(b"{\"kommunkod\": ".to_vec())
+        });
+        reqwest::Body::wrap_stream(first.chain(futures_util::stream::pending()))
+    };
+    let send = |declared: u64| {
+        api.http
+            .post(&url)
+            .header("client_id", &creds.id)
+            .header("client_secret", &creds.secret)
+            .header("content-type", "application/json")
+            .header("content-length", declared.to_string())
+            .body(stalled())
+            .send()
+    };
+
+    let started = std::time::Instant::now();
+    let r = tokio::time::timeout(std::time::Duration::from_secs(5), send(100_000_000))
+        .await
+        .expect("a declared 100 MB body is answered at once")
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["type"], "/problem/for-stor");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let started = std::time::Instant::now();
+    let r = tokio::time::timeout(std::time::Duration::from_secs(10), send(1_000))
+        .await
+        .expect("a stalled body is cut off after the body timeout")
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 408);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["type"], "/problem/tidsgrans");
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(1_900)
+            && waited < std::time::Duration::from_secs(6),
+        "{waited:?}"
+    );
+    // The gateway goes on serving.
+    assert_eq!(
+        api.get("/utbildningsbehov?hemkommun=0180").await.status,
+        200
+    );
+}

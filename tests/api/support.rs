@@ -225,6 +225,7 @@ impl TestApp {
             tls: pki.tls_paths(),
             max_body_bytes: ApiConfig::DEFAULT_MAX_BODY_BYTES,
             max_basladdning_bytes: ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES,
+            body_timeout_secs: 2,
             workers: 2,
             rate_limit: None,
             intern: Some(komvux_api::InternConfig {

@@ -48,6 +48,9 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Largest accepted basladdning body, in bytes.
     pub max_basladdning_bytes: usize,
+    /// How long a request body may take to arrive once its head is in; a client that
+    /// stops in the middle is answered 408 and cut off.
+    pub body_timeout_secs: u64,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
     /// Arbetsförmedlingen's internal API on its own listener; `None` leaves it off.
@@ -92,4 +95,5 @@ pub struct JwtSettings {
 impl ApiConfig {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
     pub const DEFAULT_MAX_BASLADDNING_BYTES: usize = 32 * 1024 * 1024;
+    pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 10;
 }

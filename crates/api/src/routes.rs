@@ -51,8 +51,10 @@ pub fn testdata(cfg: &mut ServiceConfig<'_>) {
 
 /// Reads the body up to `limit` bytes; a larger one is refused before it is buffered.
 pub(crate) async fn read_body(
+    req: &actix_web::HttpRequest,
     mut payload: web::Payload,
     limit: usize,
+    timeout: std::time::Duration,
 ) -> Result<web::Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
@@ -60,16 +62,45 @@ pub(crate) async fn read_body(
             format!("Begäran får vara högst {limit} byte"),
         )
     };
-    let mut buf = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| ApiError::new(ProblemKind::FelaktigJson, "Begäran kunde inte läsas"))?;
-        if buf.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        buf.extend_from_slice(&chunk);
+    // A declared size over the limit is refused before a byte of the body is read.
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
     }
-    Ok(buf.freeze())
+    let read = async {
+        let mut buf = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| {
+                ApiError::new(ProblemKind::FelaktigJson, "Begäran kunde inte läsas")
+            })?;
+            if buf.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    };
+    // A body that stalls holds a handler and its buffer: cut it off.
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                ProblemKind::Tidsgrans,
+                format!(
+                    "Begärans innehåll kom inte fram inom {} sekunder",
+                    timeout.as_secs()
+                ),
+            ))
+        })
+}
+
+/// How long a body of the public or internal API may take (`limits.body_timeout_secs`).
+pub(crate) fn body_timeout(state: &AppState) -> std::time::Duration {
+    std::time::Duration::from_secs(state.config.body_timeout_secs)
 }
 
 /// Reads, checks and parses a JSON body of the usual size into `T`, every field error
@@ -79,7 +110,13 @@ pub(crate) async fn parse_body<T: komvux_domain::FromJson>(
     state: &AppState,
     payload: web::Payload,
 ) -> Result<T, ApiError> {
-    let bytes = read_body(payload, state.config.max_body_bytes).await?;
+    let bytes = read_body(
+        req,
+        payload,
+        state.config.max_body_bytes,
+        body_timeout(state),
+    )
+    .await?;
     T::from_json(&crate::body::json(req, &bytes)?).map_err(ApiError::validation)
 }
 

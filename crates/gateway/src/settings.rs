@@ -138,6 +138,7 @@ pub struct FileIdentity {
 pub struct FileLimits {
     pub max_body_bytes: Option<usize>,
     pub max_basladdning_bytes: Option<usize>,
+    pub body_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -210,6 +211,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "KOMVUX_MAX_BASLADDNING_BYTES",
         "limits.max_basladdning_bytes",
     ),
+    ("KOMVUX_BODY_TIMEOUT_SECS", "limits.body_timeout_secs"),
     ("KOMVUX_POOL_MAX_SIZE", "pool.max_size"),
     (
         "KOMVUX_POOL_CONNECTION_TIMEOUT_SECS",
@@ -310,6 +312,9 @@ impl FileSettings {
         if let Some(v) = env("KOMVUX_MAX_BASLADDNING_BYTES") {
             self.limits.max_basladdning_bytes =
                 Some(parse_env("KOMVUX_MAX_BASLADDNING_BYTES", &v)?);
+        }
+        if let Some(v) = env("KOMVUX_BODY_TIMEOUT_SECS") {
+            self.limits.body_timeout_secs = Some(parse_env("KOMVUX_BODY_TIMEOUT_SECS", &v)?);
         }
         if let Some(v) = env("KOMVUX_POOL_MAX_SIZE") {
             self.pool.max_size = Some(parse_env("KOMVUX_POOL_MAX_SIZE", &v)?);
@@ -454,6 +459,11 @@ impl Settings {
                 .limits
                 .max_basladdning_bytes
                 .unwrap_or(ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES),
+            body_timeout_secs: f
+                .limits
+                .body_timeout_secs
+                .unwrap_or(ApiConfig::DEFAULT_BODY_TIMEOUT_SECS)
+                .max(1),
             workers: f.workers.unwrap_or(0),
             intern: None,
             mina_sidor: f.mina_sidor.map(mina_sidor).transpose()?,

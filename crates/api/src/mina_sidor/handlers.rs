@@ -129,7 +129,12 @@ async fn script() -> HttpResponse {
 }
 
 async fn form_of(req: &HttpRequest, payload: web::Payload) -> Result<FormData, PageError> {
-    let bytes = crate::routes::read_body(payload, 64 * 1024)
+    let timeout = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(std::time::Duration::from_secs(10), |s| {
+            crate::routes::body_timeout(s)
+        });
+    let bytes = crate::routes::read_body(req, payload, 64 * 1024, timeout)
         .await
         .map_err(|_| PageError::BadRequest("form too large".into()))?;
     let form_type = req

@@ -25,7 +25,13 @@ where
     B: KommunBody,
     KommunMessage: From<KommunMeddelande<B>>,
 {
-    let bytes = read_body(payload, state.config.max_body_bytes).await?;
+    let bytes = read_body(
+        &req,
+        payload,
+        state.config.max_body_bytes,
+        super::body_timeout(&state),
+    )
+    .await?;
     let value = body::json(&req, &bytes)?;
     let message = KommunMeddelande::<B>::from_json(&value).map_err(ApiError::validation)?;
     body::not_in_future([(
@@ -236,7 +242,13 @@ pub(crate) async fn basladdning(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = read_body(payload, state.config.max_basladdning_bytes).await?;
+    let bytes = read_body(
+        &req,
+        payload,
+        state.config.max_basladdning_bytes,
+        super::body_timeout(&state),
+    )
+    .await?;
     let value = body::json(&req, &bytes)?;
     let load = Basladdning::from_json(&value).map_err(ApiError::validation)?;
     // Every item's header with its field path, e.g. `ansokningar[3]`.
