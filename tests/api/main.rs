@@ -124,6 +124,7 @@ on_both_databases!(security_test => security:
     certificate_forms_of_every_swedish_issuer_are_accepted,
     bad_input_gets_a_clean_problem,
     bodies_are_bounded_in_size_and_time,
+    http2_is_not_offered,
     test_environment_takes_only_test_persons,
     tls_material_reloads_without_restart,
 );

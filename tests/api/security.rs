@@ -630,3 +630,38 @@ pub(crate) async fn bodies_are_bounded_in_size_and_time(app: &TestApp) {
         200
     );
 }
+
+/// HTTP/2 is not offered on any TLS listener: its header blocks (CONTINUATION) are not
+/// bounded like HTTP/1.1's heads, and the clients are server systems that need nothing
+/// HTTP/1.1 lacks. A client that insists on h2 gets no connection; every answer is
+/// HTTP/1.1.
+pub(crate) async fn http2_is_not_offered(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let r = api
+        .http
+        .get(format!("{}/api-info", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_11);
+    let cert = app
+        .pki
+        .ca
+        .client("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
+        .unwrap();
+    let af = app.af();
+    for (identity, url) in [
+        (Some(&cert), format!("{}/api-info", api.base)),
+        (None, format!("{}/api-info", af.base)),
+    ] {
+        let mut config = crate::support::tls_config(&app.pki.ca_pem(), identity);
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let h2 = reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .http2_prior_knowledge()
+            .build()
+            .unwrap();
+        let answer = h2.get(&url).send().await;
+        assert!(answer.is_err(), "{url}: h2 was negotiated: {answer:?}");
+    }
+}

@@ -118,6 +118,14 @@ pub(crate) fn plain_client() -> reqwest::Client {
 }
 
 pub(crate) fn tls_client(ca_pem: &[u8], identity: Option<&Issued>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(ca_pem, identity))
+        .build()
+        .unwrap()
+}
+
+/// The rustls client configuration of [`tls_client`]: trusts `ca_pem`, presents `identity`.
+pub(crate) fn tls_config(ca_pem: &[u8], identity: Option<&Issued>) -> rustls::ClientConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca_pem) {
@@ -127,18 +135,14 @@ pub(crate) fn tls_client(ca_pem: &[u8], identity: Option<&Issued>) -> reqwest::C
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots);
-    let config = match identity {
+    match identity {
         Some(id) => {
             let chain = vec![CertificateDer::from(id.cert.to_der().unwrap())];
             let key = PrivateKeyDer::from_pem_slice(&id.key_pem().unwrap()).unwrap();
             builder.with_client_auth_cert(chain, key).unwrap()
         }
         None => builder.with_no_client_auth(),
-    };
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .build()
-        .unwrap()
+    }
 }
 
 impl TestApp {
