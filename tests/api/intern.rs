@@ -371,8 +371,46 @@ pub(crate) async fn integrators_drive_their_flows_with_test_data(app: &TestApp) 
         .await;
     assert_eq!(r.problem_type(), "/problem/testmiljo-kraver-testperson");
 
+    // Af's own answer on etableringsprogrammet for another person, then overwritten by
+    // the kommun through the test-data route twice: the reset brings Af's answer back.
+    let r_person = person(62);
+    let af = app.af();
+    let r = af
+        .put(
+            "/etableringsprogrammet",
+            &json!({ "personnummer": r_person.expose(), "deltar": true, "fom": "2025-11-01", "tom": "2027-10-31" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    for statement in [
+        json!({ "personnummer": r_person.expose(), "deltar": false }),
+        json!({ "personnummer": r_person.expose(), "deltar": true, "fom": "2026-01-01" }),
+    ] {
+        let r = sthlm
+            .send(
+                sthlm
+                    .http
+                    .put(format!("{}/testdata/etableringsprogrammet", sthlm.base))
+                    .header("client_id", &sthlm.creds.as_ref().unwrap().id)
+                    .header("client_secret", &sthlm.creds.as_ref().unwrap().secret)
+                    .json(&statement),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+
     let r = sthlm.post("/testdata/aterstall", &json!({})).await;
     assert_eq!(r.status, 204);
+    let r = sthlm
+        .post("/etableringsprogrammet/sok", &sok(r_person))
+        .await;
+    assert_eq!(
+        (&r.body["deltar"], &r.body["fom"], &r.body["tom"]),
+        (&json!(true), &json!("2025-11-01"), &json!("2027-10-31")),
+        "Af's answer is back: {:?}",
+        r.body
+    );
     assert_eq!(
         sthlm.get("/utbildningsbehov?hemkommun=0180").await.body["total"],
         0

@@ -1567,7 +1567,8 @@ impl Store {
 
     /// Test environment: deletes the messages of `kommuner` (kommun messages,
     /// utbildningsbehov by hemkommun, utbildningsbeslut) and the etableringsprogram
-    /// statements `testdata_actor` made. Other kommuner's data is untouched.
+    /// statements `testdata_actor` made; a statement of someone else that one of those
+    /// replaced is current again. Other kommuner's data is untouched.
     pub fn reset_testdata(
         &self,
         client_id: &str,
@@ -1578,12 +1579,44 @@ impl Store {
         self.tx(|c| {
             let t = now();
             let n = diesel::delete(msg::table.filter(msg::kommunkod.eq_any(&codes))).execute(c)?;
+            let etab = MessageKind::Etableringsprogram.as_str();
+            let persons: Vec<String> = msg::table
+                .filter(msg::kind.eq(etab))
+                .filter(msg::actor.eq(testdata_actor))
+                .select(msg::person)
+                .distinct()
+                .load(c)?;
             let m = diesel::delete(
                 msg::table
-                    .filter(msg::kind.eq(MessageKind::Etableringsprogram.as_str()))
+                    .filter(msg::kind.eq(etab))
                     .filter(msg::actor.eq(testdata_actor)),
             )
             .execute(c)?;
+            // The statements the client's replaced (Af's, another client's) come back:
+            // a person left with no current statement gets the newest remaining one.
+            for person in &persons {
+                let current: i64 = msg::table
+                    .filter(msg::kind.eq(etab))
+                    .filter(msg::person.eq(person))
+                    .filter(msg::aktuell.eq(true))
+                    .count()
+                    .get_result(c)?;
+                if current > 0 {
+                    continue;
+                }
+                let newest: Option<String> = msg::table
+                    .filter(msg::kind.eq(etab))
+                    .filter(msg::person.eq(person))
+                    .order((msg::mottaget.desc(), msg::id.desc()))
+                    .select(msg::id)
+                    .first(c)
+                    .optional()?;
+                if let Some(id) = newest {
+                    diesel::update(msg::table.find(&id))
+                        .set((msg::aktuell.eq(true), msg::ersatt_av.eq(None::<String>)))
+                        .execute(c)?;
+                }
+            }
             let target = codes.join(",");
             audit::append(
                 c,
