@@ -317,6 +317,23 @@ pub(crate) async fn bad_tokens_are_refused(app: &TestApp) {
     assert_eq!(r.problem_type(), "/problem/testmiljo-kraver-testperson");
 }
 
+/// `PUT /testdata/etableringsprogrammet` as the kommun client `api`.
+async fn put_etableringsprogram(
+    api: &crate::support::Api,
+    body: &serde_json::Value,
+) -> crate::support::Reply {
+    let creds = api.creds.as_ref().unwrap();
+    api.send(
+        api.http
+            .put(format!("{}/testdata/etableringsprogrammet", api.base))
+            .header("client_id", &creds.id)
+            .header("client_secret", &creds.secret)
+            .json(body),
+    )
+    .await
+    .unwrap()
+}
+
 pub(crate) async fn integrators_drive_their_flows_with_test_data(app: &TestApp) {
     let sthlm = app.client(STOCKHOLM_ORG, &["0180"]);
     let gbg = app.client(GOTEBORG_ORG, &["1480"]);
@@ -345,17 +362,11 @@ pub(crate) async fn integrators_drive_their_flows_with_test_data(app: &TestApp) 
     let r = sthlm.post("/testdata/utbildningsbeslut", &json!({ "personnummer": p.expose(), "kommunkod": "0180",
         "beslutsdatum": "2026-04-10", "fom": "2027-08-17", "tom": "2027-12-18", "studietakt": 100 })).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
-    let r = sthlm
-        .send(
-            sthlm
-                .http
-                .put(format!("{}/testdata/etableringsprogrammet", sthlm.base))
-                .header("client_id", &sthlm.creds.as_ref().unwrap().id)
-                .header("client_secret", &sthlm.creds.as_ref().unwrap().secret)
-                .json(&json!({ "personnummer": p.expose(), "deltar": true, "fom": "2026-01-01" })),
-        )
-        .await
-        .unwrap();
+    let r = put_etableringsprogram(
+        &sthlm,
+        &json!({ "personnummer": p.expose(), "deltar": true, "fom": "2026-01-01" }),
+    )
+    .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(
         sthlm.post("/ansokningar", &ansokan("0180", p)).await.status,
@@ -386,17 +397,7 @@ pub(crate) async fn integrators_drive_their_flows_with_test_data(app: &TestApp) 
         json!({ "personnummer": r_person.expose(), "deltar": false }),
         json!({ "personnummer": r_person.expose(), "deltar": true, "fom": "2026-01-01" }),
     ] {
-        let r = sthlm
-            .send(
-                sthlm
-                    .http
-                    .put(format!("{}/testdata/etableringsprogrammet", sthlm.base))
-                    .header("client_id", &sthlm.creds.as_ref().unwrap().id)
-                    .header("client_secret", &sthlm.creds.as_ref().unwrap().secret)
-                    .json(&statement),
-            )
-            .await
-            .unwrap();
+        let r = put_etableringsprogram(&sthlm, &statement).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
 
