@@ -125,6 +125,7 @@ on_both_databases!(security_test => security:
     bad_input_gets_a_clean_problem,
     bodies_are_bounded_in_size_and_time,
     http2_is_not_offered,
+    idle_connections_do_not_lock_clients_out,
     test_environment_takes_only_test_persons,
     tls_material_reloads_without_restart,
 );

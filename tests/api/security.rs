@@ -665,3 +665,45 @@ pub(crate) async fn http2_is_not_offered(app: &TestApp) {
         assert!(answer.is_err(), "{url}: h2 was negotiated: {answer:?}");
     }
 }
+
+/// Connections that never start a TLS handshake do not lock legitimate clients out:
+/// with 5,000 of them held open, a new client's connection and request are answered in
+/// under a second (before, ~2,000 filled actix's 256 handshake slots per worker and the
+/// listener stopped accepting). Loopback only, bounded in count and time.
+pub(crate) async fn idle_connections_do_not_lock_clients_out(app: &TestApp) {
+    komvux_gateway::commands::raise_open_files_limit();
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let creds = api.creds.clone().unwrap();
+    assert_eq!(
+        api.get("/utbildningsbehov?hemkommun=0180").await.status,
+        200
+    );
+    let cert = app
+        .pki
+        .ca
+        .client("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
+        .unwrap();
+    let addr = format!("127.0.0.1:{}", app.port);
+    let flood = async {
+        let mut idle = Vec::with_capacity(5_000);
+        for _ in 0..5_000 {
+            idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+        }
+        idle
+    };
+    let idle = tokio::time::timeout(std::time::Duration::from_secs(20), flood)
+        .await
+        .expect("5,000 idle connections are accepted");
+    let fresh = app.with_cert(&cert, Some(creds));
+    let started = std::time::Instant::now();
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        fresh.get("/utbildningsbehov?hemkommun=0180"),
+    )
+    .await
+    .expect("a new client is served beside the idle connections");
+    let took = started.elapsed();
+    assert_eq!(r.status, 200);
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+    drop(idle);
+}

@@ -12,6 +12,17 @@ use crate::config::{ApiConfig, Mode};
 use crate::metrics::Metrics;
 use crate::{identity, middleware, ops, routes, tls};
 
+/// How long a TLS handshake may take from the accepted TCP connection; then the
+/// connection is closed (a client that connects and sends nothing holds nothing longer).
+pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// TLS handshakes in progress per worker (process-wide in actix, for every listener).
+/// actix's default, 256, let ~2,000 connections that never start a handshake stop every
+/// listener from accepting until they timed out: a legitimate client waited 5–6 s and
+/// failed. A waiting handshake costs a socket and a few hundred bytes; the handshakes'
+/// CPU is bounded by the workers anyway.
+pub const MAX_PENDING_HANDSHAKES: usize = 16_384;
+
 /// Shared by every request handler.
 #[derive(Debug)]
 pub struct AppState {
@@ -132,6 +143,8 @@ impl Application {
         })
         .on_connect(identity::on_connect)
         .client_request_timeout(std::time::Duration::from_secs(10))
+        .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
+        .max_connection_rate(MAX_PENDING_HANDSHAKES)
         .shutdown_timeout(30);
         if config.workers > 0 {
             api = api.workers(config.workers);
@@ -172,6 +185,8 @@ impl Application {
                         }))
                 })
                 .workers(config.workers.clamp(1, 2))
+                .client_request_timeout(std::time::Duration::from_secs(10))
+                .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
                 .shutdown_timeout(30)
                 .listen_rustls_0_23(listener, tls)
                 .map_err(|source| StartupError::Bind {
@@ -204,6 +219,7 @@ impl Application {
                 })
                 .workers(config.workers.clamp(1, 2))
                 .client_request_timeout(std::time::Duration::from_secs(10))
+                .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
                 .shutdown_timeout(10)
                 .listen_rustls_0_23(listener, reloader.browser_config()?)
                 .map_err(|source| StartupError::Bind {

@@ -37,7 +37,18 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Raises the soft limit on open files to the hard one: every connection is a file, and
+/// at the usual soft limit (1,024) a flood of idle connections would make accepting fail
+/// for everyone (actix then pauses its accept loop).
+pub fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
+    }
+}
+
 pub fn serve(settings: Settings) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let store = open_store(&settings)?;
     let applied = store.migrate().context("migrating")?;
     if applied > 0 {
