@@ -86,6 +86,14 @@ pub(crate) async fn another_kommuns_data_is_refused_on_every_endpoint(app: &Test
     assert!(app.store.verify_audit_chain().unwrap().is_intact());
 }
 
+/// A fresh client certificate of Stockholm's organisation, in the Expisoft form.
+fn stockholm_cert(app: &TestApp) -> komvux_gateway::devpki::Issued {
+    app.pki
+        .ca
+        .client("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
+        .unwrap()
+}
+
 pub(crate) async fn credentials_must_match_an_active_client_of_the_certificates_organisation(
     app: &TestApp,
 ) {
@@ -96,11 +104,7 @@ pub(crate) async fn credentials_must_match_an_active_client_of_the_certificates_
         200
     );
 
-    let cert = app
-        .pki
-        .ca
-        .client("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
-        .unwrap();
+    let cert = stockholm_cert(app);
     let wrong_secret = app.with_cert(
         &cert,
         Some(Creds {
@@ -644,11 +648,7 @@ pub(crate) async fn http2_is_not_offered(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(r.version(), reqwest::Version::HTTP_11);
-    let cert = app
-        .pki
-        .ca
-        .client("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
-        .unwrap();
+    let cert = stockholm_cert(app);
     let af = app.af();
     for (identity, url) in [
         (Some(&cert), format!("{}/api-info", api.base)),
@@ -678,11 +678,7 @@ pub(crate) async fn idle_connections_do_not_lock_clients_out(app: &TestApp) {
         api.get("/utbildningsbehov?hemkommun=0180").await.status,
         200
     );
-    let cert = app
-        .pki
-        .ca
-        .client("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
-        .unwrap();
+    let cert = stockholm_cert(app);
     let addr = format!("127.0.0.1:{}", app.port);
     let flood = async {
         let mut idle = Vec::with_capacity(5_000);
