@@ -95,6 +95,7 @@ async fn a_mina_sidor_session_ends_when_idle() {
 mina_sidor_on_both_databases!(
     invitations_register_once_and_only_the_invited_person,
     invitations_never_change_an_account,
+    logout_from_every_device_ends_every_session,
     a_handlaggare_looks_up_and_registers_and_af_sees_it,
     a_user_of_another_kommun_sees_nothing_of_it,
     forms_sessions_and_headers_are_protected,

@@ -567,6 +567,46 @@ pub(crate) async fn invitations_never_change_an_account(app: &TestApp) {
     }
 }
 
+pub(crate) async fn logout_from_every_device_ends_every_session(app: &TestApp) {
+    let p = huvudansvarig(app, STOCKHOLM, 4);
+    let (laptop, phone, tablet) = (Web::new(app), Web::new(app), Web::new(app));
+    for browser in [&laptop, &phone, &tablet] {
+        browser.login(&p).await;
+    }
+    let start = laptop.get("/mina-sidor/").await;
+    assert!(
+        start.body.contains("Logga ut från alla enheter"),
+        "{}",
+        start.body
+    );
+    // A plain logout ends this browser's session only.
+    let r = tablet
+        .submit("/mina-sidor/", "/mina-sidor/logga-ut", &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(tablet.get("/mina-sidor/sok").await.status, 303);
+    assert_eq!(phone.get("/mina-sidor/sok").await.status, 200);
+    // "Logga ut från alla enheter" ends every session of the user.
+    let r = laptop
+        .submit("/mina-sidor/", "/mina-sidor/logga-ut", &[("alla", "ja")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("på alla enheter"), "{}", r.body);
+    assert_eq!(laptop.get("/mina-sidor/sok").await.status, 303);
+    assert_eq!(
+        phone.get("/mina-sidor/sok").await.status,
+        303,
+        "the other device too"
+    );
+    let id = app.store.ms_login_users(&p, "Test").unwrap().remove(0).id;
+    let audit = app.store.audit_for_actor(&id, 1000).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "mina-sidor:utloggning-alla-enheter")
+    );
+}
+
 pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &TestApp) {
     let p = person(920);
     anvisa(&app.store, p, STOCKHOLM);

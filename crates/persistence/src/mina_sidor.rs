@@ -667,6 +667,22 @@ impl Store {
     }
 
     /// Logs out: the session is gone.
+    /// Ends every session of `user` (all browsers and devices), audited.
+    pub fn ms_end_all_sessions(&self, user: &MsUser) -> Result<usize, StoreError> {
+        self.tx(|c| {
+            let n = diesel::delete(sess::table.filter(sess::user_id.eq(&user.id))).execute(c)?;
+            Self::ms_audit(
+                c,
+                &AuditActor::Anvandare(user.id.clone()),
+                Some(user.kommun),
+                "mina-sidor:utloggning-alla-enheter",
+                Some(&user.id),
+                Outcome::Ok,
+            )?;
+            Ok(n)
+        })
+    }
+
     pub fn ms_end_session(&self, token: &str) -> Result<(), StoreError> {
         let mut c = self.connection()?;
         diesel::delete(sess::table.find(hash_secret(token))).execute(&mut *c)?;

@@ -573,7 +573,12 @@ async fn login_cancel(req: HttpRequest, state: State, ms: Ms, payload: web::Payl
 async fn logout(req: HttpRequest, state: State, who: Inloggad, payload: web::Payload) -> Page {
     let form = form_of(&req, payload).await?;
     who.check_csrf(&form)?;
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
+    let everywhere = form.value("alla") == Some("ja");
+    if everywhere {
+        let store = state.store.clone();
+        let user = who.user.clone();
+        run(move || store.ms_end_all_sessions(&user)).await?;
+    } else if let Some(c) = req.cookie(SESSION_COOKIE) {
         let token = c.value().to_owned();
         let store = state.store.clone();
         run(move || store.ms_end_session(&token)).await?;
@@ -581,7 +586,11 @@ async fn logout(req: HttpRequest, state: State, who: Inloggad, payload: web::Pay
     let token = AnonCsrf::of(&req);
     let mut res = token.apply(ok(pages::message_page(
         "Du är utloggad",
-        "Du har loggat ut från Mina sidor för kommuner.",
+        if everywhere {
+            "Du har loggat ut från Mina sidor för kommuner på alla enheter och i alla webbläsare."
+        } else {
+            "Du har loggat ut från Mina sidor för kommuner."
+        },
         Some(anon_ctx(&state, &token)),
     )));
     let _ = res.add_cookie(&removal(SESSION_COOKIE));

@@ -55,6 +55,8 @@ pub(crate) fn layout(title: &str, ctx: Ctx<'_>, content: Markup) -> Markup {
                             form method="post" action={ (BASE) "/logga-ut" } class="utloggning" {
                                 input type="hidden" name="csrf" value=(ctx.csrf);
                                 button type="submit" { "Logga ut" }
+                                " "
+                                button type="submit" name="alla" value="ja" class="sekundar" { "Logga ut från alla enheter" }
                             }
                         }
                     }
