@@ -269,6 +269,22 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         200
     );
 
+    // Garbage instead of HTTP is the client's fault: answered 400, not logged as an error.
+    {
+        use std::io::{Read, Write};
+        let mut raw = std::net::TcpStream::connect(("127.0.0.1", ops)).unwrap();
+        raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        raw.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\nBad Header\x00\r\n\r\n")
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = raw.read_to_end(&mut answer);
+        assert!(
+            String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 400"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -283,6 +299,14 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         "JSON logs carry the request id"
     );
     assert!(!logs.contains("201212121212"), "no personnummer in logs");
+    assert!(
+        !logs.contains("\"level\":\"ERROR\""),
+        "nothing of this run is an error of ours: {}",
+        logs.lines()
+            .filter(|l| l.contains("\"level\":\"ERROR\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     assert!(
         logs.contains("TLS material reloaded"),
         "SIGHUP reloaded TLS"
