@@ -517,7 +517,14 @@ pub(crate) async fn tls_material_reloads_without_restart(app: &TestApp) {
         app.pki.ca.crl(&[&first_cert.cert]).unwrap(),
     )
     .unwrap();
+    let leaked = komvux_api::tls::leaked_hint_lists();
     reloader.reload().unwrap();
+    reloader.reload().unwrap();
+    assert_eq!(
+        komvux_api::tls::leaked_hint_lists(),
+        leaked,
+        "reloads with the same CA bundle leak nothing"
+    );
     let fresh = app.with_cert(&first_cert, Some(creds.clone()));
     assert!(
         fresh.try_get("/api-info").await.is_err(),

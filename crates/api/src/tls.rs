@@ -223,12 +223,22 @@ impl ResolvesServerCert for ReloadingResolver {
     }
 }
 
+/// How many CA name lists reloads have leaked (see `ReloadingVerifier::hints`).
+static LEAKED_HINT_LISTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many CA name lists TLS reloads have leaked in this process: one per reload that
+/// changed the CA bundle, none for a reload with the same CAs.
+pub fn leaked_hint_lists() -> usize {
+    LEAKED_HINT_LISTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Delegates to webpki's verifier (swappable) and records each refusal.
 #[derive(Debug)]
 struct ReloadingVerifier {
     inner: RwLock<Arc<dyn ClientCertVerifier>>,
     /// The CA names offered to clients. `root_hint_subjects` must hand out a reference,
-    /// so each reload leaks its (small) list; reloads are rare operator actions.
+    /// so a reload that changes the CA bundle leaks its (small) list once; reloads with
+    /// the same CAs leak nothing.
     hints: RwLock<&'static [DistinguishedName]>,
     mandatory: bool,
     metrics: Option<Metrics>,
@@ -247,10 +257,17 @@ impl ReloadingVerifier {
     }
 
     fn set(&self, inner: Arc<dyn ClientCertVerifier>) {
-        let hints: &'static [DistinguishedName] =
-            Box::leak(inner.root_hint_subjects().to_vec().into_boxed_slice());
         if let Ok(mut h) = self.hints.write() {
-            *h = hints;
+            // Only a changed list is leaked: a SIGHUP with the same CA bundle (the usual
+            // case: a new server certificate or CRL) costs nothing.
+            let same = h.len() == inner.root_hint_subjects().len()
+                && h.iter()
+                    .zip(inner.root_hint_subjects())
+                    .all(|(a, b)| a.as_ref() == b.as_ref());
+            if !same {
+                LEAKED_HINT_LISTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                *h = Box::leak(inner.root_hint_subjects().to_vec().into_boxed_slice());
+            }
         }
         if let Ok(mut i) = self.inner.write() {
             *i = inner;
