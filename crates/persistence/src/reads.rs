@@ -231,13 +231,15 @@ impl Readers {
         turn: WriterTurn,
         others: usize,
         max_batch: usize,
+        max_queued: usize,
     ) -> Result<Self, StoreError> {
-        let (lookups, lookup_rx) = crossbeam_channel::unbounded::<Box<dyn ReadJob>>();
+        let (lookups, lookup_rx) =
+            crossbeam_channel::bounded::<Box<dyn ReadJob>>(max_queued.max(1));
         let mut queues = vec![("komvux-lookups".to_owned(), lookup_rx)];
         let others = if others == 0 {
             lookups.clone()
         } else {
-            let (tx, rx) = crossbeam_channel::unbounded();
+            let (tx, rx) = crossbeam_channel::bounded(max_queued.max(1));
             queues.extend((0..others).map(|i| (format!("komvux-reads-{i}"), rx.clone())));
             tx
         };
@@ -285,12 +287,23 @@ impl Readers {
             out: None,
             reply,
         });
-        match queue.send(job) {
+        // A full queue is refused at once (503 with Retry-After) rather than letting
+        // every caller wait longer and the memory grow without bound.
+        match queue.try_send(job) {
             Ok(()) => Read::pending(answer),
-            Err(_) => Read::ready(Err(StoreError::Pool("the reader threads stopped".into()))),
+            Err(crossbeam_channel::TrySendError::Full(_)) => {
+                Read::ready(Err(StoreError::Pool("the readers' queue is full".into())))
+            }
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
+                Read::ready(Err(StoreError::Pool("the reader threads stopped".into())))
+            }
         }
     }
 }
+
+/// How many reads may wait for a reader (per queue) before more are refused with 503:
+/// at ~20,000 lookups a second, a fifth of a second of work.
+pub(crate) const MAX_QUEUED_READS: usize = 4_096;
 
 /// How long a reader with nothing to do keeps its connection before it gives it back to
 /// the pool and waits: under load the next read comes within this, and then needs no
@@ -490,5 +503,35 @@ impl Found {
             .cloned()
             .unwrap_or_default();
         FoundPerson { identity, rows }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With the reader busy and its queue full, a read is refused at once with an error
+    /// the API answers 503, instead of waiting in an unbounded queue.
+    #[test]
+    fn a_full_read_queue_refuses_at_once() {
+        let db = crate::testing::TestDatabase::sqlite().unwrap();
+        let store = db.store();
+        let (pool, turn) = store.pool_and_turn();
+        let readers = Readers::spawn(pool, turn, 0, 1, 2).unwrap();
+        let (started_tx, started_rx) = crossbeam_channel::bounded::<()>(1);
+        let busy = readers.submit(None, move |_, _| {
+            let _ = started_tx.send(());
+            std::thread::sleep(Duration::from_millis(500));
+            Ok(())
+        });
+        started_rx.recv().unwrap();
+        let queued: Vec<Read<()>> = (0..3)
+            .map(|_| readers.submit(None, |_, _| Ok(())))
+            .collect();
+        let answers: Vec<_> = queued.into_iter().map(futures_executor::block_on).collect();
+        assert!(answers[0].is_ok() && answers[1].is_ok(), "{answers:?}");
+        let refused = answers[2].as_ref().unwrap_err();
+        assert!(refused.is_unavailable(), "{refused:?}");
+        futures_executor::block_on(busy).unwrap();
     }
 }

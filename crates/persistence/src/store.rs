@@ -445,7 +445,13 @@ impl Store {
             4..=5 => 1,
             _ => 2,
         };
-        let readers = Readers::spawn(pool.clone(), turn.clone(), others, 64)?;
+        let readers = Readers::spawn(
+            pool.clone(),
+            turn.clone(),
+            others,
+            64,
+            crate::reads::MAX_QUEUED_READS,
+        )?;
         let stats = Arc::new(Stats::default());
         // Writer threads: on SQLite one (its transactions take turns anyway), on PostgreSQL
         // up to three, fewer with a small pool.
@@ -517,6 +523,12 @@ impl Store {
     }
 
     /// The pool's size.
+    /// The store's pool and writers' turn, for tests of the reader machinery.
+    #[cfg(test)]
+    pub(crate) fn pool_and_turn(&self) -> (DbPool, WriterTurn) {
+        (self.inner.pool.clone(), self.inner.turn.clone())
+    }
+
     pub fn max_pool_size(&self) -> u32 {
         self.inner.pool.max_size()
     }
