@@ -398,6 +398,37 @@ pub(crate) async fn bad_input_gets_a_clean_problem(app: &TestApp) {
         )]
     );
 
+    // A query string on an operation that takes none is refused, and a personnummer
+    // there is named as such (it would end up in logs); the answer does not repeat it.
+    let r = api
+        .post(
+            "/utbildningsbehov/sok?personnummer=201212121212",
+            &sok(person(8)),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(
+        r.fields(),
+        vec![("personnummer".to_owned(), "personnummer_i_url".to_owned())]
+    );
+    assert!(!r.body.to_string().contains("201212121212"), "{:?}", r.body);
+    let r = api.get("/api-info?format=xml").await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.fields(),
+        vec![("format".to_owned(), "okant_falt".to_owned())]
+    );
+    let r = api
+        .get("/meddelanden/6f1c2b4e-8c1d-4a0e-9b7a-2f3d4c5b6a79?x=201212121212")
+        .await;
+    assert_eq!(r.fields()[0].1, "personnummer_i_url");
+    let r = app
+        .af()
+        .post("/personer/sok?pnr=201212121212", &sok(person(8)))
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(r.fields()[0].1, "personnummer_i_url");
+
     let r = api.get("/meddelanden/not-a-uuid").await;
     assert_eq!(r.status, 404);
     // A personnummer put in a path by mistake is not echoed by the 404.

@@ -17,6 +17,68 @@ use crate::startup::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// A query string on an operation of the APIs that takes none: 422 naming each
+/// parameter, and telling the integrator never to put a personnummer in a URL (it ends
+/// up in logs, DIGG RES.02). Operations that take parameters check them themselves.
+fn unexpected_query(
+    req: &ServiceRequest,
+    query_routes: &[(actix_web::dev::ResourceDef, Vec<String>)],
+) -> Option<ApiError> {
+    let query = req.query_string();
+    let path = req.path();
+    if query.is_empty() || !(path.starts_with("/komvux/") || path.starts_with("/intern/")) {
+        return None;
+    }
+    let method = req.method().as_str();
+    if query_routes
+        .iter()
+        .any(|(def, methods)| def.is_match(path) && methods.iter().any(|m| m == method))
+    {
+        return None;
+    }
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
+    let looks_like_identity = |s: &str| {
+        crate::error::without_identity_numbers(s) != s || s.to_lowercase().contains("personnummer")
+    };
+    let errors: Vec<komvux_domain::FieldError> = if pairs.is_empty() {
+        vec![komvux_domain::FieldError::new(
+            "",
+            "okant_falt",
+            "Operationen tar inga parametrar i frågesträngen",
+        )]
+    } else {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                let falt: String = crate::error::without_identity_numbers(name)
+                    .chars()
+                    .take(40)
+                    .collect();
+                if looks_like_identity(name) || looks_like_identity(value) {
+                    komvux_domain::FieldError::new(
+                        falt,
+                        "personnummer_i_url",
+                        "Personnummer får aldrig stå i en URL (de hamnar i loggar); skicka det i en POST-kropp, till exempel till .../sok",
+                    )
+                } else {
+                    komvux_domain::FieldError::new(
+                        falt,
+                        "okant_falt",
+                        "Operationen tar inga parametrar i frågesträngen",
+                    )
+                }
+            })
+            .collect()
+    };
+    Some(ApiError::with_errors(
+        ProblemKind::Valideringsfel,
+        "Frågesträngen innehåller fel",
+        errors,
+    ))
+}
+
 /// The trace id of a valid `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`).
 fn trace_id(req: &ServiceRequest) -> Option<String> {
     let v = req.headers().get("traceparent")?.to_str().ok()?;
@@ -47,7 +109,20 @@ pub async fn around(
     let trace = trace_id(&req).unwrap_or_default();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let span = tracing::info_span!("request", request_id = %request_id, trace_id = %trace, method = %req.method());
-    let res = next.call(req).instrument(span.clone()).await?;
+    let early = state
+        .as_ref()
+        .and_then(|s| unexpected_query(&req, &s.query_routes));
+    let res = match early {
+        Some(refusal) => {
+            let path = req.path().to_owned();
+            req.into_response(refusal.to_response(Some(path)))
+        }
+        None => next
+            .call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_boxed_body(),
+    };
     // The path only for a problem's `instance`: most answers are not problems.
     let path = || res.request().path().to_owned();
     let route = res

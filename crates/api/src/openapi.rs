@@ -135,6 +135,37 @@ pub fn json(doc: &Document) -> Result<String, String> {
     doc.to_pretty_json().map_err(|e| e.to_string())
 }
 
+/// The document's operations that take query parameters, as actix resource patterns
+/// with their methods: every other operation refuses a query string (the middleware).
+pub fn query_routes(doc: &Document) -> Vec<(actix_web::dev::ResourceDef, Vec<String>)> {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    let takes_query = |op: &Option<Operation>| {
+        op.as_ref()
+            .and_then(|o| o.parameters.as_ref())
+            .is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    matches!(p, utoipa::openapi::RefOr::T(p) if p.parameter_in == ParameterIn::Query)
+                })
+            })
+    };
+    doc.paths
+        .paths
+        .iter()
+        .filter_map(|(path, item)| {
+            let methods: Vec<String> = [
+                (takes_query(&item.get), "GET"),
+                (takes_query(&item.post), "POST"),
+            ]
+            .iter()
+            .filter(|(has, _)| *has)
+            .map(|(_, m)| (*m).to_owned())
+            .collect();
+            (!methods.is_empty())
+                .then(|| (actix_web::dev::ResourceDef::new(path.as_str()), methods))
+        })
+        .collect()
+}
+
 /// The document's paths as actix resource patterns with their methods.
 pub fn routes(doc: &Document) -> Vec<(actix_web::dev::ResourceDef, Vec<String>)> {
     doc.paths

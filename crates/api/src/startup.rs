@@ -38,6 +38,9 @@ pub struct AppState {
     /// The same for the internal listener: a listener knows only its own routes, so
     /// the other listener's paths are 404 there, not mapped by a 405.
     pub intern_routes: Vec<(actix_web::dev::ResourceDef, Vec<String>)>,
+    /// The operations of either API that take query parameters; any other refuses a
+    /// query string with 422 (a personnummer there would end up in logs).
+    pub query_routes: Vec<(actix_web::dev::ResourceDef, Vec<String>)>,
     /// The internal API's token verifier (when the internal API is on).
     pub jwt: Option<crate::intern::jwt::JwtVerifier>,
     pub intern_openapi_json: String,
@@ -98,6 +101,8 @@ impl Application {
         let public_doc = crate::openapi::document(config.mode);
         let intern_doc = crate::openapi::intern_document();
         let known = crate::openapi::routes(&public_doc);
+        let mut query_routes = crate::openapi::query_routes(&public_doc);
+        query_routes.extend(crate::openapi::query_routes(&intern_doc));
         let intern_known = crate::openapi::routes(&intern_doc);
         let jwt = config
             .intern
@@ -113,6 +118,7 @@ impl Application {
             openapi_yaml: crate::openapi::yaml(&public_doc).map_err(StartupError::Other)?,
             routes: known,
             intern_routes: intern_known,
+            query_routes,
             jwt,
             intern_openapi_json: crate::openapi::json(&intern_doc).map_err(StartupError::Other)?,
             limiter: config.rate_limit.and_then(crate::ratelimit::Limiter::new),
