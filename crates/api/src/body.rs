@@ -120,30 +120,17 @@ pub fn not_in_future(
     times: impl IntoIterator<Item = (komvux_domain::Transaktionsdatum, String)>,
 ) -> Result<(), ApiError> {
     let limit = time::OffsetDateTime::now_utc().unix_timestamp() + MAX_CLOCK_SKEW_SECS;
-    let errors: Vec<FieldError> = times
-        .into_iter()
-        .filter(|(t, _)| t.unix_micros() / 1_000_000 > limit)
-        .map(|(_, falt)| {
-            FieldError::new(
+    let mut errors = komvux_domain::validation::Collector::new();
+    for (t, falt) in times {
+        if t.unix_micros() / 1_000_000 > limit {
+            errors.push(
                 falt,
                 "i_framtiden",
                 "Transaktionsdatum ligger mer än 5 minuter fram i tiden; kontrollera källsystemets klocka",
-            )
-        })
-        .collect();
-    if errors.is_empty() {
-        return Ok(());
+            );
+        }
     }
-    let n = errors.len();
-    Err(ApiError::with_errors(
-        ProblemKind::Valideringsfel,
-        if n == 1 {
-            "1 fält är felaktigt".to_owned()
-        } else {
-            format!("{n} fält är felaktiga")
-        },
-        errors,
-    ))
+    errors.finish(Some(())).map_err(ApiError::validation)
 }
 
 /// Query parameters, each name at most once, none unknown.
