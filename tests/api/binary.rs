@@ -173,14 +173,7 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
     let health = format!("http://127.0.0.1:{ops}/health/ready");
     let plain = crate::support::plain_client();
     wait_ready_or_report(&mut child, ops).await;
-    let metrics = plain
-        .get(format!("http://127.0.0.1:{ops}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::metrics_text(ops).await;
     assert!(metrics.contains("komvux_db_pool_connections"));
 
     let files = devpki::DevPkiFiles {

@@ -126,6 +126,8 @@ on_both_databases!(security_test => security:
     bad_input_gets_a_clean_problem,
     bodies_are_bounded_in_size_and_time,
     http2_is_not_offered,
+    malformed_http_gets_a_problem,
+    no_refusal_is_answered_without_its_audit_event,
     idle_connections_do_not_lock_clients_out,
     test_environment_takes_only_test_persons,
     tls_material_reloads_without_restart,
@@ -187,14 +189,7 @@ async fn operations_port_answers_health_and_metrics() {
             .as_u16(),
         200
     );
-    let m = plain
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = support::metrics_text(app.ops_port).await;
     assert!(m.contains("komvux_http_requests_total{"), "{m}");
     assert!(m.contains("route=\"/komvux/v1/utbildningsbehov\""), "{m}");
     assert!(m.contains("komvux_audited_transactions_total"), "{m}");

@@ -704,6 +704,88 @@ pub(crate) async fn http2_is_not_offered(app: &TestApp) {
     }
 }
 
+/// A request actix-http cannot parse (an unescaped space in the query, a control byte
+/// in a header), or whose head is too large, is answered with problem+json and an
+/// `X-Request-Id` on both listeners, like every other error (before: a bare 400/431).
+pub(crate) async fn malformed_http_gets_a_problem(app: &TestApp) {
+    let cert = stockholm_cert(app);
+    let intern = app.intern_port.expect("internal API on");
+    // Over 96 header fields is "too large" like a head over 128 KiB, and small enough
+    // that the server has read all of it before it closes (no reset eats the answer).
+    let huge = format!(
+        "GET /komvux/v1/api-info HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..100)
+            .map(|i| format!("X-Pad-{i}: a\r\n"))
+            .collect::<String>()
+    );
+    let cases: [(&[u8], u16, &str); 4] = [
+        (
+            b"GET /komvux/v1/api-info?namn=a b HTTP/1.1\r\nHost: x\r\n\r\n",
+            400,
+            "/problem/ogiltig-begaran",
+        ),
+        (
+            b"GET /komvux/v1/api-info HTTP/1.1\r\nHost: x\r\nBad Header\x00\r\n\r\n",
+            400,
+            "/problem/ogiltig-begaran",
+        ),
+        (
+            b"GET /komvux/v1/api-info HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            400,
+            "/problem/ogiltig-begaran",
+        ),
+        (huge.as_bytes(), 431, "/problem/for-stora-huvuden"),
+    ];
+    for (port, identity) in [(app.port, Some(&cert)), (intern, None)] {
+        for (request, status, problem) in &cases {
+            let answer =
+                crate::support::raw_tls_exchange(&app.pki.ca_pem(), port, identity, request)
+                    .await
+                    .unwrap();
+            let (head, body) = answer.split_once("\r\n\r\n").expect("a whole answer");
+            let head = head.to_ascii_lowercase();
+            assert!(
+                head.starts_with(&format!("http/1.1 {status} ")),
+                "{port}: {answer}"
+            );
+            assert!(
+                head.contains("content-type: application/problem+json"),
+                "{answer}"
+            );
+            assert!(head.contains("x-request-id: "), "{answer}");
+            let problem_body: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(problem_body["type"], *problem, "{answer}");
+            assert_eq!(problem_body["status"], *status);
+        }
+    }
+    // Raw UTF-8 in the query is not malformed for the parser: it reaches routing, which
+    // refuses a query string where none is taken, in problem+json too.
+    let utf8 = crate::support::raw_tls_exchange(
+        &app.pki.ca_pem(),
+        app.port,
+        Some(&cert),
+        "GET /komvux/v1/api-info?namn=Åsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let lower = utf8.to_ascii_lowercase();
+    assert!(
+        lower.contains("application/problem+json") && lower.contains("x-request-id: "),
+        "{utf8}"
+    );
+    // A well-formed request on the same path still gets its normal answer.
+    let ok = crate::support::raw_tls_exchange(
+        &app.pki.ca_pem(),
+        app.port,
+        Some(&cert),
+        b"GET /komvux/v1/api-info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    assert!(ok.starts_with("HTTP/1.1 200 OK"), "{ok}");
+}
+
 /// Connections that never start a TLS handshake do not lock legitimate clients out:
 /// with 5,000 of them held open, a new client's connection and request are answered in
 /// under a second (before, ~2,000 filled actix's 256 handshake slots per worker and the
@@ -740,4 +822,58 @@ pub(crate) async fn idle_connections_do_not_lock_clients_out(app: &TestApp) {
     assert_eq!(r.status, 200);
     assert!(took < std::time::Duration::from_secs(1), "{took:?}");
     drop(idle);
+    // One source holds at most 256 handshakes in progress: the flood shed its own
+    // oldest, and the metric says so. A handshake without a certificate is counted too.
+    let _ = crate::support::raw_tls_exchange(&app.pki.ca_pem(), app.port, None, b"").await;
+    let metrics = crate::support::metrics_text(app.ops_port).await;
+    let count = |outcome: &str| -> u64 {
+        let key = format!("komvux_tls_handshakes_total{{listener=\"api\",outcome=\"{outcome}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str()))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(count("shed") >= 4_000, "{metrics}");
+    assert!(count("ok") >= 2, "{metrics}");
+    assert!(count("no_certificate") >= 1, "{metrics}");
+}
+
+/// Makes every audit append fail (`on`) or work again: a journal that cannot commit.
+fn break_audit_appends(store: &komvux_persistence::Store, on: bool) {
+    use diesel::connection::SimpleConnection;
+    use komvux_persistence::connection::DbConnection;
+    let mut c = store.connection().unwrap();
+    let sql = match (&*c, on) {
+        (DbConnection::Postgresql(_), true) => {
+            "ALTER TABLE audit_journal ADD CONSTRAINT test_broken CHECK (at < 0) NOT VALID"
+        }
+        (DbConnection::Postgresql(_), false) => {
+            "ALTER TABLE audit_journal DROP CONSTRAINT test_broken"
+        }
+        (DbConnection::Sqlite(_), true) => {
+            "CREATE TRIGGER test_broken BEFORE INSERT ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'broken'); END"
+        }
+        (DbConnection::Sqlite(_), false) => "DROP TRIGGER test_broken",
+    };
+    let c: &mut DbConnection = &mut c;
+    c.batch_execute(sql).unwrap();
+}
+
+/// A refused read records its refusal (probing for ids leaves a trace); when that
+/// record cannot be committed, the read is not answered with its refusal either but
+/// with 503: no answer without its audit event (before: 404 and no event).
+pub(crate) async fn no_refusal_is_answered_without_its_audit_event(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let probe = format!("/meddelanden/{}", uuid::Uuid::new_v4());
+    assert_eq!(api.get(&probe).await.status, 404);
+    break_audit_appends(&app.store, true);
+    let r = api.get(&probe).await;
+    break_audit_appends(&app.store, false);
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    assert_eq!(r.problem_type(), "/problem/tillfalligt-otillganglig");
+    assert_eq!(api.get(&probe).await.status, 404, "recovers");
+    app.store.chain_audit().unwrap();
+    assert!(app.store.verify_audit_chain().unwrap().is_intact());
 }

@@ -117,6 +117,18 @@ pub(crate) fn plain_client() -> reqwest::Client {
     tls_client(&[], None)
 }
 
+/// The metrics exposition of the operations listener on `ops_port`.
+pub(crate) async fn metrics_text(ops_port: u16) -> String {
+    plain_client()
+        .get(format!("http://127.0.0.1:{ops_port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 pub(crate) fn tls_client(ca_pem: &[u8], identity: Option<&Issued>) -> reqwest::Client {
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls_config(ca_pem, identity))
@@ -143,6 +155,42 @@ pub(crate) fn tls_config(ca_pem: &[u8], identity: Option<&Issued>) -> rustls::Cl
         }
         None => builder.with_no_client_auth(),
     }
+}
+
+/// Sends `request` as raw bytes over TLS to `port` (with `identity`'s certificate, if
+/// any) and returns everything the server answered until it closed the connection.
+pub(crate) async fn raw_tls_exchange(
+    ca_pem: &[u8],
+    port: u16,
+    identity: Option<&Issued>,
+    request: &[u8],
+) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config(ca_pem, identity)));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await?;
+    tls.write_all(request).await?;
+    tls.flush().await?;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        tls.read_to_end(&mut answer),
+    )
+    .await;
+    match read {
+        Ok(Ok(_)) => {}
+        // A close without close_notify still delivered the answer.
+        Ok(Err(e))
+            if !answer.is_empty()
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                ) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+    }
+    Ok(String::from_utf8_lossy(&answer).into_owned())
 }
 
 impl TestApp {

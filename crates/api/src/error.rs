@@ -12,6 +12,10 @@ use serde::Serialize;
 pub enum ProblemKind {
     Valideringsfel,
     FelaktigJson,
+    /// 400 answered by the edge: the request is not valid HTTP/1.1.
+    OgiltigBegaran,
+    /// 431 answered by the edge: the request head is over the limit.
+    ForStoraHuvuden,
     EjAutentiserad,
     /// 401 on the internal API: a missing or bad bearer token (adds `WWW-Authenticate`).
     EjAutentiseradBearer,
@@ -42,6 +46,8 @@ impl ProblemKind {
         match self {
             Self::Valideringsfel => "valideringsfel",
             Self::FelaktigJson => "felaktig-json",
+            Self::OgiltigBegaran => "ogiltig-begaran",
+            Self::ForStoraHuvuden => "for-stora-huvuden",
             Self::EjAutentiserad | Self::EjAutentiseradBearer => "ej-autentiserad",
             Self::SaknarRoll => "saknar-roll",
             Self::OtillatenKommun => "otillaten-kommun",
@@ -66,7 +72,8 @@ impl ProblemKind {
 
     pub fn status(self) -> StatusCode {
         match self {
-            Self::FelaktigJson => StatusCode::BAD_REQUEST,
+            Self::FelaktigJson | Self::OgiltigBegaran => StatusCode::BAD_REQUEST,
+            Self::ForStoraHuvuden => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::EjAutentiserad | Self::EjAutentiseradBearer => StatusCode::UNAUTHORIZED,
             Self::OtillatenKommun | Self::FelPart | Self::SaknarRoll => StatusCode::FORBIDDEN,
             Self::HittadesInte => StatusCode::NOT_FOUND,
@@ -92,6 +99,8 @@ impl ProblemKind {
         match self {
             Self::Valideringsfel => "Begäran innehåller fel",
             Self::FelaktigJson => "Begäran är inte giltig JSON",
+            Self::OgiltigBegaran => "Begäran är inte giltig HTTP",
+            Self::ForStoraHuvuden => "Begärans huvud är för stort",
             Self::EjAutentiserad | Self::EjAutentiseradBearer => "Klienten är inte autentiserad",
             Self::SaknarRoll => "Behörighet saknas",
             Self::OtillatenKommun => "Klienten får inte agera för kommunen",
@@ -126,6 +135,7 @@ impl ProblemKind {
             409 => Self::Konflikt,
             408 => Self::Tidsgrans,
             413 => Self::ForStor,
+            431 => Self::ForStoraHuvuden,
             415 => Self::FelInnehallstyp,
             422 => Self::Valideringsfel,
             429 => Self::ForMangaAnrop,

@@ -1,13 +1,11 @@
 //! The client's organisation, read from its certificate once per connection.
 
-use std::any::Any;
-
-use actix_tls::accept::rustls_0_23::TlsStream;
 use actix_web::dev::Extensions;
-use actix_web::rt::net::TcpStream;
 use komvux_domain::organisationsnummer::InvalidCertificateIdentity;
 use komvux_domain::{CertificateField, Organisationsnummer};
 use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::edge::EdgeStream;
 
 /// What the peer certificate of this connection says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,12 +51,9 @@ impl PeerIdentity {
     }
 }
 
-/// `HttpServer::on_connect` hook: stores the peer's identity in the connection data.
-pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
-    if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
-        let (_, session) = tls.get_ref();
-        if let Some(cert) = session.peer_certificates().and_then(|c| c.first()) {
-            ext.insert(PeerIdentity::from_der(cert.as_ref()));
-        }
+/// The edge's per-connection hook: stores the peer's identity in the connection data.
+pub fn on_connect(conn: &EdgeStream, ext: &mut Extensions) {
+    if let Some(cert) = conn.peer_certificates().and_then(|c| c.first()) {
+        ext.insert(PeerIdentity::from_der(cert.as_ref()));
     }
 }

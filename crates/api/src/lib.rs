@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod identity;
 pub mod intern;

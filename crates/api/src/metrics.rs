@@ -12,6 +12,9 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
     pub handshake_failures: IntCounterVec,
+    /// Every TLS handshake by listener and outcome (`ok`, `failed`, `no_certificate`,
+    /// `timeout`, `shed`).
+    pub tls_handshakes: IntCounterVec,
     pub pool_connections: IntGauge,
     pub pool_idle: IntGauge,
     pub pool_max: IntGauge,
@@ -51,6 +54,13 @@ impl Metrics {
             ),
             &["reason"],
         )?;
+        let tls_handshakes = IntCounterVec::new(
+            Opts::new(
+                "tls_handshakes_total",
+                "TLS handshakes by listener and outcome (ok, failed, no_certificate, timeout, shed)",
+            ),
+            &["listener", "outcome"],
+        )?;
         let pool_connections = IntGauge::new("db_pool_connections", "Database connections open")?;
         let pool_idle = IntGauge::new("db_pool_idle_connections", "Database connections idle")?;
         let pool_max = IntGauge::new("db_pool_max_connections", "Database pool size")?;
@@ -81,6 +91,7 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(handshake_failures.clone()))?;
+        registry.register(Box::new(tls_handshakes.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
         Ok(Self {
@@ -88,6 +99,7 @@ impl Metrics {
             requests,
             latency,
             handshake_failures,
+            tls_handshakes,
             pool_connections,
             pool_idle,
             pool_max,

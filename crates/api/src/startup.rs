@@ -6,22 +6,13 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use komvux_persistence::Store;
+use std::sync::Arc;
 use utoipa_actix_web::{AppExt, scope};
 
 use crate::config::{ApiConfig, Mode};
+use crate::edge::{Edge, Gate};
 use crate::metrics::Metrics;
-use crate::{identity, middleware, ops, routes, tls};
-
-/// How long a TLS handshake may take from the accepted TCP connection; then the
-/// connection is closed (a client that connects and sends nothing holds nothing longer).
-pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// TLS handshakes in progress per worker (process-wide in actix, for every listener).
-/// actix's default, 256, let ~2,000 connections that never start a handshake stop every
-/// listener from accepting until they timed out: a legitimate client waited 5–6 s and
-/// failed. A waiting handshake costs a socket and a few hundred bytes; the handshakes'
-/// CPU is bounded by the workers anyway.
-pub const MAX_PENDING_HANDSHAKES: usize = 16_384;
+use crate::{edge, identity, middleware, ops, routes, tls};
 
 /// Shared by every request handler.
 #[derive(Debug)]
@@ -131,37 +122,36 @@ impl Application {
             .map_err(|e| StartupError::Other(e.to_string()))?
             .port();
         let api_state = state.clone();
-        let mut api = HttpServer::new(move || {
-            App::new()
-                .app_data(api_state.clone())
-                .wrap(from_fn(middleware::around))
-                .into_utoipa_app()
-                .service(scope::scope(routes::BASE).configure(|cfg| {
-                    routes::public(cfg);
-                    if mode == Mode::Test {
-                        routes::testdata(cfg);
-                    }
-                }))
-                .into_app()
-                .default_service(web::to(|req, state: web::Data<AppState>| async move {
-                    not_found(req, &state.routes)
-                }))
-        })
-        .on_connect(identity::on_connect)
-        .client_request_timeout(std::time::Duration::from_secs(10))
-        .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
-        .max_connection_rate(MAX_PENDING_HANDSHAKES)
-        .shutdown_timeout(30);
-        if config.workers > 0 {
-            api = api.workers(config.workers);
-        }
-        let api = api
-            .listen_rustls_0_23(listener, tls_config)
+        let api_edge = Edge {
+            name: "api",
+            tls: Arc::new(tls_config),
+            gate: Gate::new(edge::PUBLIC_LIMITS),
+            metrics: state.metrics.clone(),
+            workers: config.workers,
+            shutdown_timeout_secs: 30,
+            on_connect: Some(identity::on_connect),
+        };
+        let api = api_edge
+            .serve(listener, move || {
+                App::new()
+                    .app_data(api_state.clone())
+                    .wrap(from_fn(middleware::around))
+                    .into_utoipa_app()
+                    .service(scope::scope(routes::BASE).configure(|cfg| {
+                        routes::public(cfg);
+                        if mode == Mode::Test {
+                            routes::testdata(cfg);
+                        }
+                    }))
+                    .into_app()
+                    .default_service(web::to(|req, state: web::Data<AppState>| async move {
+                        not_found(req, &state.routes)
+                    }))
+            })
             .map_err(|source| StartupError::Bind {
                 addr: config.listen.to_string(),
                 source,
-            })?
-            .run();
+            })?;
 
         let intern = match &config.intern {
             None => None,
@@ -173,33 +163,40 @@ impl Application {
                     .port();
                 let tls = intern_tls;
                 let intern_state = state.clone();
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(intern_state.clone())
-                        .wrap(from_fn(middleware::around))
-                        .route(
-                            &format!("{}/openapi.json", crate::intern::BASE),
-                            web::get().to(intern_openapi),
-                        )
-                        .into_utoipa_app()
-                        .service(
-                            scope::scope(crate::intern::BASE).configure(crate::intern::configure),
-                        )
-                        .into_app()
-                        .default_service(web::to(|req, state: web::Data<AppState>| async move {
-                            not_found(req, &state.intern_routes)
-                        }))
-                })
-                .workers(config.workers.clamp(1, 2))
-                .client_request_timeout(std::time::Duration::from_secs(10))
-                .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
-                .shutdown_timeout(30)
-                .listen_rustls_0_23(listener, tls)
-                .map_err(|source| StartupError::Bind {
-                    addr: intern.listen.to_string(),
-                    source,
-                })?
-                .run();
+                let intern_edge = Edge {
+                    name: "intern",
+                    tls: Arc::new(tls),
+                    gate: Gate::new(edge::SMALL_LIMITS),
+                    metrics: state.metrics.clone(),
+                    workers: config.workers.clamp(1, 2),
+                    shutdown_timeout_secs: 30,
+                    on_connect: None,
+                };
+                let server = intern_edge
+                    .serve(listener, move || {
+                        App::new()
+                            .app_data(intern_state.clone())
+                            .wrap(from_fn(middleware::around))
+                            .route(
+                                &format!("{}/openapi.json", crate::intern::BASE),
+                                web::get().to(intern_openapi),
+                            )
+                            .into_utoipa_app()
+                            .service(
+                                scope::scope(crate::intern::BASE)
+                                    .configure(crate::intern::configure),
+                            )
+                            .into_app()
+                            .default_service(web::to(
+                                |req, state: web::Data<AppState>| async move {
+                                    not_found(req, &state.intern_routes)
+                                },
+                            ))
+                    })
+                    .map_err(|source| StartupError::Bind {
+                        addr: intern.listen.to_string(),
+                        source,
+                    })?;
                 Some((server, intern_port))
             }
         };
@@ -216,23 +213,27 @@ impl Application {
                 let services = web::Data::new(
                     crate::mina_sidor::MinaSidor::new(ms.clone()).map_err(StartupError::Other)?,
                 );
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(ms_state.clone())
-                        .app_data(services.clone())
-                        .wrap(crate::mina_sidor::security_headers())
-                        .configure(crate::mina_sidor::configure)
-                })
-                .workers(config.workers.clamp(1, 2))
-                .client_request_timeout(std::time::Duration::from_secs(10))
-                .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
-                .shutdown_timeout(10)
-                .listen_rustls_0_23(listener, reloader.browser_config()?)
-                .map_err(|source| StartupError::Bind {
-                    addr: ms.listen.to_string(),
-                    source,
-                })?
-                .run();
+                let ms_edge = Edge {
+                    name: "mina_sidor",
+                    tls: Arc::new(reloader.browser_config()?),
+                    gate: Gate::new(edge::SMALL_LIMITS),
+                    metrics: state.metrics.clone(),
+                    workers: config.workers.clamp(1, 2),
+                    shutdown_timeout_secs: 10,
+                    on_connect: None,
+                };
+                let server = ms_edge
+                    .serve(listener, move || {
+                        App::new()
+                            .app_data(ms_state.clone())
+                            .app_data(services.clone())
+                            .wrap(crate::mina_sidor::security_headers())
+                            .configure(crate::mina_sidor::configure)
+                    })
+                    .map_err(|source| StartupError::Bind {
+                        addr: ms.listen.to_string(),
+                        source,
+                    })?;
                 Some((server, ms_port))
             }
         };

@@ -347,6 +347,14 @@ pub(crate) fn chain_pending(conn: &mut DbConnection) -> Result<usize, StoreError
         },
     );
     link_and_insert(conn, head, rows)?;
+    if let DbConnection::Postgresql(c) = conn {
+        // The journal's guard lets only the chainer delete, and only the rows it has
+        // just chained in this transaction (the setting ends with it).
+        diesel::connection::SimpleConnection::batch_execute(
+            c,
+            "SET LOCAL komvux.audit_chainer = 'on'",
+        )?;
+    }
     for chunk in ids.chunks(500) {
         diesel::delete(audit_journal::table.filter(audit_journal::id.eq_any(chunk)))
             .execute(conn)?;

@@ -131,7 +131,10 @@ where
     }
 
     fn answer(self: Box<Self>, journaled: Result<(), &str>) {
+        // A refusal it recorded is journaled like a read's events: not answered without.
+        let recorded = self.events().next().is_some();
         let result = match (self.out, journaled) {
+            (Some(Err(_)), Err(why)) if recorded => Err(StoreError::Pool(why.to_owned())),
             // A failed read's own error says more than the batch's.
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(v)), Ok(())) => Ok(v),

@@ -466,6 +466,31 @@ pub(crate) fn audit_log_is_append_only(db: &TestDatabase) {
     );
     assert!(exec(&store, "UPDATE audit_log SET actor = 'x'").is_err());
     assert!(exec(&store, "DELETE FROM audit_log").is_err());
+    // A journal row is not chained yet: nobody but the chainer may change or remove it.
+    // In one transaction, so that the background chainer cannot take the row first.
+    for tamper in [
+        "UPDATE audit_journal SET actor = 'x'",
+        "DELETE FROM audit_journal",
+    ] {
+        let mut c = store.connection().unwrap();
+        let c: &mut DbConnection = &mut c;
+        let tampered = c.transaction(|c| {
+            c.batch_execute(
+                "INSERT INTO audit_journal (at, actor_kind, actor, action, outcome) \
+                 VALUES (1, 'system', 'test', 'test', 'ok')",
+            )?;
+            c.batch_execute(tamper)
+        });
+        assert!(tampered.is_err(), "{tamper}");
+    }
+    if matches!(&*store.connection().unwrap(), DbConnection::Postgresql(_)) {
+        assert!(exec(&store, "TRUNCATE audit_journal").is_err());
+    }
+    // The chainer still empties the journal.
+    store
+        .create_utbildningsbehov(&af(), &behov(person(11), STOCKHOLM))
+        .unwrap();
+    store.chain_audit().unwrap();
     let report = store.verify_audit_chain().unwrap();
     assert!(report.is_intact() && report.rows >= 1, "{report:?}");
 }
