@@ -92,6 +92,17 @@ async fn a_mina_sidor_session_ends_when_idle() {
     app.stop().await;
 }
 
+#[actix_web::test]
+async fn mina_sidor_believes_forwarded_for_only_from_a_trusted_proxy() {
+    let app = support::TestApp::spawn_mina_sidor(support::Db::Sqlite, |c| {
+        c.mina_sidor.as_mut().unwrap().trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await
+    .unwrap();
+    mina_sidor::a_trusted_proxy_forwards_the_users_address(&app).await;
+    app.stop().await;
+}
+
 mina_sidor_on_both_databases!(
     invitations_register_once_and_only_the_invited_person,
     invitations_never_change_an_account,

@@ -112,6 +112,25 @@ impl Web {
         .await
     }
 
+    /// Posts a form as if through a proxy that says it forwards for `forwarded_for`.
+    pub async fn post_forwarded(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        forwarded_for: &str,
+    ) -> Page {
+        Self::page(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("x-forwarded-for", forwarded_for)
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     /// Posts a form with the CSRF token of the page at `from`.
     pub async fn submit(&self, from: &str, action: &str, form: &[(&str, &str)]) -> Page {
         let csrf = self.get(from).await.csrf();
@@ -965,18 +984,50 @@ pub(crate) async fn forms_sessions_and_headers_are_protected(app: &TestApp) {
     assert_eq!(web.get("/mina-sidor/sok").await.status, 303);
 
     // starting BankID orders is limited per address (BankID is a paid, shared service)
+    // ... and a made-up X-Forwarded-For does not escape it: no proxy is trusted here.
     let spammer = Web::new(app);
     let csrf = spammer.get("/mina-sidor/").await.csrf();
     let mut statuses = Vec::new();
-    for _ in 0..12 {
+    for i in 0..12 {
         statuses.push(
             spammer
-                .post("/mina-sidor/logga-in", &[("csrf", &csrf)])
+                .post_forwarded(
+                    "/mina-sidor/logga-in",
+                    &[("csrf", &csrf)],
+                    &format!("203.0.113.{i}"),
+                )
                 .await
                 .status,
         );
     }
     assert!(statuses.contains(&429), "{statuses:?}");
+}
+
+/// Behind a trusted proxy the user's address is the one the proxy forwards for: the
+/// per-address login limit hits one user, not everyone behind the proxy (and BankID's
+/// `endUserIp` is the user's).
+pub(crate) async fn a_trusted_proxy_forwards_the_users_address(app: &TestApp) {
+    let web = Web::new(app);
+    let csrf = web.get("/mina-sidor/").await.csrf();
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(
+            web.post_forwarded("/mina-sidor/logga-in", &[("csrf", &csrf)], "198.51.100.7")
+                .await
+                .status,
+        );
+    }
+    assert!(statuses.contains(&429), "one user is limited: {statuses:?}");
+    // Another user behind the same proxy is not; what a client puts left of the hop
+    // the proxy appended is not believed.
+    let other = web
+        .post_forwarded(
+            "/mina-sidor/logga-in",
+            &[("csrf", &csrf)],
+            "198.51.100.7, 198.51.100.8",
+        )
+        .await;
+    assert_eq!(other.status, 303, "{}", other.body);
 }
 
 pub(crate) async fn skyddade_personuppgifter_are_flagged_and_withheld(app: &TestApp) {

@@ -321,6 +321,7 @@ impl TestApp {
                     server_ca: pki.dir.join("ca.pem"),
                 },
                 bankid_testapp_url: Some(format!("https://localhost:{bankid_port}/testapp")),
+                trusted_proxies: Vec::new(),
                 smtp: komvux_api::mina_sidor::SmtpSettings {
                     host: "127.0.0.1".into(),
                     port: sink.addr.port(),

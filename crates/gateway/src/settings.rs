@@ -48,6 +48,9 @@ pub struct FileMinaSidor {
     pub public_url: Option<String>,
     pub invitation_ttl_hours: Option<i64>,
     pub session_idle_minutes: Option<i64>,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     #[serde(default)]
     pub bankid: FileBankId,
     #[serde(default)]
@@ -393,7 +396,21 @@ fn mina_sidor(m: FileMinaSidor) -> Result<MinaSidorConfig, SettingsError> {
             "mina_sidor.invitation_ttl_hours must be 1–720 and session_idle_minutes 1–1440".into(),
         ));
     }
+    let trusted_proxies = m
+        .trusted_proxies
+        .iter()
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    SettingsError::Invalid(format!(
+                        "mina_sidor.trusted_proxies: {p:?} is not an address or CIDR range"
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(MinaSidorConfig {
+        trusted_proxies,
         listen: addr(m.listen, "127.0.0.1:8445", "mina_sidor.listen")?,
         public_url: need_s(m.public_url, "public_url")?,
         bankid: BankIdSettings {
@@ -808,5 +825,22 @@ mod tests {
         assert!(err(&s).contains("bankid-rp.pem"));
         s.api.mina_sidor.as_mut().unwrap().bankid.client_cert = repo("README.md");
         assert!(s.check_production().is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let load = |proxies: Vec<&str>| {
+            let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
+            f.apply_env(|_| None).unwrap();
+            f.mina_sidor.as_mut().unwrap().trusted_proxies =
+                proxies.into_iter().map(str::to_owned).collect();
+            Settings::from_file(f)
+        };
+        let s = load(vec!["10.0.0.0/8", "192.0.2.10", "2001:db8::/32"]).unwrap();
+        let ms = s.api.mina_sidor.unwrap();
+        assert_eq!(ms.trusted_proxies.len(), 3);
+        assert!(ms.trusted_proxies[1].contains(&"192.0.2.10".parse::<std::net::IpAddr>().unwrap()));
+        let err = load(vec!["proxy.example.se"]).unwrap_err().to_string();
+        assert!(err.contains("mina_sidor.trusted_proxies"), "{err}");
     }
 }

@@ -246,9 +246,17 @@ async fn begin_bankid(
     token: &AnonCsrf,
     invitation: Option<String>,
 ) -> Page {
-    let ip = req
-        .peer_addr()
-        .map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string());
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>();
+    let ip = super::client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        forwarded.into_iter(),
+        &ms.config.trusted_proxies,
+    )
+    .to_string();
     if ms.login_limiter.check(&ip).is_err() {
         return Ok(token.apply(pages::html(
             StatusCode::TOO_MANY_REQUESTS,

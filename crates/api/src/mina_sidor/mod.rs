@@ -37,11 +37,46 @@ pub struct MinaSidorConfig {
     pub invitation_ttl_secs: i64,
     /// A session ends after this long without a request.
     pub session_idle_secs: i64,
+    /// Reverse proxies in front of the listener whose `X-Forwarded-For` is believed
+    /// (for BankID's `endUserIp` and the per-address login limit); empty: the TCP peer
+    /// is the user.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl MinaSidorConfig {
     pub const DEFAULT_INVITATION_TTL_SECS: i64 = 72 * 60 * 60;
     pub const DEFAULT_SESSION_IDLE_SECS: i64 = 15 * 60;
+}
+
+/// The user's address: the TCP peer, unless the peer is a trusted proxy; then the
+/// rightmost address of `X-Forwarded-For` (all its headers, in order) that is not a
+/// trusted proxy itself. A proxy appends the address it saw, so everything left of the
+/// last untrusted hop may be made up by the client and is never believed.
+pub fn client_ip<'a>(
+    peer: Option<std::net::IpAddr>,
+    forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let peer = peer.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut hops = forwarded_for.rev().flat_map(|h| h.rsplit(','));
+    let mut client = peer;
+    for hop in hops.by_ref() {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(&ip) {
+                    break;
+                }
+            }
+            // A hop we cannot read ends what can be believed.
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// What the handlers need besides the shared [`crate::startup::AppState`].
@@ -92,4 +127,46 @@ pub fn security_headers() -> DefaultHeaders {
 /// Registers every page.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     handlers::configure(cfg);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        // Not a proxy: the header is the client's own words.
+        let direct = client_ip(
+            Some(ip("198.51.100.9")),
+            ["203.0.113.1"].into_iter(),
+            &proxies,
+        );
+        assert_eq!(direct, ip("198.51.100.9"));
+        // Through the proxy: the address it appended, not what the client put before it.
+        let via = client_ip(
+            Some(ip("10.1.2.3")),
+            ["6.6.6.6, 203.0.113.1", "10.9.9.9"].into_iter(),
+            &proxies,
+        );
+        assert_eq!(via, ip("203.0.113.1"));
+        // No header, or nothing readable: the proxy itself.
+        assert_eq!(
+            client_ip(Some(ip("10.1.2.3")), [].into_iter(), &proxies),
+            ip("10.1.2.3")
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.1.2.3")), ["skräp"].into_iter(), &proxies),
+            ip("10.1.2.3")
+        );
+        // Nothing trusted: never the header.
+        assert_eq!(
+            client_ip(Some(ip("10.1.2.3")), ["203.0.113.1"].into_iter(), &[]),
+            ip("10.1.2.3")
+        );
+    }
 }
