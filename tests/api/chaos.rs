@@ -84,6 +84,7 @@ async fn two_replicas_survive_a_database_restart_and_a_killed_gateway() {
             max_size: 2,
             min_idle: Some(0),
             connection_timeout: Duration::from_secs(5),
+            ..PoolSettings::default()
         },
         IdentityKeys::insecure_dev_keys(),
     )

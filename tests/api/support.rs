@@ -238,6 +238,7 @@ impl TestApp {
             } else {
                 2
             }),
+            ..PoolSettings::default()
         };
         let store = Store::open(&url, &settings, IdentityKeys::insecure_dev_keys()).unwrap();
         store.migrate().unwrap();

@@ -149,6 +149,8 @@ pub struct FileLimits {
 pub struct FilePool {
     pub max_size: Option<u32>,
     pub connection_timeout_secs: Option<u64>,
+    pub reader_threads: Option<usize>,
+    pub read_batch: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -220,6 +222,8 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "KOMVUX_POOL_CONNECTION_TIMEOUT_SECS",
         "pool.connection_timeout_secs",
     ),
+    ("KOMVUX_POOL_READER_THREADS", "pool.reader_threads"),
+    ("KOMVUX_POOL_READ_BATCH", "pool.read_batch"),
     ("KOMVUX_GALLRING_RETENTION_DAYS", "gallring.retention_days"),
     (
         "KOMVUX_RATE_LIMIT_PER_SECOND",
@@ -325,6 +329,12 @@ impl FileSettings {
         if let Some(v) = env("KOMVUX_POOL_CONNECTION_TIMEOUT_SECS") {
             self.pool.connection_timeout_secs =
                 Some(parse_env("KOMVUX_POOL_CONNECTION_TIMEOUT_SECS", &v)?);
+        }
+        if let Some(v) = env("KOMVUX_POOL_READER_THREADS") {
+            self.pool.reader_threads = Some(parse_env("KOMVUX_POOL_READER_THREADS", &v)?);
+        }
+        if let Some(v) = env("KOMVUX_POOL_READ_BATCH") {
+            self.pool.read_batch = Some(parse_env("KOMVUX_POOL_READ_BATCH", &v)?);
         }
         let intern_env = [
             "KOMVUX_INTERN_LISTEN",
@@ -528,10 +538,29 @@ impl Settings {
             });
             dev_signing_key = i.dev_signing_key;
         }
+        let max_size = f.pool.max_size.unwrap_or(16);
+        if f.pool
+            .reader_threads
+            .is_some_and(|n| n == 0 || n as u64 * 2 > u64::from(max_size))
+        {
+            return Err(SettingsError::Invalid(
+                "pool.reader_threads must be 1 or more and at most half of pool.max_size".into(),
+            ));
+        }
+        if f.pool.read_batch.is_some_and(|n| !(1..=1024).contains(&n)) {
+            return Err(SettingsError::Invalid(
+                "pool.read_batch must be 1–1024".into(),
+            ));
+        }
         let pool = PoolSettings {
-            max_size: f.pool.max_size.unwrap_or(16),
+            max_size,
             min_idle: Some(1),
             connection_timeout: Duration::from_secs(f.pool.connection_timeout_secs.unwrap_or(5)),
+            reader_threads: f.pool.reader_threads,
+            read_batch: f
+                .pool
+                .read_batch
+                .unwrap_or(PoolSettings::DEFAULT_READ_BATCH),
         };
         let settings = Self {
             mode,
@@ -793,6 +822,22 @@ mod tests {
                 .is_err()
         );
         assert!(invalid(Settings::from_file(FileSettings::default())).contains("mode"));
+        // Reader threads and their batch: set, and bounded.
+        let load = |threads: &str, batch: &str| {
+            let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
+            f.apply_env(|k| match k {
+                "KOMVUX_POOL_READER_THREADS" => Some(threads.to_owned()),
+                "KOMVUX_POOL_READ_BATCH" => Some(batch.to_owned()),
+                _ => None,
+            })
+            .unwrap();
+            Settings::from_file(f)
+        };
+        let s = load("2", "16").unwrap();
+        assert_eq!(s.pool_settings().reader_threads, Some(2));
+        assert_eq!(s.pool_settings().read_batch, 16);
+        assert!(invalid(load("0", "16")).contains("pool.reader_threads"));
+        assert!(invalid(load("2", "5000")).contains("pool.read_batch"));
     }
 
     #[test]

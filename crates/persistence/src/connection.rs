@@ -195,6 +195,16 @@ pub struct PoolSettings {
     pub max_size: u32,
     pub min_idle: Option<u32>,
     pub connection_timeout: Duration,
+    /// Reader threads in all: one for person lookups, the rest for every other read.
+    /// `None`: from the pool size (1 to 3, never more than half the connections).
+    pub reader_threads: Option<usize>,
+    /// How many queued reads a reader runs on one connection before one audit commit.
+    pub read_batch: usize,
+}
+
+impl PoolSettings {
+    /// The default batch of reads per audit commit.
+    pub const DEFAULT_READ_BATCH: usize = 64;
 }
 
 impl Default for PoolSettings {
@@ -203,6 +213,8 @@ impl Default for PoolSettings {
             max_size: 16,
             min_idle: Some(2),
             connection_timeout: Duration::from_secs(5),
+            reader_threads: None,
+            read_batch: Self::DEFAULT_READ_BATCH,
         }
     }
 }

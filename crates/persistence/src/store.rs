@@ -440,16 +440,17 @@ impl Store {
         // Reader threads on either backend: one for person lookups and two for every other
         // read (see `Readers`); smaller pools get fewer, so that readers never hold
         // more than half the connections.
-        let others = match pool.max_size() {
-            0..=3 => 0,
-            4..=5 => 1,
-            _ => 2,
+        let others = match (settings.reader_threads, pool.max_size()) {
+            (Some(n), _) => n.saturating_sub(1),
+            (None, 0..=3) => 0,
+            (None, 4..=5) => 1,
+            (None, _) => 2,
         };
         let readers = Readers::spawn(
             pool.clone(),
             turn.clone(),
             others,
-            64,
+            settings.read_batch.max(1),
             crate::reads::MAX_QUEUED_READS,
         )?;
         let stats = Arc::new(Stats::default());

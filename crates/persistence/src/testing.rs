@@ -89,6 +89,7 @@ impl TestDatabase {
             max_size: 8,
             min_idle: Some(0),
             connection_timeout: std::time::Duration::from_secs(10),
+            ..PoolSettings::default()
         };
         let store = Store::open(&self.url, &settings, IdentityKeys::insecure_dev_keys())
             .unwrap_or_else(|e| panic!("opening test store: {e}"));
