@@ -81,3 +81,50 @@ fn document_covers_every_public_operation() {
         "no personnummer in URLs"
     );
 }
+
+/// Request bodies say what the parser does: an unknown field is refused
+/// (`okant_falt`), so every object a request may hold is closed
+/// (`additionalProperties: false`, one object rather than an `allOf` that could not be
+/// closed), and responses stay open for fields added later.
+#[test]
+fn request_bodies_are_closed_like_the_parser_and_responses_open() {
+    let mut extra = examples::ansokan();
+    extra["okant"] = serde_json::json!(1);
+    assert!(KommunMeddelande::<Ansokan>::from_json(&extra).is_err());
+    for doc in [
+        komvux_api::openapi::document(komvux_api::Mode::Test),
+        komvux_api::openapi::intern_document(),
+    ] {
+        let doc: serde_json::Value =
+            serde_json::from_str(&komvux_api::openapi::json(&doc).unwrap()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let resolve = |s: &serde_json::Value| -> serde_json::Value {
+            match s["$ref"].as_str() {
+                Some(r) => schemas[r.trim_start_matches("#/components/schemas/")].clone(),
+                None => s.clone(),
+            }
+        };
+        let mut bodies = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let Some(schema) = op["requestBody"]["content"]["application/json"].get("schema")
+                else {
+                    continue;
+                };
+                let body = resolve(schema);
+                assert!(body.get("allOf").is_none(), "{method} {path}");
+                assert_eq!(body["additionalProperties"], false, "{method} {path}");
+                bodies += 1;
+            }
+        }
+        assert!(bodies >= 5);
+        if let Some(kurs) = schemas.get("Kurs") {
+            assert_eq!(kurs["additionalProperties"], false);
+        }
+        for open in ["Problem", "Kvittens", "EtableringsprogramSvar"] {
+            if let Some(s) = schemas.get(open) {
+                assert!(s.get("additionalProperties").is_none(), "{open}");
+            }
+        }
+    }
+}

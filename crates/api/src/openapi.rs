@@ -64,6 +64,7 @@ pub fn document(mode: Mode) -> Document {
         ),
     }
     .split_for_parts();
+    close_request_schemas(&mut api);
     if mode == Mode::Test {
         api.tags.get_or_insert_with(Vec::new).push(
             TagBuilder::new()
@@ -122,7 +123,132 @@ pub fn intern_document() -> Document {
         .openapi(InternDoc::openapi())
         .service(scope::scope(crate::intern::BASE).configure(crate::intern::configure))
         .split_for_parts();
+    let mut api = api;
+    close_request_schemas(&mut api);
     api
+}
+
+/// Makes every request body schema as strict as the parser: the API refuses a field it
+/// does not know (`okant_falt`), so each object a request may hold says
+/// `additionalProperties: false`. A body whose fields come from a shared header (an
+/// `allOf` of inline objects) becomes one object first: `additionalProperties` cannot
+/// close an `allOf` (each part would refuse the other's fields). Response schemas stay
+/// open, so that a client tolerates fields added later.
+pub fn close_request_schemas(doc: &mut Document) {
+    use utoipa::openapi::RefOr;
+    let mut pending: Vec<String> = Vec::new();
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let Some(RefOr::T(body)) = op.request_body.as_mut() else {
+                continue;
+            };
+            for content in body.content.values_mut() {
+                if let RefOr::T(c) = content {
+                    match c.schema.as_mut() {
+                        Some(RefOr::Ref(r)) => pending.push(r.ref_location.clone()),
+                        Some(RefOr::T(schema)) => close_schema(schema, &mut pending),
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let mut done = std::collections::BTreeSet::new();
+    while let Some(location) = pending.pop() {
+        let name = location
+            .trim_start_matches("#/components/schemas/")
+            .to_owned();
+        if !done.insert(name.clone()) {
+            continue;
+        }
+        if let Some(RefOr::T(schema)) = components.schemas.get_mut(&name) {
+            close_schema(schema, &mut pending);
+        }
+    }
+}
+
+/// The years the parser takes in a date (1800–2199) and in a timestamp (1900–2199).
+const DATE_PATTERN: &str = "^(18|19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+const DATE_TIME_PATTERN: &str = "^(19|20|21)[0-9]{2}-";
+
+/// Gives a request's `date` and `date-time` strings the parser's year range (and a
+/// timestamp its 40-character limit), which `format` alone does not say.
+fn bound_dates(o: &mut utoipa::openapi::schema::Object) {
+    use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+    match o.format {
+        Some(SchemaFormat::KnownFormat(KnownFormat::Date)) if o.pattern.is_none() => {
+            o.pattern = Some(DATE_PATTERN.to_owned());
+        }
+        Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)) if o.pattern.is_none() => {
+            o.pattern = Some(DATE_TIME_PATTERN.to_owned());
+            o.max_length = Some(40);
+        }
+        _ => {}
+    }
+}
+
+/// Closes `schema` (see [`close_request_schemas`]) and notes the schemas it refers to.
+fn close_schema(schema: &mut utoipa::openapi::Schema, pending: &mut Vec<String>) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Schema};
+    let visit = |s: &mut RefOr<Schema>, pending: &mut Vec<String>| match s {
+        RefOr::Ref(r) => pending.push(r.ref_location.clone()),
+        RefOr::T(inner) => close_schema(inner, pending),
+    };
+    if let Schema::AllOf(all) = schema {
+        let parts: Option<Vec<_>> = all
+            .items
+            .iter()
+            .map(|i| match i {
+                RefOr::T(Schema::Object(o)) => Some(o.clone()),
+                _ => None,
+            })
+            .collect();
+        if let Some(parts) = parts {
+            let mut merged = utoipa::openapi::schema::Object::new();
+            merged.schema_type = utoipa::openapi::schema::Type::Object.into();
+            for part in parts {
+                merged.properties.extend(part.properties);
+                merged.required.extend(part.required);
+            }
+            merged.description = all.description.clone();
+            merged.example = all.example.clone();
+            merged.examples = all.examples.clone();
+            *schema = Schema::Object(merged);
+        }
+    }
+    match schema {
+        Schema::Object(o) if o.properties.is_empty() => bound_dates(o),
+        Schema::Object(o) => {
+            if o.additional_properties.is_none() {
+                o.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+            for p in o.properties.values_mut() {
+                visit(p, pending);
+            }
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                visit(items, pending);
+            }
+        }
+        Schema::OneOf(one) => one.items.iter_mut().for_each(|i| visit(i, pending)),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(|i| visit(i, pending)),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(|i| visit(i, pending)),
+        _ => {}
+    }
 }
 
 /// A document as YAML (what `komvux-gateway openapi` prints and `openapi/` holds).

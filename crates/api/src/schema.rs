@@ -126,17 +126,21 @@ pub enum Skolform {
 /// The header of every message a kommun sends.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KommunHeader {
-    /// The kommun the message is about (4 digits; 3 accepted for codes with a leading zero).
-    #[schema(example = "0180", pattern = "^[0-9]{3,4}$")]
+    /// The kommun the message is about.
+    #[schema(value_type = KommunkodSchema)]
     kommunkod: String,
-    /// 12 digits, YYYYMMDDNNNC (a hyphen before the last four is accepted).
-    #[schema(example = "201212121212", pattern = "^[0-9]{8}-?[0-9]{4}$")]
+    #[schema(value_type = PersonnummerSchema)]
     personnummer: String,
     /// When the source system registered the message (RFC 3339, any offset).
     #[schema(format = DateTime, example = "2026-03-02T10:49:29.100+01:00")]
     transaktionsdatum: String,
-    /// The source system.
-    #[schema(example = "Extens", max_length = 100)]
+    /// The source system: 1–100 characters, not only spaces, no control characters.
+    #[schema(
+        example = "Extens",
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     kallsystem: String,
     status: Status,
     /// The meddelande_id replaced; required for andring and borttag, forbidden for registrering.
@@ -149,9 +153,15 @@ pub struct KommunHeader {
 #[schema(example = json!({ "kurskod": "MATMAT01a", "kursnamn": "Matematik 1a", "skolform": "gymnasial",
     "poang": 100, "studietakt": 50, "startdatum": "2026-08-17", "slutdatum": "2026-12-18" }))]
 pub struct Kurs {
-    #[schema(example = "MATMAT01a", pattern = "^[A-Za-z][A-Za-z0-9]{2,19}$")]
+    #[schema(value_type = KurskodSchema)]
     kurskod: String,
-    #[schema(example = "Matematik 1a", max_length = 200)]
+    /// 1–200 characters, not only spaces, no control characters.
+    #[schema(
+        example = "Matematik 1a",
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     kursnamn: String,
     skolform: Skolform,
     #[schema(minimum = 0, maximum = 3000)]
@@ -228,7 +238,7 @@ pub struct AvbrottRequest {
     header: KommunHeader,
     #[schema(format = Date)]
     avbrottsdatum: String,
-    #[schema(min_items = 1, max_items = 50, nullable)]
+    #[schema(min_items = 1, max_items = 50, nullable, value_type = Option<Vec<KurskodSchema>>)]
     kurskoder: Option<Vec<String>>,
     orsak: AvbrottOrsak,
 }
@@ -240,6 +250,7 @@ pub struct ForandringRequest {
     #[schema(inline)]
     #[serde(flatten)]
     header: KommunHeader,
+    #[schema(value_type = KurskodSchema)]
     kurskod: String,
     #[schema(format = Date)]
     giltig_fran: String,
@@ -261,6 +272,7 @@ pub struct BetygRequest {
     #[schema(inline)]
     #[serde(flatten)]
     header: KommunHeader,
+    #[schema(value_type = KurskodSchema)]
     kurskod: String,
     skolform: Skolform,
     #[schema(example = "C", pattern = "^([A-F]|-|G|IG)$")]
@@ -340,6 +352,7 @@ pub struct Meddelande {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = examples::person_sok)]
 pub struct PersonSokRequest {
+    #[schema(value_type = PersonnummerSchema)]
     personnummer: String,
 }
 
@@ -468,6 +481,104 @@ pub struct EtableringsprogramSvar {
     tom: Option<String>,
 }
 
+/// Af's statement on etableringsprogrammet (internal API and test data): `fom` and
+/// `tom` when the person takes part, neither when not.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = examples::etableringsprogram)]
+pub struct EtableringsprogramRequest {
+    #[schema(value_type = PersonnummerSchema)]
+    personnummer: String,
+    deltar: bool,
+    #[schema(format = Date, nullable)]
+    fom: Option<String>,
+    #[schema(format = Date, nullable)]
+    tom: Option<String>,
+}
+
+/// A kommun's code: one of Sweden's 290 kommuner, four digits (three accepted for the
+/// codes with a leading zero). The list is the domain's.
+#[derive(Debug)]
+pub struct KommunkodSchema;
+
+impl utoipa::PartialSchema for KommunkodSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let mut codes: Vec<serde_json::Value> = Vec::new();
+        for k in komvux_domain::Kommunkod::all() {
+            let four = k.as_string();
+            codes.push(four.clone().into());
+            if let Some(three) = four.strip_prefix('0') {
+                codes.push(three.to_owned().into());
+            }
+        }
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A kommun's code: one of the 290 kommuner, four digits (three accepted for codes with a leading zero)",
+            ))
+            .enum_values(Some(codes))
+            .examples(["0180"])
+            .into()
+    }
+}
+
+impl ToSchema for KommunkodSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Kommunkod".into()
+    }
+}
+
+/// A personnummer in a request: 12 digits, `YYYYMMDDNNNC` (a hyphen before the last four
+/// accepted), a real date (samordningsnummer: day + 60) and a valid check digit. The
+/// format `personnummer` says what the pattern cannot (the date and the check digit);
+/// in the test environment only Skatteverket's test personnummer are taken.
+#[derive(Debug)]
+pub struct PersonnummerSchema;
+
+impl utoipa::PartialSchema for PersonnummerSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::schema::SchemaFormat::Custom(
+                "personnummer".into(),
+            )))
+            .description(Some(
+                "12 digits, YYYYMMDDNNNC (a hyphen before the last four accepted): a real date (samordningsnummer: day + 60) and a valid check digit",
+            ))
+            .pattern(Some(
+                "^(18|19|20|21)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])-?[0-9]{4}$",
+            ))
+            .examples(["201212121212"])
+            .into()
+    }
+}
+
+impl ToSchema for PersonnummerSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Personnummer".into()
+    }
+}
+
+/// A course code: a letter, then 2–19 letters or digits.
+#[derive(Debug)]
+pub struct KurskodSchema;
+
+impl utoipa::PartialSchema for KurskodSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A course code: a letter, then 2–19 letters or digits"))
+            .pattern(Some("^[A-Za-z][A-Za-z0-9]{2,19}$"))
+            .examples(["MATMAT01a"])
+            .into()
+    }
+}
+
+impl ToSchema for KurskodSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Kurskod".into()
+    }
+}
+
 /// About this API (DIGG VER.06).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({ "namn": "komvux-gateway", "version": "0.1.0", "miljo": "test", "openapi": "/komvux/v1/openapi.json" }))]
@@ -509,17 +620,25 @@ pub struct Problem {
 /// A new utbildningsbehov (internal API and test data).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UtbildningsbehovRequest {
+    #[schema(value_type = PersonnummerSchema)]
     personnummer: String,
-    #[schema(example = "0180")]
+    #[schema(value_type = KommunkodSchema)]
     hemkommun: String,
     #[schema(format = Date)]
     anvisningsdatum: String,
     /// 1–5 distinct skolformer.
+    #[schema(min_items = 1, max_items = 5)]
     skolformer: Vec<Skolform>,
     /// Not before anvisningsdatum.
     #[schema(format = Date)]
     giltig_tom: String,
-    #[schema(max_length = 200, nullable)]
+    #[schema(
+        example = "Arbetsförmedlingen Stockholm",
+        min_length = 1,
+        max_length = 200,
+        nullable,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     af_kontor: Option<String>,
 }
 
@@ -533,14 +652,16 @@ pub struct UtbildningsbeslutAndringRequest {
     tom: String,
     #[schema(minimum = 1, maximum = 100)]
     studietakt: u8,
-    #[schema(nullable)]
+    #[schema(nullable, max_items = 50, value_type = Option<Vec<KurskodSchema>>)]
     kurskoder: Option<Vec<String>>,
 }
 
 /// A new utbildningsbeslut (internal API and test data).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UtbildningsbeslutRequest {
+    #[schema(value_type = PersonnummerSchema)]
     personnummer: String,
+    #[schema(value_type = KommunkodSchema)]
     kommunkod: String,
     #[schema(format = Date)]
     beslutsdatum: String,
@@ -550,13 +671,14 @@ pub struct UtbildningsbeslutRequest {
     tom: String,
     #[schema(minimum = 1, maximum = 100)]
     studietakt: u8,
-    #[schema(nullable)]
+    #[schema(nullable, max_items = 50, value_type = Option<Vec<KurskodSchema>>)]
     kurskoder: Option<Vec<String>>,
 }
 
 /// Marks or unmarks skyddade personuppgifter.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SkyddadeRequest {
+    #[schema(value_type = PersonnummerSchema)]
     personnummer: String,
     skyddade_personuppgifter: bool,
 }

@@ -235,7 +235,7 @@ async fn upphor_utbildningsbeslut(
 #[utoipa::path(
     operation_id = "satt_etableringsprogram",
     tag = "Etableringsprogrammet",
-    request_body(content = crate::schema::EtableringsprogramSvar, content_type = "application/json", example = crate::schema::examples::etableringsprogram),
+    request_body(content = crate::schema::EtableringsprogramRequest, content_type = "application/json", example = crate::schema::examples::etableringsprogram),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Sparat", body = crate::schema::EtableringsprogramSvar),

@@ -124,7 +124,7 @@ pub(crate) async fn utbildningsbeslut(
 #[utoipa::path(
     operation_id = "testdata_etableringsprogram",
     tag = "Testdata",
-    request_body(content = crate::schema::EtableringsprogramSvar, content_type = "application/json", example = crate::schema::examples::etableringsprogram),
+    request_body(content = crate::schema::EtableringsprogramRequest, content_type = "application/json", example = crate::schema::examples::etableringsprogram),
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "Sparat", body = crate::schema::EtableringsprogramSvar),

@@ -55,7 +55,7 @@ pub(crate) async fn sok(
     operation_id = "lista_utbildningsbehov",
     tag = "Utbildningsbehov",
     params(
-        ("hemkommun" = String, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
+        ("hemkommun" = crate::schema::KommunkodSchema, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
         ("page" = Option<u32>, Query, description = "Sida, från 1", minimum = 1),
         ("limit" = Option<u32>, Query, description = "Poster per sida, 1–100 (standard 20)", minimum = 1, maximum = 100),
     ),

@@ -61,7 +61,7 @@ pub(crate) async fn sok(
     operation_id = "flode_utbildningsbeslut",
     tag = "Utbildningsbeslut",
     params(
-        ("kommunkod" = String, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
+        ("kommunkod" = crate::schema::KommunkodSchema, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
         ("efter" = Option<String>, Query, description = "Markören från föregående svar; utelämnad: från början"),
         ("limit" = Option<u32>, Query, description = "Högst så många poster, 1–1000 (standard 100)", minimum = 1, maximum = 1000),
     ),
