@@ -495,89 +495,83 @@ pub struct EtableringsprogramRequest {
     tom: Option<String>,
 }
 
-/// A kommun's code: one of Sweden's 290 kommuner, four digits (three accepted for the
-/// codes with a leading zero). The list is the domain's.
-#[derive(Debug)]
-pub struct KommunkodSchema;
+/// A string schema of the contract's own (a component with a name of its own).
+macro_rules! string_schema {
+    ($(#[$meta:meta])* $ty:ident, $name:literal, |$b:ident| $build:expr) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub struct $ty;
 
-impl utoipa::PartialSchema for KommunkodSchema {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        let mut codes: Vec<serde_json::Value> = Vec::new();
-        for k in komvux_domain::Kommunkod::all() {
-            let four = k.as_string();
-            codes.push(four.clone().into());
-            if let Some(three) = four.strip_prefix('0') {
-                codes.push(three.to_owned().into());
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let $b = utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String);
+                $build.into()
             }
         }
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some(
-                "A kommun's code: one of the 290 kommuner, four digits (three accepted for codes with a leading zero)",
-            ))
-            .enum_values(Some(codes))
-            .examples(["0180"])
-            .into()
-    }
+
+        impl ToSchema for $ty {
+            fn name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+        }
+    };
 }
 
-impl ToSchema for KommunkodSchema {
-    fn name() -> std::borrow::Cow<'static, str> {
-        "Kommunkod".into()
+string_schema!(
+    /// A kommun's code: one of Sweden's 290 kommuner, four digits (three accepted for the
+    /// codes with a leading zero). The list is the domain's.
+    KommunkodSchema,
+    "Kommunkod",
+    |b| b
+        .description(Some(
+            "A kommun's code: one of the 290 kommuner, four digits (three accepted for codes with a leading zero)",
+        ))
+        .enum_values(Some(kommunkoder()))
+        .examples(["0180"])
+);
+
+/// Every code the parser takes for a kommun: `0180` and `180` alike.
+fn kommunkoder() -> Vec<serde_json::Value> {
+    let mut codes: Vec<serde_json::Value> = Vec::new();
+    for k in komvux_domain::Kommunkod::all() {
+        let four = k.as_string();
+        let three = four.strip_prefix('0').map(str::to_owned);
+        codes.push(four.into());
+        codes.extend(three.map(Into::into));
     }
+    codes
 }
 
-/// A personnummer in a request: 12 digits, `YYYYMMDDNNNC` (a hyphen before the last four
-/// accepted), a real date (samordningsnummer: day + 60) and a valid check digit. The
-/// format `personnummer` says what the pattern cannot (the date and the check digit);
-/// in the test environment only Skatteverket's test personnummer are taken.
-#[derive(Debug)]
-pub struct PersonnummerSchema;
+string_schema!(
+    /// A personnummer in a request: 12 digits, `YYYYMMDDNNNC` (a hyphen before the last
+    /// four accepted), a real date (samordningsnummer: day + 60) and a valid check digit.
+    /// The format `personnummer` says what the pattern cannot (the date and the check
+    /// digit); in the test environment only Skatteverket's test personnummer are taken.
+    PersonnummerSchema,
+    "Personnummer",
+    |b| b
+        .format(Some(utoipa::openapi::schema::SchemaFormat::Custom(
+            "personnummer".into(),
+        )))
+        .description(Some(
+            "12 digits, YYYYMMDDNNNC (a hyphen before the last four accepted): a real date (samordningsnummer: day + 60) and a valid check digit",
+        ))
+        .pattern(Some(
+            "^(18|19|20|21)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])-?[0-9]{4}$",
+        ))
+        .examples(["201212121212"])
+);
 
-impl utoipa::PartialSchema for PersonnummerSchema {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .format(Some(utoipa::openapi::schema::SchemaFormat::Custom(
-                "personnummer".into(),
-            )))
-            .description(Some(
-                "12 digits, YYYYMMDDNNNC (a hyphen before the last four accepted): a real date (samordningsnummer: day + 60) and a valid check digit",
-            ))
-            .pattern(Some(
-                "^(18|19|20|21)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])-?[0-9]{4}$",
-            ))
-            .examples(["201212121212"])
-            .into()
-    }
-}
-
-impl ToSchema for PersonnummerSchema {
-    fn name() -> std::borrow::Cow<'static, str> {
-        "Personnummer".into()
-    }
-}
-
-/// A course code: a letter, then 2–19 letters or digits.
-#[derive(Debug)]
-pub struct KurskodSchema;
-
-impl utoipa::PartialSchema for KurskodSchema {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("A course code: a letter, then 2–19 letters or digits"))
-            .pattern(Some("^[A-Za-z][A-Za-z0-9]{2,19}$"))
-            .examples(["MATMAT01a"])
-            .into()
-    }
-}
-
-impl ToSchema for KurskodSchema {
-    fn name() -> std::borrow::Cow<'static, str> {
-        "Kurskod".into()
-    }
-}
+string_schema!(
+    /// A course code: a letter, then 2–19 letters or digits.
+    KurskodSchema,
+    "Kurskod",
+    |b| b
+        .description(Some("A course code: a letter, then 2–19 letters or digits"))
+        .pattern(Some("^[A-Za-z][A-Za-z0-9]{2,19}$"))
+        .examples(["MATMAT01a"])
+);
 
 /// About this API (DIGG VER.06).
 #[derive(Debug, Serialize, ToSchema)]
