@@ -56,7 +56,7 @@ pub(crate) async fn sok(
     tag = "Utbildningsbehov",
     params(
         ("hemkommun" = crate::schema::KommunkodSchema, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
-        ("page" = Option<u32>, Query, description = "Sida, från 1", minimum = 1),
+        ("page" = Option<u32>, Query, description = "Sida, 1–1000000", minimum = 1, maximum = 1000000),
         ("limit" = Option<u32>, Query, description = "Poster per sida, 1–100 (standard 20)", minimum = 1, maximum = 100),
     ),
     security(("client_id" = [], "client_secret" = [])),
