@@ -38,6 +38,21 @@ pub enum Command {
         #[arg(long, default_value = "var/dev-clients")]
         secrets: PathBuf,
     },
+    /// DEV ONLY: fill an empty test database with a national-scale dataset (persons,
+    /// years of messages of every kind, an audit log) in bulk. Test mode with the dev
+    /// identity keys only.
+    DevSeed {
+        /// Persons (Skatteverket's test personnummer first, then made-up ones born in
+        /// the 1800s).
+        #[arg(long, default_value_t = 20_000)]
+        personer: u64,
+        /// Messages, over five years.
+        #[arg(long, default_value_t = 200_000)]
+        meddelanden: u64,
+        /// Seed of the random shape (the same seed builds the same shape).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Print an OpenAPI document.
     Openapi {
         #[arg(long, value_enum, default_value = "yaml")]

@@ -343,6 +343,40 @@ pub fn gallra(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `dev-seed`: a national-scale dataset in an empty test database (see
+/// `komvux_persistence::SeedPlan`).
+pub fn dev_seed(
+    settings: &Settings,
+    personer: u64,
+    meddelanden: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    if settings.mode != Mode::Test {
+        bail!("dev-seed runs in test mode only");
+    }
+    let store = open_store(settings)?;
+    if !store.keys().is_dev() {
+        bail!("dev-seed runs with the dev identity keys only");
+    }
+    store.migrate()?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1_000_000;
+    let plan = komvux_persistence::SeedPlan {
+        personer,
+        meddelanden,
+        seed,
+        now,
+    };
+    let report = store.dev_seed(&plan, &mut |step| say(&format!("dev-seed: {step}")))?;
+    say(&format!(
+        "dev-seed: {} persons, {} messages, {} audit rows in {:.1} s",
+        report.personer,
+        report.meddelanden,
+        report.audit_rows,
+        report.millis as f64 / 1000.0
+    ));
+    Ok(())
+}
+
 pub fn dev_setup(settings: &Settings, secrets: &Path) -> anyhow::Result<()> {
     if settings.mode != Mode::Test {
         bail!("dev-setup runs in test mode only");

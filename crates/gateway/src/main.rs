@@ -72,6 +72,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(s.log_format);
             commands::mina_sidor(&s, cmd)
         }
+        Command::DevSeed {
+            personer,
+            meddelanden,
+            seed,
+        } => {
+            let s = settings()?;
+            telemetry::init(s.log_format);
+            commands::dev_seed(&s, personer, meddelanden, seed)
+        }
         Command::Gallra { dry_run } => {
             let s = settings()?;
             telemetry::init(s.log_format);

@@ -274,7 +274,7 @@ fn chain_now<'e, 'a: 'e>(
     };
     let chain = move |c: &mut DbConnection| {
         let head = read_head(c)?;
-        link_and_insert(c, head, rows.into_iter())
+        link_and_insert(c, head, rows.into_iter()).map(|_| ())
     };
     if in_transaction {
         chain(conn)
@@ -384,11 +384,11 @@ fn read_head(conn: &mut DbConnection) -> Result<(i64, String), StoreError> {
 
 /// Gives `rows` their places after `head` (seq, prev_hash, hash), inserts them with
 /// multi-row inserts and moves the head.
-fn link_and_insert(
+pub(crate) fn link_and_insert(
     conn: &mut DbConnection,
     head: (i64, String),
     rows: impl Iterator<Item = AuditRow>,
-) -> Result<(), StoreError> {
+) -> Result<(i64, String), StoreError> {
     let (mut seq, mut prev) = head;
     let rows: Vec<AuditRow> = rows
         .map(|mut row| {
@@ -415,7 +415,7 @@ fn link_and_insert(
     }
     let head = HeadUpdate(seq, &prev);
     crate::connection::on_backend!(conn, |c| head.execute(c))?;
-    Ok(())
+    Ok((seq, prev))
 }
 
 /// The head moved to `(seq, hash)`: one fixed text on both backends, so it is prepared

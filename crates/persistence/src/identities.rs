@@ -144,7 +144,11 @@ impl IdentityKeys {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    fn encrypt(&self, p: &Personnummer, pseudonym: &Pseudonym) -> Result<Vec<u8>, StoreError> {
+    pub(crate) fn encrypt(
+        &self,
+        p: &Personnummer,
+        pseudonym: &Pseudonym,
+    ) -> Result<Vec<u8>, StoreError> {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = self

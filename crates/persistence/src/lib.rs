@@ -21,6 +21,7 @@ mod mina_sidor;
 mod reads;
 mod records;
 pub mod schema;
+mod seed;
 mod store;
 pub mod testing;
 mod writes;
@@ -41,4 +42,5 @@ pub use records::{
     EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
     UtbildningsbehovRecord, UtbildningsbeslutRecord,
 };
+pub use seed::{SeedPlan, SeedReport};
 pub use store::{AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, Reader, Store};

@@ -78,7 +78,7 @@ pub(crate) fn today() -> Datum {
 }
 
 /// The JSON of a domain value without its `personnummer`, which lives only in identities.
-fn payload_without_personnummer(value: Value) -> Result<String, StoreError> {
+pub(crate) fn payload_without_personnummer(value: Value) -> Result<String, StoreError> {
     let Value::Object(mut m) = value else {
         return Err(corrupt("payload is not an object"));
     };

@@ -212,6 +212,9 @@ const WRITE_BATCH: usize = 32;
 /// [`crate::writes`]).
 const WRITERS: usize = 3;
 
+/// Persons deleted per gallring transaction.
+const GALLRING_BATCH: i64 = 500;
+
 /// How often the chainer links journaled audit events into the chain.
 const CHAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -523,9 +526,7 @@ impl Store {
         Ok((get("handelser"), get("utbildningsbeslut")))
     }
 
-    /// The pool's size.
-    /// The store's pool and writers' turn, for tests of the reader machinery.
-    #[cfg(test)]
+    /// The store's pool and writers' turn (tests of the reader machinery, dev-seed).
     pub(crate) fn pool_and_turn(&self) -> (DbPool, WriterTurn) {
         (self.inner.pool.clone(), self.inner.turn.clone())
     }
@@ -1352,10 +1353,7 @@ impl Store {
         self.read_audited(move |store, c, buf| {
             // Messages committed before this read get their positions first.
             store.sequence_feed()?;
-            let rows: Vec<MessageRow> = msg::table
-                .filter(msg::handelse_pos.gt(after.position()))
-                .filter(msg::author.eq(komvux_domain::Author::Kommun.as_str()))
-                .order(msg::handelse_pos.asc())
+            let rows: Vec<MessageRow> = crate::lists::handelser_feed!(after.position())
                 .limit(i64::from(limit))
                 .load(c)?;
             let rows: Vec<MessageRow> = rows
@@ -1693,33 +1691,49 @@ impl Store {
         dry_run: bool,
     ) -> Result<GallringReport, StoreError> {
         let retention = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX / 4);
-        self.tx(|c| {
-            let t = now();
-            let cutoff = t - retention;
-            let persons: Vec<String> = ident::table
-                .filter(ident::last_activity_at.lt(cutoff))
-                .select(ident::pseudonym)
-                .load(c)?;
-            let mut report = GallringReport {
-                persons: persons.len() as u64,
-                messages: 0,
-                idempotency_entries: 0,
-                dry_run,
-            };
-            for chunk in persons.chunks(500) {
-                let n: i64 = msg::table
-                    .filter(msg::person.eq_any(chunk))
+        let t = now();
+        let cutoff = t - retention;
+        let mut report = GallringReport {
+            persons: 0,
+            messages: 0,
+            idempotency_entries: 0,
+            dry_run,
+        };
+        if dry_run {
+            let (persons, messages) = self.tx(|c| {
+                let persons: i64 = crate::lists::inactive_persons!(cutoff)
                     .count()
                     .get_result(c)?;
-                report.messages += n.max(0) as u64;
-                if !dry_run {
-                    diesel::delete(msg::table.filter(msg::person.eq_any(chunk))).execute(c)?;
-                    diesel::delete(ident::table.filter(ident::pseudonym.eq_any(chunk)))
-                        .execute(c)?;
+                let messages: i64 =
+                    msg::table
+                        .filter(msg::person.eq_any(
+                            crate::lists::inactive_persons!(cutoff).select(ident::pseudonym),
+                        ))
+                        .count()
+                        .get_result(c)?;
+                Ok((persons, messages))
+            })?;
+            report.persons = persons.max(0) as u64;
+            report.messages = messages.max(0) as u64;
+            return Ok(report);
+        }
+        // In transactions of GALLRING_BATCH persons, oldest activity first: other
+        // writers (and, on SQLite, the readers' audit commits) wait for one batch at a
+        // time, not for years of data at once.
+        loop {
+            let (persons, messages) = self.tx(|c| {
+                let persons: Vec<String> = crate::lists::inactive_persons!(cutoff)
+                    .order(ident::last_activity_at.asc())
+                    .select(ident::pseudonym)
+                    .limit(GALLRING_BATCH)
+                    .load(c)?;
+                if persons.is_empty() {
+                    return Ok((0, 0));
                 }
-            }
-            if !dry_run {
-                report.idempotency_entries = idempotency::purge_expired(c, t)? as u64;
+                let n =
+                    diesel::delete(msg::table.filter(msg::person.eq_any(&persons))).execute(c)?;
+                diesel::delete(ident::table.filter(ident::pseudonym.eq_any(&persons)))
+                    .execute(c)?;
                 let system = AuditActor::System("gallring".into());
                 for p in &persons {
                     let p = Pseudonym::from_db(p.clone());
@@ -1736,9 +1750,16 @@ impl Store {
                         t,
                     )?;
                 }
+                Ok((persons.len(), n))
+            })?;
+            report.persons += persons as u64;
+            report.messages += messages as u64;
+            if persons < GALLRING_BATCH as usize {
+                break;
             }
-            Ok(report)
-        })
+        }
+        report.idempotency_entries = self.tx(|c| idempotency::purge_expired(c, t))? as u64;
+        Ok(report)
     }
 
     /// Erases everything about one person on request: every message version and the
