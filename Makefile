@@ -2,7 +2,7 @@
 BIN := target/debug/komvux-gateway
 CONFIG := config/test.toml
 
-.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos fuzz-api fuzz bench testssl screenshots
+.PHONY: test run build lint fmt openapi lint-openapi dev-certs clean-dev compose-config chaos fuzz-api fuzz bench bench-scale testssl screenshots
 
 ## Every check and test: fmt, clippy, unit/property/integration tests on SQLite and PostgreSQL, OpenAPI lint
 test:
@@ -62,6 +62,10 @@ fuzz:
 ## Benchmark: the release binary over mTLS against nginx's static mTLS ceiling (docs/performance.md)
 bench:
 	scripts/bench.sh
+
+## every read on an empty and a national-scale database side by side (KOMVUX_SCALE_PERSONS, _MESSAGES; docs/performance.md)
+bench-scale:
+	scripts/bench-scale.sh
 
 ## Mina sidor's browser test, saving its screenshots into docs/mina-sidor/ (docs/mina-sidor.md)
 screenshots:
