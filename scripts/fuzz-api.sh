@@ -3,7 +3,10 @@
 # over mutual TLS with a dev client: no 5xx, no response that violates the schema.
 #   KOMVUX_FUZZ_EXAMPLES  test cases per operation (default 25; make test uses 10)
 #   KOMVUX_FUZZ_SEED      seed for a reproducible run (default 1)
-# Loopback only; the server and its database are thrown away afterwards.
+# Loopback only; the server and its database are thrown away afterwards. Hypothesis's
+# filter_too_much health check is off: the schemas are as strict as the API (dates by
+# pattern and format, free texts by pattern and length), so drawing valid bodies filters
+# many candidates by design; it failed one CI run on BetygRequest, not a finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples=${KOMVUX_FUZZ_EXAMPLES:-25}
@@ -49,6 +52,7 @@ export SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=$PWD/scripts
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection \
   --phases examples,coverage,fuzzing,stateful \
   --exclude-path /komvux/v1/testdata/aterstall \
+  --suppress-health-check=filter_too_much \
   --max-examples "$examples" --seed "$seed" --workers 2 --no-color
 # Our own code must log no error (actix logs unparseable requests at ERROR; those are the client's).
 if grep '"level":"ERROR"' "$work/server.log" | grep -q '"target":"komvux'; then
