@@ -169,37 +169,22 @@ mod tests {
         let page = plan(
             &mut c,
             &tabell2!("0180".to_owned(), "2026-12-04".to_owned())
-                .filter(msg::mottaget.ge(5_i64))
                 .order((msg::mottaget.asc(), msg::id.asc()))
                 .limit(100)
                 .offset(400),
         );
         assert!(
-            page.contains("messages_tabell2")
-                && !page.contains("messages_tabell2_valid")
-                && !sorted(&page),
+            page.contains("messages_tabell2") && !sorted(&page),
             "{page}"
         );
-        if !pg {
-            assert!(
-                page.contains("mottaget>?"),
-                "the walk starts at the frontier: {page}"
-            );
-        }
 
-        // The count and the frontier from the valid range alone, not the walk.
         let count = plan(
             &mut c,
-            &tabell2!("0180".to_owned(), "2026-12-04".to_owned())
-                .select((diesel::dsl::count_star(), diesel::dsl::min(msg::mottaget))),
+            &tabell2!("0180".to_owned(), "2026-12-04".to_owned()).count(),
         );
-        assert!(count.contains("messages_tabell2_valid"), "{count}");
+        assert!(count.contains("messages_tabell2"), "{count}");
         if !pg {
-            assert!(
-                count.contains("COVERING INDEX messages_tabell2_valid")
-                    && count.contains("giltig_tom>?"),
-                "{count}"
-            );
+            assert!(count.contains("COVERING INDEX messages_tabell2"), "{count}");
         }
 
         let handelser = plan(&mut c, &handelser_feed!(5_i64).limit(1000));

@@ -1160,22 +1160,13 @@ impl Store {
         let reader = reader.clone();
         self.read_audited(move |store, c, buf| {
             let today = messages::today().to_string();
-            // The valid entries' count and the oldest one's mottaget, from the range of
-            // messages_tabell2_valid; the page walks messages_tabell2 from there, so
-            // years of expired anvisningar before it are never read.
-            let (total, frontier): (i64, Option<i64>) =
-                tabell2!(hemkommun.to_string(), today.clone())
-                    .select((diesel::dsl::count_star(), diesel::dsl::min(msg::mottaget)))
-                    .get_result(c)?;
-            let rows: Vec<MessageRow> = match frontier {
-                None => Vec::new(),
-                Some(frontier) => tabell2!(hemkommun.to_string(), today.clone())
-                    .filter(msg::mottaget.ge(frontier))
-                    .order((msg::mottaget.asc(), msg::id.asc()))
-                    .limit(i64::from(limit))
-                    .offset(i64::from(page - 1) * i64::from(limit))
-                    .load(c)?,
-            };
+            let base = || tabell2!(hemkommun.to_string(), today.clone());
+            let total: i64 = base().count().get_result(c)?;
+            let rows: Vec<MessageRow> = base()
+                .order((msg::mottaget.asc(), msg::id.asc()))
+                .limit(i64::from(limit))
+                .offset(i64::from(page - 1) * i64::from(limit))
+                .load(c)?;
             let persons: Vec<Pseudonym> = rows
                 .iter()
                 .map(|r| Pseudonym::from_db(r.person.clone()))
