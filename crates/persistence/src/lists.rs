@@ -25,6 +25,51 @@ macro_rules! tabell2 {
 }
 pub(crate) use tabell2;
 
+/// SQLite: a page of Tabell 2 whose walk starts at `frontier` (the oldest valid entry's
+/// `mottaget`), in `(mottaget, id)` order.
+///
+/// The walk is held to `messages_tabell2` (`INDEXED BY`, ids only, then the page's rows
+/// by id): a database migrated after its last `ANALYZE` has no statistics for
+/// `messages_tabell2_valid`, and SQLite then served the page from that index and sorted
+/// the whole valid set (148 ms instead of 31 at 2M messages).
+pub(crate) fn tabell2_page(
+    c: &mut diesel::sqlite::SqliteConnection,
+    hemkommun: &str,
+    today: &str,
+    frontier: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<crate::messages::MessageRow>, crate::StoreError> {
+    use crate::schema::messages as msg;
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    let ids: Vec<String> = diesel::sql_query(TABELL2_PAGE_SQLITE)
+        .bind::<diesel::sql_types::Text, _>(hemkommun)
+        .bind::<diesel::sql_types::Text, _>(today)
+        .bind::<diesel::sql_types::BigInt, _>(frontier)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .bind::<diesel::sql_types::BigInt, _>(offset)
+        .load::<Id>(c)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let mut rows: Vec<crate::messages::MessageRow> =
+        msg::table.filter(msg::id.eq_any(&ids)).load(c)?;
+    rows.sort_by(|a, b| (a.mottaget, &a.id).cmp(&(b.mottaget, &b.id)));
+    Ok(rows)
+}
+
+/// Tabell 2's walk on SQLite (see [`tabell2_page`]): the condition as in
+/// `tabell2_condition`, the index named.
+const TABELL2_PAGE_SQLITE: &str = "SELECT id FROM messages INDEXED BY messages_tabell2 \
+     WHERE messages.kind = 'utbildningsbehov' AND messages.aktuell = TRUE \
+     AND messages.status = 'aktiv' AND kommunkod = ? AND giltig_tom >= ? AND mottaget >= ? \
+     ORDER BY mottaget, id LIMIT ? OFFSET ?";
+
 /// The decision feed of `$kommun` after position `$after`, in position order
 /// (`messages_beslut_feed`).
 macro_rules! beslut_feed {
@@ -94,6 +139,21 @@ mod tests {
     struct PgLine {
         #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
         line: String,
+    }
+
+    /// SQLite's plan of a statement given as text (its `?` unbound).
+    fn sqlite_plan(c: &mut DbConnection, sql: &str) -> String {
+        let DbConnection::Sqlite(c) = c else {
+            panic!("SQLite only")
+        };
+        let lines: Vec<SqliteLine> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load(c)
+            .unwrap();
+        lines
+            .into_iter()
+            .map(|l| l.detail)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// The plan of `query` on this backend: SQLite's EXPLAIN QUERY PLAN, or the generic
@@ -166,25 +226,53 @@ mod tests {
             "{feed}"
         );
 
-        let page = plan(
-            &mut c,
-            &tabell2!("0180".to_owned(), "2026-12-04".to_owned())
-                .order((msg::mottaget.asc(), msg::id.asc()))
-                .limit(100)
-                .offset(400),
-        );
-        assert!(
-            page.contains("messages_tabell2") && !sorted(&page),
-            "{page}"
-        );
+        // The page walks messages_tabell2 from the frontier, without a sort; on SQLite
+        // also with no statistics for the newer index (as after a migration).
+        if pg {
+            let page = plan(
+                &mut c,
+                &tabell2!("0180".to_owned(), "2026-12-04".to_owned())
+                    .order((msg::mottaget.asc(), msg::id.asc()))
+                    .limit(100)
+                    .offset(400),
+            );
+            assert!(
+                page.contains("messages_tabell2") && !sorted(&page),
+                "{page}"
+            );
+        } else {
+            c.batch_execute("DELETE FROM sqlite_stat1 WHERE idx = 'messages_tabell2_valid'")
+                .unwrap();
+            let page = sqlite_plan(&mut c, super::TABELL2_PAGE_SQLITE);
+            assert!(
+                page.contains("INDEX messages_tabell2 (")
+                    && page.contains("mottaget>?")
+                    && !sorted(&page),
+                "{page}"
+            );
+        }
 
-        let count = plan(
-            &mut c,
-            &tabell2!("0180".to_owned(), "2026-12-04".to_owned()).count(),
-        );
+        // SQLite: the count and the frontier from the valid range alone, not the walk;
+        // PostgreSQL counts over messages_tabell2.
+        let count = if pg {
+            plan(
+                &mut c,
+                &tabell2!("0180".to_owned(), "2026-12-04".to_owned()).count(),
+            )
+        } else {
+            plan(
+                &mut c,
+                &tabell2!("0180".to_owned(), "2026-12-04".to_owned())
+                    .select((diesel::dsl::count_star(), diesel::dsl::min(msg::mottaget))),
+            )
+        };
         assert!(count.contains("messages_tabell2"), "{count}");
         if !pg {
-            assert!(count.contains("COVERING INDEX messages_tabell2"), "{count}");
+            assert!(
+                count.contains("COVERING INDEX messages_tabell2_valid")
+                    && count.contains("giltig_tom>?"),
+                "{count}"
+            );
         }
 
         let handelser = plan(&mut c, &handelser_feed!(5_i64).limit(1000));
