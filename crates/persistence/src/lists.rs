@@ -164,17 +164,10 @@ mod tests {
             + diesel::query_builder::QueryFragment<diesel::pg::Pg>,
     {
         match c {
-            DbConnection::Sqlite(c) => {
+            DbConnection::Sqlite(_) => {
                 let sql = diesel::debug_query::<diesel::sqlite::Sqlite, _>(query).to_string();
                 let (sql, _) = sql.split_once(" -- binds: ").unwrap();
-                let lines: Vec<SqliteLine> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-                    .load(c)
-                    .unwrap();
-                lines
-                    .into_iter()
-                    .map(|l| l.detail)
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                sqlite_plan(c, sql)
             }
             DbConnection::Postgresql(c) => {
                 let sql = diesel::debug_query::<diesel::pg::Pg, _>(query).to_string();
