@@ -15,7 +15,6 @@ import schemathesis
 from hypothesis import strategies as st
 
 PERSONS = [p for p in os.environ.get("KOMVUX_FUZZ_PERSONS", "").split(",") if p]
-MEDDELANDE_ID = os.environ.get("KOMVUX_FUZZ_MEDDELANDE_ID", "")
 
 if PERSONS:
     schemathesis.openapi.format("personnummer", st.sampled_from(PERSONS))

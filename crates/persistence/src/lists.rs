@@ -8,10 +8,17 @@ use diesel::sql_types::Bool;
 /// `messages_tabell2` has the same condition, and a bound value cannot prove it (not in
 /// SQLite's planner, nor in PostgreSQL's generic plan).
 pub(crate) fn tabell2_condition() -> diesel::expression::SqlLiteral<Bool> {
-    diesel::dsl::sql(
-        "messages.kind = 'utbildningsbehov' AND messages.aktuell = TRUE AND messages.status = 'aktiv'",
-    )
+    diesel::dsl::sql(tabell2_condition_sql!())
 }
+
+/// The text of [`tabell2_condition`], one literal for the DSL and for SQLite's
+/// `INDEXED BY` walk alike.
+macro_rules! tabell2_condition_sql {
+    () => {
+        "messages.kind = 'utbildningsbehov' AND messages.aktuell = TRUE AND messages.status = 'aktiv'"
+    };
+}
+use tabell2_condition_sql;
 
 /// Tabell 2: the active utbildningsbehov of residents of `$hemkommun` still valid on
 /// `$today` (a `YYYY-MM-DD` string). Count it, or order it by `(mottaget, id)`.
@@ -65,10 +72,11 @@ pub(crate) fn tabell2_page(
 
 /// Tabell 2's walk on SQLite (see [`tabell2_page`]): the condition as in
 /// `tabell2_condition`, the index named.
-const TABELL2_PAGE_SQLITE: &str = "SELECT id FROM messages INDEXED BY messages_tabell2 \
-     WHERE messages.kind = 'utbildningsbehov' AND messages.aktuell = TRUE \
-     AND messages.status = 'aktiv' AND kommunkod = ? AND giltig_tom >= ? AND mottaget >= ? \
-     ORDER BY mottaget, id LIMIT ? OFFSET ?";
+const TABELL2_PAGE_SQLITE: &str = concat!(
+    "SELECT id FROM messages INDEXED BY messages_tabell2 WHERE ",
+    tabell2_condition_sql!(),
+    " AND kommunkod = ? AND giltig_tom >= ? AND mottaget >= ? ORDER BY mottaget, id LIMIT ? OFFSET ?"
+);
 
 /// The decision feed of `$kommun` after position `$after`, in position order
 /// (`messages_beslut_feed`).
