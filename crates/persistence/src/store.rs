@@ -1042,6 +1042,27 @@ impl Store {
 
     // ---- reads (each audited before it is answered) ---------------------------------
 
+    /// Audits a read of revealed rows (one event per person, as [`Self::audit_read`]);
+    /// their protection flags came with them, so the audit asks for none.
+    fn audit_revealed(
+        c: &mut DbConnection,
+        buf: &mut AuditBuf,
+        reader: &Reader,
+        action: &str,
+        kommun: Option<Kommunkod>,
+        revealed: &[Revealed],
+    ) -> Result<(), StoreError> {
+        let persons: Vec<Pseudonym> = revealed
+            .iter()
+            .map(|r| {
+                let p = Pseudonym::from_db(r.row.person.clone());
+                buf.skyddad.insert(p.clone(), r.skyddad);
+                p
+            })
+            .collect();
+        Self::audit_read(c, buf, reader, action, kommun, persons, None)
+    }
+
     fn audit_read(
         c: &mut DbConnection,
         buf: &mut AuditBuf,
@@ -1198,20 +1219,16 @@ impl Store {
                     (total, rows)
                 }
             };
-            let persons: Vec<Pseudonym> = rows
-                .iter()
-                .map(|r| Pseudonym::from_db(r.person.clone()))
-                .collect();
-            Self::audit_read(
+            let revealed = messages::reveal_rows(c, &store.inner.keys, rows)?;
+            Self::audit_revealed(
                 c,
                 buf,
                 &reader,
                 "lista:utbildningsbehov",
                 Some(hemkommun),
-                persons,
-                None,
+                &revealed,
             )?;
-            let data = messages::reveal_rows(c, &store.inner.keys, rows)?
+            let data = revealed
                 .into_iter()
                 .map(Revealed::into_utbildningsbehov)
                 .collect::<Result<_, _>>()?;
@@ -1283,20 +1300,16 @@ impl Store {
                 .map_or(after.position(), |p| p.max(after.position()));
             let mac = keys.cursor_mac(&crate::feeds::bound_text(feed_name.tag(), kommun, position));
             let next = Cursor::bound_utbildningsbeslut(kommun, position, mac);
-            let persons: Vec<Pseudonym> = rows
-                .iter()
-                .map(|r| Pseudonym::from_db(r.person.clone()))
-                .collect();
-            Self::audit_read(
+            let revealed = messages::reveal_rows(c, &store.inner.keys, rows)?;
+            Self::audit_revealed(
                 c,
                 buf,
                 &reader,
                 "flode:utbildningsbeslut",
                 Some(kommun),
-                persons,
-                None,
+                &revealed,
             )?;
-            let data = messages::reveal_rows(c, &store.inner.keys, rows)?
+            let data = revealed
                 .into_iter()
                 .map(|r| {
                     // A feed entry shows the version it stands for, not only the newest.
@@ -1395,12 +1408,9 @@ impl Store {
                 .last()
                 .and_then(|r| r.handelse_pos)
                 .map_or(after, |p| after.advanced(p));
-            let persons: Vec<Pseudonym> = rows
-                .iter()
-                .map(|r| Pseudonym::from_db(r.person.clone()))
-                .collect();
-            Self::audit_read(c, buf, &reader, "flode:handelser", None, persons, None)?;
-            let data = messages::reveal_rows(c, &store.inner.keys, rows)?
+            let revealed = messages::reveal_rows(c, &store.inner.keys, rows)?;
+            Self::audit_revealed(c, buf, &reader, "flode:handelser", None, &revealed)?;
+            let data = revealed
                 .into_iter()
                 .map(Revealed::into_stored_message)
                 .collect::<Result<_, _>>()?;
@@ -1691,11 +1701,21 @@ impl Store {
         chain_all(&self.inner.pool, &self.inner.turn)
     }
 
-    /// Walks the whole audit chain (after chaining what is pending).
+    /// Walks the whole audit chain (after chaining what is pending), in ranges side by
+    /// side: one connection per core, at most four.
     pub fn verify_audit_chain(&self) -> Result<ChainReport, StoreError> {
         self.chain_audit()?;
-        let mut c = self.conn()?;
-        audit::verify(&mut c)
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let wanted = cores.clamp(1, 4).min(self.inner.pool.max_size() as usize);
+        // One connection waited for; the others only if the pool has them idle.
+        let mut parts = vec![self.conn()?];
+        while parts.len() < wanted {
+            match self.inner.pool.try_get() {
+                Some(c) => parts.push(c),
+                None => break,
+            }
+        }
+        audit::verify(&mut parts)
     }
 
     /// The audit rows about one person between two instants (microseconds).
