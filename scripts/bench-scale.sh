@@ -9,6 +9,8 @@
 #   KOMVUX_BENCH_CONNS     concurrent connections for throughput (default 8)
 #   KOMVUX_BENCH_BACKENDS  which databases (default "sqlite postgres")
 #   KOMVUX_BENCH_CHECK=1   fail on any error or non-2xx answer (the bounded run of CI)
+#   KOMVUX_SCALE_BASLADDNING   persons in the basladdning measured (default 10000)
+#   KOMVUX_SCALE_GALLRING_RATE lookups per second while gallring runs (default 200)
 # Prints the table and writes var/bench/scale-results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,7 +96,9 @@ required_role = "handlaggare"
 keys = ["$C/jwt-dev.pub.pem"]
 dev_signing_key = "$C/jwt-dev.key"
 TOML
-  (cd "$dir" && "$bin" --config gateway.toml dev-setup --secrets secrets > seed.txt 2>/dev/null)
+  if ! (cd "$dir" && "$bin" --config gateway.toml dev-setup --secrets secrets > seed.txt 2>setup.log); then
+    echo "dev-setup failed on $name:" >&2; tail -20 "$dir/setup.log" >&2; exit 1
+  fi
   local started; started=$(date +%s.%N)
   RUST_LOG=warn "$bin" --config "$dir/gateway.toml" serve 2>"$dir/server.log" &
   GW=$!; pids+=("$GW")
@@ -217,18 +221,42 @@ PY
   row "submission (ansokan)" "$backend" -m POST "${he[@]}" -d "$(body "$e_pnr")" "${TLS[@]}" "$eb/ansokningar" \
     -- -m POST "${hs[@]}" -d "$(body "$s_pnr")" "${TLS[@]}" "$sb/ansokningar"
 
+  # A basladdning of N persons (each given an anvisning first, not timed), on both.
+  n=${KOMVUX_SCALE_BASLADDNING:-10000}
+  read -r e_took e_status < <(python3 scripts/bench_scale_load.py basladdning "$e_port" "$e_iport" "$e_secret" "$e_token" "$C" "$n" crates/domain/data/testpersonnummer.txt)
+  read -r s_took s_status < <(python3 scripts/bench_scale_load.py basladdning "$s_port" "$s_iport" "$s_secret" "$s_token" "$C" "$n" crates/domain/data/testpersonnummer.txt)
+  note "basladdning of $n persons: $e_took s empty ($e_status), $s_took s at scale ($s_status)" "$backend"
+  if [ "${KOMVUX_BENCH_CHECK:-}" = 1 ] && { [ "$e_status" != 201 ] || [ "$s_status" != 201 ]; }; then
+    echo "FAILED: basladdning answered $e_status / $s_status" >&2; exit 1
+  fi
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
+
+  # Gallring while lookups run: the seeded copy's gateway serves audited lookups at a
+  # fixed rate, first alone, then while `gallra` deletes (for real: SQLite's copy, or a
+  # copy of PostgreSQL's kept database made for it and dropped after).
+  rate=${KOMVUX_SCALE_GALLRING_RATE:-200}
+  g_url=$scale_url
+  if [ "$backend" = postgres ]; then
+    g_url=${scale_url%/*}/komvux_gallring
+    psql -q "$scale_url" -c "DROP DATABASE IF EXISTS komvux_gallring" -c "CREATE DATABASE komvux_gallring TEMPLATE komvux"
+  fi
+  start_gateway gallring "$g_url" "$keep"; g_conf=$CONF; g_pnr=${PNR:-$s_pnr}
+  { read -r b50 b99 bmax bn bbad _; read -r _; } < <(python3 scripts/bench_scale_load.py during "$PORT" "$SECRET" "$g_pnr" "$C" "$rate" -- sleep "$secs")
+  t0=$(date +%s.%N)
+  { read -r g50 g99 gmax gn gbad grc; read -r gallring; } < <(python3 scripts/bench_scale_load.py during "$PORT" "$SECRET" "$g_pnr" "$C" "$rate" -- "$bin" --config "$g_conf" gallra)
+  took=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
+  note "lookups at $rate/s alone: p50 $b50 ms, p99 $b99 ms, max $bmax ms ($bn)" "$backend"
+  note "gallring (3 years' retention) while lookups ran: $gallring in $took s (exit $grc); lookups at $rate/s: p50 $g50 ms, p99 $g99 ms, max $gmax ms ($gn, $gbad not 200)" "$backend"
+  if [ "${KOMVUX_BENCH_CHECK:-}" = 1 ] && { [ "$grc" != 0 ] || [ "$gbad" != 0 ] || [ "$bbad" != 0 ]; }; then
+    echo "FAILED: gallring exit $grc, $gbad / $bbad lookups not 200" >&2; exit 1
+  fi
+  kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
+  [ "$backend" = postgres ] && psql -q "$scale_url" -c "DROP DATABASE komvux_gallring"
+
   t0=$(date +%s.%N)
   rows=$("$bin" --config "$s_conf" audit verify 2>/dev/null | grep -oE '[0-9]+ rows' | cut -d' ' -f1)
   took=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
   note "audit verify: $rows rows in $took s ($(python3 -c "print(round(${rows:-0} / max($took, 0.001)))") rows/s)" "$backend"
-  # Gallring changes the data: for real on SQLite's copy, as a dry run on PostgreSQL's
-  # kept data folder.
-  dry=(); [ "$backend" = postgres ] && dry=(--dry-run)
-  t0=$(date +%s.%N)
-  gallring=$("$bin" --config "$s_conf" gallra "${dry[@]}" 2>/dev/null | tail -1)
-  took=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
-  note "gallring (3 years' retention): $gallring in $took s" "$backend"
   rm -f "$work/scale.sqlite"*
 done
 echo "results: $results"

@@ -212,8 +212,19 @@ const WRITE_BATCH: usize = 32;
 /// [`crate::writes`]).
 const WRITERS: usize = 3;
 
-/// Persons deleted per gallring transaction.
+/// Persons deleted per gallring transaction at most (PostgreSQL's batch; SQLite's
+/// grows towards it while its transactions stay short).
 const GALLRING_BATCH: i64 = 500;
+
+/// SQLite has one write lock for the whole database: a gallring transaction holds
+/// every other writer, the gateway's audited reads too, for as long as it runs, and
+/// back-to-back transactions starve them (SQLite's busy handler polls, in steps up to
+/// 100 ms, and finds the lock taken again each time: lookups waited 15 s, the whole
+/// run, in `make bench-scale`). So on SQLite a gallring transaction is sized to take
+/// about this long, and is followed by a pause of four times its length (at least
+/// `GALLRING_PAUSE`), in which waiting writers take the lock.
+const GALLRING_SQLITE_TX: std::time::Duration = std::time::Duration::from_millis(2);
+const GALLRING_PAUSE: std::time::Duration = std::time::Duration::from_millis(8);
 
 /// How often the chainer links journaled audit events into the chain.
 const CHAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
@@ -1768,15 +1779,19 @@ impl Store {
             report.messages = messages.max(0) as u64;
             return Ok(report);
         }
-        // In transactions of GALLRING_BATCH persons, oldest activity first: other
-        // writers (and, on SQLite, the readers' audit commits) wait for one batch at a
-        // time, not for years of data at once.
+        // In transactions of a batch of persons, oldest activity first: other writers
+        // (and, on SQLite, the readers' audit commits) wait for one batch at a time,
+        // not for years of data at once. On SQLite the batch is sized by time and each
+        // is followed by a pause (see GALLRING_SQLITE_TX).
+        let sqlite = self.inner.backend == Backend::Sqlite;
+        let mut batch = if sqlite { 4 } else { GALLRING_BATCH };
         loop {
+            let started = std::time::Instant::now();
             let (persons, messages) = self.tx(|c| {
                 let persons: Vec<String> = crate::lists::inactive_persons!(cutoff)
                     .order(ident::last_activity_at.asc())
                     .select(ident::pseudonym)
-                    .limit(GALLRING_BATCH)
+                    .limit(batch)
                     .load(c)?;
                 if persons.is_empty() {
                     return Ok((0, 0));
@@ -1803,10 +1818,21 @@ impl Store {
                 }
                 Ok((persons.len(), n))
             })?;
+            let took = started.elapsed();
             report.persons += persons as u64;
             report.messages += messages as u64;
-            if persons < GALLRING_BATCH as usize {
+            if (persons as i64) < batch {
                 break;
+            }
+            if sqlite {
+                batch = if took < GALLRING_SQLITE_TX / 2 {
+                    (batch * 2).min(GALLRING_BATCH)
+                } else if took > GALLRING_SQLITE_TX * 2 {
+                    (batch / 2).max(1)
+                } else {
+                    batch
+                };
+                std::thread::sleep((took * 4).max(GALLRING_PAUSE));
             }
         }
         report.idempotency_entries = self.tx(|c| idempotency::purge_expired(c, t))? as u64;
