@@ -1,5 +1,5 @@
 #![no_main]
-use komvux_api::identity::PeerIdentity;
+use komvux_http::identity::PeerIdentity;
 use libfuzzer_sys::fuzz_target;
 
 // Whatever DER a client presents after the handshake, reading its subject never panics.

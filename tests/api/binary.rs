@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use komvux_gateway::devpki;
+use komvux_devkit::devpki;
 
 const BIN: &str = env!("CARGO_BIN_EXE_komvux-gateway");
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use komvux_devkit::devpki::{self, DevPkiFiles};
 use komvux_domain::{Kommunkod, Organisationsnummer};
-use komvux_gateway::devpki::{self, DevPkiFiles};
 use komvux_persistence::{Cursor, IdentityKeys, PoolSettings, Reader, Store};
 
 use crate::bodies::{ansokan, anvisa, person};

@@ -147,10 +147,10 @@ on_both_databases!(security_test => security:
 #[actix_web::test]
 async fn production_refuses_test_persons_and_has_no_test_routes() {
     let app =
-        support::TestApp::spawn_with(support::Db::Sqlite, komvux_api::Mode::Produktion, |_| {})
+        support::TestApp::spawn_with(support::Db::Sqlite, komvux_http::Mode::Produktion, |_| {})
             .await
             .unwrap();
-    assert_eq!(app.mode, komvux_api::Mode::Produktion);
+    assert_eq!(app.mode, komvux_http::Mode::Produktion);
     let api = app.client(support::STOCKHOLM_ORG, &["0180"]);
     let r = api
         .post(
@@ -220,8 +220,8 @@ async fn operations_port_answers_health_and_metrics() {
 
 #[actix_web::test]
 async fn per_client_rate_limit_answers_429_with_retry_after() {
-    let app = support::TestApp::spawn_with(support::Db::Sqlite, komvux_api::Mode::Test, |c| {
-        c.rate_limit = Some(komvux_api::RateLimit {
+    let app = support::TestApp::spawn_with(support::Db::Sqlite, komvux_http::Mode::Test, |c| {
+        c.rate_limit = Some(komvux_http::RateLimit {
             per_second: 1,
             burst: 3,
         });

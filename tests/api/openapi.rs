@@ -9,8 +9,8 @@ use komvux_domain::{FromJson, KommunMeddelande};
 
 #[test]
 fn committed_documents_match_the_code() {
-    use komvux_api::Mode;
     use komvux_api::openapi::{document, intern_document, yaml};
+    use komvux_http::Mode;
     for (file, doc) in [
         ("komvux-v1.yaml", document(Mode::Produktion)),
         ("komvux-v1-testmiljo.yaml", document(Mode::Test)),
@@ -28,8 +28,8 @@ fn committed_documents_match_the_code() {
 #[test]
 fn the_production_document_has_no_test_routes() {
     use komvux_api::openapi::{document, json};
-    let prod = json(&document(komvux_api::Mode::Produktion)).unwrap();
-    let test = json(&document(komvux_api::Mode::Test)).unwrap();
+    let prod = json(&document(komvux_http::Mode::Produktion)).unwrap();
+    let test = json(&document(komvux_http::Mode::Test)).unwrap();
     assert!(!prod.contains("/testdata/"));
     assert!(test.contains("/komvux/v1/testdata/aterstall"));
 }
@@ -54,7 +54,7 @@ fn every_request_example_is_a_valid_request() {
 
 #[test]
 fn document_covers_every_public_operation() {
-    let doc = komvux_api::openapi::document(komvux_api::Mode::Produktion);
+    let doc = komvux_api::openapi::document(komvux_http::Mode::Produktion);
     let doc: serde_json::Value =
         serde_json::from_str(&komvux_api::openapi::json(&doc).unwrap()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
@@ -92,7 +92,7 @@ fn request_bodies_are_closed_like_the_parser_and_responses_open() {
     extra["okant"] = serde_json::json!(1);
     assert!(KommunMeddelande::<Ansokan>::from_json(&extra).is_err());
     for doc in [
-        komvux_api::openapi::document(komvux_api::Mode::Test),
+        komvux_api::openapi::document(komvux_http::Mode::Test),
         komvux_api::openapi::intern_document(),
     ] {
         let doc: serde_json::Value =

@@ -37,7 +37,7 @@ async fn database_outage_gives_503_and_recovers() {
         return;
     };
     let url: &'static str = Box::leak(url.into_boxed_str());
-    let app = TestApp::spawn_with(Db::Url(url), komvux_api::Mode::Test, |_| {})
+    let app = TestApp::spawn_with(Db::Url(url), komvux_http::Mode::Test, |_| {})
         .await
         .unwrap();
     let api = app.client(STOCKHOLM_ORG, &["0180"]);

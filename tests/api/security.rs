@@ -1,6 +1,6 @@
 //! Authentication, object-level authorisation and hostile input.
 
-use komvux_gateway::devpki::{DevCa, OrgIdForm};
+use komvux_devkit::devpki::{DevCa, OrgIdForm};
 use serde_json::json;
 
 use crate::bodies::*;
@@ -87,7 +87,7 @@ pub(crate) async fn another_kommuns_data_is_refused_on_every_endpoint(app: &Test
 }
 
 /// A fresh client certificate of Stockholm's organisation, in the Expisoft form.
-fn stockholm_cert(app: &TestApp) -> komvux_gateway::devpki::Issued {
+fn stockholm_cert(app: &TestApp) -> komvux_devkit::devpki::Issued {
     app.pki
         .ca
         .client("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
@@ -548,11 +548,11 @@ pub(crate) async fn tls_material_reloads_without_restart(app: &TestApp) {
         app.pki.ca.crl(&[&first_cert.cert]).unwrap(),
     )
     .unwrap();
-    let leaked = komvux_api::tls::leaked_hint_lists();
+    let leaked = komvux_http::tls::leaked_hint_lists();
     reloader.reload().unwrap();
     reloader.reload().unwrap();
     assert_eq!(
-        komvux_api::tls::leaked_hint_lists(),
+        komvux_http::tls::leaked_hint_lists(),
         leaked,
         "reloads with the same CA bundle leak nothing"
     );

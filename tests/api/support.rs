@@ -5,10 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use komvux_api::config::TlsPaths;
-use komvux_api::{ApiConfig, Application, Mode};
+use komvux_api::{ApiConfig, Application};
+use komvux_devkit::devpki::{DevCa, Issued, OrgIdForm};
 use komvux_domain::{Kommunkod, Organisationsnummer};
-use komvux_gateway::devpki::{DevCa, Issued, OrgIdForm};
+use komvux_http::Mode;
+use komvux_http::config::TlsPaths;
 use komvux_persistence::testing::TestDatabase;
 use komvux_persistence::{IdentityKeys, PoolSettings, Store};
 use rustls::pki_types::pem::PemObject;
@@ -90,7 +91,7 @@ pub(crate) struct TestApp {
     pub intern_port: Option<u16>,
     /// Mina sidor, its SMTP sink and BankID test server, when spawned with them.
     pub mina_sidor: Option<MinaSidorEnv>,
-    pub reloader: komvux_api::tls::TlsReloader,
+    pub reloader: komvux_http::tls::TlsReloader,
     jwt_key: Vec<u8>,
     rsa_key: Vec<u8>,
     _db: Option<TestDatabase>,
@@ -101,8 +102,8 @@ pub(crate) struct TestApp {
 pub(crate) struct MinaSidorEnv {
     pub port: u16,
     pub bankid_port: u16,
-    pub mailbox: komvux_gateway::smtp_sink::Mailbox,
-    _sink: komvux_gateway::smtp_sink::SmtpSink,
+    pub mailbox: komvux_devkit::smtp_sink::Mailbox,
+    _sink: komvux_devkit::smtp_sink::SmtpSink,
     bankid: actix_web::dev::ServerHandle,
 }
 
@@ -299,7 +300,7 @@ impl TestApp {
             let rp = pki.ca.client("BankID RP", &OrgIdForm::None).unwrap();
             std::fs::write(pki.dir.join("rp.pem"), rp.cert_pem().unwrap()).unwrap();
             std::fs::write(pki.dir.join("rp.key"), rp.key_pem().unwrap()).unwrap();
-            let bankid = komvux_gateway::bankid_testserver::BankIdTestServer::start(
+            let bankid = komvux_devkit::bankid_testserver::BankIdTestServer::start(
                 loopback,
                 &pki.dir.join("server.pem"),
                 &pki.dir.join("server.key"),
@@ -309,7 +310,7 @@ impl TestApp {
             let bankid_port = bankid.port;
             let bankid_handle = bankid.server.handle();
             actix_web::rt::spawn(bankid.server);
-            let sink = komvux_gateway::smtp_sink::SmtpSink::start(loopback, None)
+            let sink = komvux_devkit::smtp_sink::SmtpSink::start(loopback, None)
                 .await
                 .unwrap();
             config.mina_sidor = Some(komvux_api::mina_sidor::MinaSidorConfig {

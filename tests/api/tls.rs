@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use tokio::process::Command;
 
-use komvux_gateway::devpki::OrgIdForm;
+use komvux_devkit::devpki::OrgIdForm;
 
 use crate::support::{Db, STOCKHOLM_ORG, TestApp};
 

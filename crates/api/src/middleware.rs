@@ -12,8 +12,8 @@ use actix_web::{Error, HttpMessage, web};
 use tracing::Instrument;
 
 use crate::auth::ClientId;
-use crate::error::{ApiError, Problem, ProblemKind, problem_response};
 use crate::startup::AppState;
+use komvux_http::error::{ApiError, Problem, ProblemKind, problem_response};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -40,7 +40,8 @@ fn unexpected_query(
         .map(web::Query::into_inner)
         .unwrap_or_default();
     let looks_like_identity = |s: &str| {
-        crate::error::without_identity_numbers(s) != s || s.to_lowercase().contains("personnummer")
+        komvux_http::error::without_identity_numbers(s) != s
+            || s.to_lowercase().contains("personnummer")
     };
     let errors: Vec<komvux_domain::FieldError> = if pairs.is_empty() {
         vec![komvux_domain::FieldError::new(
@@ -52,7 +53,7 @@ fn unexpected_query(
         pairs
             .iter()
             .map(|(name, value)| {
-                let falt: String = crate::error::without_identity_numbers(name)
+                let falt: String = komvux_http::error::without_identity_numbers(name)
                     .chars()
                     .take(40)
                     .collect();

@@ -7,8 +7,8 @@ use utoipa::openapi::tag::TagBuilder;
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::{AppExt, scope};
 
-use crate::config::Mode;
 use crate::routes;
+use komvux_http::config::Mode;
 
 #[derive(OpenApi)]
 #[openapi(

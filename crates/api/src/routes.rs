@@ -16,8 +16,8 @@ use komvux_persistence::{AuditActor, Kvittens, Submission};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::KommunClient;
-use crate::error::{ApiError, ProblemKind};
 use crate::startup::AppState;
+use komvux_http::error::{ApiError, ProblemKind};
 
 /// The base path of the public API.
 pub const BASE: &str = "/komvux/v1";
@@ -117,7 +117,7 @@ pub(crate) async fn parse_body<T: komvux_domain::FromJson>(
         body_timeout(state),
     )
     .await?;
-    T::from_json(&crate::body::json(req, &bytes)?).map_err(ApiError::validation)
+    T::from_json(&komvux_http::body::json(req, &bytes)?).map_err(ApiError::validation)
 }
 
 /// Runs blocking store work off the async executor.

@@ -9,10 +9,12 @@ use komvux_persistence::Store;
 use std::sync::Arc;
 use utoipa_actix_web::{AppExt, scope};
 
-use crate::config::{ApiConfig, Mode};
-use crate::edge::{Edge, Gate};
-use crate::metrics::Metrics;
-use crate::{edge, identity, middleware, ops, routes, tls};
+use crate::config::ApiConfig;
+use crate::{middleware, ops, routes};
+use komvux_http::Mode;
+use komvux_http::edge::{Edge, Gate};
+use komvux_http::metrics::Metrics;
+use komvux_http::{edge, identity, tls};
 
 /// Shared by every request handler.
 #[derive(Debug)]
@@ -36,7 +38,7 @@ pub struct AppState {
     pub jwt: Option<crate::intern::jwt::JwtVerifier>,
     pub intern_openapi_json: String,
     /// Per-client rate limiter, when configured.
-    pub limiter: Option<crate::ratelimit::Limiter>,
+    pub limiter: Option<komvux_http::ratelimit::Limiter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +114,9 @@ impl Application {
             query_routes,
             jwt,
             intern_openapi_json: crate::openapi::json(&intern_doc).map_err(StartupError::Other)?,
-            limiter: config.rate_limit.and_then(crate::ratelimit::Limiter::new),
+            limiter: config
+                .rate_limit
+                .and_then(komvux_http::ratelimit::Limiter::new),
         });
         let mode = config.mode;
 
@@ -333,7 +337,7 @@ impl Application {
 fn not_found(
     req: actix_web::HttpRequest,
     routes: &[(actix_web::dev::ResourceDef, Vec<String>)],
-) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+) -> Result<actix_web::HttpResponse, komvux_http::error::ApiError> {
     let method = req.method().as_str();
     let allowed = routes
         .iter()
@@ -342,18 +346,18 @@ fn not_found(
         .map(|(_, methods)| methods.join(", "));
     match allowed {
         Some(allow) => {
-            let problem = crate::error::ApiError::new(
-                crate::error::ProblemKind::MetodEjTillaten,
+            let problem = komvux_http::error::ApiError::new(
+                komvux_http::error::ProblemKind::MetodEjTillaten,
                 format!("Resursen stöder {allow}"),
             )
             .problem(Some(req.path().to_owned()));
-            let mut res = crate::error::problem_response(&problem);
+            let mut res = komvux_http::error::problem_response(&problem);
             if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allow) {
                 res.headers_mut().insert(actix_web::http::header::ALLOW, v);
             }
             Ok(res)
         }
-        None => Err(crate::error::ApiError::not_found()),
+        None => Err(komvux_http::error::ApiError::not_found()),
     }
 }
 

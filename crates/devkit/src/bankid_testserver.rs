@@ -338,10 +338,11 @@ fn tls_config(
     server_cert: &Path,
     server_key: &Path,
     client_ca: &Path,
-) -> anyhow::Result<rustls::ServerConfig> {
+) -> Result<rustls::ServerConfig, TestServerError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let provider = komvux_api::tls::provider();
+    // The gateway's own provider (komvux-api's tls::provider).
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(client_ca)? {
         roots.add(c?)?;
@@ -355,6 +356,19 @@ fn tls_config(
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)?)
+}
+
+/// Why the test server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TestServerError {
+    #[error("reading a PEM file: {0}")]
+    Pem(#[from] rustls::pki_types::pem::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("client certificate verifier: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
+    #[error("binding: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// A running test server.
@@ -378,7 +392,7 @@ impl BankIdTestServer {
         server_cert: &Path,
         server_key: &Path,
         client_ca: &Path,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, TestServerError> {
         let tls = tls_config(server_cert, server_key, client_ca)?;
         let listener = std::net::TcpListener::bind(listen)?;
         let port = listener.local_addr()?.port();

@@ -6,9 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use komvux_api::{Application, Mode};
+use komvux_api::Application;
 use komvux_domain::message::{Etableringsprogram, Utbildningsbeslut};
 use komvux_domain::{AfActor, AfMessage, FromJson, Kommunkod, Organisationsnummer, Personnummer};
+use komvux_http::Mode;
 use komvux_persistence::{Store, StoreError};
 use serde_json::json;
 
@@ -16,8 +17,8 @@ use crate::cli::{
     AuditCommand, ClientCommand, HuvudansvarigCommand, MinaSidorCommand, OpenapiApi, OpenapiFormat,
     PersonCommand,
 };
-use crate::devpki;
 use crate::settings::Settings;
+use komvux_devkit::devpki;
 
 #[expect(clippy::print_stdout, reason = "a CLI prints its answers")]
 fn say(text: &str) {
@@ -61,14 +62,14 @@ pub fn serve(settings: Settings) -> anyhow::Result<()> {
         let mut _sink = None;
         if let Some(dev) = dev {
             if let Some(addr) = dev.smtp_sink {
-                let sink = crate::smtp_sink::SmtpSink::start(addr, dev.mail_dir.clone())
+                let sink = komvux_devkit::smtp_sink::SmtpSink::start(addr, dev.mail_dir.clone())
                     .await
                     .context("starting the SMTP sink")?;
                 tracing::info!(addr = %sink.addr, mail_dir = ?dev.mail_dir, "DEV ONLY SMTP sink listening");
                 _sink = Some(sink);
             }
             if let Some(addr) = dev.bankid_testserver {
-                let server = crate::bankid_testserver::BankIdTestServer::start(
+                let server = komvux_devkit::bankid_testserver::BankIdTestServer::start(
                     addr,
                     &tls.server_cert,
                     &tls.server_key,
@@ -615,7 +616,7 @@ pub fn mina_sidor(settings: &Settings, cmd: MinaSidorCommand) -> anyhow::Result<
     let kommun =
         komvux_domain::Kommunkod::parse(&kommun).map_err(|e| anyhow::anyhow!("--kommun: {e}"))?;
     let person = read_person(personnummer, personnummer_file)?;
-    if let Err(e) = komvux_api::body::person_allowed(settings.mode, &person, "personnummer") {
+    if let Err(e) = komvux_http::body::person_allowed(settings.mode, &person, "personnummer") {
         bail!("--personnummer: {}", e.meddelande);
     }
     if !komvux_api::mina_sidor::mail::valid_address(&epost) {

@@ -1,10 +1,8 @@
-//! The `komvux-gateway` binary's parts: command line, settings, telemetry, the
-//! development PKI and the subcommands.
+//! The `komvux-gateway` binary's parts: command line, settings, telemetry and the
+//! subcommands. DEV ONLY tools (dev PKI, BankID test server, SMTP sink) are in
+//! komvux-devkit.
 
-pub mod bankid_testserver;
 pub mod cli;
 pub mod commands;
-pub mod devpki;
 pub mod settings;
-pub mod smtp_sink;
 pub mod telemetry;

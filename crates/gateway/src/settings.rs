@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use komvux_api::config::TlsPaths;
 use komvux_api::mina_sidor::{BankIdSettings, MinaSidorConfig, SmtpSecurity, SmtpSettings};
-use komvux_api::{ApiConfig, InternConfig, JwtSettings, Mode, RateLimit};
+use komvux_api::{ApiConfig, InternConfig, JwtSettings};
+use komvux_http::config::TlsPaths;
+use komvux_http::{Mode, RateLimit};
 use komvux_persistence::{IdentityKeys, PoolSettings};
 use serde::Deserialize;
 
@@ -689,7 +690,7 @@ pub fn is_dev_certificate(pem: &str) -> bool {
                     n.entries().any(|e| {
                         e.data()
                             .to_string()
-                            .is_ok_and(|s| s.contains(crate::devpki::DEV_MARKER))
+                            .is_ok_and(|s| s.contains(komvux_devkit::devpki::DEV_MARKER))
                     })
                 })
             })

@@ -293,7 +293,7 @@ impl ApiError {
 /// digits, perhaps with `-` or `+` between them) replaced by `***`: a problem's
 /// `instance` is the request's path, and a client may have put a personnummer there by
 /// mistake. No error ever echoes one.
-pub(crate) fn without_identity_numbers(text: &str) -> String {
+pub fn without_identity_numbers(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::auth::ClientId;
 use crate::config::JwtSettings;
-use crate::error::{ApiError, ProblemKind};
 use crate::startup::AppState;
+use komvux_http::error::{ApiError, ProblemKind};
 
 /// One verification key.
 #[derive(Clone)]

@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::jwt::AfUser;
-use crate::body::{self, Query};
-use crate::error::{ApiError, ProblemKind};
-use crate::privacy;
 use crate::routes::{blocking, parse_body};
 use crate::startup::AppState;
+use komvux_http::body::{self, Query};
+use komvux_http::error::{ApiError, ProblemKind};
+use komvux_http::privacy;
 
 /// The base path of the internal API.
 pub const BASE: &str = "/intern/v1";

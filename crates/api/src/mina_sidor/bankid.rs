@@ -125,7 +125,7 @@ impl BankIdClient {
             .map_err(|e| BankIdError::Config(format!("RP certificate: {e}")))?;
         let key = PrivateKeyDer::from_pem_slice(&read(&settings.client_key)?)
             .map_err(|e| BankIdError::Config(format!("RP key: {e}")))?;
-        let tls = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+        let tls = rustls::ClientConfig::builder_with_provider(komvux_http::tls::provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| BankIdError::Config(e.to_string()))?
             .with_root_certificates(Arc::new(roots))

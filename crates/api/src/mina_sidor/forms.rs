@@ -11,9 +11,9 @@ use serde_json::{Map, Value, json};
 
 use super::pages::{Errors, select_field, text_field};
 use super::session::FormData;
-use crate::body;
-use crate::config::Mode;
-use crate::error::ApiError;
+use komvux_http::body;
+use komvux_http::config::Mode;
+use komvux_http::error::ApiError;
 
 /// The kinds a kommun registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

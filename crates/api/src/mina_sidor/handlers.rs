@@ -18,11 +18,11 @@ use super::session::{
     AnonCsrf, FormData, Inloggad, LOGIN_COOKIE, PageError, SESSION_COOKIE, cookie, removal,
 };
 use super::{BASE, MinaSidor};
-use crate::body;
-use crate::config::Mode;
-use crate::error::ApiError;
-use crate::privacy;
 use crate::startup::AppState;
+use komvux_http::body;
+use komvux_http::config::Mode;
+use komvux_http::error::ApiError;
+use komvux_http::privacy;
 
 type State = web::Data<AppState>;
 type Ms = web::Data<MinaSidor>;

@@ -86,7 +86,7 @@ pub struct MinaSidor {
     pub bankid: BankIdClient,
     pub mailer: Mailer,
     /// BankID orders started per client address: 1 per second, bursts of 10.
-    pub login_limiter: crate::ratelimit::Limiter,
+    pub login_limiter: komvux_http::ratelimit::Limiter,
 }
 
 impl MinaSidor {
@@ -94,7 +94,7 @@ impl MinaSidor {
         Ok(Self {
             bankid: BankIdClient::new(&config.bankid).map_err(|e| e.to_string())?,
             mailer: Mailer::new(&config.smtp).map_err(|e| e.to_string())?,
-            login_limiter: crate::ratelimit::Limiter::new(crate::config::RateLimit {
+            login_limiter: komvux_http::ratelimit::Limiter::new(komvux_http::config::RateLimit {
                 per_second: 1,
                 burst: 10,
             })

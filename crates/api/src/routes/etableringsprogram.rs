@@ -5,9 +5,9 @@ use komvux_domain::message::PersonSok;
 
 use super::parse_body;
 use crate::auth::KommunClient;
-use crate::body;
-use crate::error::ApiError;
 use crate::startup::AppState;
+use komvux_http::body;
+use komvux_http::error::ApiError;
 
 /// Deltar personen i etableringsprogrammet? (Tabell 3)
 ///

@@ -10,9 +10,9 @@ use komvux_persistence::AuditActor;
 
 use super::{blocking, created, read_body, refuse_kommun};
 use crate::auth::KommunClient;
-use crate::body;
-use crate::error::ApiError;
 use crate::startup::AppState;
+use komvux_http::body;
+use komvux_http::error::ApiError;
 
 async fn submit<B>(
     req: HttpRequest,
@@ -348,5 +348,5 @@ pub(crate) async fn hamta(
     let id = MeddelandeId::parse(&path.into_inner()).map_err(|_| ApiError::not_found())?;
     let reader = client.reader();
     let message = state.store.message(&reader, id).await?;
-    Ok(HttpResponse::Ok().json(crate::privacy::redact(message.to_json())))
+    Ok(HttpResponse::Ok().json(komvux_http::privacy::redact(message.to_json())))
 }

@@ -6,9 +6,9 @@ use komvux_domain::{AfActor, AfMessage};
 
 use super::{blocking, parse_body, refuse_kommun};
 use crate::auth::KommunClient;
-use crate::body;
-use crate::error::ApiError;
 use crate::startup::AppState;
+use komvux_http::body;
+use komvux_http::error::ApiError;
 
 fn actor(client: &KommunClient) -> AfActor {
     AfActor::new(format!("testdata:{}", client.id()))
@@ -61,7 +61,7 @@ pub(crate) async fn utbildningsbehov(
         store.create_utbildningsbehov(&af, &af.authorize(AfMessage::Utbildningsbehov(behov)))
     })
     .await?;
-    Ok(HttpResponse::Created().json(crate::privacy::redact(
+    Ok(HttpResponse::Created().json(komvux_http::privacy::redact(
         serde_json::to_value(record).unwrap_or_default(),
     )))
 }
@@ -113,7 +113,7 @@ pub(crate) async fn utbildningsbeslut(
         store.create_utbildningsbeslut(&af, &af.authorize(AfMessage::Utbildningsbeslut(beslut)))
     })
     .await?;
-    Ok(HttpResponse::Created().json(crate::privacy::redact(
+    Ok(HttpResponse::Created().json(komvux_http::privacy::redact(
         serde_json::to_value(record).unwrap_or_default(),
     )))
 }

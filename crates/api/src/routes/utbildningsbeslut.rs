@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::{parse_body, refuse_kommun};
 use crate::auth::KommunClient;
-use crate::body::{self, Query};
-use crate::error::{ApiError, ProblemKind};
-use crate::privacy;
 use crate::startup::AppState;
+use komvux_http::body::{self, Query};
+use komvux_http::error::{ApiError, ProblemKind};
+use komvux_http::privacy;
 
 /// En persons utbildningsbeslut i klientens kommuner.
 ///
