@@ -72,7 +72,10 @@ note() { echo "$1"; printf '| %s | %s | | | | | |\n' "$1" "$2" >> "$results"; }
 # start_gateway NAME URL [PERSON_FILE] -> sets PORT OPS IPORT SECRET PNR GW (dev-setup's clients and
 # persons; the dataset, when there is one, is already in the database)
 start_gateway() {
-  local name=$1 url=$2 dir=$work/$1
+  # One folder per backend and gateway: dev-setup keeps a secret file it finds for a
+  # client the database already has, so a folder of the other backend would hold a
+  # secret this database does not know.
+  local name=$1 url=$2 dir=$work/$backend-$1
   mkdir -p "$dir"
   PORT=$(free_port); OPS=$(free_port); IPORT=$(free_port)
   cat > "$dir/gateway.toml" <<TOML

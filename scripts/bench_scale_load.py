@@ -88,9 +88,11 @@ def during(port, secret, pnr, certs, rate, _sep, *command):
             time.sleep(wait)
         conn.request("POST", "/komvux/v1/utbildningsbehov/sok", body, headers)
         r = conn.getresponse()
-        r.read()
+        answer = r.read()
         if r.status != 200:
             bad += 1
+            if bad <= 3:
+                sys.stderr.write(f"lookup answered {r.status}: {answer[:300]!r}\n")
         latencies.append((time.perf_counter() - due) * 1000)
     out = proc.stdout.read().strip().splitlines()
     rc = proc.wait()
