@@ -341,8 +341,7 @@ fn tls_config(
 ) -> Result<rustls::ServerConfig, TestServerError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    // The gateway's own provider (komvux-api's tls::provider).
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = komvux_http::tls::provider();
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(client_ca)? {
         roots.add(c?)?;

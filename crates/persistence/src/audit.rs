@@ -571,7 +571,7 @@ pub(crate) fn verify(
         .first(&mut *parts[0])?;
     let last = stored.unwrap_or(0).min(head_seq);
     let n = i64::try_from(parts.len()).unwrap_or(1);
-    let per = (last + n - 1) / n.max(1);
+    let per = (last + n - 1) / n;
     // The lowest break found so far: a range past it stops.
     let lowest = std::sync::atomic::AtomicI64::new(i64::MAX);
     let ranges: Vec<Result<RangeEnd, StoreError>> = std::thread::scope(|scope| {
