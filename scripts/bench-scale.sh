@@ -36,7 +36,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 C=$PWD/certs-dev
 TLS=(--cacert "$C/ca.pem" --cert "$C/client-stockholm.pem" --key "$C/client-stockholm.key")
 results="$out/scale-results.md"
-printf '| read | backend | empty p50 ms | %s/%s p50 ms | ratio | empty req/s | at scale req/s |\n|---|---|---|---|---|---|---|\n' "$persons" "$messages" > "$results"
+printf '| read | backend | baseline (empty or small) p50 ms | %s/%s p50 ms | ratio | baseline req/s | at scale req/s |\n|---|---|---|---|---|---|---|\n' "$persons" "$messages" > "$results"
 
 # oha's JSON summary -> "rps p50 bad"
 summarise() {
@@ -167,6 +167,12 @@ TOML
     fi
     seed_secs=$(cat "$pgdir/seeded")
     size=$(du -sm "$pgdir/data" | cut -f1)
+    # Every run works on a copy of the kept database, as SQLite's does on a copy of its
+    # file: the basladdning, the audit rows of each read and the gallring would grow or
+    # shrink the kept one from run to run.
+    psql -q "$scale_url" -c "DROP DATABASE IF EXISTS komvux_run" -c "CREATE DATABASE komvux_run TEMPLATE komvux"
+    kept_url=$scale_url
+    scale_url=${scale_url%/*}/komvux_run
   fi
   note "dataset built by dev-seed in ${seed_secs} s; database ${size} MB ($(python3 -c "print(round($size / ($messages / 1e6)))") MB per million messages)" "$backend"
 
@@ -175,6 +181,27 @@ TOML
   keep=""; [ "$backend" = postgres ] && keep="$pgdir/dev-setup-person"
   start_gateway scale "$scale_url" "$keep"; s_port=$PORT; s_iport=$IPORT; s_secret=$SECRET; s_pnr=$PNR; s_token=$TOKEN; s_conf=$CONF
   note "startup to ready: ${e_startup} s empty, ${STARTUP} s at scale" "$backend"
+
+  # A small database beside them (Stockholm's pages full): the empty database's pages
+  # hold the few entries dev-setup makes, so the rows per page of 100 also compare
+  # with this one, the same work at two sizes.
+  small_p=$(( persons < 5000 ? persons : 5000 )); small_m=$(( messages < 50000 ? messages : 50000 ))
+  if [ "$backend" = sqlite ]; then
+    small_url="sqlite://$work/small.sqlite"
+  else
+    psql -q "$empty_url" -c "CREATE DATABASE komvux_small"
+    small_url=${empty_url%/*}/komvux_small
+  fi
+  cat > "$work/seed-small.toml" <<TOML
+mode = "test"
+database_url = "$small_url"
+[tls]
+server_cert = "$C/server.pem"
+server_key = "$C/server.key"
+client_ca = "$C/ca.pem"
+TOML
+  "$bin" --config "$work/seed-small.toml" dev-seed --personer "$small_p" --meddelanden "$small_m" > /dev/null
+  start_gateway small "$small_url"; m_port=$PORT; m_iport=$IPORT; m_secret=$SECRET; m_token=$TOKEN
   he=(-H "client_id: dev-stockholm" -H "client_secret: $e_secret" -H "content-type: application/json")
   hs=(-H "client_id: dev-stockholm" -H "client_secret: $s_secret" -H "content-type: application/json")
   eb="https://localhost:$e_port/komvux/v1"; sb="https://localhost:$s_port/komvux/v1"
@@ -220,6 +247,16 @@ PY
     -- "${hs[@]}" "${TLS[@]}" "$sb/utbildningsbehov?hemkommun=0180&limit=100&page=$last"
   row "internal handelser, first page of 100" "$backend" -H "authorization: Bearer $e_token" "${TLS[@]}" "https://localhost:$e_iport/intern/v1/handelser?limit=100" \
     -- -H "authorization: Bearer $s_token" "${TLS[@]}" "https://localhost:$s_iport/intern/v1/handelser?limit=100"
+  hm=(-H "client_id: dev-stockholm" -H "client_secret: $m_secret")
+  mb="https://localhost:$m_port/komvux/v1"
+  entries() { curl -sf "${TLS[@]}" "$@" | python3 -c "import json,sys; print(len(json.load(sys.stdin)['data']))"; }
+  note "small database: $small_p persons, $small_m messages; a first page holds $(entries "${hm[@]}" "$mb/utbildningsbeslut?kommunkod=0180&limit=100") decisions there, $(entries "${he[@]}" "$eb/utbildningsbeslut?kommunkod=0180&limit=100") on the empty one, $(entries "${hs[@]}" "$sb/utbildningsbeslut?kommunkod=0180&limit=100") at scale" "$backend"
+  row "decision feed, first page of 100, small database against scale" "$backend" "${hm[@]}" "${TLS[@]}" "$mb/utbildningsbeslut?kommunkod=0180&limit=100" \
+    -- "${hs[@]}" "${TLS[@]}" "$sb/utbildningsbeslut?kommunkod=0180&limit=100"
+  row "Tabell 2, first page of 100, small database against scale" "$backend" "${hm[@]}" "${TLS[@]}" "$mb/utbildningsbehov?hemkommun=0180&limit=100" \
+    -- "${hs[@]}" "${TLS[@]}" "$sb/utbildningsbehov?hemkommun=0180&limit=100"
+  row "internal handelser, first page of 100, small database against scale" "$backend" -H "authorization: Bearer $m_token" "${TLS[@]}" "https://localhost:$m_iport/intern/v1/handelser?limit=100" \
+    -- -H "authorization: Bearer $s_token" "${TLS[@]}" "https://localhost:$s_iport/intern/v1/handelser?limit=100"
   body() { echo "{\"kommunkod\": \"0180\", \"personnummer\": \"$1\", \"transaktionsdatum\": \"2026-03-02T10:00:00Z\", \"kallsystem\": \"bench\", \"status\": \"registrering\", \"ansokningsdatum\": \"2026-03-01\", \"kurser\": [{\"kurskod\": \"MATMAT01a\", \"kursnamn\": \"Matematik 1a\", \"skolform\": \"gymnasial\", \"poang\": 100, \"studietakt\": 50, \"startdatum\": \"2026-08-17\", \"slutdatum\": \"2026-12-18\"}]}"; }
   row "submission (ansokan)" "$backend" -m POST "${he[@]}" -d "$(body "$e_pnr")" "${TLS[@]}" "$eb/ansokningar" \
     -- -m POST "${hs[@]}" -d "$(body "$s_pnr")" "${TLS[@]}" "$sb/ansokningar"
@@ -235,15 +272,10 @@ PY
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
 
   # Gallring while lookups run: the seeded copy's gateway serves audited lookups at a
-  # fixed rate, first alone, then while `gallra` deletes (for real: SQLite's copy, or a
-  # copy of PostgreSQL's kept database made for it and dropped after).
+  # fixed rate, first alone, then while `gallra` deletes (for real, in this run's copy of
+  # the dataset).
   rate=${KOMVUX_SCALE_GALLRING_RATE:-200}
-  g_url=$scale_url
-  if [ "$backend" = postgres ]; then
-    g_url=${scale_url%/*}/komvux_gallring
-    psql -q "$scale_url" -c "DROP DATABASE IF EXISTS komvux_gallring" -c "CREATE DATABASE komvux_gallring TEMPLATE komvux"
-  fi
-  start_gateway gallring "$g_url" "$keep"; g_conf=$CONF; g_pnr=${PNR:-$s_pnr}
+  start_gateway gallring "$scale_url" "$keep"; g_conf=$CONF; g_pnr=${PNR:-$s_pnr}
   { read -r b50 b99 bmax bn bbad _; read -r _; } < <(python3 scripts/bench_scale_load.py during "$PORT" "$SECRET" "$g_pnr" "$C" "$rate" -- sleep "$secs")
   t0=$(date +%s.%N)
   { read -r g50 g99 gmax gn gbad grc; read -r gallring; } < <(python3 scripts/bench_scale_load.py during "$PORT" "$SECRET" "$g_pnr" "$C" "$rate" -- "$bin" --config "$g_conf" gallra)
@@ -254,12 +286,12 @@ PY
     echo "FAILED: gallring exit $grc, $gbad / $bbad lookups not 200" >&2; exit 1
   fi
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
-  [ "$backend" = postgres ] && psql -q "$scale_url" -c "DROP DATABASE komvux_gallring"
 
   t0=$(date +%s.%N)
   rows=$("$bin" --config "$s_conf" audit verify 2>/dev/null | grep -oE '[0-9]+ rows' | cut -d' ' -f1)
   took=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
   note "audit verify: $rows rows in $took s ($(python3 -c "print(round(${rows:-0} / max($took, 0.001)))") rows/s)" "$backend"
-  rm -f "$work/scale.sqlite"*
+  rm -f "$work/scale.sqlite"* "$work/small.sqlite"*
+  if [ "$backend" = postgres ]; then psql -q "$kept_url" -c "DROP DATABASE komvux_run"; fi
 done
 echo "results: $results"

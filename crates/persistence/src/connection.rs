@@ -167,11 +167,16 @@ impl r2d2::ManageConnection for ConnectionManager {
                 // No automatic checkpoints: the one that a commit crosses the threshold
                 // with would run (and fsync twice) inside that commit, keeping every
                 // reader waiting for the writer; [`checkpoint`] runs them in the
-                // background instead.
+                // background instead. Pages are read through a memory map (up to 2 GiB,
+                // SQLite's compiled limit): every audited read writes, and a write makes
+                // each connection drop its own page cache, so without the map a feed page
+                // at national scale copied its pages in with `pread` again each time
+                // (846 against 740 pages/s at 2M messages; lookups unchanged). The map is
+                // the OS page cache, shared by all connections, not memory of our own.
                 c.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 0;",
+                     PRAGMA wal_autocheckpoint = 0; PRAGMA mmap_size = 2147418112;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(c))
