@@ -58,7 +58,7 @@ const DAY: i64 = 86_400_000_000;
 const SPAN: i64 = 5 * 365 * DAY;
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = identities)]
+#[diesel(table_name = identities, treat_none_as_default_value = false)]
 struct SeedIdentity {
     pseudonym: String,
     lookup_hash: String,
@@ -272,9 +272,19 @@ fn flush_identities(
         return Ok(());
     }
     turn.transaction(c, None, |c| {
-        for chunk in batch.chunks(CHUNK) {
-            let insert = diesel::insert_into(identities::table).values(chunk);
-            crate::connection::on_backend!(c, |c| insert.execute(c))?;
+        match c {
+            DbConnection::Postgresql(c) => {
+                diesel::copy_from(identities::table)
+                    .from_insertable(&batch[..])
+                    .execute(c)?;
+            }
+            DbConnection::Sqlite(c) => {
+                for chunk in batch.chunks(CHUNK) {
+                    diesel::insert_into(identities::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+            }
         }
         Ok(())
     })?;
@@ -295,9 +305,21 @@ fn flush_messages(
         return Ok(head);
     }
     let moved = turn.transaction(c, None, |c| {
-        for chunk in rows.chunks(CHUNK) {
-            let insert = diesel::insert_into(messages::table).values(chunk);
-            crate::connection::on_backend!(c, |c| insert.execute(c))?;
+        match c {
+            // PostgreSQL takes the rows with `COPY ... FROM STDIN` (binary), as the issue
+            // asks: no statement text, no parameter limit, no per-row parse.
+            DbConnection::Postgresql(c) => {
+                diesel::copy_from(messages::table)
+                    .from_insertable(&rows[..])
+                    .execute(c)?;
+            }
+            DbConnection::Sqlite(c) => {
+                for chunk in rows.chunks(CHUNK) {
+                    diesel::insert_into(messages::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+            }
         }
         crate::audit::link_and_insert(c, head.clone(), audit.iter().cloned())
     })?;
