@@ -84,7 +84,7 @@ macro_rules! mina_sidor_on_both_databases {
 #[actix_web::test]
 async fn a_mina_sidor_session_ends_when_idle() {
     let app = support::TestApp::spawn_mina_sidor(support::Db::Sqlite, |c| {
-        c.mina_sidor.as_mut().unwrap().session_idle_secs = 1;
+        c.session_idle_secs = 1;
     })
     .await
     .unwrap();
@@ -95,7 +95,7 @@ async fn a_mina_sidor_session_ends_when_idle() {
 #[actix_web::test]
 async fn mina_sidor_believes_forwarded_for_only_from_a_trusted_proxy() {
     let app = support::TestApp::spawn_mina_sidor(support::Db::Sqlite, |c| {
-        c.mina_sidor.as_mut().unwrap().trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await
     .unwrap();

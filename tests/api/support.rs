@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use komvux_api::{ApiConfig, Application};
+use komvux_api::ApiConfig;
 use komvux_devkit::devpki::{DevCa, Issued, OrgIdForm};
 use komvux_domain::{Kommunkod, Organisationsnummer};
+use komvux_gateway::serve::Application;
 use komvux_http::Mode;
 use komvux_http::config::TlsPaths;
 use komvux_persistence::testing::TestDatabase;
@@ -204,18 +205,28 @@ impl TestApp {
         mode: Mode,
         tweak: impl FnOnce(&mut ApiConfig),
     ) -> Option<Self> {
-        Self::spawn_full(db, mode, false, tweak).await
+        Self::spawn_full(
+            db,
+            mode,
+            None::<fn(&mut komvux_mina_sidor::MinaSidorConfig)>,
+            tweak,
+        )
+        .await
     }
 
-    /// With Mina sidor on, its BankID test server and SMTP sink.
-    pub async fn spawn_mina_sidor(db: Db, tweak: impl FnOnce(&mut ApiConfig)) -> Option<Self> {
-        Self::spawn_full(db, Mode::Test, true, tweak).await
+    /// With Mina sidor on, its BankID test server and SMTP sink; `tweak` changes its
+    /// configuration.
+    pub async fn spawn_mina_sidor(
+        db: Db,
+        tweak: impl FnOnce(&mut komvux_mina_sidor::MinaSidorConfig),
+    ) -> Option<Self> {
+        Self::spawn_full(db, Mode::Test, Some(tweak), |_| {}).await
     }
 
-    async fn spawn_full(
+    async fn spawn_full<M: FnOnce(&mut komvux_mina_sidor::MinaSidorConfig)>(
         db: Db,
         mode: Mode,
-        mina_sidor: bool,
+        mina_sidor: Option<M>,
         tweak: impl FnOnce(&mut ApiConfig),
     ) -> Option<Self> {
         let (database, url) = match db {
@@ -293,10 +304,10 @@ impl TestApp {
                     key_files: vec![pki.dir.join("jwt.pub.pem"), pki.dir.join("jwks.json")],
                 },
             }),
-            mina_sidor: None,
         };
+        let mut ms_config = None;
         let mut ms_env = None;
-        if mina_sidor {
+        if let Some(ms_tweak) = mina_sidor {
             let rp = pki.ca.client("BankID RP", &OrgIdForm::None).unwrap();
             std::fs::write(pki.dir.join("rp.pem"), rp.cert_pem().unwrap()).unwrap();
             std::fs::write(pki.dir.join("rp.key"), rp.key_pem().unwrap()).unwrap();
@@ -313,10 +324,10 @@ impl TestApp {
             let sink = komvux_devkit::smtp_sink::SmtpSink::start(loopback, None)
                 .await
                 .unwrap();
-            config.mina_sidor = Some(komvux_api::mina_sidor::MinaSidorConfig {
+            ms_config = Some(komvux_mina_sidor::MinaSidorConfig {
                 listen: loopback,
                 public_url: MS_PUBLIC_URL.into(),
-                bankid: komvux_api::mina_sidor::BankIdSettings {
+                bankid: komvux_mina_sidor::BankIdSettings {
                     base_url: format!("https://localhost:{bankid_port}/rp/v6.0"),
                     client_cert: pki.dir.join("rp.pem"),
                     client_key: pki.dir.join("rp.key"),
@@ -324,10 +335,10 @@ impl TestApp {
                 },
                 bankid_testapp_url: Some(format!("https://localhost:{bankid_port}/testapp")),
                 trusted_proxies: Vec::new(),
-                smtp: komvux_api::mina_sidor::SmtpSettings {
+                smtp: komvux_mina_sidor::SmtpSettings {
                     host: "127.0.0.1".into(),
                     port: sink.addr.port(),
-                    security: komvux_api::mina_sidor::SmtpSecurity::None,
+                    security: komvux_mina_sidor::SmtpSecurity::None,
                     username: None,
                     password: None,
                     from: "Mina sidor <no-reply@test.invalid>".into(),
@@ -335,10 +346,13 @@ impl TestApp {
                 invitation_ttl_secs: 3600,
                 session_idle_secs: 600,
             });
+            if let Some(ms) = ms_config.as_mut() {
+                ms_tweak(ms);
+            }
             ms_env = Some((bankid_port, bankid_handle, sink));
         }
         tweak(&mut config);
-        let app = Application::build(config, store.clone()).unwrap();
+        let app = Application::build(config, ms_config, store.clone()).unwrap();
         let (port, ops_port, intern_port) = (app.port(), app.ops_port(), app.intern_port());
         let mina_sidor = ms_env.map(|(bankid_port, bankid, sink)| MinaSidorEnv {
             port: app.mina_sidor_port().unwrap(),

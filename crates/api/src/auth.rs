@@ -8,13 +8,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use komvux_domain::{KommunActor, Kommunkod};
 use komvux_persistence::{Client, Reader};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use komvux_http::error::ApiError;
-use komvux_http::identity::PeerIdentity;
-
-/// The client id of the request, kept for logs and metrics.
-#[derive(Debug, Clone)]
-pub struct ClientId(pub String);
+use komvux_http::identity::{ClientId, PeerIdentity};
 
 /// An authenticated kommun system.
 #[derive(Debug, Clone)]

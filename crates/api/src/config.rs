@@ -27,8 +27,6 @@ pub struct ApiConfig {
     pub intern: Option<InternConfig>,
     /// Per-client rate limit; `None` (the default) sets no limit: the agreement sets none.
     pub rate_limit: Option<RateLimit>,
-    /// Mina sidor för kommuner on its own listener; `None` leaves it off.
-    pub mina_sidor: Option<crate::mina_sidor::MinaSidorConfig>,
 }
 
 /// The internal API's listener and token rules.

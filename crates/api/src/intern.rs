@@ -1,5 +1,6 @@
 //! Arbetsförmedlingen's internal API (`/intern/v1`): bearer JWT, its own listener.
 
+pub mod auth;
 pub mod jwt;
 mod routes;
 

@@ -1,5 +1,6 @@
-//! The listeners of komvux-gateway: the public and internal JSON APIs, Mina sidor, and
-//! the operations listener.
+//! The public and internal JSON APIs of komvux-gateway and its operations listener:
+//! one `App` each ([`app`]), their shared state ([`state`]) and the OpenAPI documents
+//! (the only crate that knows utoipa). The gateway binds them.
 //!
 //! The client's organisation is read from its certificate once per connection
 //! ([`komvux_http::identity`]); every request then names a registered client with
@@ -7,16 +8,16 @@
 //! crate, call the persistence [`Store`](komvux_persistence::Store) and answer with
 //! RFC 9457 problem+json in Swedish on every error ([`komvux_http::error`]).
 
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod intern;
 pub mod middleware;
-pub mod mina_sidor;
 pub mod openapi;
 mod ops;
 pub mod routes;
 pub mod schema;
-pub mod startup;
+pub mod state;
 
 pub use config::{ApiConfig, InternConfig, JwtSettings};
-pub use startup::{Application, StartupError};
+pub use state::{AppState, Documents, StateError};

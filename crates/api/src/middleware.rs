@@ -11,9 +11,9 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
 use tracing::Instrument;
 
-use crate::auth::ClientId;
-use crate::startup::AppState;
+use crate::state::AppState;
 use komvux_http::error::{ApiError, Problem, ProblemKind, problem_response};
+use komvux_http::identity::ClientId;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -313,3 +313,20 @@ pub fn routes(doc: &Document) -> Vec<(actix_web::dev::ResourceDef, Vec<String>)>
         })
         .collect()
 }
+
+/// Both documents as served, and the routes they name (for 404/405 and the query-string
+/// rule).
+pub fn documents(mode: Mode) -> Result<crate::state::Documents, crate::state::StateError> {
+    let public = document(mode);
+    let intern = intern_document();
+    let mut query = query_routes(&public);
+    query.extend(query_routes(&intern));
+    Ok(crate::state::Documents {
+        openapi_json: json(&public).map_err(crate::state::StateError::OpenApi)?,
+        openapi_yaml: yaml(&public).map_err(crate::state::StateError::OpenApi)?,
+        intern_openapi_json: json(&intern).map_err(crate::state::StateError::OpenApi)?,
+        routes: routes(&public),
+        intern_routes: routes(&intern),
+        query_routes: query,
+    })
+}

@@ -10,14 +10,13 @@ mod utbildningsbeslut;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use futures_util::StreamExt;
 use komvux_domain::Kommunkod;
 use komvux_persistence::{AuditActor, Kvittens, Submission};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::KommunClient;
-use crate::startup::AppState;
-use komvux_http::error::{ApiError, ProblemKind};
+use crate::state::AppState;
+use komvux_http::error::ApiError;
 
 /// The base path of the public API.
 pub const BASE: &str = "/komvux/v1";
@@ -49,55 +48,6 @@ pub fn testdata(cfg: &mut ServiceConfig<'_>) {
         .service(testdata::aterstall);
 }
 
-/// Reads the body up to `limit` bytes; a larger one is refused before it is buffered.
-pub(crate) async fn read_body(
-    req: &actix_web::HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-    timeout: std::time::Duration,
-) -> Result<web::Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            ProblemKind::ForStor,
-            format!("Begäran får vara högst {limit} byte"),
-        )
-    };
-    // A declared size over the limit is refused before a byte of the body is read.
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let read = async {
-        let mut buf = web::BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|_| {
-                ApiError::new(ProblemKind::FelaktigJson, "Begäran kunde inte läsas")
-            })?;
-            if buf.len() + chunk.len() > limit {
-                return Err(too_large());
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(buf.freeze())
-    };
-    // A body that stalls holds a handler and its buffer: cut it off.
-    tokio::time::timeout(timeout, read)
-        .await
-        .unwrap_or_else(|_| {
-            Err(ApiError::new(
-                ProblemKind::Tidsgrans,
-                format!(
-                    "Begärans innehåll kom inte fram inom {} sekunder",
-                    timeout.as_secs()
-                ),
-            ))
-        })
-}
-
 /// How long a body of the public or internal API may take (`limits.body_timeout_secs`).
 pub(crate) fn body_timeout(state: &AppState) -> std::time::Duration {
     std::time::Duration::from_secs(state.config.body_timeout_secs)
@@ -110,7 +60,7 @@ pub(crate) async fn parse_body<T: komvux_domain::FromJson>(
     state: &AppState,
     payload: web::Payload,
 ) -> Result<T, ApiError> {
-    let bytes = read_body(
+    let bytes = komvux_http::body::read_limited(
         req,
         payload,
         state.config.max_body_bytes,

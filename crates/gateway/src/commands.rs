@@ -5,8 +5,8 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::serve::Application;
 use anyhow::{Context, bail};
-use komvux_api::Application;
 use komvux_domain::message::{Etableringsprogram, Utbildningsbeslut};
 use komvux_domain::{AfActor, AfMessage, FromJson, Kommunkod, Organisationsnummer, Personnummer};
 use komvux_http::Mode;
@@ -80,7 +80,7 @@ pub fn serve(settings: Settings) -> anyhow::Result<()> {
                 actix_web::rt::spawn(server.server);
             }
         }
-        let app = Application::build(config, store).context("starting")?;
+        let app = Application::build(config, settings.mina_sidor.clone(), store).context("starting")?;
         let reloader = app.tls_reloader();
         let mut hangup = actix_web::rt::signal::unix::signal(actix_web::rt::signal::unix::SignalKind::hangup())
             .context("listening for SIGHUP")?;
@@ -419,7 +419,7 @@ pub fn dev_setup(settings: &Settings, secrets: &Path) -> anyhow::Result<()> {
         secret_file.display(),
         listen.port()
     ));
-    if let Some(ms) = &settings.api.mina_sidor {
+    if let Some(ms) = &settings.mina_sidor {
         let kommun = Kommunkod::parse("0180").context("dev kommun")?;
         let person = Personnummer::parse(DEV_HUVUDANSVARIG).context("dev huvudansvarig")?;
         store.ms_add_huvudansvarig(
@@ -619,7 +619,7 @@ pub fn mina_sidor(settings: &Settings, cmd: MinaSidorCommand) -> anyhow::Result<
     if let Err(e) = komvux_http::body::person_allowed(settings.mode, &person, "personnummer") {
         bail!("--personnummer: {}", e.meddelande);
     }
-    if !komvux_api::mina_sidor::mail::valid_address(&epost) {
+    if !komvux_mina_sidor::mail::valid_address(&epost) {
         bail!("--epost: not an e-mail address");
     }
     let store = open_store(settings)?;

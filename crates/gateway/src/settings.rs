@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use komvux_api::mina_sidor::{BankIdSettings, MinaSidorConfig, SmtpSecurity, SmtpSettings};
 use komvux_api::{ApiConfig, InternConfig, JwtSettings};
 use komvux_http::config::TlsPaths;
 use komvux_http::{Mode, RateLimit};
+use komvux_mina_sidor::{BankIdSettings, MinaSidorConfig, SmtpSecurity, SmtpSettings};
 use komvux_persistence::{IdentityKeys, PoolSettings};
 use serde::Deserialize;
 
@@ -173,6 +173,8 @@ pub struct Settings {
     pub mode: Mode,
     pub database_url: String,
     pub api: ApiConfig,
+    /// Mina sidor för kommuner on its own listener; `None` leaves it off.
+    pub mina_sidor: Option<MinaSidorConfig>,
     pub pool: PoolSettings,
     pub log_format: LogFormat,
     pub retention: Duration,
@@ -494,7 +496,6 @@ impl Settings {
                 .max(1),
             workers: f.workers.unwrap_or(0),
             intern: None,
-            mina_sidor: f.mina_sidor.map(mina_sidor).transpose()?,
             rate_limit: match f.rate_limit {
                 None => None,
                 Some(r) => {
@@ -567,6 +568,7 @@ impl Settings {
             mode,
             database_url,
             api,
+            mina_sidor: f.mina_sidor.map(mina_sidor).transpose()?,
             pool,
             log_format: f.log_format.unwrap_or(match mode {
                 Mode::Test => LogFormat::Text,
@@ -654,7 +656,7 @@ impl Settings {
                 "production refuses [dev_services] (the BankID test server and SMTP sink)".into(),
             ));
         }
-        if let Some(ms) = &self.api.mina_sidor {
+        if let Some(ms) = &self.mina_sidor {
             if ms.bankid_testapp_url.is_some() {
                 return Err(SettingsError::Invalid(
                     "production refuses mina_sidor.bankid.testapp_url".into(),
@@ -848,7 +850,7 @@ mod tests {
         let s = Settings::from_file(f).unwrap();
         assert_eq!(s.mode, Mode::Test);
         assert!(s.api.intern.is_some() && s.dev_signing_key.is_some());
-        assert!(s.api.mina_sidor.is_some() && s.dev_services.is_some());
+        assert!(s.mina_sidor.is_some() && s.dev_services.is_some());
     }
 
     #[test]
@@ -860,16 +862,16 @@ mod tests {
         s.api.tls.client_ca = repo("README.md");
         s.api.tls.server_cert = repo("README.md");
         s.api.intern = None;
-        let ms = s.api.mina_sidor.as_mut().unwrap();
+        let ms = s.mina_sidor.as_mut().unwrap();
         ms.bankid.client_cert = repo("certs-dev/bankid-rp.pem");
         ms.bankid.server_ca = repo("README.md");
         let err = |s: &Settings| s.check_production().unwrap_err().to_string();
         assert!(err(&s).contains("dev_services"));
         s.dev_services = None;
         assert!(err(&s).contains("testapp_url"));
-        s.api.mina_sidor.as_mut().unwrap().bankid_testapp_url = None;
+        s.mina_sidor.as_mut().unwrap().bankid_testapp_url = None;
         assert!(err(&s).contains("bankid-rp.pem"));
-        s.api.mina_sidor.as_mut().unwrap().bankid.client_cert = repo("README.md");
+        s.mina_sidor.as_mut().unwrap().bankid.client_cert = repo("README.md");
         assert!(s.check_production().is_ok());
     }
 
@@ -883,7 +885,7 @@ mod tests {
             Settings::from_file(f)
         };
         let s = load(vec!["10.0.0.0/8", "192.0.2.10", "2001:db8::/32"]).unwrap();
-        let ms = s.api.mina_sidor.unwrap();
+        let ms = s.mina_sidor.unwrap();
         assert_eq!(ms.trusted_proxies.len(), 3);
         assert!(ms.trusted_proxies[1].contains(&"192.0.2.10".parse::<std::net::IpAddr>().unwrap()));
         let err = load(vec!["proxy.example.se"]).unwrap_err().to_string();

@@ -49,6 +49,55 @@ pub fn json(req: &HttpRequest, body: &[u8]) -> Result<Value, ApiError> {
     })
 }
 
+/// Reads the body up to `limit` bytes; a larger one is refused before it is buffered.
+pub async fn read_limited(
+    req: &actix_web::HttpRequest,
+    mut payload: actix_web::web::Payload,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<actix_web::web::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ProblemKind::ForStor,
+            format!("Begäran får vara högst {limit} byte"),
+        )
+    };
+    // A declared size over the limit is refused before a byte of the body is read.
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let read = async {
+        let mut buf = actix_web::web::BytesMut::new();
+        while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
+            let chunk = chunk.map_err(|_| {
+                ApiError::new(ProblemKind::FelaktigJson, "Begäran kunde inte läsas")
+            })?;
+            if buf.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    };
+    // A body that stalls holds a handler and its buffer: cut it off.
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                ProblemKind::Tidsgrans,
+                format!(
+                    "Begärans innehåll kom inte fram inom {} sekunder",
+                    timeout.as_secs()
+                ),
+            ))
+        })
+}
+
 /// The `Idempotency-Key` header, fingerprinted with the path and body.
 pub fn idempotency_key(req: &HttpRequest, body: &[u8]) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(raw) = req.headers().get("idempotency-key") else {

@@ -48,6 +48,34 @@ pub struct EdgeLimits {
     pub request_head_timeout: Duration,
 }
 
+/// What an `App` served by a listener is: `App<impl ListenerApp>` lets a crate hand its
+/// app to the gateway without naming its middleware types.
+pub trait ListenerApp:
+    actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<Self::Body>,
+        Error = actix_web::Error,
+        InitError = (),
+    >
+{
+    type Body: actix_web::body::MessageBody;
+}
+
+impl<T, B> ListenerApp for T
+where
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    B: actix_web::body::MessageBody,
+{
+    type Body = B;
+}
+
 /// How long a TLS handshake may take from the accepted TCP connection.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 

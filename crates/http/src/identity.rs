@@ -7,6 +7,11 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::edge::EdgeStream;
 
+/// The authenticated caller of the request (a client id, or `af:` and a token's
+/// subject), put in the request's extensions for logs and metrics.
+#[derive(Debug, Clone)]
+pub struct ClientId(pub String);
+
 /// What the peer certificate of this connection says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerIdentity {

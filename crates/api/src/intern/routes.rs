@@ -10,9 +10,9 @@ use komvux_persistence::Cursor;
 use serde_json::{Value, json};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::jwt::AfUser;
+use super::auth::AfUser;
 use crate::routes::{blocking, parse_body};
-use crate::startup::AppState;
+use crate::state::AppState;
 use komvux_http::body::{self, Query};
 use komvux_http::error::{ApiError, ProblemKind};
 use komvux_http::privacy;

@@ -5,7 +5,7 @@ use komvux_domain::message::PersonSok;
 
 use super::parse_body;
 use crate::auth::KommunClient;
-use crate::startup::AppState;
+use crate::state::AppState;
 use komvux_http::body;
 use komvux_http::error::ApiError;
 

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 
 use crate::schema::ApiInfo;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Om API:et: namn, version och miljö (DIGG VER.06).
 ///

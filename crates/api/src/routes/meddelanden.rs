@@ -8,9 +8,9 @@ use komvux_domain::message::{
 use komvux_domain::{FromJson, KommunMeddelande, KommunMessage, MeddelandeId};
 use komvux_persistence::AuditActor;
 
-use super::{blocking, created, read_body, refuse_kommun};
+use super::{blocking, created, refuse_kommun};
 use crate::auth::KommunClient;
-use crate::startup::AppState;
+use crate::state::AppState;
 use komvux_http::body;
 use komvux_http::error::ApiError;
 
@@ -25,7 +25,7 @@ where
     B: KommunBody,
     KommunMessage: From<KommunMeddelande<B>>,
 {
-    let bytes = read_body(
+    let bytes = komvux_http::body::read_limited(
         &req,
         payload,
         state.config.max_body_bytes,
@@ -242,7 +242,7 @@ pub(crate) async fn basladdning(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = read_body(
+    let bytes = komvux_http::body::read_limited(
         &req,
         payload,
         state.config.max_basladdning_bytes,

@@ -6,7 +6,7 @@ use komvux_domain::{AfActor, AfMessage};
 
 use super::{blocking, parse_body, refuse_kommun};
 use crate::auth::KommunClient;
-use crate::startup::AppState;
+use crate::state::AppState;
 use komvux_http::body;
 use komvux_http::error::ApiError;
 

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{parse_body, refuse_kommun};
 use crate::auth::KommunClient;
-use crate::startup::AppState;
+use crate::state::AppState;
 use komvux_http::body::{self, Query};
 use komvux_http::error::{ApiError, ProblemKind};
 use komvux_http::privacy;

@@ -12,41 +12,14 @@ mod handlers;
 pub mod mail;
 mod pages;
 mod session;
-
-use std::net::SocketAddr;
+mod state;
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 
 pub use bankid::{BankIdClient, BankIdSettings};
 pub use mail::{Mailer, SmtpSecurity, SmtpSettings};
-
-/// The Mina sidor listener and its services.
-#[derive(Debug, Clone)]
-pub struct MinaSidorConfig {
-    /// Its own HTTPS address (server certificate, no client certificate).
-    pub listen: SocketAddr,
-    /// The address users reach it at, for links in e-mails, e.g. `https://mina-sidor.example.se`.
-    pub public_url: String,
-    pub bankid: BankIdSettings,
-    /// Test environment only: the page of the BankID test server where a tester
-    /// identifies with a test personnummer (linked from the QR page).
-    pub bankid_testapp_url: Option<String>,
-    pub smtp: SmtpSettings,
-    /// How long an invitation link works.
-    pub invitation_ttl_secs: i64,
-    /// A session ends after this long without a request.
-    pub session_idle_secs: i64,
-    /// Reverse proxies in front of the listener whose `X-Forwarded-For` is believed
-    /// (for BankID's `endUserIp` and the per-address login limit); empty: the TCP peer
-    /// is the user.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-}
-
-impl MinaSidorConfig {
-    pub const DEFAULT_INVITATION_TTL_SECS: i64 = 72 * 60 * 60;
-    pub const DEFAULT_SESSION_IDLE_SECS: i64 = 15 * 60;
-}
+pub use state::{MinaSidor, MinaSidorConfig, MinaSidorError, MinaSidorState};
 
 /// The user's address: the TCP peer, unless the peer is a trusted proxy; then the
 /// rightmost address of `X-Forwarded-For` (all its headers, in order) that is not a
@@ -79,31 +52,6 @@ pub fn client_ip<'a>(
     client
 }
 
-/// What the handlers need besides the shared [`crate::startup::AppState`].
-#[derive(Debug)]
-pub struct MinaSidor {
-    pub config: MinaSidorConfig,
-    pub bankid: BankIdClient,
-    pub mailer: Mailer,
-    /// BankID orders started per client address: 1 per second, bursts of 10.
-    pub login_limiter: komvux_http::ratelimit::Limiter,
-}
-
-impl MinaSidor {
-    pub fn new(config: MinaSidorConfig) -> Result<Self, String> {
-        Ok(Self {
-            bankid: BankIdClient::new(&config.bankid).map_err(|e| e.to_string())?,
-            mailer: Mailer::new(&config.smtp).map_err(|e| e.to_string())?,
-            login_limiter: komvux_http::ratelimit::Limiter::new(komvux_http::config::RateLimit {
-                per_second: 1,
-                burst: 10,
-            })
-            .ok_or("login rate limit")?,
-            config,
-        })
-    }
-}
-
 /// The base path of every page.
 pub const BASE: &str = "/mina-sidor";
 
@@ -124,9 +72,16 @@ pub fn security_headers() -> DefaultHeaders {
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }
 
-/// Registers every page.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    handlers::configure(cfg);
+/// Every page, with the security headers, for the Mina sidor listener.
+pub fn app(
+    state: web::Data<MinaSidorState>,
+    services: web::Data<MinaSidor>,
+) -> actix_web::App<impl komvux_http::edge::ListenerApp> {
+    actix_web::App::new()
+        .app_data(state)
+        .app_data(services)
+        .wrap(security_headers())
+        .configure(handlers::configure)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use komvux_persistence::{MsUser, Reader, Roll, StoreError};
 use subtle::ConstantTimeEq;
 
 use super::{MinaSidor, pages};
-use crate::startup::AppState;
+use crate::state::MinaSidorState;
 
 pub(crate) const SESSION_COOKIE: &str = "__Host-ms-session";
 pub(crate) const LOGIN_COOKIE: &str = "__Host-ms-login";
@@ -164,7 +164,7 @@ impl FromRequest for Inloggad {
     type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = req.app_data::<web::Data<MinaSidorState>>().cloned();
         let ms = req.app_data::<web::Data<MinaSidor>>().cloned();
         let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         Box::pin(async move {

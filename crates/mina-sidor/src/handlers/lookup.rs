@@ -1,0 +1,216 @@
+//! Looking people up: utbildningsbehov, Tabell 2, etableringsprogrammet.
+
+use super::*;
+
+/// The personnummer of a search form, checked exactly as the API's `sok` bodies.
+pub(super) fn person_of(state: &MinaSidorState, form: &FormData) -> Result<Personnummer, Errors> {
+    let value = json!({ "personnummer": form.value("personnummer").unwrap_or_default() });
+    let sok = PersonSok::from_json(&value).map_err(|e| Errors(e.into_errors()))?;
+    body::persons_allowed(state.mode, [(&sok.personnummer, "personnummer".to_owned())])
+        .map_err(|e| Errors(e.problem(None).errors))?;
+    Ok(sok.personnummer)
+}
+
+pub(super) fn person_form(
+    action: &str,
+    who: &Inloggad,
+    value: Option<&str>,
+    errors: &Errors,
+) -> Markup {
+    html! {
+        (errors.summary(&|f| f == "personnummer"))
+        form method="post" action=(action) novalidate {
+            (csrf(&who.csrf))
+            (text_field("personnummer", value, Some("12 siffror, ÅÅÅÅMMDDNNNN. Personnumret skickas i formuläret, aldrig i adressen."), errors, None))
+            button type="submit" class="primar" { "Sök" }
+        }
+    }
+}
+
+/// A page that asks one question about a person (search, etableringsprogrammet).
+pub(super) struct PersonQuestion {
+    title: &'static str,
+    heading: &'static str,
+    action: &'static str,
+    /// Shown above the empty form.
+    intro: Option<&'static str>,
+}
+
+pub(super) const SOK: PersonQuestion = PersonQuestion {
+    title: "Sök person",
+    heading: "Sök person",
+    action: "/mina-sidor/sok",
+    intro: Some(
+        "Visar personens utbildningsbehov (anvisningar från Arbetsförmedlingen) och de utbildningsbeslut som gäller din kommun. Sökningen loggas.",
+    ),
+};
+
+pub(super) const ETAB: PersonQuestion = PersonQuestion {
+    title: "Etableringsprogrammet",
+    heading: "Deltar personen i etableringsprogrammet?",
+    action: "/mina-sidor/etableringsprogrammet",
+    intro: None,
+};
+
+/// The question's form: empty, or as sent with its errors.
+pub(super) fn question_page(
+    state: &MinaSidorState,
+    who: &Inloggad,
+    q: &PersonQuestion,
+    sent: Option<(&FormData, &Errors)>,
+) -> Markup {
+    let empty = Errors::default();
+    let (value, errors) = sent.map_or((None, &empty), |(f, e)| (f.get("personnummer"), e));
+    layout(
+        q.title,
+        ctx(state, who),
+        html! {
+            h1 { (q.heading) }
+            @if let (Some(intro), None) = (q.intro, sent) { p { (intro) } }
+            (person_form(q.action, who, value, errors))
+        },
+    )
+}
+
+/// The personnummer a question's form asks about, or the form again with its errors.
+pub(super) async fn asked_person(
+    req: &HttpRequest,
+    state: &MinaSidorState,
+    who: &Inloggad,
+    payload: web::Payload,
+    q: &PersonQuestion,
+) -> Result<Result<Personnummer, HttpResponse>, PageError> {
+    let form = form_of(req, payload).await?;
+    who.check_csrf(&form)?;
+    Ok(person_of(state, &form).map_err(|errors| {
+        pages::html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            question_page(state, who, q, Some((&form, &errors))),
+        )
+    }))
+}
+
+pub(super) async fn sok_form(state: State, who: Inloggad) -> HttpResponse {
+    ok(question_page(&state, &who, &SOK, None))
+}
+
+pub(super) async fn sok(
+    req: HttpRequest,
+    state: State,
+    who: Inloggad,
+    payload: web::Payload,
+) -> Page {
+    let person = match asked_person(&req, &state, &who, payload, &SOK).await? {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
+    };
+    let reader = who.reader();
+    // Both reads queued at once; each is answered once audited.
+    let behov = state.store.utbildningsbehov_for_person(&reader, &person);
+    let beslut = state.store.utbildningsbeslut_for_person(&reader, &person);
+    let (behov, beslut) = (behov.await?, beslut.await?);
+    let behov = privacy::redact_all(&behov);
+    let beslut = privacy::redact_all(&beslut);
+    Ok(ok(layout(
+        "Sökresultat",
+        ctx(&state, &who),
+        html! {
+            h1 { "Sökresultat" }
+            h2 { "Utbildningsbehov" }
+            @if behov.is_empty() {
+                p { "Personen har inga utbildningsbehov." }
+            }
+            @for (i, b) in behov.iter().enumerate() {
+                (pages::record(&format!("Utbildningsbehov {}", i + 1), b))
+            }
+            h2 { "Utbildningsbeslut i kommunen " (who.user.kommun.namn()) }
+            @if beslut.is_empty() {
+                p { "Personen har inga utbildningsbeslut i kommunen." }
+            }
+            @for (i, b) in beslut.iter().enumerate() {
+                (pages::record(&format!("Utbildningsbeslut {}", i + 1), b))
+            }
+            p { a href=(SOK.action) { "Ny sökning" } }
+        },
+    )))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct SidaQuery {
+    sida: Option<u32>,
+}
+
+pub(super) async fn aktiva(state: State, who: Inloggad, q: Option<web::Query<SidaQuery>>) -> Page {
+    let sida = q.and_then(|q| q.sida).unwrap_or(1).clamp(1, 1_000_000);
+    let reader = who.reader();
+    let kommun = who.user.kommun;
+    let page = state
+        .store
+        .aktiva_utbildningsbehov(&reader, kommun, sida, 20)
+        .await?;
+    let rows = privacy::redact_listings(&page.data);
+    let pages_total = page.total.div_ceil(u64::from(page.limit)).max(1);
+    Ok(ok(layout(
+        "Aktiva utbildningsbehov",
+        ctx(&state, &who),
+        html! {
+            h1 { "Aktiva utbildningsbehov" }
+            p { "Invånare i kommunen " (kommun.namn()) " med ett aktivt utbildningsbehov, äldst först. "
+                "För personer med skyddade personuppgifter visas inte personnumret; sök på personen när hen vänder sig till kommunen." }
+            @if rows.is_empty() {
+                p { "Inga aktiva utbildningsbehov." }
+            } @else {
+                (pages::table(
+                    &format!("Sida {} av {}, {} utbildningsbehov", page.page, pages_total, page.total),
+                    &["personnummer", "anvisningsdatum", "skolformer", "giltig_tom", "skyddade_personuppgifter"],
+                    &rows,
+                ))
+            }
+            nav aria-label="Sidor" class="sidor" {
+                @if page.page > 1 {
+                    a href={ (BASE) "/aktiva?sida=" (page.page - 1) } { "Föregående sida" }
+                }
+                @if u64::from(page.page) < pages_total {
+                    a href={ (BASE) "/aktiva?sida=" (page.page + 1) } { "Nästa sida" }
+                }
+            }
+        },
+    )))
+}
+
+pub(super) async fn etab_form(state: State, who: Inloggad) -> HttpResponse {
+    ok(question_page(&state, &who, &ETAB, None))
+}
+
+pub(super) async fn etab(
+    req: HttpRequest,
+    state: State,
+    who: Inloggad,
+    payload: web::Payload,
+) -> Page {
+    let person = match asked_person(&req, &state, &who, payload, &ETAB).await? {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
+    };
+    let reader = who.reader();
+    let record = state
+        .store
+        .etableringsprogram_for_person(&reader, &person)
+        .await?;
+    let v = serde_json::to_value(&record).unwrap_or_default();
+    let deltar = v.get("deltar").and_then(serde_json::Value::as_bool) == Some(true);
+    Ok(ok(layout(
+        "Etableringsprogrammet",
+        ctx(&state, &who),
+        html! {
+            h1 { "Deltar personen i etableringsprogrammet?" }
+            @if deltar {
+                p class="svar" { strong { "Ja." } " Personen deltar i etableringsprogrammet "
+                    (v["fom"].as_str().unwrap_or("")) " – " (v["tom"].as_str().unwrap_or("")) "." }
+            } @else {
+                p class="svar" { strong { "Nej." } " Personen deltar inte i etableringsprogrammet, eller så saknar Arbetsförmedlingen uppgift." }
+            }
+            p { a href=(ETAB.action) { "Ny fråga" } }
+        },
+    )))
+}

@@ -1,0 +1,160 @@
+//! The pages of Mina sidor, one page family per file; this module holds the routes and
+//! what the families share.
+
+mod invitations;
+mod login;
+mod lookup;
+mod registering;
+mod users;
+
+use invitations::*;
+use login::*;
+use lookup::*;
+use registering::*;
+use users::*;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use komvux_domain::message::PersonSok;
+use komvux_domain::{FieldError, FromJson, Personnummer};
+use komvux_persistence::{
+    AuditActor, IdempotencyKey, Invitation, InvitationRefusal, InviteRefusal, MsUser, Roll,
+    StoreError, Submission,
+};
+use maud::{Markup, html};
+use serde_json::json;
+
+use super::bankid::{self, OrderStatus};
+use super::forms::{self, Typ};
+use super::pages::{self, Ctx, Errors, csrf, layout, ok, select_field, text_field};
+use super::session::{
+    AnonCsrf, FormData, Inloggad, LOGIN_COOKIE, PageError, SESSION_COOKIE, cookie, removal,
+};
+use super::{BASE, MinaSidor};
+use crate::state::MinaSidorState;
+use komvux_http::body;
+use komvux_http::config::Mode;
+use komvux_http::error::ApiError;
+use komvux_http::privacy;
+
+type State = web::Data<MinaSidorState>;
+type Ms = web::Data<MinaSidor>;
+type Page = Result<HttpResponse, PageError>;
+
+const STYLE: &str = include_str!("../stil.css");
+const SCRIPT: &str = include_str!("../bankid.js");
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(to_start))
+        .service(
+            web::scope(BASE)
+                .route("", web::get().to(to_start))
+                .route("/", web::get().to(start))
+                .route("/static/stil.css", web::get().to(style))
+                .route("/static/bankid.js", web::get().to(script))
+                .route("/logga-in", web::post().to(login_start))
+                .route("/logga-in/bankid", web::get().to(login_page))
+                .route("/logga-in/qr.svg", web::get().to(login_qr))
+                .route("/logga-in/status", web::post().to(login_status))
+                .route("/logga-in/kontrollera", web::post().to(login_check))
+                .route("/logga-in/avbryt", web::post().to(login_cancel))
+                .route("/inbjudan/{token}", web::get().to(invitation_page))
+                .route("/inbjudan/{token}", web::post().to(invitation_start))
+                .route("/logga-ut", web::post().to(logout))
+                .route("/byt-kommun", web::post().to(switch_kommun))
+                .route("/sok", web::get().to(sok_form))
+                .route("/sok", web::post().to(sok))
+                .route("/aktiva", web::get().to(aktiva))
+                .route("/etableringsprogrammet", web::get().to(etab_form))
+                .route("/etableringsprogrammet", web::post().to(etab))
+                .route("/registrera", web::get().to(registrera_index))
+                .route("/registrera/{typ}", web::get().to(registrera_form))
+                .route("/registrera/{typ}", web::post().to(registrera))
+                .route("/anvandare", web::get().to(users))
+                .route("/anvandare", web::post().to(invite))
+                .route("/anvandare/{id}/{atgard}", web::post().to(set_active))
+                .route(
+                    "/inbjudningar/{id}/{atgard}",
+                    web::post().to(invitation_action),
+                ),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn run<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, PageError> {
+    Ok(web::block(f).await??)
+}
+
+fn test_mode(state: &MinaSidorState) -> bool {
+    state.mode == Mode::Test
+}
+
+fn ctx<'a>(state: &MinaSidorState, who: &'a Inloggad) -> Ctx<'a> {
+    Ctx {
+        user: Some(&who.user),
+        csrf: &who.csrf,
+        test_mode: test_mode(state),
+    }
+}
+
+fn anon_ctx<'a>(state: &MinaSidorState, token: &'a AnonCsrf) -> Ctx<'a> {
+    Ctx {
+        user: None,
+        csrf: &token.token,
+        test_mode: test_mode(state),
+    }
+}
+
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+async fn to_start() -> HttpResponse {
+    see_other(&format!("{BASE}/"))
+}
+
+async fn not_found(req: HttpRequest, state: State) -> HttpResponse {
+    let token = AnonCsrf::of(&req);
+    pages::html(
+        StatusCode::NOT_FOUND,
+        pages::message_page(
+            "Sidan finns inte",
+            "Kontrollera adressen.",
+            Some(anon_ctx(&state, &token)),
+        ),
+    )
+}
+
+async fn style() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .body(STYLE)
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(SCRIPT)
+}
+
+async fn form_of(req: &HttpRequest, payload: web::Payload) -> Result<FormData, PageError> {
+    let timeout = req
+        .app_data::<web::Data<MinaSidorState>>()
+        .map_or(std::time::Duration::from_secs(10), |s| s.body_timeout);
+    let bytes = body::read_limited(req, payload, 64 * 1024, timeout)
+        .await
+        .map_err(|_| PageError::BadRequest("form too large".into()))?;
+    let form_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form_type {
+        return Err(PageError::BadRequest("not a form".into()));
+    }
+    serde_urlencoded::from_bytes(&bytes).map_err(|e| PageError::BadRequest(e.to_string()))
+}

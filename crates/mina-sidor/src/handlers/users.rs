@@ -1,0 +1,366 @@
+//! The kommun's users and invitations (huvudansvarig).
+
+use super::*;
+
+pub(super) const ROLLER: &[(&str, &str)] = &[
+    ("handlaggare", "Handläggare"),
+    ("huvudansvarig", "Huvudansvarig"),
+];
+
+pub(super) fn users_page(
+    state: &MinaSidorState,
+    who: &Inloggad,
+    (users, invitations): &(Vec<MsUser>, Vec<Invitation>),
+    form: &FormData,
+    errors: &Errors,
+    notice: Option<&str>,
+) -> Markup {
+    let known = |f: &str| ["personnummer", "epost", "roll"].contains(&f);
+    layout(
+        "Användare",
+        ctx(state, who),
+        html! {
+            h1 { "Användare – " (who.user.kommun.namn()) }
+            @if let Some(n) = notice { p class="notis" role="status" { (n) } }
+            table {
+                caption { "Kommunens användare" }
+                thead { tr { th scope="col" { "Namn" } th scope="col" { "E-postadress" } th scope="col" { "Roll" } th scope="col" { "Status" } th scope="col" { "Åtgärd" } } }
+                tbody {
+                    @for u in users {
+                        tr {
+                            td { @if u.namn.is_empty() { "(har inte loggat in)" } @else { (u.namn) } }
+                            td { (u.epost) }
+                            td { (if u.roll == Roll::Huvudansvarig { "Huvudansvarig" } else { "Handläggare" }) }
+                            td { (if u.active { "Aktiv" } else { "Inaktiverad" }) }
+                            td {
+                                @if u.id != who.user.id {
+                                    form method="post" action={ (BASE) "/anvandare/" (u.id) "/" (if u.active { "inaktivera" } else { "aktivera" }) } {
+                                        (csrf(&who.csrf))
+                                        button type="submit" class="sekundar" {
+                                            (if u.active { "Inaktivera" } else { "Aktivera" })
+                                            span class="visually-hidden" { " " (u.epost) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !invitations.is_empty() {
+                table {
+                    caption { "Inbjudningar som inte har använts" }
+                    thead { tr { th scope="col" { "E-postadress" } th scope="col" { "Roll" } th scope="col" { "Gäller till" } th scope="col" { "Åtgärd" } } }
+                    tbody {
+                        @for i in invitations {
+                            tr {
+                                td { (i.epost) }
+                                td { (if i.roll == Roll::Huvudansvarig { "Huvudansvarig" } else { "Handläggare" }) }
+                                td { (swedish_time(i.expires_at)) }
+                                td {
+                                    form method="post" action={ (BASE) "/inbjudningar/" (i.id) "/skicka-igen" } {
+                                        (csrf(&who.csrf))
+                                        button type="submit" class="sekundar" {
+                                            "Skicka igen"
+                                            span class="visually-hidden" { " till " (i.epost) }
+                                        }
+                                    }
+                                    form method="post" action={ (BASE) "/inbjudningar/" (i.id) "/aterkalla" } {
+                                        (csrf(&who.csrf))
+                                        button type="submit" class="sekundar" {
+                                            "Återkalla"
+                                            span class="visually-hidden" { " inbjudan till " (i.epost) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Bjud in en användare" }
+            p { "Personen får en länk med e-post. Länken kan användas en gång och bara av personen med det angivna personnumret, som legitimerar sig med BankID." }
+            (errors.summary(&known))
+            form method="post" action={ (BASE) "/anvandare" } novalidate {
+                (csrf(&who.csrf))
+                (text_field("personnummer", form.get("personnummer"), Some("12 siffror, ÅÅÅÅMMDDNNNN"), errors, None))
+                (text_field("epost", form.get("epost"), None, errors, Some("email")))
+                (select_field("roll", ROLLER, form.get("roll"), errors))
+                button type="submit" class="primar" { "Skicka inbjudan" }
+            }
+        },
+    )
+}
+
+/// A stored timestamp (microseconds) in Swedish time, e.g. `2026-11-28 10:00`:
+/// CET, and CEST from the last Sunday of March to the last Sunday of October (01:00
+/// UTC both, the EU rule).
+pub(super) fn swedish_time(micros: i64) -> String {
+    let utc = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let last_sunday_01_utc = |month: time::Month| {
+        let last = time::Date::from_calendar_date(utc.year(), month, 31)
+            .unwrap_or(time::macros::date!(1970 - 01 - 01));
+        let back = i64::from(last.weekday().number_days_from_sunday());
+        last.saturating_sub(time::Duration::days(back))
+            .with_hms(1, 0, 0)
+            .map(|t| t.assume_utc())
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    };
+    let summer = utc >= last_sunday_01_utc(time::Month::March)
+        && utc < last_sunday_01_utc(time::Month::October);
+    let local = utc.to_offset(if summer {
+        time::macros::offset!(+2)
+    } else {
+        time::macros::offset!(+1)
+    });
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    local.format(&f).unwrap_or_default()
+}
+
+/// The kommun's users and open invitations, as the huvudansvarig `by` sees them.
+pub(super) async fn user_lists(
+    state: &MinaSidorState,
+    by: &MsUser,
+) -> Result<(Vec<MsUser>, Vec<Invitation>), PageError> {
+    let store = state.store.clone();
+    let by = by.clone();
+    run(move || {
+        Ok((
+            store.ms_users_for(&by)?,
+            store.ms_open_invitations(by.kommun)?,
+        ))
+    })
+    .await
+}
+
+pub(super) async fn users(state: State, who: Inloggad) -> Page {
+    who.require_huvudansvarig()?;
+    let lists = user_lists(&state, &who.user).await?;
+    Ok(ok(users_page(
+        &state,
+        &who,
+        &lists,
+        &FormData::default(),
+        &Errors::default(),
+        None,
+    )))
+}
+
+pub(super) async fn invite(
+    req: HttpRequest,
+    state: State,
+    ms: Ms,
+    who: Inloggad,
+    payload: web::Payload,
+) -> Page {
+    let form = form_of(&req, payload).await?;
+    who.check_csrf(&form)?;
+    who.require_huvudansvarig()?;
+    let mut errors = Vec::new();
+    let person = match person_of(&state, &form) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errors.extend(e.0);
+            None
+        }
+    };
+    let epost = form.value("epost").unwrap_or_default().to_owned();
+    if !crate::mail::valid_address(&epost) {
+        errors.push(FieldError::new(
+            "epost",
+            "ogiltig_epost",
+            "Ange en e-postadress, till exempel namn@kommun.se",
+        ));
+    }
+    let roll = Roll::parse(form.value("roll").unwrap_or_default());
+    if roll.is_none() {
+        errors.push(FieldError::new("roll", "ogiltig_roll", "Välj en roll"));
+    }
+    let store = state.store.clone();
+    let (Some(person), Some(roll), true) = (person, roll, errors.is_empty()) else {
+        let lists = user_lists(&state, &who.user).await?;
+        return Ok(pages::html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            users_page(&state, &who, &lists, &form, &Errors(errors), None),
+        ));
+    };
+    let by = who.user.clone();
+    let ttl = ms.config.invitation_ttl_secs;
+    let to = epost.clone();
+    let token = match run(move || store.ms_invite(&by, &person, &to, roll, ttl)).await? {
+        Ok(token) => token,
+        Err(refusal) => {
+            let lists = user_lists(&state, &who.user).await?;
+            let errors = Errors(vec![invite_refusal_error(refusal)]);
+            return Ok(pages::html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                users_page(&state, &who, &lists, &form, &errors, None),
+            ));
+        }
+    };
+    let notice = send_invitation(&ms, &who.user, &epost, &token).await?;
+    users_with_notice(&state, &who, &notice).await
+}
+
+/// The users page after an action, with its notice.
+pub(super) async fn users_with_notice(
+    state: &MinaSidorState,
+    who: &Inloggad,
+    notice: &str,
+) -> Page {
+    let lists = user_lists(state, &who.user).await?;
+    Ok(ok(users_page(
+        state,
+        who,
+        &lists,
+        &FormData::default(),
+        &Errors::default(),
+        Some(notice),
+    )))
+}
+
+/// Mails the invitation link for `token` to `epost`; returns the notice to show.
+pub(super) async fn send_invitation(
+    ms: &Ms,
+    by: &MsUser,
+    epost: &str,
+    token: &str,
+) -> Result<String, PageError> {
+    let kommun = by.kommun;
+    let ttl = ms.config.invitation_ttl_secs;
+    let link = format!(
+        "{}{BASE}/inbjudan/{token}",
+        ms.config.public_url.trim_end_matches('/')
+    );
+    let hours = ttl / 3600;
+    let body = format!(
+        "Hej!\n\nDu är inbjuden till Mina sidor för kommuner för kommunen {} av {}.\n\n\
+         Registrera dig genom att öppna länken och legitimera dig med BankID:\n\n{link}\n\n\
+         Länken kan användas en gång och gäller i {hours} timmar. \
+         Har du inte väntat dig inbjudan kan du bortse från det här meddelandet.\n\n\
+         Mina sidor för kommuner\n",
+        kommun.namn(),
+        if by.namn.is_empty() {
+            by.epost.as_str()
+        } else {
+            by.namn.as_str()
+        },
+    );
+    let mailer = ms.mailer.clone();
+    let to = epost.to_owned();
+    let sent =
+        web::block(move || mailer.send(&to, "Inbjudan till Mina sidor för kommuner", body)).await?;
+    Ok(match sent {
+        Ok(()) => format!("En inbjudan har skickats till {epost}."),
+        Err(e) => {
+            tracing::warn!(error = %e, "mina sidor: invitation mail not sent");
+            format!(
+                "Inbjudan skapades men e-posten till {epost} kunde inte skickas. Försök igen senare."
+            )
+        }
+    })
+}
+
+/// Reads an administration form (an action button's): CSRF checked, huvudansvarig only.
+pub(super) async fn admin_form(
+    req: &HttpRequest,
+    who: &Inloggad,
+    payload: web::Payload,
+) -> Result<(), PageError> {
+    let form = form_of(req, payload).await?;
+    who.check_csrf(&form)?;
+    who.require_huvudansvarig()
+}
+
+/// Withdraws (`aterkalla`) or sends again (`skicka-igen`) an open invitation.
+pub(super) async fn invitation_action(
+    req: HttpRequest,
+    state: State,
+    ms: Ms,
+    who: Inloggad,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Page {
+    admin_form(&req, &who, payload).await?;
+    let (id, atgard) = path.into_inner();
+    let store = state.store.clone();
+    let by = who.user.clone();
+    // An invitation that is not the kommun's, or no longer open, is 404 like an unknown one.
+    let found = |e: StoreError| match e {
+        StoreError::NotFound => PageError::NotFound,
+        e => e.into(),
+    };
+    let notice = match atgard.as_str() {
+        "aterkalla" => {
+            web::block(move || store.ms_withdraw_invitation(&by, &id))
+                .await?
+                .map_err(found)?;
+            "Inbjudan är återkallad. Länken fungerar inte längre.".to_owned()
+        }
+        "skicka-igen" => {
+            let ttl = ms.config.invitation_ttl_secs;
+            let (token, epost) = web::block(move || store.ms_resend_invitation(&by, &id, ttl))
+                .await?
+                .map_err(found)?;
+            let sent = send_invitation(&ms, &who.user, &epost, &token).await?;
+            format!("{sent} Den tidigare länken fungerar inte längre.")
+        }
+        _ => return Err(PageError::NotFound),
+    };
+    users_with_notice(&state, &who, &notice).await
+}
+
+pub(super) async fn set_active(
+    req: HttpRequest,
+    state: State,
+    who: Inloggad,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Page {
+    admin_form(&req, &who, payload).await?;
+    let (id, atgard) = path.into_inner();
+    let active = match atgard.as_str() {
+        "aktivera" => true,
+        "inaktivera" => false,
+        _ => return Err(PageError::NotFound),
+    };
+    let store = state.store.clone();
+    let by = who.user.clone();
+    let result = web::block(move || store.ms_set_user_active(&by, &id, active)).await?;
+    let notice = match result {
+        Ok(()) if active => "Användaren är aktiverad.",
+        Ok(()) => "Användaren är inaktiverad och utloggad.",
+        Err(StoreError::NotFound) => return Err(PageError::NotFound),
+        Err(StoreError::Conflict(why)) => why,
+        Err(e) => return Err(e.into()),
+    };
+    users_with_notice(&state, &who, notice).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::swedish_time;
+
+    fn micros(rfc3339: &str) -> i64 {
+        let t =
+            time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or_default()
+    }
+
+    #[test]
+    fn swedish_time_is_cet_in_winter_cest_in_summer_changing_at_01_utc_on_the_last_sundays() {
+        // 2026: the last Sundays of March and October are the 29th and the 25th.
+        for (utc, swedish) in [
+            ("2026-12-01T10:00:00Z", "2026-12-01 11:00"),
+            ("2026-07-01T10:00:00Z", "2026-07-01 12:00"),
+            ("2026-03-29T00:59:00Z", "2026-03-29 01:59"),
+            ("2026-03-29T01:00:00Z", "2026-03-29 03:00"),
+            ("2026-10-25T00:59:00Z", "2026-10-25 02:59"),
+            ("2026-10-25T01:00:00Z", "2026-10-25 02:00"),
+        ] {
+            assert_eq!(swedish_time(micros(utc)), swedish, "{utc}");
+        }
+    }
+}
