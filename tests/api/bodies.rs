@@ -52,7 +52,7 @@ pub(crate) fn betyg(kommun: &str, p: Personnummer) -> Value {
     with(
         header(kommun, p),
         json!({ "kurskod": "MATMAT01a", "skolform": "gymnasial", "betyg": "C",
-                                    "betygsdatum": "2027-12-18", "poang": 100 }),
+                                    "betygsdatum": "2026-06-18", "poang": 100 }),
     )
 }
 

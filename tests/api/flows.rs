@@ -385,3 +385,72 @@ pub(crate) async fn skyddade_personuppgifter_leave_out_locating_fields(app: &Tes
             .any(|a| a.action == "lista:utbildningsbehov:skyddad")
     );
 }
+
+/// The domain's rules through the API: each error is a 422 naming its field with a
+/// stable `kod` (nothing stored), each warning a 201 whose receipt lists it.
+pub(crate) async fn rules_refuse_errors_and_warn_in_the_receipt(app: &TestApp) {
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let p = person(30);
+    anvisa(&app.store, p, "0180");
+
+    // The same course twice in an ansökan; mottagen for a gymnasial course.
+    let mut twice = ansokan("0180", p);
+    twice["kurser"] = json!([kurs(), kurs()]);
+    let r = api.post("/ansokningar", &twice).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(r.problem_type(), "/problem/valideringsfel");
+    assert_eq!(
+        r.fields(),
+        [(
+            "kurser[1].kurskod".to_owned(),
+            "dubblett_kurskod".to_owned()
+        )]
+    );
+    let mut mottagen = antagning("0180", p);
+    mottagen["beslut"] = json!("mottagen");
+    let r = api.post("/antagningar", &mottagen).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(
+        r.fields(),
+        [("beslut".to_owned(), "beslut_galler_sfi".to_owned())]
+    );
+    // An ansökan dated years ahead: refused; one a few days ahead: stored, warned.
+    let mut far = ansokan("0180", p);
+    far["ansokningsdatum"] = json!("2031-03-01");
+    let r = api.post("/ansokningar", &far).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(
+        r.fields(),
+        [("ansokningsdatum".to_owned(), "datum_i_framtiden".to_owned())]
+    );
+    let soon = (time::OffsetDateTime::now_utc().date() + time::Duration::days(10)).to_string();
+    let mut near = ansokan("0180", p);
+    near["ansokningsdatum"] = json!(soon);
+    let r = api.post("/ansokningar", &near).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["varningar"][0]["falt"], "ansokningsdatum");
+    assert_eq!(r.body["varningar"][0]["kod"], "datum_i_framtiden");
+    // A plain ansökan's receipt has no varningar.
+    let r = api.post("/ansokningar", &ansokan("0180", p)).await;
+    assert_eq!(r.status, 201);
+    assert!(r.body.get("varningar").is_none(), "{:?}", r.body);
+
+    // A förändring and an avbrott against the utbildningsbeslut.
+    besluta(&app.store, p, "0180");
+    let mut other = forandring("0180", p);
+    other["kurskod"] = json!("ENGENG05");
+    let r = api.post("/forandringar", &other).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["varningar"][0]["falt"], "kurskod");
+    assert_eq!(r.body["varningar"][0]["kod"], "kurskod_saknas_i_beslut");
+    let mut early = avbrott("0180", p);
+    early["avbrottsdatum"] = json!("2026-06-01");
+    early["kurskoder"] = json!(["MATMAT01a"]);
+    let r = api.post("/avbrott", &early).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(
+        r.body["varningar"],
+        json!([{ "falt": "avbrottsdatum", "kod": "fore_beslutets_period",
+                 "meddelande": "Datumet 2026-06-01 ligger före utbildningsbeslutets period, som börjar 2027-08-17" }])
+    );
+}

@@ -115,6 +115,7 @@ mina_sidor_on_both_databases!(
 
 on_both_databases!(flows_test => flows:
     a_kommun_system_does_its_whole_job,
+    rules_refuse_errors_and_warn_in_the_receipt,
     preconditions_have_their_own_problem_types,
     corrections_replace_and_withdraw,
     idempotency_keys_replay_and_refuse,

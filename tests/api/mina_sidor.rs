@@ -734,7 +734,7 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
                 ("kurskod", "MATMAT01a"),
                 ("skolform", "gymnasial"),
                 ("betyg", "C"),
-                ("betygsdatum", "2027-12-18"),
+                ("betygsdatum", "2026-06-18"),
                 ("poang", "100"),
             ],
         )
@@ -746,6 +746,55 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
         "{}",
         r.body
     );
+
+    // a rule's warning shows on the receipt page; a rule's error on the form
+    let q = person(922);
+    anvisa(&app.store, q, STOCKHOLM);
+    besluta(&app.store, q, STOCKHOLM);
+    let forandring = |kurskod: &'static str| {
+        [
+            ("personnummer", q.expose()),
+            ("status", "registrering".to_owned()),
+            ("kurskod", kurskod.to_owned()),
+            ("giltig_fran", "2027-09-01".to_owned()),
+            ("ny_studietakt", "75".to_owned()),
+        ]
+    };
+    let fields = forandring("ENGENG05");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = web
+        .submit(
+            "/mina-sidor/registrera/forandring",
+            "/mina-sidor/registrera/forandring",
+            &fields,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Meddelandet är registrerat"), "{}", r.body);
+    assert!(
+        r.body.contains("data-kod=\"kurskod_saknas_i_beslut\"")
+            && r.body
+                .contains("Kursen ENGENG05 finns inte i personens utbildningsbeslut"),
+        "{}",
+        r.body
+    );
+    let r = web
+        .submit(
+            "/mina-sidor/registrera/betyg",
+            "/mina-sidor/registrera/betyg",
+            &[
+                ("personnummer", &q.expose()),
+                ("status", "registrering"),
+                ("kurskod", "MATMAT01a"),
+                ("skolform", "gymnasial"),
+                ("betyg", "C"),
+                ("betygsdatum", "2031-06-18"),
+                ("poang", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("mer än ett år fram i tiden"), "{}", r.body);
 
     // etableringsprogrammet
     let r = web

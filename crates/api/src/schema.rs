@@ -315,6 +315,20 @@ pub struct Kvittens {
     ersatter: Option<String>,
     #[schema(format = DateTime)]
     mottaget: String,
+    /// What the rules warn about (a date ahead, a course not in the utbildningsbeslut,
+    /// ...); the message is stored all the same. Absent when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    varningar: Vec<Varning>,
+}
+
+/// A warning in a receipt: the field, a stable code, a Swedish explanation.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "falt": "kurskod", "kod": "kurskod_saknas_i_beslut",
+    "meddelande": "Kursen ENGENG05 finns inte i personens utbildningsbeslut" }))]
+pub struct Varning {
+    falt: String,
+    kod: String,
+    meddelande: String,
 }
 
 /// Receipts of a basladdning, in request order.

@@ -13,6 +13,7 @@ pub mod message;
 pub mod organisationsnummer;
 pub mod party;
 pub mod personnummer;
+pub mod rules;
 pub mod tid;
 pub mod validation;
 

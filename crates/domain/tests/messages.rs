@@ -249,3 +249,35 @@ fn af_writes_af_messages() {
         komvux_domain::Author::Arbetsformedlingen
     );
 }
+
+#[test]
+fn the_same_kurskod_twice_in_one_ansokan_is_refused_on_the_repeat() {
+    let other = json!({ "kurskod": "ENGENG05", "kursnamn": "Engelska 5", "skolform": "gymnasial",
+            "poang": 100, "studietakt": 50, "startdatum": "2026-08-17", "slutdatum": "2026-12-18" });
+    let body = with(
+        header(),
+        json!({ "ansokningsdatum": "2026-03-01", "kurser": [kurs(), other, kurs()] }),
+    );
+    let e = KommunMeddelande::<Ansokan>::from_json(&body).unwrap_err();
+    assert_eq!(fields(&e), [("kurser[2].kurskod", "dubblett_kurskod")]);
+    assert!(e.errors()[0].meddelande.contains("kurser[0]"), "{e:?}");
+}
+
+#[test]
+fn mottagen_is_for_sfi_only() {
+    use komvux_domain::message::Antagning;
+    let sfi = json!({ "kurskod": "SFIKURSC", "kursnamn": "Sfi kurs C", "skolform": "sfi",
+            "poang": 0, "studietakt": 50, "startdatum": "2026-08-17", "slutdatum": "2026-12-18" });
+    let antagning = |beslut: &str, kurs: Value| {
+        with(
+            header(),
+            json!({ "beslut": beslut, "beslutsdatum": "2026-04-01", "kurser": [kurs] }),
+        )
+    };
+    assert!(KommunMeddelande::<Antagning>::from_json(&antagning("mottagen", sfi.clone())).is_ok());
+    assert!(KommunMeddelande::<Antagning>::from_json(&antagning("antagen", kurs())).is_ok());
+    for beslut in ["mottagen", "ej_mottagen"] {
+        let e = KommunMeddelande::<Antagning>::from_json(&antagning(beslut, kurs())).unwrap_err();
+        assert_eq!(fields(&e), [("beslut", "beslut_galler_sfi")], "{beslut}");
+    }
+}

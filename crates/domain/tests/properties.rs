@@ -139,16 +139,35 @@ fn any_header() -> impl Strategy<Value = Header> {
     (0u8..3).prop_flat_map(header)
 }
 
+/// The courses of one message: no kurskod twice (`dubblett_kurskod`).
+fn distinct(mut kurser: Vec<Kurs>) -> Vec<Kurs> {
+    let mut seen = Vec::new();
+    kurser.retain(|k| {
+        let new = !seen.contains(k.kurskod());
+        seen.push(k.kurskod().clone());
+        new
+    });
+    kurser
+}
+
 prop_compose! {
     fn ansokan()(d in datum(), kurser in proptest::collection::vec(kurs(), 1..4)) -> Ansokan {
-        Ansokan { ansokningsdatum: d, kurser }
+        Ansokan { ansokningsdatum: d, kurser: distinct(kurser) }
     }
 }
 
 prop_compose! {
     fn antagning()(b in proptest::sample::select(AntagningBeslut::ALL), d in datum(),
                    kurser in proptest::collection::vec(kurs(), 1..4)) -> Antagning {
-        Antagning { beslut: b, beslutsdatum: d, kurser }
+        let kurser = distinct(kurser);
+        // Mottagen and ej_mottagen are sfi's words (`beslut_galler_sfi`).
+        let sfi = kurser.iter().all(|k| k.skolform() == Skolform::Sfi);
+        let beslut = match b {
+            AntagningBeslut::Mottagen if !sfi => AntagningBeslut::Antagen,
+            AntagningBeslut::EjMottagen if !sfi => AntagningBeslut::EjAntagen,
+            b => b,
+        };
+        Antagning { beslut, beslutsdatum: d, kurser }
     }
 }
 

@@ -31,6 +31,10 @@ pub enum StoreError {
     /// A state change that does not apply (e.g. ending what has already ended).
     #[error("konflikt: {0}")]
     Conflict(&'static str),
+    /// The message breaks one of the domain's rules (`komvux_domain::rules`): each error
+    /// names its field.
+    #[error("meddelandet bryter mot {} regler", .0.len())]
+    Rules(Vec<komvux_domain::FieldError>),
     /// Items of a bulk operation were refused; nothing was stored.
     #[error("{} meddelanden i basladdningen nekades", .0.len())]
     Items(Vec<ItemError>),

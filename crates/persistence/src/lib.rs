@@ -40,7 +40,7 @@ pub use mina_sidor::{
 pub use reads::Read;
 pub use records::{
     EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
-    UtbildningsbehovRecord, UtbildningsbeslutRecord,
+    UtbildningsbehovRecord, UtbildningsbeslutRecord, Varning,
 };
 pub use seed::{SeedPlan, SeedReport};
 pub use store::{AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, Reader, Store};

@@ -7,10 +7,11 @@ use komvux_domain::message::{
     UtbildningsbeslutAndring, UtbildningsbeslutStatus,
 };
 use komvux_domain::party::KommunWrite;
+use komvux_domain::rules::{Beslutsvillkor, Context};
 use komvux_domain::validation::FromStored;
 use komvux_domain::{
-    AfMessage, Author, Datum, Kommunkod, MeddelandeId, MeddelandeStatus, MessageKind, Personnummer,
-    Tidpunkt,
+    AfMessage, Author, Datum, KommunMessage, Kommunkod, Kurskod, MeddelandeId, MeddelandeStatus,
+    MessageKind, Period, Personnummer, Tidpunkt,
 };
 use serde_json::{Map, Value};
 
@@ -20,7 +21,7 @@ use crate::feeds::{self, FeedName};
 use crate::identities::{self, IdentityKeys, Pseudonym};
 use crate::records::{
     EtableringsprogramRecord, Kvittens, StoredMessage, UtbildningsbehovRecord,
-    UtbildningsbeslutRecord,
+    UtbildningsbeslutRecord, Varning,
 };
 use crate::schema::{identities as ident, messages};
 
@@ -134,6 +135,68 @@ fn has_utbildningsbeslut(
     Ok(found.is_some())
 }
 
+/// What the domain's rules compare a kommun message with ([`komvux_domain::rules`]): the
+/// kommun's current utbildningsbeslut for a förändring or avbrott, the person's current
+/// anvisning for an antagning. Today is taken as tomorrow in UTC, so that a date that is
+/// today in Sweden (up to two hours ahead) is never called ahead.
+fn rule_context(
+    conn: &mut DbConnection,
+    message: &KommunMessage,
+    person: &Pseudonym,
+    kommun: Kommunkod,
+) -> Result<Context, StoreError> {
+    let today = Datum::from_date(today().date().next_day().unwrap_or(today().date()));
+    // The newest current message of `kind` for the person (in `kommun`, or any).
+    let current = |conn: &mut DbConnection, kind: MessageKind, kommun: Option<Kommunkod>| {
+        let q = messages::table
+            .filter(messages::person.eq(person.as_str()))
+            .filter(messages::kind.eq(kind.as_str()))
+            .filter(messages::aktuell.eq(true))
+            .order(messages::mottaget.desc())
+            .select((messages::kommunkod, messages::payload));
+        let rows: Vec<(Option<String>, String)> = q.load(conn)?;
+        rows.into_iter()
+            .find(|(k, _)| kommun.is_none_or(|want| k.as_deref() == Some(&want.to_string())))
+            .map(|(_, p)| serde_json::from_str::<Value>(&p).map_err(corrupt))
+            .transpose()
+    };
+    let date = |v: &Value, key: &str| {
+        v.get(key)
+            .and_then(Value::as_str)
+            .and_then(|s| Datum::parse(s).ok())
+    };
+    let (mut beslut, mut anvisningsdatum) = (None, None);
+    match message {
+        KommunMessage::Forandring(_) | KommunMessage::Avbrott(_) => {
+            if let Some(v) = current(conn, MessageKind::Utbildningsbeslut, Some(kommun))? {
+                let period = date(&v, "fom")
+                    .zip(date(&v, "tom"))
+                    .and_then(|(fom, tom)| Period::new(fom, tom).ok());
+                let kurskoder = v
+                    .get("kurskoder")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|k| k.as_str().and_then(|k| Kurskod::parse(k).ok()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                beslut = period.map(|period| Beslutsvillkor { period, kurskoder });
+            }
+        }
+        KommunMessage::Antagning(_) => {
+            anvisningsdatum = current(conn, MessageKind::Utbildningsbehov, None)?
+                .and_then(|v| date(&v, "anvisningsdatum"));
+        }
+        KommunMessage::Ansokan(_) | KommunMessage::Betyg(_) => {}
+    }
+    Ok(Context {
+        today,
+        beslut,
+        anvisningsdatum,
+    })
+}
+
 /// Marks `old` as replaced by `new`, only if it is still current: a concurrent writer
 /// that replaced it first makes this return false.
 fn supersede(conn: &mut DbConnection, old: &str, new: &str) -> Result<bool, StoreError> {
@@ -170,6 +233,7 @@ pub(crate) fn insert_kommun(
     let person = identities::ensure(conn, keys, &header.personnummer(), now)?;
     let status = header.status();
 
+    let mut varningar = Vec::new();
     if status != MeddelandeStatus::Borttag {
         if kind.requires_anvisning() && !has_anvisning(conn, &person)? {
             return Err(StoreError::MissingAnvisning);
@@ -177,6 +241,11 @@ pub(crate) fn insert_kommun(
         if kind.requires_utbildningsbeslut() && !has_utbildningsbeslut(conn, &person, kommun)? {
             return Err(StoreError::MissingUtbildningsbeslut);
         }
+        let findings = message.check(&rule_context(conn, message, &person, kommun)?);
+        if !findings.errors.is_empty() {
+            return Err(StoreError::Rules(findings.errors));
+        }
+        varningar = findings.warnings.into_iter().map(Varning::from).collect();
     }
 
     let id = MeddelandeId::from_uuid(uuid::Uuid::new_v4());
@@ -239,6 +308,7 @@ pub(crate) fn insert_kommun(
         status,
         ersatter: header.ersatter(),
         mottaget,
+        varningar,
     };
     audit(conn, &kvittens, &person)?;
     match pending {

@@ -19,6 +19,28 @@ pub struct Kvittens {
     pub status: MeddelandeStatus,
     pub ersatter: Option<MeddelandeId>,
     pub mottaget: Tidpunkt,
+    /// What the domain's rules warn about; the message is stored all the same. Left out
+    /// of the body when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub varningar: Vec<Varning>,
+}
+
+/// A warning in a receipt: the field, a stable code and a Swedish explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Varning {
+    pub falt: String,
+    pub kod: String,
+    pub meddelande: String,
+}
+
+impl From<komvux_domain::FieldError> for Varning {
+    fn from(e: komvux_domain::FieldError) -> Self {
+        Self {
+            falt: e.falt,
+            kod: e.kod.to_owned(),
+            meddelande: e.meddelande,
+        }
+    }
 }
 
 /// A fresh write, or the answer to an earlier request with the same idempotency key.

@@ -437,6 +437,7 @@ fn refusal_reason(e: &StoreError) -> Option<&'static str> {
         StoreError::OtillatenKommun(_) => "otillaten_kommun",
         StoreError::IdempotencyKeyReused => "idempotensnyckel_ateranvand",
         StoreError::Items(_) => "basladdning_nekad",
+        StoreError::Rules(_) => "regelbrott",
         _ => return None,
     })
 }

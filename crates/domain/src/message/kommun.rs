@@ -122,10 +122,23 @@ pub(crate) fn period(c: &mut Collector, o: &Obj<'_>, fom: &str, tom: &str) -> Op
         .ok()
 }
 
+/// The courses of an ansökan or antagning: 1–50, no kurskod twice (`dubblett_kurskod`
+/// on the repeat: one application per course).
 fn kurser(c: &mut Collector, o: &Obj<'_>) -> Option<Vec<Kurs>> {
-    c.required(o, "kurser", |c, v, p| {
+    let kurser = c.required(o, "kurser", |c, v, p| {
         c.array(v, p, 1, MAX_KURSER, Kurs::parse_json)
-    })
+    })?;
+    let path = o.field_path("kurser");
+    for (i, kurs) in kurser.iter().enumerate() {
+        if let Some(first) = kurser[..i].iter().position(|k| k.kurskod == kurs.kurskod) {
+            c.push(
+                format!("{path}[{i}].kurskod"),
+                "dubblett_kurskod",
+                format!("Kursen {} finns redan i kurser[{first}]", kurs.kurskod),
+            );
+        }
+    }
+    Some(kurser)
 }
 
 /// The person has applied to one or more courses.
@@ -176,6 +189,30 @@ impl KommunBody for Antagning {
         let beslut = c.req_str(o, "beslut", AntagningBeslut::parse);
         let beslutsdatum = c.req_str(o, "beslutsdatum", Datum::parse);
         let kurser = kurser(c, o);
+        // Mottagande is sfi's word: a komvux course is antagen or not (`beslut_galler_sfi`).
+        let not_sfi = kurser
+            .iter()
+            .flatten()
+            .enumerate()
+            .find(|(_, k)| k.skolform != Skolform::Sfi);
+        if let (Some(b @ (AntagningBeslut::Mottagen | AntagningBeslut::EjMottagen)), Some((i, k))) =
+            (beslut, not_sfi)
+        {
+            let instead = if b == AntagningBeslut::Mottagen {
+                "antagen"
+            } else {
+                "ej_antagen"
+            };
+            c.push(
+                o.field_path("beslut"),
+                "beslut_galler_sfi",
+                format!(
+                    "{} gäller sfi, men kurser[{i}] är {}: ange {instead}",
+                    b.as_str(),
+                    k.skolform.as_str()
+                ),
+            );
+        }
         Some(Self {
             beslut: beslut?,
             beslutsdatum: beslutsdatum?,

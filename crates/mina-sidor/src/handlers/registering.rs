@@ -148,6 +148,17 @@ pub(super) async fn registrera(
                 dt { "Status" } dd { (v["status"].as_str().unwrap_or("")) }
                 dt { "Mottaget" } dd { (v["mottaget"].as_str().unwrap_or("")) }
             }
+            @if !kvittens.varningar.is_empty() {
+                section class="varningar" aria-labelledby="varningar-rubrik" {
+                    h2 id="varningar-rubrik" { "Kontrollera uppgifterna" }
+                    p { "Meddelandet är registrerat, men det här ser ovanligt ut. Rätta meddelandet om något är fel." }
+                    ul id="varningar" {
+                        @for w in &kvittens.varningar {
+                            li data-kod=(w.kod) { (w.meddelande) }
+                        }
+                    }
+                }
+            }
             p { "Spara meddelande-id om du senare behöver rätta eller ta bort meddelandet." }
             p { a href={ (BASE) "/registrera/" (typ.slug()) } { "Registrera ett till" } }
         },

@@ -88,7 +88,7 @@ pub(crate) fn betyg_msg(
     let v = merge(
         header(k, p, status, ersatter),
         json!({ "kurskod": "MATMAT01a", "skolform": "gymnasial", "betyg": "C",
-                "betygsdatum": "2027-12-18", "poang": 100 }),
+                "betygsdatum": "2026-06-18", "poang": 100 }),
     );
     KommunMeddelande::<Betyg>::from_json(&v).unwrap().into()
 }
@@ -114,4 +114,20 @@ pub(crate) fn beslut(p: Personnummer, k: &str) -> AfWrite {
     af().authorize(AfMessage::Utbildningsbeslut(
         Utbildningsbeslut::from_json(&v).unwrap(),
     ))
+}
+
+/// A message of `kind` for `p` in `k` from its JSON body fields (header added).
+pub(crate) fn kommun_write(k: &str, p: Personnummer, kind: &str, body: Value) -> KommunWrite {
+    use komvux_domain::message::{Avbrott, Forandring};
+    let v = merge(header(k, p, "registrering", None), body);
+    let m: KommunMessage = match kind {
+        "ansokan" => KommunMeddelande::<Ansokan>::from_json(&v).unwrap().into(),
+        "antagning" => KommunMeddelande::<Antagning>::from_json(&v).unwrap().into(),
+        "avbrott" => KommunMeddelande::<Avbrott>::from_json(&v).unwrap().into(),
+        "forandring" => KommunMeddelande::<Forandring>::from_json(&v)
+            .unwrap()
+            .into(),
+        _ => KommunMeddelande::<Betyg>::from_json(&v).unwrap().into(),
+    };
+    actor(&[k]).authorize(m).unwrap()
 }

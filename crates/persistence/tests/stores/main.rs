@@ -53,6 +53,7 @@ on_both_backends!(
     readers_audit_every_read_and_hold_no_connection_when_idle,
     answered_events_are_durable_at_once,
     batched_submissions_store_each_as_alone,
+    rules_refuse_errors_and_report_warnings,
 );
 
 /// SQLite connections never checkpoint on their own; the store's background thread does,

@@ -1393,3 +1393,85 @@ pub(crate) fn batched_submissions_store_each_as_alone(db: &TestDatabase) {
     );
     assert_eq!(refused, THREADS * EACH - stored.len());
 }
+
+/// The domain's rules in the write path: an error refuses the message and stores
+/// nothing; a warning goes with the receipt, also when it is replayed.
+pub(crate) fn rules_refuse_errors_and_report_warnings(db: &TestDatabase) {
+    let store = db.store();
+    let p = person(40);
+    store
+        .create_utbildningsbehov(&af(), &behov(p, STOCKHOLM))
+        .unwrap();
+    store
+        .create_utbildningsbeslut(&af(), &beslut(p, STOCKHOLM))
+        .unwrap();
+    let stored = |store: &Store| -> i64 {
+        let mut c = store.connection().unwrap();
+        komvux_persistence::schema::messages::table
+            .count()
+            .get_result(&mut *c)
+            .unwrap()
+    };
+    let before = stored(&store);
+
+    // A betyg dated years ahead: refused, naming the field, nothing stored.
+    let far = kommun_write(
+        STOCKHOLM,
+        p,
+        "betyg",
+        serde_json::json!({ "kurskod": "MATMAT01a", "skolform": "gymnasial", "betyg": "C",
+                "betygsdatum": "2031-06-18", "poang": 100 }),
+    );
+    let err = store.submit("klient-1", &far, None).unwrap_err();
+    let StoreError::Rules(errors) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        errors
+            .iter()
+            .map(|e| (e.falt.as_str(), e.kod))
+            .collect::<Vec<_>>(),
+        [("betygsdatum", "datum_i_framtiden")]
+    );
+    assert_eq!(stored(&store), before);
+
+    // A förändring of a course the beslut does not name, before its period: stored,
+    // with both warnings; the replay carries them too.
+    let forandring = kommun_write(
+        STOCKHOLM,
+        p,
+        "forandring",
+        serde_json::json!({ "kurskod": "ENGENG05", "giltig_fran": "2027-01-10", "ny_studietakt": 75 }),
+    );
+    let key = IdempotencyKey::new("regler-1", "/forandringar", b"1").unwrap();
+    let first = store
+        .submit("klient-1", &forandring, Some(&key))
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        first
+            .varningar
+            .iter()
+            .map(|w| (w.falt.as_str(), w.kod.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("kurskod", "kurskod_saknas_i_beslut"),
+            ("giltig_fran", "fore_beslutets_period")
+        ]
+    );
+    assert_eq!(stored(&store), before + 1);
+    let again = store.submit("klient-1", &forandring, Some(&key)).unwrap();
+    assert!(again.is_replay());
+    assert_eq!(again.into_inner(), first);
+
+    // Within the beslut: no warning, and the receipt's JSON has no `varningar` at all.
+    let fine = kommun_write(
+        STOCKHOLM,
+        p,
+        "forandring",
+        serde_json::json!({ "kurskod": "MATMAT01a", "giltig_fran": "2027-09-01", "ny_studietakt": 75 }),
+    );
+    let kv = store.submit("klient-1", &fine, None).unwrap().into_inner();
+    assert!(kv.varningar.is_empty());
+    assert!(json(&kv).get("varningar").is_none(), "{}", json(&kv));
+}
