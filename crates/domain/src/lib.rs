@@ -6,6 +6,7 @@
 //! after that. [`party`] holds the write rule in types. No I/O.
 
 mod digits;
+pub mod kind;
 pub mod kommun;
 pub mod kurs;
 mod luhn;
@@ -19,9 +20,10 @@ pub mod validation;
 
 pub use kommun::Kommunkod;
 pub use kurs::{Betygsvarde, Kurskod, Poang, Skolenhetskod, Skolform, Studietakt};
+pub use message::FromStored;
 pub use message::{KommunMeddelande, MeddelandeId, MeddelandeStatus};
 pub use organisationsnummer::{CertificateField, Organisationsnummer};
 pub use party::{AfActor, AfMessage, Author, KommunActor, KommunMessage, MessageKind, Party};
 pub use personnummer::Personnummer;
 pub use tid::{Datum, Period, Tidpunkt, Transaktionsdatum};
-pub use validation::{FieldError, FromJson, FromStored, ValidationErrors};
+pub use validation::{FieldError, FromJson, ValidationErrors};

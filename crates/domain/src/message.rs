@@ -19,9 +19,9 @@ pub use kommun::{
     InvalidForandring, Kurs, MAX_BASLADDNING, MAX_KURSER,
 };
 
+use crate::kind::MessageKind;
 use crate::kommun::Kommunkod;
 use crate::kurs::{closed_set, text_newtype};
-use crate::party::MessageKind;
 use crate::personnummer::Personnummer;
 use crate::tid::Transaktionsdatum;
 use crate::validation::{Collector, ErrorCode, FromJson, Obj};
@@ -247,6 +247,16 @@ impl Header {
             .map_err(|e| c.push_code(&o.field_path("ersatter"), &e))
             .ok()
     }
+}
+
+/// A type rebuilt from what the store wrote for it: the JSON of a valid value without
+/// its personnummer (which the store keeps apart, encrypted), and the revealed
+/// personnummer. The fields are read straight into their types, each still parsed as at
+/// the edge and the value's own rules checked again, but without the JSON tree and the
+/// per-field report of [`FromJson`] (reads rebuild every record they answer). An error
+/// means a corrupt stored row; it says which field.
+pub trait FromStored: Sized {
+    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, String>;
 }
 
 /// The body of one kind of kommun message.

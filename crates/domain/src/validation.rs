@@ -6,8 +6,6 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::personnummer::Personnummer;
-
 /// One problem with one field of a request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
@@ -319,16 +317,6 @@ impl Obj<'_> {
     pub fn field_path(&self, name: &str) -> String {
         join(&self.path, name)
     }
-}
-
-/// A type rebuilt from what the store wrote for it: the JSON of a valid value without
-/// its personnummer (which the store keeps apart, encrypted), and the revealed
-/// personnummer. The fields are read straight into their types, each still parsed as at
-/// the edge and the value's own rules checked again, but without the JSON tree and the
-/// per-field report of [`FromJson`] (reads rebuild every record they answer). An error
-/// means a corrupt stored row; it says which field.
-pub trait FromStored: Sized {
-    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, String>;
 }
 
 /// A type read from untrusted JSON with all its field errors collected.

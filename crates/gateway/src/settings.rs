@@ -10,10 +10,10 @@ use komvux_http::config::TlsPaths;
 use komvux_http::{Mode, RateLimit};
 use komvux_mina_sidor::{BankIdSettings, MinaSidorConfig, SmtpSecurity, SmtpSettings};
 use komvux_persistence::{IdentityKeys, PoolSettings};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The file, every key optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSettings {
     pub mode: Option<Mode>,
@@ -42,7 +42,7 @@ pub struct FileSettings {
     pub dev_services: Option<FileDevServices>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileMinaSidor {
     pub listen: Option<String>,
@@ -58,7 +58,7 @@ pub struct FileMinaSidor {
     pub smtp: FileSmtp,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileBankId {
     pub base_url: Option<String>,
@@ -69,7 +69,7 @@ pub struct FileBankId {
     pub testapp_url: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSmtp {
     pub host: Option<String>,
@@ -80,7 +80,7 @@ pub struct FileSmtp {
     pub from: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileDevServices {
     /// Where the BankID test server listens (TLS with the server certificate).
@@ -99,14 +99,14 @@ pub struct DevServices {
     pub mail_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileRateLimit {
     pub requests_per_second: Option<u32>,
     pub burst: Option<u32>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileIntern {
     pub listen: Option<String>,
@@ -121,7 +121,7 @@ pub struct FileIntern {
     pub dev_signing_key: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileTls {
     pub server_cert: Option<PathBuf>,
@@ -130,14 +130,14 @@ pub struct FileTls {
     pub crls: Option<Vec<PathBuf>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileIdentity {
     pub hmac_key: Option<String>,
     pub encryption_key: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileLimits {
     pub max_body_bytes: Option<usize>,
@@ -145,7 +145,7 @@ pub struct FileLimits {
     pub body_timeout_secs: Option<u64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilePool {
     pub max_size: Option<u32>,
@@ -154,13 +154,13 @@ pub struct FilePool {
     pub read_batch: Option<usize>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileGallring {
     pub retention_days: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Json,
@@ -200,49 +200,90 @@ pub enum SettingsError {
     Invalid(String),
 }
 
-/// Every environment variable that overrides a key of the file.
-pub const ENVIRONMENT: &[(&str, &str)] = &[
-    ("KOMVUX_MODE", "mode"),
-    ("KOMVUX_DATABASE_URL", "database_url"),
-    ("KOMVUX_LISTEN", "listen"),
-    ("KOMVUX_OPS_LISTEN", "ops_listen"),
-    ("KOMVUX_LOG_FORMAT", "log_format"),
-    ("KOMVUX_WORKERS", "workers"),
-    ("KOMVUX_TLS_SERVER_CERT", "tls.server_cert"),
-    ("KOMVUX_TLS_SERVER_KEY", "tls.server_key"),
-    ("KOMVUX_TLS_CLIENT_CA", "tls.client_ca"),
-    ("KOMVUX_TLS_CRLS", "tls.crls (comma-separated)"),
-    ("KOMVUX_IDENTITY_HMAC_KEY", "identity.hmac_key"),
-    ("KOMVUX_IDENTITY_ENCRYPTION_KEY", "identity.encryption_key"),
-    ("KOMVUX_MAX_BODY_BYTES", "limits.max_body_bytes"),
+/// How an environment variable's text becomes the value of its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvKind {
+    Text,
+    Integer,
+    /// Comma-separated; empty parts are left out.
+    List,
+}
+
+/// Every environment variable and the key of the file it overrides: the one place both
+/// are named. [`FileSettings::apply_env`] reads exactly these, and
+/// `docs/operations.md` lists them (a test holds both).
+pub const ENVIRONMENT: &[(&str, &str, EnvKind)] = &[
+    ("KOMVUX_MODE", "mode", EnvKind::Text),
+    ("KOMVUX_DATABASE_URL", "database_url", EnvKind::Text),
+    ("KOMVUX_LISTEN", "listen", EnvKind::Text),
+    ("KOMVUX_OPS_LISTEN", "ops_listen", EnvKind::Text),
+    ("KOMVUX_LOG_FORMAT", "log_format", EnvKind::Text),
+    ("KOMVUX_WORKERS", "workers", EnvKind::Integer),
+    ("KOMVUX_TLS_SERVER_CERT", "tls.server_cert", EnvKind::Text),
+    ("KOMVUX_TLS_SERVER_KEY", "tls.server_key", EnvKind::Text),
+    ("KOMVUX_TLS_CLIENT_CA", "tls.client_ca", EnvKind::Text),
+    ("KOMVUX_TLS_CRLS", "tls.crls", EnvKind::List),
+    (
+        "KOMVUX_IDENTITY_HMAC_KEY",
+        "identity.hmac_key",
+        EnvKind::Text,
+    ),
+    (
+        "KOMVUX_IDENTITY_ENCRYPTION_KEY",
+        "identity.encryption_key",
+        EnvKind::Text,
+    ),
+    (
+        "KOMVUX_MAX_BODY_BYTES",
+        "limits.max_body_bytes",
+        EnvKind::Integer,
+    ),
     (
         "KOMVUX_MAX_BASLADDNING_BYTES",
         "limits.max_basladdning_bytes",
+        EnvKind::Integer,
     ),
-    ("KOMVUX_BODY_TIMEOUT_SECS", "limits.body_timeout_secs"),
-    ("KOMVUX_POOL_MAX_SIZE", "pool.max_size"),
+    (
+        "KOMVUX_BODY_TIMEOUT_SECS",
+        "limits.body_timeout_secs",
+        EnvKind::Integer,
+    ),
+    ("KOMVUX_POOL_MAX_SIZE", "pool.max_size", EnvKind::Integer),
     (
         "KOMVUX_POOL_CONNECTION_TIMEOUT_SECS",
         "pool.connection_timeout_secs",
+        EnvKind::Integer,
     ),
-    ("KOMVUX_POOL_READER_THREADS", "pool.reader_threads"),
-    ("KOMVUX_POOL_READ_BATCH", "pool.read_batch"),
-    ("KOMVUX_GALLRING_RETENTION_DAYS", "gallring.retention_days"),
+    (
+        "KOMVUX_POOL_READER_THREADS",
+        "pool.reader_threads",
+        EnvKind::Integer,
+    ),
+    (
+        "KOMVUX_POOL_READ_BATCH",
+        "pool.read_batch",
+        EnvKind::Integer,
+    ),
+    (
+        "KOMVUX_GALLRING_RETENTION_DAYS",
+        "gallring.retention_days",
+        EnvKind::Integer,
+    ),
     (
         "KOMVUX_RATE_LIMIT_PER_SECOND",
         "rate_limit.requests_per_second",
+        EnvKind::Integer,
     ),
-    ("KOMVUX_RATE_LIMIT_BURST", "rate_limit.burst"),
-    ("KOMVUX_INTERN_LISTEN", "intern.listen"),
-    ("KOMVUX_INTERN_ISSUER", "intern.issuer"),
-    ("KOMVUX_INTERN_AUDIENCE", "intern.audience"),
-    ("KOMVUX_INTERN_KEYS", "intern.keys (comma-separated)"),
+    (
+        "KOMVUX_RATE_LIMIT_BURST",
+        "rate_limit.burst",
+        EnvKind::Integer,
+    ),
+    ("KOMVUX_INTERN_LISTEN", "intern.listen", EnvKind::Text),
+    ("KOMVUX_INTERN_ISSUER", "intern.issuer", EnvKind::Text),
+    ("KOMVUX_INTERN_AUDIENCE", "intern.audience", EnvKind::Text),
+    ("KOMVUX_INTERN_KEYS", "intern.keys", EnvKind::List),
 ];
-
-fn parse_env<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, SettingsError> {
-    v.parse()
-        .map_err(|_| SettingsError::Invalid(format!("{name}: cannot parse the value")))
-}
 
 impl FileSettings {
     pub fn load(path: Option<&Path>) -> Result<Self, SettingsError> {
@@ -259,125 +300,51 @@ impl FileSettings {
         })
     }
 
-    /// Applies `KOMVUX_*` variables from `env` over the file's values.
+    /// Applies the `KOMVUX_*` variables of [`ENVIRONMENT`] from `env` over the file's
+    /// values: each sets its key (and the tables above it) in the file's TOML, which is
+    /// then read again with the file's own rules, so a variable is checked exactly as
+    /// its key in the file would be.
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), SettingsError> {
-        if let Some(v) = env("KOMVUX_MODE") {
-            self.mode = Some(match v.as_str() {
-                "test" => Mode::Test,
-                "produktion" => Mode::Produktion,
-                _ => {
-                    return Err(SettingsError::Invalid(
-                        "KOMVUX_MODE must be test or produktion".into(),
-                    ));
-                }
-            });
-        }
-        if let Some(v) = env("KOMVUX_LOG_FORMAT") {
-            self.log_format = Some(match v.as_str() {
-                "json" => LogFormat::Json,
-                "text" => LogFormat::Text,
-                _ => {
-                    return Err(SettingsError::Invalid(
-                        "KOMVUX_LOG_FORMAT must be json or text".into(),
-                    ));
-                }
-            });
-        }
-        let set = |slot: &mut Option<String>, name: &str| {
-            if let Some(v) = env(name) {
-                *slot = Some(v);
-            }
-        };
-        set(&mut self.database_url, "KOMVUX_DATABASE_URL");
-        set(&mut self.listen, "KOMVUX_LISTEN");
-        set(&mut self.ops_listen, "KOMVUX_OPS_LISTEN");
-        set(&mut self.identity.hmac_key, "KOMVUX_IDENTITY_HMAC_KEY");
-        set(
-            &mut self.identity.encryption_key,
-            "KOMVUX_IDENTITY_ENCRYPTION_KEY",
-        );
-        if let Some(v) = env("KOMVUX_WORKERS") {
-            self.workers = Some(parse_env("KOMVUX_WORKERS", &v)?);
-        }
-        for (name, slot) in [
-            ("KOMVUX_TLS_SERVER_CERT", &mut self.tls.server_cert),
-            ("KOMVUX_TLS_SERVER_KEY", &mut self.tls.server_key),
-            ("KOMVUX_TLS_CLIENT_CA", &mut self.tls.client_ca),
-        ] {
-            if let Some(v) = env(name) {
-                *slot = Some(PathBuf::from(v));
-            }
-        }
-        if let Some(v) = env("KOMVUX_TLS_CRLS") {
-            self.tls.crls = Some(
-                v.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from)
-                    .collect(),
-            );
-        }
-        if let Some(v) = env("KOMVUX_MAX_BODY_BYTES") {
-            self.limits.max_body_bytes = Some(parse_env("KOMVUX_MAX_BODY_BYTES", &v)?);
-        }
-        if let Some(v) = env("KOMVUX_MAX_BASLADDNING_BYTES") {
-            self.limits.max_basladdning_bytes =
-                Some(parse_env("KOMVUX_MAX_BASLADDNING_BYTES", &v)?);
-        }
-        if let Some(v) = env("KOMVUX_BODY_TIMEOUT_SECS") {
-            self.limits.body_timeout_secs = Some(parse_env("KOMVUX_BODY_TIMEOUT_SECS", &v)?);
-        }
-        if let Some(v) = env("KOMVUX_POOL_MAX_SIZE") {
-            self.pool.max_size = Some(parse_env("KOMVUX_POOL_MAX_SIZE", &v)?);
-        }
-        if let Some(v) = env("KOMVUX_POOL_CONNECTION_TIMEOUT_SECS") {
-            self.pool.connection_timeout_secs =
-                Some(parse_env("KOMVUX_POOL_CONNECTION_TIMEOUT_SECS", &v)?);
-        }
-        if let Some(v) = env("KOMVUX_POOL_READER_THREADS") {
-            self.pool.reader_threads = Some(parse_env("KOMVUX_POOL_READER_THREADS", &v)?);
-        }
-        if let Some(v) = env("KOMVUX_POOL_READ_BATCH") {
-            self.pool.read_batch = Some(parse_env("KOMVUX_POOL_READ_BATCH", &v)?);
-        }
-        let intern_env = [
-            "KOMVUX_INTERN_LISTEN",
-            "KOMVUX_INTERN_ISSUER",
-            "KOMVUX_INTERN_AUDIENCE",
-            "KOMVUX_INTERN_KEYS",
-        ];
-        if intern_env.iter().any(|k| env(k).is_some()) {
-            let intern = self.intern.get_or_insert_with(FileIntern::default);
-            if let Some(v) = env("KOMVUX_INTERN_LISTEN") {
-                intern.listen = Some(v);
-            }
-            if let Some(v) = env("KOMVUX_INTERN_ISSUER") {
-                intern.issuer = Some(v);
-            }
-            if let Some(v) = env("KOMVUX_INTERN_AUDIENCE") {
-                intern.audience = Some(v);
-            }
-            if let Some(v) = env("KOMVUX_INTERN_KEYS") {
-                intern.keys = Some(
-                    v.split(',')
+        let invalid = |what: String| SettingsError::Invalid(what);
+        let mut table = toml::Table::try_from(&*self)
+            .map_err(|e| invalid(format!("the configuration as TOML: {e}")))?;
+        let mut applied = Vec::new();
+        for &(name, key, kind) in ENVIRONMENT {
+            let Some(raw) = env(name) else { continue };
+            let value = match kind {
+                EnvKind::Text => toml::Value::String(raw),
+                EnvKind::Integer => toml::Value::Integer(
+                    raw.trim()
+                        .parse()
+                        .map_err(|_| invalid(format!("{name}: {raw:?} is not a whole number")))?,
+                ),
+                EnvKind::List => toml::Value::Array(
+                    raw.split(',')
                         .filter(|s| !s.is_empty())
-                        .map(PathBuf::from)
+                        .map(|s| toml::Value::String(s.to_owned()))
                         .collect(),
-                );
+                ),
+            };
+            let (tables, last) = key
+                .rsplit_once('.')
+                .map_or((None, key), |(t, l)| (Some(t), l));
+            let mut at = &mut table;
+            for part in tables.into_iter().flat_map(|t| t.split('.')) {
+                at = at
+                    .entry(part)
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .ok_or_else(|| invalid(format!("{name}: {part} is not a table")))?;
             }
+            at.insert(last.to_owned(), value);
+            applied.push(name);
         }
-        if let Some(v) = env("KOMVUX_RATE_LIMIT_PER_SECOND") {
-            self.rate_limit
-                .get_or_insert_with(FileRateLimit::default)
-                .requests_per_second = Some(parse_env("KOMVUX_RATE_LIMIT_PER_SECOND", &v)?);
+        if applied.is_empty() {
+            return Ok(());
         }
-        if let Some(v) = env("KOMVUX_RATE_LIMIT_BURST") {
-            self.rate_limit
-                .get_or_insert_with(FileRateLimit::default)
-                .burst = Some(parse_env("KOMVUX_RATE_LIMIT_BURST", &v)?);
-        }
-        if let Some(v) = env("KOMVUX_GALLRING_RETENTION_DAYS") {
-            self.gallring.retention_days = Some(parse_env("KOMVUX_GALLRING_RETENTION_DAYS", &v)?);
-        }
+        *self = table
+            .try_into()
+            .map_err(|e| invalid(format!("{}: {e}", applied.join(", "))))?;
         Ok(())
     }
 }
@@ -814,6 +781,35 @@ mod tests {
             Some((5, 5))
         );
         assert_eq!(s.api.intern.unwrap().jwt.key_files.len(), 2);
+    }
+
+    #[test]
+    fn every_environment_variable_sets_its_key_and_is_documented() {
+        let docs = std::fs::read_to_string(repo("docs/operations.md")).unwrap();
+        for &(name, key, kind) in ENVIRONMENT {
+            assert!(docs.contains(name), "{name} in docs/operations.md");
+            let value = match (name, kind) {
+                ("KOMVUX_MODE", _) => "produktion",
+                ("KOMVUX_LOG_FORMAT", _) => "json",
+                (_, EnvKind::Integer) => "7",
+                (_, EnvKind::List) => "a.pem,b.pem",
+                (_, EnvKind::Text) => "127.0.0.1:7",
+            };
+            let mut f = file(Mode::Test);
+            f.apply_env(|k| (k == name).then(|| value.to_owned()))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let shown = toml::Table::try_from(&f).unwrap();
+            let (tables, last) = key
+                .rsplit_once('.')
+                .map_or((None, key), |(t, l)| (Some(t), l));
+            let mut at = &shown;
+            for part in tables.into_iter().flat_map(|t| t.split('.')) {
+                at = at[part]
+                    .as_table()
+                    .unwrap_or_else(|| panic!("{name}: {part}"));
+            }
+            assert!(at.contains_key(last), "{name} sets {key}: {shown}");
+        }
     }
 
     #[test]

@@ -18,12 +18,14 @@ mod identities;
 mod lists;
 mod messages;
 mod mina_sidor;
+mod reader;
 mod reads;
 mod records;
 pub mod schema;
 mod seed;
 mod store;
 pub mod testing;
+mod transactions;
 mod writes;
 
 pub use audit::{AuditActor, AuditRow, ChainReport, Outcome};
@@ -37,10 +39,11 @@ pub use mina_sidor::{
     Invitation, InvitationRefusal, InviteRefusal, LOGIN_TTL_SECS, MsSession, MsUser, PendingLogin,
     Roll,
 };
+pub use reader::Reader;
 pub use reads::Read;
 pub use records::{
     EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
     UtbildningsbehovRecord, UtbildningsbeslutRecord, Varning,
 };
 pub use seed::{SeedPlan, SeedReport};
-pub use store::{AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, Reader, Store};
+pub use store::{AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, Store};

@@ -2,13 +2,13 @@
 //! runs inside a transaction the caller holds.
 
 use diesel::prelude::*;
+use komvux_domain::FromStored;
 use komvux_domain::message::{
     Etableringsprogram, Utbildningsbehov, UtbildningsbehovStatus, Utbildningsbeslut,
     UtbildningsbeslutAndring, UtbildningsbeslutStatus,
 };
 use komvux_domain::party::KommunWrite;
 use komvux_domain::rules::{Beslutsvillkor, Context};
-use komvux_domain::validation::FromStored;
 use komvux_domain::{
     AfMessage, Author, Datum, KommunMessage, Kommunkod, Kurskod, MeddelandeId, MeddelandeStatus,
     MessageKind, Period, Personnummer, Tidpunkt,

@@ -19,7 +19,8 @@ use crate::error::StoreError;
 use crate::schema::{
     ms_invitations as inv, ms_logins as login, ms_sessions as sess, ms_users as usr,
 };
-use crate::store::{Store, now};
+use crate::store::Store;
+use crate::transactions::now;
 
 const MICROS: i64 = 1_000_000;
 /// How long a BankID login may be in progress before it is forgotten.

@@ -27,8 +27,9 @@ use crate::connection::{DbConnection, DbPool, PooledConnection, on_backend};
 use crate::error::StoreError;
 use crate::identities::Pseudonym;
 use crate::messages::MessageRow;
+use crate::reader::Reader;
 use crate::schema::{identities as ident, messages as msg};
-use crate::store::{Reader, WriterTurn};
+use crate::transactions::WriterTurn;
 
 /// The audit events of one read, journaled once the read is done.
 #[derive(Debug, Default)]

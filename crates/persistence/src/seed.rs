@@ -270,7 +270,7 @@ impl Store {
 }
 
 fn flush_identities(
-    turn: &crate::store::WriterTurn,
+    turn: &crate::transactions::WriterTurn,
     c: &mut DbConnection,
     batch: &mut Vec<SeedIdentity>,
 ) -> Result<(), StoreError> {
@@ -301,7 +301,7 @@ fn flush_identities(
 /// Inserts the messages and their audit rows (chained after `head`) in one transaction;
 /// returns the new head.
 fn flush_messages(
-    turn: &crate::store::WriterTurn,
+    turn: &crate::transactions::WriterTurn,
     c: &mut DbConnection,
     rows: &mut Vec<SeedMessage>,
     audit: &mut Vec<AuditRow>,

@@ -33,7 +33,7 @@ use crate::error::StoreError;
 use crate::feeds::{self, FeedName};
 use crate::messages::{self, PendingMessage};
 use crate::reads::{Read, next_batch};
-use crate::store::{Stats, WriterTurn};
+use crate::transactions::{Stats, WriterTurn};
 
 /// What the submissions of a write transaction store at its end, all at once: their
 /// audit events (on PostgreSQL one journal insert, on SQLite one link into the chain)

@@ -5,12 +5,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::AfKontor;
+use super::FromStored;
 use super::kommun::period;
 use crate::kommun::Kommunkod;
 use crate::kurs::{Kurskod, Skolform, Studietakt, closed_set};
 use crate::personnummer::Personnummer;
 use crate::tid::{Datum, EndBeforeStart, Period};
-use crate::validation::{Collector, ErrorCode, FromJson, FromStored};
+use crate::validation::{Collector, ErrorCode, FromJson};
 
 closed_set! {
     /// Whether an utbildningsbehov (anvisning) is still in force.

@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{KommunBody, KommunMeddelande, Kursnamn};
+use crate::kind::MessageKind;
 use crate::kurs::{Betygsvarde, Kurskod, Poang, Skolenhetskod, Skolform, Studietakt, closed_set};
-use crate::party::MessageKind;
 use crate::tid::{Datum, EndBeforeStart, Period};
 use crate::validation::{Collector, ErrorCode, FromJson, Obj};
 
