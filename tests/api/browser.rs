@@ -277,6 +277,9 @@ async fn mina_sidor_in_a_real_browser() {
     let notice = find(&c, ".notis").await.text().await.unwrap();
     assert!(notice.contains("handlaggare@stockholm.invalid"), "{notice}");
     checker.check(&c, "04-anvandare").await;
+    click(&c, "a[href='/mina-sidor/anvandare/aktivitet']").await;
+    wait_h1(&c, "Aktivitetslogg – Stockholm").await;
+    checker.check(&c, "04-aktivitetslogg").await;
 
     // the mail arrives over SMTP; the handläggare registers with BankID in a fresh browser
     let mails = app.mina_sidor.as_ref().unwrap().mailbox.all();
@@ -392,7 +395,7 @@ async fn mina_sidor_in_a_real_browser() {
     let page = c.source().await.unwrap();
     assert!(!page.contains(&resident.expose()) && !page.contains(&decided.expose()));
 
-    assert_eq!(checker.checked.len(), 12);
+    assert_eq!(checker.checked.len(), 13);
     c.close().await.unwrap();
     drop(driver);
     app.stop().await;

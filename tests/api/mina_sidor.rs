@@ -584,6 +584,41 @@ pub(crate) async fn invitations_never_change_an_account(app: &TestApp) {
     ] {
         assert!(audit.iter().any(|a| a.action == action), "{action} audited");
     }
+
+    // The activity log says who did what to whom (the chained log: the chainer runs
+    // every 50 ms), only to this kommun's huvudansvarig.
+    let mut log = String::new();
+    for _ in 0..60 {
+        log = admin.get("/mina-sidor/anvandare/aktivitet").await.body;
+        if log.contains("h924@stockholm.invalid") {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for (what, whom) in [
+        ("bjöd in", "h920@stockholm.invalid"),
+        ("registrerade sig med en inbjudan", "h920@stockholm.invalid"),
+        ("inaktiverade", "ha922@stockholm.invalid"),
+        ("skickade en inbjudan igen till", "h923@stockholm.invalid"),
+        ("återkallade inbjudan till", "h923@stockholm.invalid"),
+        ("bjöd in", "h924@stockholm.invalid"),
+    ] {
+        assert!(
+            log.contains(what) && log.contains(whom),
+            "{what} {whom}: {log}"
+        );
+    }
+    assert!(log.contains("Nekad"), "the refused invitations: {log}");
+    assert!(!log.contains(" UTC"), "Swedish time: {log}");
+    let theirs = other.get("/mina-sidor/anvandare/aktivitet").await;
+    assert_eq!(theirs.status, 200);
+    assert!(
+        !theirs.body.contains("stockholm.invalid"),
+        "{}",
+        theirs.body
+    );
+    let r = user.get("/mina-sidor/anvandare/aktivitet").await;
+    assert_eq!(r.status, 403, "a handläggare: {}", r.body);
 }
 
 pub(crate) async fn logout_from_every_device_ends_every_session(app: &TestApp) {

@@ -32,6 +32,23 @@ macro_rules! tabell2 {
 }
 pub(crate) use tabell2;
 
+/// The huvudansvariga's activity log: the kommun's Mina sidor events of
+/// [`crate::mina_sidor::ACTIVITY`], newest first, from the partial index
+/// `audit_log_mina_sidor` (migration 000012), whose condition is named as a literal so
+/// that both planners can prove it (the audit log's millions of reads are not in it).
+macro_rules! ms_activity {
+    ($kommun:expr) => {
+        crate::schema::audit_log::table
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "audit_log.action LIKE 'mina-sidor:%'",
+            ))
+            .filter(crate::schema::audit_log::kommunkod.eq($kommun))
+            .filter(crate::schema::audit_log::action.eq_any(crate::mina_sidor::ACTIVITY))
+            .order(crate::schema::audit_log::seq.desc())
+    };
+}
+pub(crate) use ms_activity;
+
 /// The ids of a page of Tabell 2 whose walk starts at `frontier` (the oldest valid
 /// entry's `mottaget`), in `(mottaget, id)` order: a walk of `messages_tabell2` from
 /// there, ids only, stopping after the page; the caller reads the page's rows by id.
@@ -190,7 +207,11 @@ mod tests {
             DbConnection::Postgresql(c) => {
                 let sql = diesel::debug_query::<diesel::pg::Pg, _>(query).to_string();
                 let (sql, binds) = sql.split_once(" -- binds: ").unwrap();
-                let binds = binds.trim_matches(['[', ']']).replace('"', "'");
+                // `[a, [b, c], d]`: the outer list's brackets off, an inner one an ARRAY.
+                let binds = binds.trim();
+                let binds = binds[1..binds.len() - 1]
+                    .replace('[', "ARRAY[")
+                    .replace('"', "'");
                 c.batch_execute(&format!(
                     "SET plan_cache_mode = force_generic_plan; PREPARE planned AS {sql}"
                 ))
@@ -313,6 +334,13 @@ mod tests {
                 "{count}"
             );
         }
+
+        // The activity log by its partial index, newest first, without a sort.
+        let activity = plan(&mut c, &ms_activity!("0180".to_owned()).limit(50));
+        assert!(
+            activity.contains("audit_log_mina_sidor") && !sorted(&activity),
+            "{activity}"
+        );
 
         let handelser = plan(&mut c, &handelser_feed!(5_i64).limit(1000));
         assert!(!sorted(&handelser) && !scanned(&handelser), "{handelser}");

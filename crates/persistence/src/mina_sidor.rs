@@ -256,6 +256,71 @@ impl Store {
         self.ms_users(by.kommun)
     }
 
+    /// The huvudansvariga's activity log: the latest `limit` changes to the kommun's
+    /// users and invitations, newest first (who invited, who registered, who activated,
+    /// deactivated or logged out whom), each actor and target by e-mail. Read from the
+    /// chained audit log (what the last 50 ms wrote is not in it yet); the view is
+    /// audited (`mina-sidor:aktivitetslogg`).
+    pub fn ms_activity(&self, by: &MsUser, limit: i64) -> Result<Vec<MsActivity>, StoreError> {
+        use crate::schema::audit_log as log;
+        self.tx(|c| {
+            require_huvudansvarig(c, by)?;
+            Self::ms_audit(
+                c,
+                &AuditActor::Anvandare(by.id.clone()),
+                Some(by.kommun),
+                "mina-sidor:aktivitetslogg",
+                None,
+                Outcome::Ok,
+            )
+        })?;
+        let mut c = self.connection()?;
+        let rows: Vec<(i64, String, String, String, Option<String>, String)> =
+            crate::lists::ms_activity!(by.kommun.to_string())
+                .limit(limit.clamp(1, 500))
+                .select((
+                    log::at,
+                    log::actor_kind,
+                    log::actor,
+                    log::action,
+                    log::target,
+                    log::outcome,
+                ))
+                .load(&mut *c)?;
+        let ids: Vec<&str> = rows
+            .iter()
+            .flat_map(|r| [Some(r.2.as_str()), r.4.as_deref()])
+            .flatten()
+            .collect();
+        let users: std::collections::HashMap<String, String> = usr::table
+            .filter(usr::kommunkod.eq(by.kommun.to_string()))
+            .filter(usr::id.eq_any(&ids))
+            .select((usr::id, usr::epost))
+            .load(&mut *c)?
+            .into_iter()
+            .collect();
+        let invitations: std::collections::HashMap<String, String> = inv::table
+            .filter(inv::kommunkod.eq(by.kommun.to_string()))
+            .filter(inv::token_hash.eq_any(&ids))
+            .select((inv::token_hash, inv::epost))
+            .load(&mut *c)?
+            .into_iter()
+            .collect();
+        Ok(rows
+            .into_iter()
+            .map(|(at, kind, actor, action, target, outcome)| MsActivity {
+                at,
+                actor: match kind.as_str() {
+                    "anvandare" => users.get(&actor).cloned(),
+                    _ => None,
+                },
+                action,
+                target: target.and_then(|t| users.get(&t).or(invitations.get(&t)).cloned()),
+                refused: outcome != "ok",
+            })
+            .collect())
+    }
+
     /// The kommun's users, huvudansvariga first, then by e-mail.
     pub fn ms_users(&self, kommun: Kommunkod) -> Result<Vec<MsUser>, StoreError> {
         let mut c = self.connection()?;
@@ -364,7 +429,7 @@ impl Store {
                 &AuditActor::Anvandare(by.id.clone()),
                 Some(by.kommun),
                 "mina-sidor:bjud-in",
-                None,
+                Some(&hash),
                 Outcome::Ok,
             )?;
             Ok(Ok(token.clone()))
@@ -382,7 +447,7 @@ impl Store {
                 &AuditActor::Anvandare(by.id.clone()),
                 Some(by.kommun),
                 "mina-sidor:aterkalla-inbjudan",
-                None,
+                Some(id),
                 Outcome::Ok,
             )
         })
@@ -411,7 +476,7 @@ impl Store {
                 &AuditActor::Anvandare(by.id.clone()),
                 Some(by.kommun),
                 "mina-sidor:skicka-inbjudan-igen",
-                None,
+                Some(&hash),
                 Outcome::Ok,
             )?;
             Ok((token.clone(), epost))
@@ -911,6 +976,34 @@ fn user_by_id(c: &mut crate::DbConnection, id: &str) -> Result<MsUser, StoreErro
 
 /// The store's own check that `by` is an active huvudansvarig, read inside the
 /// transaction (a session may be older than a deactivation).
+/// What the activity log shows: the changes to users and invitations.
+pub(crate) const ACTIVITY: &[&str] = &[
+    "mina-sidor:huvudansvarig",
+    "mina-sidor:bjud-in",
+    "mina-sidor:skicka-inbjudan-igen",
+    "mina-sidor:aterkalla-inbjudan",
+    "mina-sidor:registrering",
+    "mina-sidor:aktivera",
+    "mina-sidor:inaktivera",
+    "mina-sidor:utloggning-alla-enheter",
+];
+
+/// One entry of the activity log ([`Store::ms_activity`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsActivity {
+    /// Microseconds since the epoch.
+    pub at: i64,
+    /// The acting user's e-mail; `None`: Arbetsförmedlingen's command (or a user since
+    /// removed).
+    pub actor: Option<String>,
+    /// The audit action (`mina-sidor:bjud-in`, ...).
+    pub action: String,
+    /// The user or invitation it concerned, by e-mail, when it concerned one.
+    pub target: Option<String>,
+    /// Refused (e.g. an invitation for someone who already has an account).
+    pub refused: bool,
+}
+
 fn require_huvudansvarig(c: &mut crate::DbConnection, by: &MsUser) -> Result<(), StoreError> {
     let current = user_by_id(c, &by.id)?;
     if current.active && current.roll == Roll::Huvudansvarig && current.kommun == by.kommun {

@@ -72,6 +72,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/registrera/{typ}", web::post().to(registrera))
                 .route("/anvandare", web::get().to(users))
                 .route("/anvandare", web::post().to(invite))
+                .route("/anvandare/aktivitet", web::get().to(aktivitet))
                 .route("/anvandare/{id}/{atgard}", web::post().to(set_active))
                 .route(
                     "/inbjudningar/{id}/{atgard}",

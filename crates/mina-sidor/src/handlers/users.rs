@@ -78,6 +78,7 @@ pub(super) fn users_page(
                     }
                 }
             }
+            p { a href={ (BASE) "/anvandare/aktivitet" } { "Aktivitetslogg: vem som har bjudit in, registrerat och inaktiverat vem" } }
             h2 { "Bjud in en användare" }
             p { "Personen får en länk med e-post. Länken kan användas en gång och bara av personen med det angivna personnumret, som legitimerar sig med BankID." }
             (errors.summary(&known))
@@ -144,6 +145,58 @@ pub(super) async fn users(state: State, who: Inloggad) -> Page {
         &FormData::default(),
         &Errors::default(),
         None,
+    )))
+}
+
+/// What an activity log entry says happened, in Swedish.
+fn activity_text(action: &str) -> &'static str {
+    match action {
+        "mina-sidor:huvudansvarig" => "blev huvudansvarig (Arbetsförmedlingens kommando)",
+        "mina-sidor:bjud-in" => "bjöd in",
+        "mina-sidor:skicka-inbjudan-igen" => "skickade en inbjudan igen till",
+        "mina-sidor:aterkalla-inbjudan" => "återkallade inbjudan till",
+        "mina-sidor:registrering" => "registrerade sig med en inbjudan",
+        "mina-sidor:aktivera" => "aktiverade",
+        "mina-sidor:inaktivera" => "inaktiverade",
+        "mina-sidor:utloggning-alla-enheter" => "loggade ut från alla enheter",
+        _ => "ändrade",
+    }
+}
+
+/// The huvudansvarig's activity log: the latest 200 changes to the kommun's users and
+/// invitations, newest first, in Swedish time.
+pub(super) async fn aktivitet(state: State, who: Inloggad) -> Page {
+    who.require_huvudansvarig()?;
+    let store = state.store.clone();
+    let by = who.user.clone();
+    let entries = run(move || store.ms_activity(&by, 200)).await?;
+    Ok(ok(layout(
+        "Aktivitetslogg",
+        ctx(&state, &who),
+        html! {
+            h1 { "Aktivitetslogg – " (who.user.kommun.namn()) }
+            p { "De senaste ändringarna av kommunens användare och inbjudningar, nyast först." }
+            @if entries.is_empty() {
+                p { "Inget har hänt ännu." }
+            } @else {
+                table id="aktivitet" {
+                    caption { "Ändringar av användare och inbjudningar" }
+                    thead { tr { th scope="col" { "Tid" } th scope="col" { "Vem" } th scope="col" { "Vad" } th scope="col" { "Gäller" } th scope="col" { "Utfall" } } }
+                    tbody {
+                        @for e in &entries {
+                            tr {
+                                td { (swedish_time(e.at)) }
+                                td { (e.actor.as_deref().unwrap_or("–")) }
+                                td { (activity_text(&e.action)) }
+                                td { (e.target.as_deref().unwrap_or("–")) }
+                                td { (if e.refused { "Nekad" } else { "Genomförd" }) }
+                            }
+                        }
+                    }
+                }
+            }
+            p { a href={ (BASE) "/anvandare" } { "Tillbaka till användare" } }
+        },
     )))
 }
 
