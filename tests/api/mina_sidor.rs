@@ -806,6 +806,15 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("Meddelandet är registrerat"), "{}", r.body);
+    // Swedish words and Swedish time on the receipt, no API values.
+    assert!(
+        r.body.contains("<dd>Förändring</dd>")
+            && r.body.contains("<dd>Registrering</dd>")
+            && !r.body.contains("forandring</dd>")
+            && !r.body.contains("Z</dd>"),
+        "{}",
+        r.body
+    );
     assert!(
         r.body.contains("data-kod=\"kurskod_saknas_i_beslut\"")
             && r.body

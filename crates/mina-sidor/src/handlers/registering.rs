@@ -135,7 +135,6 @@ pub(super) async fn registrera(
         }
     };
     tracing::info!(user = %who.user.id, kommun = %who.user.kommun, typ = typ.slug(), "mina sidor: meddelande registrerat");
-    let v = serde_json::to_value(&kvittens).unwrap_or_default();
     Ok(ok(layout(
         "Registrerat",
         ctx(&state, &who),
@@ -143,10 +142,10 @@ pub(super) async fn registrera(
             h1 { "Meddelandet är registrerat" }
             p role="status" { "Arbetsförmedlingen kan nu läsa meddelandet." }
             dl id="kvittens" {
-                dt { "Meddelande-id" } dd id="meddelande-id" { (v["meddelande_id"].as_str().unwrap_or("")) }
-                dt { "Typ" } dd { (v["typ"].as_str().unwrap_or("")) }
-                dt { "Status" } dd { (v["status"].as_str().unwrap_or("")) }
-                dt { "Mottaget" } dd { (v["mottaget"].as_str().unwrap_or("")) }
+                dt { "Meddelande-id" } dd id="meddelande-id" { (kvittens.meddelande_id) }
+                dt { "Typ" } dd { (typ_text(kvittens.typ.as_str())) }
+                dt { "Status" } dd { (status_text(kvittens.status.as_str())) }
+                dt { "Mottaget" } dd { (swedish_time(kvittens.mottaget.unix_micros())) }
             }
             @if !kvittens.varningar.is_empty() {
                 section class="varningar" aria-labelledby="varningar-rubrik" {
@@ -163,6 +162,28 @@ pub(super) async fn registrera(
             p { a href={ (BASE) "/registrera/" (typ.slug()) } { "Registrera ett till" } }
         },
     )))
+}
+
+/// A message kind in Swedish words, as the receipt shows it.
+fn typ_text(typ: &str) -> &'static str {
+    match typ {
+        "ansokan" => "Ansökan",
+        "antagning" => "Antagning",
+        "avbrott" => "Avbrott",
+        "forandring" => "Förändring",
+        "betyg" => "Betyg",
+        _ => "Meddelande",
+    }
+}
+
+/// A message status in Swedish words.
+fn status_text(status: &str) -> &'static str {
+    match status {
+        "registrering" => "Registrering",
+        "andring" => "Ändring",
+        "borttag" => "Borttag",
+        _ => "Okänd",
+    }
 }
 
 /// The field errors of a refusal; a refusal without fields (a precondition) becomes
