@@ -246,7 +246,7 @@ pub fn pool(url: &str, settings: &PoolSettings) -> Result<DbPool, StoreError> {
         // with a `SELECT 1` replaces them before a request sees them.
         .test_on_check_out(manager.backend == Backend::Postgresql)
         .build(manager)
-        .map_err(|e| StoreError::Pool(e.to_string()))
+        .map_err(StoreError::Pool)
 }
 
 /// Brings the schema up to date.

@@ -41,7 +41,13 @@ pub enum StoreError {
     #[error("konfiguration: {0}")]
     Config(String),
     #[error("anslutningspool: {0}")]
-    Pool(String),
+    Pool(#[from] r2d2::Error),
+    /// The store's reader or writer threads did not answer the work.
+    #[error("obesvarad: {0}")]
+    Unanswered(Unanswered),
+    /// The batch this read or write ran in failed as a whole (one cause, every member).
+    #[error("batchen misslyckades: {0}")]
+    Batch(std::sync::Arc<StoreError>),
     #[error("databasfel: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("migrering: {0}")]
@@ -52,17 +58,26 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-impl From<r2d2::Error> for StoreError {
-    fn from(e: r2d2::Error) -> Self {
-        Self::Pool(e.to_string())
-    }
+/// Why a read or write queued for the store's threads got no answer of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unanswered {
+    #[error("the readers' queue is full")]
+    QueueFull,
+    #[error("the reader or writer threads stopped")]
+    Stopped,
+    #[error("the read or write was dropped unanswered")]
+    Dropped,
+    #[error("the answer was taken already")]
+    PolledAgain,
+    #[error("the work did not run")]
+    DidNotRun,
 }
 
 impl StoreError {
     /// Whether the database was unreachable or overloaded (an API answers 503).
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Self::Pool(_) => true,
+            Self::Pool(_) | Self::Unanswered(_) | Self::Batch(_) => true,
             Self::Query(diesel::result::Error::DatabaseError(kind, info)) => {
                 let m = info.message();
                 matches!(

@@ -31,7 +31,7 @@ mod writes;
 pub use audit::{AuditActor, AuditRow, ChainReport, Outcome};
 pub use clients::{Client, ClientSecret};
 pub use connection::{Backend, DbConnection, DbPool, PoolSettings};
-pub use error::{ItemError, StoreError};
+pub use error::{ItemError, StoreError, Unanswered};
 pub use feeds::{Cursor, InvalidCursor};
 pub use idempotency::{IDEMPOTENCY_TTL_MICROS, IdempotencyKey, InvalidIdempotencyKey};
 pub use identities::{IdentityKeys, KeyError, Pseudonym};

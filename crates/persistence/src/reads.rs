@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use komvux_domain::{Kommunkod, MessageKind};
 
 use crate::audit::{self, AuditEvent, HeldEvent, Outcome};
 use crate::connection::{DbConnection, DbPool, PooledConnection, on_backend};
-use crate::error::StoreError;
+use crate::error::{StoreError, Unanswered};
 use crate::identities::Pseudonym;
 use crate::messages::MessageRow;
 use crate::reader::Reader;
@@ -99,7 +100,7 @@ trait ReadJob: Send {
     fn run(&mut self, c: &mut DbConnection, found: &Found);
     fn events(&self) -> Box<dyn Iterator<Item = (AuditEvent<'_>, i64)> + '_>;
     /// Answers the caller: the read's result once its events are committed, or why not.
-    fn answer(self: Box<Self>, journaled: Result<(), &str>);
+    fn answer(self: Box<Self>, journaled: Result<(), &Arc<StoreError>>);
 }
 
 struct Job<T, F> {
@@ -131,16 +132,16 @@ where
         Box::new(self.buf.journaled(succeeded))
     }
 
-    fn answer(self: Box<Self>, journaled: Result<(), &str>) {
+    fn answer(self: Box<Self>, journaled: Result<(), &Arc<StoreError>>) {
         // A refusal it recorded is journaled like a read's events: not answered without.
         let recorded = self.events().next().is_some();
         let result = match (self.out, journaled) {
-            (Some(Err(_)), Err(why)) if recorded => Err(StoreError::Pool(why.to_owned())),
+            (Some(Err(_)), Err(why)) if recorded => Err(StoreError::Batch(Arc::clone(why))),
             // A failed read's own error says more than the batch's.
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(v)), Ok(())) => Ok(v),
-            (_, Err(why)) => Err(StoreError::Pool(why.to_owned())),
-            (None, Ok(())) => Err(StoreError::Pool("the read did not run".into())),
+            (_, Err(why)) => Err(StoreError::Batch(Arc::clone(why))),
+            (None, Ok(())) => Err(StoreError::Unanswered(Unanswered::DidNotRun)),
         };
         // The caller may have gone (a closed connection); the read stays audited.
         let _ = self.reply.send(result);
@@ -193,15 +194,11 @@ impl<T> Future for Read<T> {
             ReadState::Ready(result) => Poll::Ready(
                 result
                     .take()
-                    .unwrap_or_else(|| Err(StoreError::Pool("read polled again".into()))),
+                    .unwrap_or_else(|| Err(StoreError::Unanswered(Unanswered::PolledAgain))),
             ),
-            ReadState::Pending(rx) => Pin::new(rx).poll(cx).map(|r| {
-                r.unwrap_or_else(|_| {
-                    Err(StoreError::Pool(
-                        "the read or write was dropped unanswered".into(),
-                    ))
-                })
-            }),
+            ReadState::Pending(rx) => Pin::new(rx)
+                .poll(cx)
+                .map(|r| r.unwrap_or_else(|_| Err(StoreError::Unanswered(Unanswered::Dropped)))),
         }
     }
 }
@@ -296,10 +293,10 @@ impl Readers {
         match queue.try_send(job) {
             Ok(()) => Read::pending(answer),
             Err(crossbeam_channel::TrySendError::Full(_)) => {
-                Read::ready(Err(StoreError::Pool("the readers' queue is full".into())))
+                Read::ready(Err(StoreError::Unanswered(Unanswered::QueueFull)))
             }
             Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
-                Read::ready(Err(StoreError::Pool("the reader threads stopped".into())))
+                Read::ready(Err(StoreError::Unanswered(Unanswered::Stopped)))
             }
         }
     }
@@ -386,11 +383,11 @@ fn run_batch(
         }
         Err(e) => {
             tracing::error!(error = %e, "a batch of reads failed");
-            Some(e.to_string())
+            Some(Arc::new(e))
         }
     };
     for job in batch {
-        job.answer(why.as_deref().map_or(Ok(()), Err));
+        job.answer(why.as_ref().map_or(Ok(()), Err));
     }
 }
 

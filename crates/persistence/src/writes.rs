@@ -29,7 +29,7 @@ use futures_channel::oneshot;
 
 use crate::audit::{self, HeldEvent};
 use crate::connection::{DbConnection, DbPool, PooledConnection};
-use crate::error::StoreError;
+use crate::error::{StoreError, Unanswered};
 use crate::feeds::{self, FeedName};
 use crate::messages::{self, PendingMessage};
 use crate::reads::{Read, next_batch};
@@ -69,7 +69,7 @@ trait WriteJob: Send {
     /// Runs in a write transaction of its own and answers with its outcome.
     fn run_alone(self: Box<Self>, c: &mut DbConnection, turn: &WriterTurn, stats: &Stats);
     /// Answers with an error without running (no connection).
-    fn fail(self: Box<Self>, why: String);
+    fn fail(self: Box<Self>, why: Arc<StoreError>);
 }
 
 /// What a submission's outcome run alone goes through before it is answered, on the
@@ -96,7 +96,7 @@ where
     fn answer(self: Box<Self>) {
         let result = self
             .out
-            .ok_or_else(|| StoreError::Pool("the submission did not run".into()));
+            .ok_or(StoreError::Unanswered(Unanswered::DidNotRun));
         // The caller may have gone (a closed connection); what it sent stays stored.
         let _ = self.reply.send(result);
     }
@@ -120,8 +120,8 @@ where
         let _ = self.reply.send((self.finish)(result));
     }
 
-    fn fail(self: Box<Self>, why: String) {
-        let _ = self.reply.send(Err(StoreError::Pool(why)));
+    fn fail(self: Box<Self>, why: Arc<StoreError>) {
+        let _ = self.reply.send(Err(StoreError::Batch(why)));
     }
 }
 
@@ -195,7 +195,7 @@ impl Writer {
         });
         match self.jobs.send(job) {
             Ok(()) => Read::pending(answer),
-            Err(_) => Read::ready(Err(StoreError::Pool("the writer threads stopped".into()))),
+            Err(_) => Read::ready(Err(StoreError::Unanswered(Unanswered::Stopped))),
         }
     }
 }
@@ -223,7 +223,8 @@ fn run_batch(
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "no connection for a batch of submissions");
-                batch.into_iter().for_each(|job| job.fail(e.to_string()));
+                let why = Arc::new(StoreError::Pool(e));
+                batch.into_iter().for_each(|job| job.fail(Arc::clone(&why)));
                 return;
             }
         },
