@@ -6,7 +6,7 @@ use komvux_domain::{Kommunkod, Personnummer};
 use serde_json::{Value, json};
 
 use crate::bodies::{ansokan, anvisa, besluta, person, sok};
-use crate::support::{MS_PUBLIC_URL, STOCKHOLM_ORG, TestApp, tls_client};
+use crate::support::{MS_PUBLIC_URL, STOCKHOLM_ORG, TestApp};
 
 const STOCKHOLM: &str = "0180";
 const GOTEBORG: &str = "1480";
@@ -75,7 +75,15 @@ impl Web {
     pub fn at(ca_pem: &[u8], port: u16, bankid_port: u16) -> Self {
         Self {
             http: browser_client(ca_pem),
-            phone: tls_client(ca_pem, None),
+            // A new connection for every call: the phone's calls are seconds apart, and
+            // a kept connection that the BankID test server closes as idle just as a
+            // call goes out fails it (hyper's IncompleteMessage, seen once in the
+            // browser test).
+            phone: reqwest::Client::builder()
+                .tls_backend_preconfigured(crate::support::tls_config(ca_pem, None))
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
             base: format!("https://localhost:{port}"),
             bankid: format!("https://localhost:{bankid_port}"),
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use komvux_api::{ApiConfig, InternConfig, JwtSettings};
-use komvux_http::config::TlsPaths;
+use komvux_http::config::{Secret, TlsPaths};
 use komvux_http::{Mode, RateLimit};
 use komvux_mina_sidor::{BankIdSettings, MinaSidorConfig, SmtpSecurity, SmtpSettings};
 use komvux_persistence::{IdentityKeys, PoolSettings};
@@ -133,8 +133,8 @@ pub struct FileTls {
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileIdentity {
-    pub hmac_key: Option<String>,
-    pub encryption_key: Option<String>,
+    pub hmac_key: Option<Secret>,
+    pub encryption_key: Option<Secret>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -178,8 +178,8 @@ pub struct Settings {
     pub pool: PoolSettings,
     pub log_format: LogFormat,
     pub retention: Duration,
-    identity_hmac_key: Option<String>,
-    identity_encryption_key: Option<String>,
+    identity_hmac_key: Option<Secret>,
+    identity_encryption_key: Option<Secret>,
     /// Test mode only: the key `dev-token` signs with.
     pub dev_signing_key: Option<PathBuf>,
     /// Test mode only: services `serve` runs beside the gateway.
@@ -366,7 +366,7 @@ fn mina_sidor(m: FileMinaSidor) -> Result<MinaSidorConfig, SettingsError> {
                     source,
                 })?
                 .trim()
-                .to_owned(),
+                .into(),
         ),
     };
     let ttl_hours = m.invitation_ttl_hours.unwrap_or(72);
@@ -579,8 +579,11 @@ impl Settings {
                 Ok(IdentityKeys::insecure_dev_keys())
             }
             (h, e, _) => {
-                let keys = IdentityKeys::from_hex(h.as_deref(), e.as_deref())
-                    .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+                let keys = IdentityKeys::from_hex(
+                    h.as_ref().map(Secret::expose),
+                    e.as_ref().map(Secret::expose),
+                )
+                .map_err(|e| SettingsError::Invalid(e.to_string()))?;
                 if self.mode == Mode::Produktion && keys.is_dev() {
                     return Err(SettingsError::Invalid(
                         "production refuses the DEV ONLY identity keys".into(),
@@ -729,8 +732,8 @@ mod tests {
                 .contains("DEV ONLY")
         );
         let (h, e) = IdentityKeys::generate_hex();
-        s.identity_hmac_key = Some(h);
-        s.identity_encryption_key = Some(e);
+        s.identity_hmac_key = Some(h.into());
+        s.identity_encryption_key = Some(e.into());
         assert!(!s.identity_keys().unwrap().is_dev());
     }
 
@@ -847,6 +850,33 @@ mod tests {
         assert_eq!(s.mode, Mode::Test);
         assert!(s.api.intern.is_some() && s.dev_signing_key.is_some());
         assert!(s.mina_sidor.is_some() && s.dev_services.is_some());
+    }
+
+    #[test]
+    fn no_secret_reaches_a_debug_of_the_settings() {
+        let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
+        f.identity.hmac_key = Some(DEV_HMAC_HEX.into());
+        f.identity.encryption_key = Some(DEV_ENC_HEX.into());
+        let password = std::env::temp_dir().join(format!("komvux-smtp-{}", std::process::id()));
+        std::fs::write(&password, "hemligt-smtp-losenord").unwrap();
+        if let Some(ms) = f.mina_sidor.as_mut() {
+            ms.smtp.username = Some("relay".into());
+            ms.smtp.password_file = Some(password.clone());
+        }
+        let file_debug = format!("{f:?}");
+        let s = Settings::from_file(f).unwrap();
+        std::fs::remove_file(&password).unwrap();
+        let ms = s.mina_sidor.as_ref().unwrap();
+        assert_eq!(
+            ms.smtp.password.as_ref().map(Secret::expose),
+            Some("hemligt-smtp-losenord")
+        );
+        for shown in [file_debug, format!("{s:?}")] {
+            for secret in [DEV_HMAC_HEX, DEV_ENC_HEX, "hemligt-smtp-losenord"] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(shown.contains("Secret(***)"), "{shown}");
+        }
     }
 
     #[test]

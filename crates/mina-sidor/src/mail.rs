@@ -13,7 +13,7 @@ pub struct SmtpSettings {
     /// otherwise `starttls` or `tls`.
     pub security: SmtpSecurity,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<komvux_http::config::Secret>,
     /// The sender, e.g. `Mina sidor för kommuner <no-reply@example.se>`.
     pub from: String,
 }
@@ -63,7 +63,7 @@ impl Mailer {
             .port(s.port)
             .timeout(Some(std::time::Duration::from_secs(10)));
         if let (Some(u), Some(p)) = (&s.username, &s.password) {
-            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+            builder = builder.credentials(Credentials::new(u.clone(), p.expose().to_owned()));
         }
         let from = s
             .from

@@ -32,8 +32,20 @@ macro_rules! tabell2 {
 }
 pub(crate) use tabell2;
 
+/// What the activity log shows: the changes to users and invitations.
+pub(crate) const ACTIVITY: &[&str] = &[
+    "mina-sidor:huvudansvarig",
+    "mina-sidor:bjud-in",
+    "mina-sidor:skicka-inbjudan-igen",
+    "mina-sidor:aterkalla-inbjudan",
+    "mina-sidor:registrering",
+    "mina-sidor:aktivera",
+    "mina-sidor:inaktivera",
+    "mina-sidor:utloggning-alla-enheter",
+];
+
 /// The huvudansvariga's activity log: the kommun's Mina sidor events of
-/// [`crate::mina_sidor::ACTIVITY`], newest first, from the partial index
+/// [`ACTIVITY`], newest first, from the partial index
 /// `audit_log_mina_sidor` (migration 000012), whose condition is named as a literal so
 /// that both planners can prove it (the audit log's millions of reads are not in it).
 macro_rules! ms_activity {
@@ -43,7 +55,7 @@ macro_rules! ms_activity {
                 "audit_log.action LIKE 'mina-sidor:%'",
             ))
             .filter(crate::schema::audit_log::kommunkod.eq($kommun))
-            .filter(crate::schema::audit_log::action.eq_any(crate::mina_sidor::ACTIVITY))
+            .filter(crate::schema::audit_log::action.eq_any(crate::lists::ACTIVITY))
             .order(crate::schema::audit_log::seq.desc())
     };
 }

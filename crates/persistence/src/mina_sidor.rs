@@ -976,18 +976,6 @@ fn user_by_id(c: &mut crate::DbConnection, id: &str) -> Result<MsUser, StoreErro
 
 /// The store's own check that `by` is an active huvudansvarig, read inside the
 /// transaction (a session may be older than a deactivation).
-/// What the activity log shows: the changes to users and invitations.
-pub(crate) const ACTIVITY: &[&str] = &[
-    "mina-sidor:huvudansvarig",
-    "mina-sidor:bjud-in",
-    "mina-sidor:skicka-inbjudan-igen",
-    "mina-sidor:aterkalla-inbjudan",
-    "mina-sidor:registrering",
-    "mina-sidor:aktivera",
-    "mina-sidor:inaktivera",
-    "mina-sidor:utloggning-alla-enheter",
-];
-
 /// One entry of the activity log ([`Store::ms_activity`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MsActivity {

@@ -1,0 +1,426 @@
+//! The audited reads: lookups by person, Tabell 2, the feeds, one message, a person's
+//! export.
+
+use super::*;
+
+impl Store {
+    /// Audits a read of revealed rows (one event per person, as [`Self::audit_read`]);
+    /// their protection flags came with them, so the audit asks for none.
+    pub(super) fn audit_revealed(
+        c: &mut DbConnection,
+        buf: &mut AuditBuf,
+        reader: &Reader,
+        action: &str,
+        kommun: Option<Kommunkod>,
+        revealed: &[Revealed],
+    ) -> Result<(), StoreError> {
+        let persons: Vec<Pseudonym> = revealed
+            .iter()
+            .map(|r| {
+                let p = Pseudonym::from_db(r.row.person.clone());
+                buf.skyddad.insert(p.clone(), r.skyddad);
+                p
+            })
+            .collect();
+        Self::audit_read(c, buf, reader, action, kommun, persons, None)
+    }
+
+    pub(super) fn audit_read(
+        c: &mut DbConnection,
+        buf: &mut AuditBuf,
+        reader: &Reader,
+        action: &str,
+        kommun: Option<Kommunkod>,
+        persons: impl IntoIterator<Item = Pseudonym>,
+        target: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let t = now();
+        let persons: BTreeSet<Pseudonym> = persons.into_iter().collect();
+        // Flags the read already fetched need no second query.
+        let unknown: Vec<&Pseudonym> = persons
+            .iter()
+            .filter(|p| !buf.skyddad.contains_key(*p))
+            .collect();
+        let mut skyddade: Vec<String> = if unknown.is_empty() {
+            Vec::new()
+        } else {
+            ident::table
+                .filter(ident::pseudonym.eq_any(unknown.iter().map(|p| p.as_str())))
+                .filter(ident::skyddade_personuppgifter.eq(true))
+                .select(ident::pseudonym)
+                .load(c)?
+        };
+        skyddade.extend(
+            buf.skyddad
+                .iter()
+                .filter(|(p, skyddad)| **skyddad && persons.contains(*p))
+                .map(|(p, _)| p.as_str().to_owned()),
+        );
+        let mut any = false;
+        for p in &persons {
+            any = true;
+            // Reads about protected persons carry their own action, for follow-up.
+            let action = if skyddade.iter().any(|s| s == p.as_str()) {
+                format!("{action}:skyddad")
+            } else {
+                action.to_owned()
+            };
+            buf.push(
+                reader,
+                kommun,
+                Some(p.clone()),
+                action,
+                target,
+                Outcome::Ok,
+                t,
+            );
+        }
+        if !any {
+            buf.push(
+                reader,
+                kommun,
+                None,
+                action.to_owned(),
+                target,
+                Outcome::Ok,
+                t,
+            );
+        }
+        Ok(())
+    }
+
+    /// The current rows that the batch read for a [`Store::read_person`] (see
+    /// [`crate::reads::Found`]), revealed; the protection flag is kept for the audit.
+    pub(super) fn person_rows(
+        buf: &mut AuditBuf,
+        personnummer: &Personnummer,
+    ) -> (Option<Pseudonym>, Vec<Revealed>) {
+        let FoundPerson { identity, mut rows } = buf
+            .found
+            .take()
+            .unwrap_or_else(|| unreachable!("read_person always declares its lookup"));
+        let Some((person, skyddad)) = identity else {
+            return (None, Vec::new());
+        };
+        buf.skyddad.insert(person.clone(), skyddad);
+        rows.retain(|r| r.aktuell);
+        let revealed = messages::reveal_known(rows, *personnummer, skyddad);
+        (Some(person), revealed)
+    }
+
+    /// The person's utbildningsbehov (current versions, every status).
+    pub fn utbildningsbehov_for_person(
+        &self,
+        reader: &Reader,
+        personnummer: &Personnummer,
+    ) -> Read<Vec<UtbildningsbehovRecord>> {
+        self.read_person(
+            reader,
+            personnummer,
+            MessageKind::Utbildningsbehov,
+            "las:utbildningsbehov",
+            |_, rows| {
+                rows.into_iter()
+                    .map(Revealed::into_utbildningsbehov)
+                    .collect()
+            },
+        )
+    }
+
+    /// Tabell 2: active utbildningsbehov of the kommun's residents, oldest first.
+    pub fn aktiva_utbildningsbehov(
+        &self,
+        reader: &Reader,
+        hemkommun: Kommunkod,
+        page: u32,
+        limit: u32,
+    ) -> Read<Page<UtbildningsbehovRecord>> {
+        if !reader.may_see(Some(&hemkommun.to_string())) {
+            return Read::ready(Err(StoreError::OtillatenKommun(hemkommun)));
+        }
+        let page = page.max(1);
+        let limit = limit.clamp(1, 100);
+        let reader = reader.clone();
+        self.read_audited(move |store, c, buf| {
+            let today = messages::today().to_string();
+            let offset = i64::from(page - 1) * i64::from(limit);
+            // The valid entries' count and the oldest one's mottaget from the range of
+            // messages_tabell2_valid, then the page's walk in messages_tabell2 from
+            // there, so years of expired anvisningar before it are never read
+            // (docs/performance.md).
+            let (total, frontier): (i64, Option<i64>) =
+                tabell2!(hemkommun.to_string(), today.clone())
+                    .select((diesel::dsl::count_star(), diesel::dsl::min(msg::mottaget)))
+                    .get_result(c)?;
+            let ids = match frontier {
+                None => Vec::new(),
+                Some(frontier) => crate::lists::tabell2_page_ids(
+                    c,
+                    &hemkommun.to_string(),
+                    &today,
+                    frontier,
+                    i64::from(limit),
+                    offset,
+                )?,
+            };
+            let mut rows: Vec<MessageRow> = msg::table.filter(msg::id.eq_any(&ids)).load(c)?;
+            rows.sort_by(|a, b| (a.mottaget, &a.id).cmp(&(b.mottaget, &b.id)));
+            let revealed = messages::reveal_rows(c, &store.inner.keys, rows)?;
+            Self::audit_revealed(
+                c,
+                buf,
+                &reader,
+                "lista:utbildningsbehov",
+                Some(hemkommun),
+                &revealed,
+            )?;
+            let data = revealed
+                .into_iter()
+                .map(Revealed::into_utbildningsbehov)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                data,
+                page,
+                limit,
+                total: total.max(0) as u64,
+            })
+        })
+    }
+
+    /// The person's utbildningsbeslut (current versions) in the reader's kommuner.
+    pub fn utbildningsbeslut_for_person(
+        &self,
+        reader: &Reader,
+        personnummer: &Personnummer,
+    ) -> Read<Vec<UtbildningsbeslutRecord>> {
+        self.read_person(
+            reader,
+            personnummer,
+            MessageKind::Utbildningsbeslut,
+            "las:utbildningsbeslut",
+            |r, rows| {
+                rows.into_iter()
+                    .filter(|row| r.may_see(row.row.kommunkod.as_deref()))
+                    .map(Revealed::into_utbildningsbeslut)
+                    .collect()
+            },
+        )
+    }
+
+    /// The kommun's utbildningsbeslut feed after `after`: every version in commit order.
+    pub fn utbildningsbeslut_feed(
+        &self,
+        reader: &Reader,
+        kommun: Kommunkod,
+        after: Cursor,
+        limit: u32,
+    ) -> Read<Feed<UtbildningsbeslutRecord>> {
+        if !reader.may_see(Some(&kommun.to_string())) {
+            return Read::ready(Err(StoreError::OtillatenKommun(kommun)));
+        }
+        let limit = limit.clamp(1, 1000);
+        let reader = reader.clone();
+        self.read_audited(move |store, c, buf| {
+            let keys = &store.inner.keys;
+            let feed_name = crate::feeds::FeedName::Utbildningsbeslut;
+            // Only a cursor handed out for this kommun (or one of the older, unbound
+            // form), and never one beyond the head: either would skip decisions.
+            let issued_here = match after.binding() {
+                None => true,
+                Some((k, mac)) => {
+                    let text = crate::feeds::bound_text(feed_name.tag(), k, after.position());
+                    k == kommun
+                        && subtle::ConstantTimeEq::ct_eq(&keys.cursor_mac(&text)[..], &mac[..])
+                            .into()
+                }
+            };
+            if !issued_here || after.position() > crate::feeds::head(c, feed_name)? {
+                return Err(StoreError::InvalidCursor);
+            }
+            let rows: Vec<MessageRow> = beslut_feed!(kommun.to_string(), after.position())
+                .limit(i64::from(limit))
+                .load(c)?;
+            let position = rows
+                .last()
+                .and_then(|r| r.beslut_pos)
+                .map_or(after.position(), |p| p.max(after.position()));
+            let mac = keys.cursor_mac(&crate::feeds::bound_text(feed_name.tag(), kommun, position));
+            let next = Cursor::bound_utbildningsbeslut(kommun, position, mac);
+            let revealed = messages::reveal_rows(c, &store.inner.keys, rows)?;
+            Self::audit_revealed(
+                c,
+                buf,
+                &reader,
+                "flode:utbildningsbeslut",
+                Some(kommun),
+                &revealed,
+            )?;
+            let data = revealed
+                .into_iter()
+                .map(|r| {
+                    // A feed entry shows the version it stands for, not only the newest.
+                    Revealed::into_utbildningsbeslut(r)
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Feed { data, efter: next })
+        })
+    }
+
+    /// Whether the person takes part in etableringsprogrammet.
+    pub fn etableringsprogram_for_person(
+        &self,
+        reader: &Reader,
+        personnummer: &Personnummer,
+    ) -> Read<EtableringsprogramRecord> {
+        let p = *personnummer;
+        self.read_person(
+            reader,
+            personnummer,
+            MessageKind::Etableringsprogram,
+            "las:etableringsprogram",
+            move |_, mut rows| match rows.pop() {
+                Some(r) => r.into_etableringsprogram(),
+                None => Ok(EtableringsprogramRecord {
+                    program: komvux_domain::message::Etableringsprogram::deltar_inte(p),
+                }),
+            },
+        )
+    }
+
+    /// A kommun message by id, if the reader may see its kommun. Another kommun's
+    /// message is `NotFound`, exactly like a missing one.
+    pub fn message(&self, reader: &Reader, id: MeddelandeId) -> Read<StoredMessage> {
+        let reader = reader.clone();
+        self.read_audited(move |store, c, buf| {
+            let row: Option<MessageRow> = msg::table
+                .find(id.to_string())
+                .filter(msg::author.eq(komvux_domain::Author::Kommun.as_str()))
+                .first(c)
+                .optional()?;
+            let Some(row) = row.filter(|r| reader.may_see(r.kommunkod.as_deref())) else {
+                // Probing for ids leaves a trace (journaled although the read fails).
+                buf.push(
+                    &reader,
+                    None,
+                    None,
+                    "las:meddelande".to_owned(),
+                    None,
+                    Outcome::Refused("hittades_inte"),
+                    now(),
+                );
+                return Err(StoreError::NotFound);
+            };
+            let kommun = row
+                .kommunkod
+                .as_deref()
+                .and_then(|k| Kommunkod::parse(k).ok());
+            let target = id.to_string();
+            Self::audit_read(
+                c,
+                buf,
+                &reader,
+                "las:meddelande",
+                kommun,
+                [Pseudonym::from_db(row.person.clone())],
+                Some(&target),
+            )?;
+            messages::reveal_rows(c, &store.inner.keys, vec![row])?
+                .pop()
+                .ok_or(StoreError::NotFound)?
+                .into_stored_message()
+        })
+    }
+
+    /// Af's feed of every kommun message version, in commit order.
+    pub fn handelser(
+        &self,
+        reader: &Reader,
+        after: Cursor,
+        limit: u32,
+    ) -> Read<Feed<StoredMessage>> {
+        let limit = limit.clamp(1, 1000);
+        let reader = reader.clone();
+        self.read_audited(move |store, c, buf| {
+            // Messages committed before this read get their positions first.
+            store.sequence_feed()?;
+            let rows: Vec<MessageRow> = crate::lists::handelser_feed!(after.position())
+                .limit(i64::from(limit))
+                .load(c)?;
+            let rows: Vec<MessageRow> = rows
+                .into_iter()
+                .filter(|r| reader.may_see(r.kommunkod.as_deref()))
+                .collect();
+            let next = rows
+                .last()
+                .and_then(|r| r.handelse_pos)
+                .map_or(after, |p| after.advanced(p));
+            let revealed = messages::reveal_rows(c, &store.inner.keys, rows)?;
+            Self::audit_revealed(c, buf, &reader, "flode:handelser", None, &revealed)?;
+            let data = revealed
+                .into_iter()
+                .map(Revealed::into_stored_message)
+                .collect::<Result<_, _>>()?;
+            Ok(Feed { data, efter: next })
+        })
+    }
+
+    /// Everything about one person: both directions, current versions and history.
+    pub fn person(&self, reader: &Reader, personnummer: &Personnummer) -> Read<PersonRecord> {
+        let reader = reader.clone();
+        let personnummer = *personnummer;
+        self.read_audited(move |store, c, buf| {
+            let Some(person) = identities::find(c, &store.inner.keys, &personnummer)? else {
+                Self::audit_read(c, buf, &reader, "las:person", None, None, None)?;
+                return Ok(PersonRecord {
+                    personnummer,
+                    skyddade_personuppgifter: false,
+                    utbildningsbehov: Vec::new(),
+                    utbildningsbeslut: Vec::new(),
+                    etableringsprogram: EtableringsprogramRecord {
+                        program: komvux_domain::message::Etableringsprogram::deltar_inte(
+                            personnummer,
+                        ),
+                    },
+                    meddelanden: Vec::new(),
+                });
+            };
+            let rows: Vec<MessageRow> = msg::table
+                .filter(msg::person.eq(person.as_str()))
+                .order((msg::mottaget.asc(), msg::id.asc()))
+                .load(c)?;
+            let skyddad = identities::is_skyddad(c, &person)?;
+            Self::audit_read(c, buf, &reader, "las:person", None, [person], None)?;
+            let mut out = PersonRecord {
+                personnummer,
+                skyddade_personuppgifter: skyddad,
+                utbildningsbehov: Vec::new(),
+                utbildningsbeslut: Vec::new(),
+                etableringsprogram: EtableringsprogramRecord {
+                    program: komvux_domain::message::Etableringsprogram::deltar_inte(personnummer),
+                },
+                meddelanden: Vec::new(),
+            };
+            for r in messages::reveal_rows(c, &store.inner.keys, rows)? {
+                let kind = MessageKind::parse(&r.row.kind)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let current = r.row.aktuell;
+                match kind {
+                    MessageKind::Utbildningsbehov if current => {
+                        out.utbildningsbehov.push(r.into_utbildningsbehov()?)
+                    }
+                    MessageKind::Utbildningsbeslut if current => {
+                        out.utbildningsbeslut.push(r.into_utbildningsbeslut()?)
+                    }
+                    MessageKind::Etableringsprogram if current => {
+                        out.etableringsprogram = r.into_etableringsprogram()?
+                    }
+                    MessageKind::Utbildningsbehov
+                    | MessageKind::Utbildningsbeslut
+                    | MessageKind::Etableringsprogram => {}
+                    _ => out.meddelanden.push(r.into_stored_message()?),
+                }
+            }
+            Ok(out)
+        })
+    }
+}
