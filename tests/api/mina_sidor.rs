@@ -789,6 +789,16 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
         "{}",
         r.body
     );
+    // The error summary takes the focus; digits get a number pad; the menu marks the page.
+    assert!(
+        r.body.contains("tabindex=\"-1\" autofocus")
+            && r.body.contains("name=\"personnummer\" value=\"")
+            && r.body.contains("inputmode=\"numeric\"")
+            && r.body
+                .contains("href=\"/mina-sidor/registrera\" aria-current=\"page\""),
+        "{}",
+        r.body
+    );
 
     // a rule's warning shows on the receipt page; a rule's error on the form
     let q = person(922);

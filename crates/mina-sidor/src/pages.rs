@@ -27,6 +27,28 @@ pub(crate) struct Ctx<'a> {
     pub user: Option<&'a MsUser>,
     pub csrf: &'a str,
     pub test_mode: bool,
+    /// The path asked for; the menu item it belongs to is `aria-current="page"`.
+    pub path: &'a str,
+}
+
+/// The menu: (path under [`BASE`], text); a page belongs to the item whose path is the
+/// longest prefix of its own.
+const MENU: &[(&str, &str)] = &[
+    ("/", "Start"),
+    ("/sok", "Sök person"),
+    ("/aktiva", "Aktiva utbildningsbehov"),
+    ("/etableringsprogrammet", "Etableringsprogrammet"),
+    ("/registrera", "Registrera"),
+    ("/anvandare", "Användare"),
+];
+
+/// The menu item `path` belongs to.
+fn current_item(path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix(BASE)?;
+    MENU.iter()
+        .map(|(p, _)| *p)
+        .filter(|p| rest == *p || (*p != "/" && rest.starts_with(&format!("{p}/"))))
+        .max_by_key(|p| p.len())
 }
 
 pub(crate) fn layout(title: &str, ctx: Ctx<'_>, content: Markup) -> Markup {
@@ -63,13 +85,13 @@ pub(crate) fn layout(title: &str, ctx: Ctx<'_>, content: Markup) -> Markup {
                     @if let Some(user) = ctx.user {
                         nav aria-label="Huvudmeny" class="bredd" {
                             ul {
-                                li { a href={ (BASE) "/" } { "Start" } }
-                                li { a href={ (BASE) "/sok" } { "Sök person" } }
-                                li { a href={ (BASE) "/aktiva" } { "Aktiva utbildningsbehov" } }
-                                li { a href={ (BASE) "/etableringsprogrammet" } { "Etableringsprogrammet" } }
-                                li { a href={ (BASE) "/registrera" } { "Registrera" } }
-                                @if user.roll == Roll::Huvudansvarig {
-                                    li { a href={ (BASE) "/anvandare" } { "Användare" } }
+                                @for (path, text) in MENU {
+                                    @if *path != "/anvandare" || user.roll == Roll::Huvudansvarig {
+                                        li {
+                                            a href={ (BASE) (path) }
+                                                aria-current=[(current_item(ctx.path) == Some(*path)).then_some("page")] { (text) }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -94,6 +116,7 @@ pub(crate) fn message_page(title: &str, text: &str, ctx: Option<Ctx<'_>>) -> Mar
         user: None,
         csrf: "",
         test_mode: false,
+        path: "",
     });
     layout(
         title,
@@ -119,7 +142,7 @@ impl Errors {
     pub(crate) fn summary(&self, known: &dyn Fn(&str) -> bool) -> Markup {
         html! {
             @if !self.0.is_empty() {
-                div class="felsammanfattning" role="alert" aria-labelledby="fel-rubrik" tabindex="-1" {
+                div class="felsammanfattning" role="alert" aria-labelledby="fel-rubrik" tabindex="-1" autofocus {
                     h2 id="fel-rubrik" { "Formuläret innehåller fel" }
                     ul {
                         @for e in &self.0 {
@@ -215,6 +238,19 @@ pub(crate) fn label(field: &str) -> &str {
     }
 }
 
+/// Fields typed as digits: a phone shows its number pad (personnummer, points, pace).
+fn numeric(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    [
+        "personnummer",
+        "poang",
+        "studietakt",
+        "ny_studietakt",
+        "ny_poang",
+    ]
+    .contains(&last)
+}
+
 /// A labelled text field with its hint and errors.
 pub(crate) fn text_field(
     name: &str,
@@ -232,6 +268,7 @@ pub(crate) fn text_field(
             @if let Some(h) = hint { span class="hint" id={ (id) "-hint" } { (h) } }
             @for e in &errs { span class="felmeddelande" id={ (id) "-fel" } { "Fel: " (e.meddelande) } }
             input type="text" id=(id) name=(name) value=(value.unwrap_or(""))
+                inputmode=[numeric(name).then_some("numeric")]
                 autocomplete=(extra.unwrap_or("off"))
                 aria-describedby=[described]
                 aria-invalid=[(!errs.is_empty()).then_some("true")];
@@ -346,6 +383,25 @@ pub(crate) fn table(caption: &str, columns: &[&str], rows: &[Value]) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod menu_tests {
+    use super::current_item;
+
+    #[test]
+    fn a_page_marks_the_menu_item_it_belongs_to() {
+        for (path, item) in [
+            ("/mina-sidor/", Some("/")),
+            ("/mina-sidor/sok", Some("/sok")),
+            ("/mina-sidor/registrera/ansokan", Some("/registrera")),
+            ("/mina-sidor/anvandare/aktivitet", Some("/anvandare")),
+            ("/mina-sidor/sokning", None),
+            ("/annat", None),
+        ] {
+            assert_eq!(current_item(path), item, "{path}");
         }
     }
 }

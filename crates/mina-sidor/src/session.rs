@@ -127,6 +127,8 @@ impl ResponseError for PageError {
 pub(crate) struct Inloggad {
     pub user: MsUser,
     pub csrf: String,
+    /// The path asked for (the menu marks its page `aria-current`).
+    pub path: String,
 }
 
 impl Inloggad {
@@ -167,6 +169,7 @@ impl FromRequest for Inloggad {
         let state = req.app_data::<web::Data<MinaSidorState>>().cloned();
         let ms = req.app_data::<web::Data<MinaSidor>>().cloned();
         let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        let path = req.path().to_owned();
         Box::pin(async move {
             let (Some(state), Some(ms)) = (state, ms) else {
                 return Err(PageError::Internal("no app state".into()));
@@ -183,6 +186,7 @@ impl FromRequest for Inloggad {
             Ok(Inloggad {
                 user: session.user,
                 csrf: session.csrf,
+                path,
             })
         })
     }

@@ -97,6 +97,7 @@ fn ctx<'a>(state: &MinaSidorState, who: &'a Inloggad) -> Ctx<'a> {
         user: Some(&who.user),
         csrf: &who.csrf,
         test_mode: test_mode(state),
+        path: &who.path,
     }
 }
 
@@ -105,6 +106,7 @@ fn anon_ctx<'a>(state: &MinaSidorState, token: &'a AnonCsrf) -> Ctx<'a> {
         user: None,
         csrf: &token.token,
         test_mode: test_mode(state),
+        path: "",
     }
 }
 
