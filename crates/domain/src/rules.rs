@@ -9,7 +9,7 @@
 use time::Duration;
 
 use crate::kurs::Kurskod;
-use crate::message::{AntagningBeslut, KommunMeddelande};
+use crate::message::AntagningBeslut;
 use crate::party::KommunMessage;
 use crate::tid::{Datum, Period};
 use crate::validation::FieldError;
@@ -103,12 +103,12 @@ impl KommunMessage {
         let today = ctx.today;
         match self {
             Self::Ansokan(m) => {
-                if let Some(b) = body(m) {
+                if let Some(b) = m.body() {
                     f.date_not_ahead("ansokningsdatum", b.ansokningsdatum, today);
                 }
             }
             Self::Antagning(m) => {
-                if let Some(b) = body(m) {
+                if let Some(b) = m.body() {
                     f.date_not_ahead("beslutsdatum", b.beslutsdatum, today);
                     let decided = matches!(
                         b.beslut,
@@ -130,7 +130,7 @@ impl KommunMessage {
                 }
             }
             Self::Avbrott(m) => {
-                if let Some(b) = body(m) {
+                if let Some(b) = m.body() {
                     f.date_not_ahead("avbrottsdatum", b.avbrottsdatum, today);
                     if let Some(beslut) = &ctx.beslut {
                         for (i, k) in b.kurskoder.iter().flatten().enumerate() {
@@ -141,23 +141,19 @@ impl KommunMessage {
                 }
             }
             Self::Forandring(m) => {
-                if let (Some(b), Some(beslut)) = (body(m), &ctx.beslut) {
+                if let (Some(b), Some(beslut)) = (m.body(), &ctx.beslut) {
                     f.in_beslut("kurskod", b.kurskod(), beslut);
                     f.not_before_beslut("giltig_fran", b.giltig_fran(), beslut);
                 }
             }
             Self::Betyg(m) => {
-                if let Some(b) = body(m) {
+                if let Some(b) = m.body() {
                     f.date_not_ahead("betygsdatum", b.betygsdatum(), today);
                 }
             }
         }
         f
     }
-}
-
-fn body<B: crate::message::KommunBody>(m: &KommunMeddelande<B>) -> Option<&B> {
-    m.body()
 }
 
 #[cfg(test)]

@@ -37,6 +37,12 @@ impl ValidationErrors {
         Self(vec![error])
     }
 
+    /// The errors found elsewhere (the domain's rules), or `None` when there is none:
+    /// the value is never empty.
+    pub fn from_errors(errors: Vec<FieldError>) -> Option<Self> {
+        (!errors.is_empty()).then_some(Self(errors))
+    }
+
     pub fn errors(&self) -> &[FieldError] {
         &self.0
     }

@@ -285,6 +285,14 @@ pub const ENVIRONMENT: &[(&str, &str, EnvKind)] = &[
     ("KOMVUX_INTERN_KEYS", "intern.keys", EnvKind::List),
 ];
 
+/// A dotted key as its tables and its last part: `tls.crls` → (`[tls]`, `crls`).
+fn split_key(key: &str) -> (Vec<&str>, &str) {
+    match key.rsplit_once('.') {
+        Some((tables, last)) => (tables.split('.').collect(), last),
+        None => (Vec::new(), key),
+    }
+}
+
 impl FileSettings {
     pub fn load(path: Option<&Path>) -> Result<Self, SettingsError> {
         let Some(path) = path else {
@@ -325,11 +333,9 @@ impl FileSettings {
                         .collect(),
                 ),
             };
-            let (tables, last) = key
-                .rsplit_once('.')
-                .map_or((None, key), |(t, l)| (Some(t), l));
+            let (tables, last) = split_key(key);
             let mut at = &mut table;
-            for part in tables.into_iter().flat_map(|t| t.split('.')) {
+            for part in tables {
                 at = at
                     .entry(part)
                     .or_insert_with(|| toml::Value::Table(toml::Table::new()))
@@ -802,11 +808,9 @@ mod tests {
             f.apply_env(|k| (k == name).then(|| value.to_owned()))
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             let shown = toml::Table::try_from(&f).unwrap();
-            let (tables, last) = key
-                .rsplit_once('.')
-                .map_or((None, key), |(t, l)| (Some(t), l));
+            let (tables, last) = split_key(key);
             let mut at = &shown;
-            for part in tables.into_iter().flat_map(|t| t.split('.')) {
+            for part in tables {
                 at = at[part]
                     .as_table()
                     .unwrap_or_else(|| panic!("{name}: {part}"));

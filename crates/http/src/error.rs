@@ -391,20 +391,7 @@ impl ApiError {
             ),
             StoreError::NotFound => ApiError::not_found(),
             StoreError::Conflict(what) => ApiError::new(ProblemKind::Konflikt, what),
-            StoreError::Rules(errors) => {
-                let detail = match errors.len() {
-                    1 => "1 fält är felaktigt".to_owned(),
-                    n => format!("{n} fält är felaktiga"),
-                };
-                let errors = errors
-                    .into_iter()
-                    .map(|mut e| {
-                        e.falt = at(&e.falt);
-                        e
-                    })
-                    .collect();
-                ApiError::with_errors(ProblemKind::Valideringsfel, detail, errors)
-            }
+            StoreError::Rules(errors) => ApiError::validation(errors.prefixed(prefix)),
             StoreError::Items(items) => {
                 let mut kinds = Vec::new();
                 let mut errors = Vec::new();

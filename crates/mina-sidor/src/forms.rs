@@ -9,7 +9,7 @@ use komvux_domain::{FromJson, KommunActor, KommunMeddelande, KommunMessage, Komm
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
-use super::pages::{Errors, select_field, text_field};
+use super::pages::{Errors, NUMBERS, select_field, text_field};
 use super::session::FormData;
 use komvux_http::body;
 use komvux_http::config::Mode;
@@ -36,8 +36,6 @@ pub(crate) const ALL: [Typ; 5] = [
 /// How many course rows a form shows at first, and at most.
 pub(crate) const KURS_ROWS: usize = 3;
 pub(crate) const MAX_KURS_ROWS: usize = 50;
-
-const NUMBERS: &[&str] = &["poang", "studietakt", "ny_studietakt", "ny_poang"];
 
 const KURS_FIELDS: &[&str] = Kurs::FIELDS;
 

@@ -238,17 +238,13 @@ pub(crate) fn label(field: &str) -> &str {
     }
 }
 
-/// Fields typed as digits: a phone shows its number pad (personnummer, points, pace).
+/// The form fields that are whole numbers in the API body.
+pub(crate) const NUMBERS: &[&str] = &["poang", "studietakt", "ny_studietakt", "ny_poang"];
+
+/// Fields typed as digits: a phone shows its number pad (personnummer and [`NUMBERS`]).
 fn numeric(name: &str) -> bool {
     let last = name.rsplit('.').next().unwrap_or(name);
-    [
-        "personnummer",
-        "poang",
-        "studietakt",
-        "ny_studietakt",
-        "ny_poang",
-    ]
-    .contains(&last)
+    last == "personnummer" || NUMBERS.contains(&last)
 }
 
 /// A labelled text field with its hint and errors.

@@ -33,8 +33,8 @@ pub enum StoreError {
     Conflict(&'static str),
     /// The message breaks one of the domain's rules (`komvux_domain::rules`): each error
     /// names its field.
-    #[error("meddelandet bryter mot {} regler", .0.len())]
-    Rules(Vec<komvux_domain::FieldError>),
+    #[error("meddelandet bryter mot regler: {0}")]
+    Rules(komvux_domain::ValidationErrors),
     /// Items of a bulk operation were refused; nothing was stored.
     #[error("{} meddelanden i basladdningen nekades", .0.len())]
     Items(Vec<ItemError>),

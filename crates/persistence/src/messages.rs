@@ -145,7 +145,8 @@ fn rule_context(
     person: &Pseudonym,
     kommun: Kommunkod,
 ) -> Result<Context, StoreError> {
-    let today = Datum::from_date(today().date().next_day().unwrap_or(today().date()));
+    let utc = today().date();
+    let today = Datum::from_date(utc.next_day().unwrap_or(utc));
     // The newest current message of `kind` for the person (in `kommun`, or any).
     let current = |conn: &mut DbConnection, kind: MessageKind, kommun: Option<Kommunkod>| {
         let q = messages::table
@@ -242,8 +243,8 @@ pub(crate) fn insert_kommun(
             return Err(StoreError::MissingUtbildningsbeslut);
         }
         let findings = message.check(&rule_context(conn, message, &person, kommun)?);
-        if !findings.errors.is_empty() {
-            return Err(StoreError::Rules(findings.errors));
+        if let Some(errors) = komvux_domain::ValidationErrors::from_errors(findings.errors) {
+            return Err(StoreError::Rules(errors));
         }
         varningar = findings.warnings.into_iter().map(Varning::from).collect();
     }

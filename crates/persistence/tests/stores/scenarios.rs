@@ -1428,6 +1428,7 @@ pub(crate) fn rules_refuse_errors_and_report_warnings(db: &TestDatabase) {
     };
     assert_eq!(
         errors
+            .errors()
             .iter()
             .map(|e| (e.falt.as_str(), e.kod))
             .collect::<Vec<_>>(),
