@@ -296,37 +296,53 @@ async fn mina_sidor_in_a_real_browser() {
     bankid(&c, &web, &user.expose(), None).await;
     wait_h1(&c, "Mina sidor – Stockholm").await;
 
-    // looks a person up
+    // looks a person up: the search answers with a redirect to the person page, whose
+    // address holds an opaque id, never the personnummer
     click(&c, "a[href='/mina-sidor/sok']").await;
     wait_h1(&c, "Sök person").await;
     checker.check(&c, "06-sok").await;
     fill(&c, "f-personnummer", &decided.expose()).await;
     click(&c, "form button.primar").await;
-    wait_h1(&c, "Sökresultat").await;
+    wait_h1(&c, "Person").await;
     let page = c.source().await.unwrap();
     assert!(page.contains("Utbildningsbeslut 1") && page.contains("Utbildningsbehov 1"));
+    let url = c.current_url().await.unwrap().to_string();
     assert!(
-        !c.current_url()
-            .await
-            .unwrap()
-            .as_str()
-            .contains(&decided.expose())
+        url.contains("/mina-sidor/person/") && !url.contains(&decided.expose()),
+        "{url}"
     );
-    checker.check(&c, "07-sokresultat").await;
+    checker.check(&c, "07-person").await;
 
     // Tabell 2
     click(&c, "a[href='/mina-sidor/aktiva']").await;
     wait_h1(&c, "Aktiva utbildningsbehov").await;
     assert!(c.source().await.unwrap().contains(&resident.expose()));
     checker.check(&c, "08-aktiva").await;
-
-    // registers an ansökan: first with a mistake, then right
     click(&c, "a[href='/mina-sidor/registrera']").await;
     wait_h1(&c, "Registrera").await;
     checker.check(&c, "09-registrera").await;
-    click(&c, "a[href='/mina-sidor/registrera/ansokan']").await;
-    wait_h1(&c, "Registrera ansökan").await;
+
+    // the person-centred flow: search → person page → register pre-filled → receipt →
+    // the history shows it → correct it → remove it (after a confirmation)
+    click(&c, "a[href='/mina-sidor/sok']").await;
+    wait_h1(&c, "Sök person").await;
     fill(&c, "f-personnummer", &resident.expose()).await;
+    click(&c, "form button.primar").await;
+    wait_h1(&c, "Person").await;
+    assert!(
+        c.source()
+            .await
+            .unwrap()
+            .contains("Kommunen har inte skickat några meddelanden om personen.")
+    );
+    click(&c, "a[href^='/mina-sidor/registrera/ansokan?person=']").await;
+    wait_h1(&c, "Registrera ansökan").await;
+    let prefilled = find(&c, "#f-personnummer")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(prefilled.as_deref(), Some(resident.expose().as_str()));
     fill(&c, "f-ansokningsdatum", "2026-03-01").await;
     fill(&c, "f-kurser-0-kurskod", "MATMAT01a").await;
     fill(&c, "f-kurser-0-kursnamn", "Matematik 1a").await;
@@ -348,6 +364,51 @@ async fn mina_sidor_in_a_real_browser() {
     click(&c, "button[value='registrera']").await;
     let id = find(&c, "#meddelande-id").await.text().await.unwrap();
     checker.check(&c, "11-registrerat").await;
+    click(&c, "a[href^='/mina-sidor/person/']").await;
+    wait_h1(&c, "Person").await;
+    let row = |id: &str| format!("tr[data-meddelande-id='{id}']");
+    let text = find(&c, &row(&id)).await.text().await.unwrap();
+    assert!(
+        text.contains("Ansökan") && text.contains("MATMAT01a") && text.contains("Gäller"),
+        "{text}"
+    );
+    checker.check(&c, "12-person-historik").await;
+
+    // corrects it: the ändring form comes filled from the message
+    click(&c, &format!("a[href$='&rattar={id}']")).await;
+    wait_h1(&c, "Registrera ansökan").await;
+    let value = |css: &'static str| {
+        let c = &c;
+        async move { find(c, css).await.prop("value").await.unwrap().unwrap() }
+    };
+    assert_eq!(value("#f-status").await, "andring");
+    assert_eq!(value("#f-ersatter").await, id);
+    assert_eq!(value("#f-kurser-0-kurskod").await, "MATMAT01a");
+    assert_eq!(value("#f-ansokningsdatum").await, "2026-03-01");
+    fill(&c, "f-kurser-0-kursnamn", "Matematik 1a, kväll").await;
+    click(&c, "button[value='registrera']").await;
+    let corrected = find(&c, "#meddelande-id").await.text().await.unwrap();
+    assert_ne!(corrected, id);
+    click(&c, "a[href^='/mina-sidor/person/']").await;
+    wait_h1(&c, "Person").await;
+    let old = find(&c, &row(&id)).await.text().await.unwrap();
+    assert!(old.contains("Ersatt av en ändring"), "{old}");
+    let new = find(&c, &row(&corrected)).await.text().await.unwrap();
+    assert!(new.contains("Ändring") && new.contains("Gäller"), "{new}");
+
+    // removes the correction, after a confirmation
+    click(&c, &format!("a[href$='/ta-bort/{corrected}']")).await;
+    wait_h1(&c, "Vill du ta bort meddelandet?").await;
+    checker.check(&c, "13-ta-bort").await;
+    click(&c, "form button.primar").await;
+    wait_h1(&c, "Meddelandet är registrerat").await;
+    click(&c, "a[href^='/mina-sidor/person/']").await;
+    wait_h1(&c, "Person").await;
+    let removed = find(&c, &row(&corrected)).await.text().await.unwrap();
+    assert!(removed.contains("Borttaget"), "{removed}");
+    // Back from the person page is the receipt, never a form sent again
+    c.back().await.unwrap();
+    wait_h1(&c, "Meddelandet är registrerat").await;
 
     // Af sees it on its internal feed
     let feed = app.af().get("/handelser").await;
@@ -366,7 +427,7 @@ async fn mina_sidor_in_a_real_browser() {
     c.goto(&format!("{ms_base}{path}")).await.unwrap();
     wait_h1(&c, "Inbjudan kan inte användas").await;
     assert!(c.source().await.unwrap().contains("redan använts"));
-    checker.check(&c, "12-inbjudan-anvand").await;
+    checker.check(&c, "14-inbjudan-anvand").await;
 
     // a user of Göteborg never sees Stockholm's data
     let gbg = person(964);
@@ -380,7 +441,7 @@ async fn mina_sidor_in_a_real_browser() {
     wait_h1(&c, "Sök person").await;
     fill(&c, "f-personnummer", &decided.expose()).await;
     click(&c, "form button.primar").await;
-    wait_h1(&c, "Sökresultat").await;
+    wait_h1(&c, "Person").await;
     let page = c.source().await.unwrap();
     assert!(
         page.contains("Utbildningsbehov 1"),
@@ -395,7 +456,7 @@ async fn mina_sidor_in_a_real_browser() {
     let page = c.source().await.unwrap();
     assert!(!page.contains(&resident.expose()) && !page.contains(&decided.expose()));
 
-    assert_eq!(checker.checked.len(), 13);
+    assert_eq!(checker.checked.len(), 15);
     c.close().await.unwrap();
     drop(driver);
     app.stop().await;

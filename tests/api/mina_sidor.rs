@@ -139,12 +139,17 @@ impl Web {
         .await
     }
 
-    /// Posts a form with the CSRF token of the page at `from`.
+    /// Posts a form with the CSRF token of the page at `from`. A registration answers
+    /// with a redirect to its receipt (Post/Redirect/Get), which is followed.
     pub async fn submit(&self, from: &str, action: &str, form: &[(&str, &str)]) -> Page {
         let csrf = self.get(from).await.csrf();
         let mut all = vec![("csrf", csrf.as_str())];
         all.extend_from_slice(form);
-        self.post(action, &all).await
+        let r = self.post(action, &all).await;
+        if r.status == 303 && r.location().starts_with("/mina-sidor/registrerat/") {
+            return self.get(r.location()).await;
+        }
+        r
     }
 
     /// Posts the ansökan form with owned pairs, as the test's form builder makes them.
@@ -157,15 +162,30 @@ impl Web {
         self.submit(path, path, &refs).await
     }
 
-    /// Looks a person up on the search page.
+    /// Looks a person up on the search page and follows the redirect to the person
+    /// page (whose address holds an opaque id, never the personnummer).
     pub async fn search(&self, p: &Personnummer) -> Page {
+        let page = self.person_page_of(p).await;
+        self.get(&page).await
+    }
+
+    /// The search's answer: the address of the person page it redirects to.
+    pub async fn person_page_of(&self, p: &Personnummer) -> String {
         let pnr = p.expose();
-        self.submit(
-            "/mina-sidor/sok",
-            "/mina-sidor/sok",
-            &[("personnummer", &pnr)],
-        )
-        .await
+        let r = self
+            .submit(
+                "/mina-sidor/sok",
+                "/mina-sidor/sok",
+                &[("personnummer", &pnr)],
+            )
+            .await;
+        assert_eq!(r.status, 303, "Post/Redirect/Get: {}", r.body);
+        let to = r.location().to_owned();
+        assert!(
+            to.starts_with("/mina-sidor/person/") && !to.contains(&pnr) && !to.contains(&pnr[2..]),
+            "{to}"
+        );
+        to
     }
 
     /// The phone: identifies the order behind `autostart` in the test app.
@@ -679,6 +699,10 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
     let r = web.search(&p).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("Utbildningsbehov 1"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("Kommunen har inte skickat några meddelanden om personen.")
+    );
     assert!(r.body.contains("Personen har inga utbildningsbeslut"));
     let bad = web
         .submit(
@@ -764,6 +788,57 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
     assert_eq!(r.status, 200, "{}", r.body);
     let m = api.get(&format!("/meddelanden/{id}")).await;
     assert_eq!(m.body["aktuell"], false, "replaced");
+
+    // the person page lists both versions, with who wrote them, and offers to correct
+    // the current one with a form filled from it
+    let corrected = attr_after(&r.body, "<dd id=\"meddelande-id\">").unwrap();
+    let page_path = web.person_page_of(&p).await;
+    let page = web.get(&page_path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for version in [&id, &corrected] {
+        assert!(
+            page.body
+                .contains(&format!("data-meddelande-id=\"{version}\"")),
+            "{version} in {}",
+            page.body
+        );
+    }
+    assert!(page.body.contains("Ersatt av en ändring") && page.body.contains("Testsson"));
+    let rattar = format!(
+        "/mina-sidor/registrera/ansokan?person={}&amp;rattar={corrected}",
+        &page_path[19..]
+    );
+    assert!(page.body.contains(&rattar), "{}", page.body);
+    assert!(
+        !page.body.contains(&format!("rattar={id}")),
+        "a replaced version is not offered"
+    );
+    let prefilled = web.get(&rattar.replace("&amp;", "&")).await;
+    assert_eq!(prefilled.status, 200);
+    for field in [
+        format!("value=\"{corrected}\""),
+        "value=\"MATMAT01a\"".to_owned(),
+        "value=\"2026-03-01\"".to_owned(),
+        format!("value=\"{}\"", p.expose()),
+    ] {
+        assert!(
+            prefilled.body.contains(&field),
+            "{field} in {}",
+            prefilled.body
+        );
+    }
+    assert!(
+        prefilled
+            .body
+            .contains("<option value=\"andring\" selected>")
+    );
+    let audit = app.store.audit_for_person(&p, 0, i64::MAX).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "las:meddelanden" && a.actor_kind == "anvandare"),
+        "the history is an audited read"
+    );
 
     // the precondition problem shows as a form error
     let nobody = person(921).expose();
@@ -904,6 +979,27 @@ pub(crate) async fn a_user_of_another_kommun_sees_nothing_of_it(app: &TestApp) {
         "{}",
         other.body
     );
+    // the person page's address is bound to the session that searched: another user
+    // (or the same user after logging out) gets nothing from it
+    let stockholms_page = stockholm.person_page_of(&p).await;
+    let borrowed = goteborg.get(&stockholms_page).await;
+    assert_eq!(borrowed.status, 404, "{}", borrowed.body);
+    assert!(borrowed.body.contains("Sökningen gäller inte längre"));
+    assert!(!borrowed.body.contains(&p.expose()));
+    let ta_bort = format!("{stockholms_page}/ta-bort/00000000-0000-4000-8000-000000000000");
+    assert_eq!(goteborg.get(&ta_bort).await.status, 404);
+    assert_eq!(stockholm.get(&ta_bort).await.status, 404, "no such message");
+    assert_eq!(
+        goteborg
+            .get(&format!(
+                "/mina-sidor/registrera/ansokan?person={}",
+                &stockholms_page[19..]
+            ))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(stockholm.get(&stockholms_page).await.status, 200);
     assert!(other.body.contains("inga utbildningsbeslut i kommunen"));
     assert!(
         !goteborg

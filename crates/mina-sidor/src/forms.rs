@@ -233,6 +233,47 @@ pub(crate) fn to_json(typ: Typ, form: &FormData, kommun: Kommunkod, rows: usize)
     Value::Object(m)
 }
 
+/// The form a stored message was sent as: the inverse of [`to_json`] for its body
+/// fields and course rows (the header's kommun, time and source are the form's own).
+pub(crate) fn from_fields(typ: Typ, personnummer: &str, fields: &Map<String, Value>) -> FormData {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut out = vec![("personnummer".to_owned(), personnummer.to_owned())];
+    for f in typ.fields() {
+        match fields.get(f) {
+            Some(Value::Array(codes)) => out.push((
+                f.to_owned(),
+                codes.iter().map(text).collect::<Vec<_>>().join(", "),
+            )),
+            Some(v) => out.push((f.to_owned(), text(v))),
+            None => {}
+        }
+    }
+    if typ.has_kurser() {
+        out.extend(kurs_rows(fields));
+    }
+    FormData(out)
+}
+
+/// The course rows of a stored body as form fields (`kurser[0].kurskod`, ...).
+pub(crate) fn kurs_rows(fields: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let rows = fields.get("kurser").and_then(Value::as_array);
+    for (i, kurs) in rows.into_iter().flatten().enumerate().take(MAX_KURS_ROWS) {
+        for f in KURS_FIELDS {
+            match kurs.get(*f) {
+                Some(Value::String(s)) => out.push((format!("kurser[{i}].{f}"), s.clone())),
+                Some(Value::Null) | None => {}
+                Some(v) => out.push((format!("kurser[{i}].{f}"), v.to_string())),
+            }
+        }
+    }
+    out
+}
+
 fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)

@@ -45,6 +45,12 @@ const MENU: &[(&str, &str)] = &[
 /// The menu item `path` belongs to.
 fn current_item(path: &str) -> Option<&'static str> {
     let rest = path.strip_prefix(BASE)?;
+    // A person page is where a search leads.
+    let rest = if rest.starts_with("/person/") {
+        "/sok"
+    } else {
+        rest
+    };
     MENU.iter()
         .map(|(p, _)| *p)
         .filter(|p| rest == *p || (*p != "/" && rest.starts_with(&format!("{p}/"))))
@@ -394,6 +400,7 @@ mod menu_tests {
             ("/mina-sidor/sok", Some("/sok")),
             ("/mina-sidor/registrera/ansokan", Some("/registrera")),
             ("/mina-sidor/anvandare/aktivitet", Some("/anvandare")),
+            ("/mina-sidor/person/abc", Some("/sok")),
             ("/mina-sidor/sokning", None),
             ("/annat", None),
         ] {

@@ -127,6 +127,8 @@ impl ResponseError for PageError {
 pub(crate) struct Inloggad {
     pub user: MsUser,
     pub csrf: String,
+    /// The session's server-side id (binds what this session may open again).
+    pub session_id: String,
     /// The path asked for (the menu marks its page `aria-current`).
     pub path: String,
 }
@@ -186,6 +188,7 @@ impl FromRequest for Inloggad {
             Ok(Inloggad {
                 user: session.user,
                 csrf: session.csrf,
+                session_id: session.id,
                 path,
             })
         })

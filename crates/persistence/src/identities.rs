@@ -149,6 +149,16 @@ impl IdentityKeys {
         p: &Personnummer,
         pseudonym: &Pseudonym,
     ) -> Result<Vec<u8>, StoreError> {
+        self.encrypt_bound(p, pseudonym.as_str().as_bytes())
+    }
+
+    /// Encrypts a personnummer bound to `aad`: the ciphertext opens only with the same
+    /// `aad` (the identity row's pseudonym, or a Mina sidor person reference's id).
+    pub(crate) fn encrypt_bound(
+        &self,
+        p: &Personnummer,
+        aad: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = self
@@ -157,7 +167,7 @@ impl IdentityKeys {
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: p.expose().as_bytes(),
-                    aad: pseudonym.as_str().as_bytes(),
+                    aad,
                 },
             )
             .map_err(|_| StoreError::Crypto("encryption failed"))?;
@@ -165,19 +175,22 @@ impl IdentityKeys {
     }
 
     fn decrypt(&self, bytes: &[u8], pseudonym: &Pseudonym) -> Result<Personnummer, StoreError> {
+        self.decrypt_bound(bytes, pseudonym.as_str().as_bytes())
+    }
+
+    /// Opens what [`Self::encrypt_bound`] sealed with the same `aad`.
+    pub(crate) fn decrypt_bound(
+        &self,
+        bytes: &[u8],
+        aad: &[u8],
+    ) -> Result<Personnummer, StoreError> {
         if bytes.len() < 12 {
             return Err(StoreError::Crypto("ciphertext too short"));
         }
         let (nonce, ct) = bytes.split_at(12);
         let plain = self
             .cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: pseudonym.as_str().as_bytes(),
-                },
-            )
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
             .map_err(|_| StoreError::Crypto("decryption failed (wrong key or altered row)"))?;
         let s = std::str::from_utf8(&plain).map_err(|_| StoreError::Crypto("not UTF-8"))?;
         Personnummer::parse(s).map_err(|_| StoreError::Crypto("not a personnummer"))

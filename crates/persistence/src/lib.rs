@@ -37,13 +37,13 @@ pub use idempotency::{IDEMPOTENCY_TTL_MICROS, IdempotencyKey, InvalidIdempotency
 pub use identities::{IdentityKeys, KeyError, Pseudonym};
 pub use mina_sidor::{
     Invitation, InvitationRefusal, InviteRefusal, LOGIN_TTL_SECS, MsActivity, MsSession, MsUser,
-    PendingLogin, Roll,
+    PERSON_REF_TTL_SECS, PendingLogin, Roll,
 };
 pub use reader::Reader;
 pub use reads::Read;
 pub use records::{
-    EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
-    UtbildningsbehovRecord, UtbildningsbeslutRecord, Varning,
+    EtableringsprogramRecord, Feed, Kvittens, MessageWriter, Page, PersonRecord, StoredMessage,
+    Submission, UtbildningsbehovRecord, UtbildningsbeslutRecord, Varning, WrittenMessage,
 };
 pub use seed::{SeedPlan, SeedReport};
 pub use store::{AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, Store};

@@ -31,7 +31,7 @@ pub(crate) struct MessageRow {
     pub record_id: String,
     pub kind: String,
     pub author: String,
-    pub _actor: String,
+    pub actor: String,
     pub kommunkod: Option<String>,
     pub person: String,
     pub status: String,

@@ -159,3 +159,19 @@ pub struct Feed<T> {
     pub data: Vec<T>,
     pub efter: crate::feeds::Cursor,
 }
+
+/// Who wrote a kommun message, as a person page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageWriter {
+    /// A user of Mina sidor, by the name BankID gave (empty before their first login).
+    Anvandare { namn: String },
+    /// A kommun system, by its client's name.
+    System { namn: String },
+}
+
+/// A kommun message with its writer (Mina sidor's history of a person).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenMessage {
+    pub message: StoredMessage,
+    pub writer: MessageWriter,
+}

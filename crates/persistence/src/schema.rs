@@ -159,3 +159,15 @@ diesel::table! {
 
 diesel::joinable!(ms_sessions -> ms_users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(ms_sessions, ms_users);
+
+diesel::table! {
+    ms_person_refs (id) {
+        id -> Text,
+        session_hash -> Text,
+        ciphertext -> Binary,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(ms_person_refs -> ms_sessions (session_hash));
+diesel::allow_tables_to_appear_in_same_query!(ms_person_refs, ms_sessions);

@@ -31,7 +31,7 @@ pub(super) fn person_form(
 pub(super) struct PersonQuestion {
     title: &'static str,
     heading: &'static str,
-    action: &'static str,
+    pub(super) action: &'static str,
     /// Shown above the empty form.
     intro: Option<&'static str>,
 }
@@ -100,39 +100,10 @@ pub(super) async fn sok(
     who: Inloggad,
     payload: web::Payload,
 ) -> Page {
-    let person = match asked_person(&req, &state, &who, payload, &SOK).await? {
-        Ok(p) => p,
-        Err(page) => return Ok(page),
-    };
-    let reader = who.reader();
-    // Both reads queued at once; each is answered once audited.
-    let behov = state.store.utbildningsbehov_for_person(&reader, &person);
-    let beslut = state.store.utbildningsbeslut_for_person(&reader, &person);
-    let (behov, beslut) = (behov.await?, beslut.await?);
-    let behov = privacy::redact_all(&behov);
-    let beslut = privacy::redact_all(&beslut);
-    Ok(ok(layout(
-        "Sökresultat",
-        ctx(&state, &who),
-        html! {
-            h1 { "Sökresultat" }
-            h2 { "Utbildningsbehov" }
-            @if behov.is_empty() {
-                p { "Personen har inga utbildningsbehov." }
-            }
-            @for (i, b) in behov.iter().enumerate() {
-                (pages::record(&format!("Utbildningsbehov {}", i + 1), b))
-            }
-            h2 { "Utbildningsbeslut i kommunen " (who.user.kommun.namn()) }
-            @if beslut.is_empty() {
-                p { "Personen har inga utbildningsbeslut i kommunen." }
-            }
-            @for (i, b) in beslut.iter().enumerate() {
-                (pages::record(&format!("Utbildningsbeslut {}", i + 1), b))
-            }
-            p { a href=(SOK.action) { "Ny sökning" } }
-        },
-    )))
+    match asked_person(&req, &state, &who, payload, &SOK).await? {
+        Ok(person) => to_person_page(&state, &who, person).await,
+        Err(page) => Ok(page),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -197,20 +168,27 @@ pub(super) async fn etab(
         .store
         .etableringsprogram_for_person(&reader, &person)
         .await?;
-    let v = serde_json::to_value(&record).unwrap_or_default();
-    let deltar = v.get("deltar").and_then(serde_json::Value::as_bool) == Some(true);
     Ok(ok(layout(
         "Etableringsprogrammet",
         ctx(&state, &who),
         html! {
             h1 { "Deltar personen i etableringsprogrammet?" }
-            @if deltar {
-                p class="svar" { strong { "Ja." } " Personen deltar i etableringsprogrammet "
-                    (v["fom"].as_str().unwrap_or("")) " – " (v["tom"].as_str().unwrap_or("")) "." }
-            } @else {
-                p class="svar" { strong { "Nej." } " Personen deltar inte i etableringsprogrammet, eller så saknar Arbetsförmedlingen uppgift." }
-            }
+            (etab_answer(&record))
             p { a href=(ETAB.action) { "Ny fråga" } }
         },
     )))
+}
+
+/// Whether the person takes part in etableringsprogrammet, in one sentence.
+pub(super) fn etab_answer(record: &komvux_persistence::EtableringsprogramRecord) -> Markup {
+    let v = serde_json::to_value(record).unwrap_or_default();
+    let deltar = v.get("deltar").and_then(serde_json::Value::as_bool) == Some(true);
+    html! {
+        @if deltar {
+            p class="svar" { strong { "Ja." } " Personen deltar i etableringsprogrammet "
+                (v["fom"].as_str().unwrap_or("")) " – " (v["tom"].as_str().unwrap_or("")) "." }
+        } @else {
+            p class="svar" { strong { "Nej." } " Personen deltar inte i etableringsprogrammet, eller så saknar Arbetsförmedlingen uppgift." }
+        }
+    }
 }

@@ -4,19 +4,21 @@
 mod invitations;
 mod login;
 mod lookup;
+mod person;
 mod registering;
 mod users;
 
 use invitations::*;
 use login::*;
 use lookup::*;
+use person::*;
 use registering::*;
 use users::*;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use komvux_domain::message::PersonSok;
-use komvux_domain::{FieldError, FromJson, Personnummer};
+use komvux_domain::{FieldError, FromJson, MessageKind, Personnummer};
 use komvux_persistence::{
     AuditActor, IdempotencyKey, Invitation, InvitationRefusal, InviteRefusal, MsUser, Roll,
     StoreError, Submission,
@@ -64,12 +66,18 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/byt-kommun", web::post().to(switch_kommun))
                 .route("/sok", web::get().to(sok_form))
                 .route("/sok", web::post().to(sok))
+                .route("/person/{id}", web::get().to(person_page))
+                .route(
+                    "/person/{id}/ta-bort/{meddelande}",
+                    web::get().to(ta_bort_page),
+                )
                 .route("/aktiva", web::get().to(aktiva))
                 .route("/etableringsprogrammet", web::get().to(etab_form))
                 .route("/etableringsprogrammet", web::post().to(etab))
                 .route("/registrera", web::get().to(registrera_index))
                 .route("/registrera/{typ}", web::get().to(registrera_form))
                 .route("/registrera/{typ}", web::post().to(registrera))
+                .route("/registrerat/{formular_id}", web::get().to(registrerat))
                 .route("/anvandare", web::get().to(users))
                 .route("/anvandare", web::post().to(invite))
                 .route("/anvandare/aktivitet", web::get().to(aktivitet))

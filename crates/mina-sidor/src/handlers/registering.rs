@@ -39,6 +39,9 @@ pub(super) fn registration_page(
             form method="post" action={ (BASE) "/registrera/" (typ.slug()) } novalidate {
                 (csrf(&who.csrf))
                 input type="hidden" name="formular_id" value=(formular_id);
+                @if let Some(r) = form.value("person_ref") {
+                    input type="hidden" name="person_ref" value=(r);
+                }
                 (forms::fields(typ, form, errors, rows))
                 div class="knappar" {
                     button type="submit" name="atgard" value="registrera" class="primar" { "Registrera" }
@@ -55,17 +58,79 @@ pub(super) fn typ_of(raw: &str) -> Result<Typ, PageError> {
     Typ::parse(raw).ok_or(PageError::NotFound)
 }
 
-pub(super) async fn registrera_form(state: State, who: Inloggad, typ: web::Path<String>) -> Page {
+/// What a registration form is filled with: the person of a person page, and the
+/// message it corrects (`rattar`) or the ansökan whose courses an antagning copies
+/// (`fran`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct Prefill {
+    person: Option<String>,
+    rattar: Option<String>,
+    fran: Option<String>,
+}
+
+pub(super) async fn registrera_form(
+    state: State,
+    who: Inloggad,
+    typ: web::Path<String>,
+    q: Option<web::Query<Prefill>>,
+) -> Page {
     let typ = typ_of(&typ)?;
-    let form = FormData(vec![("status".into(), "registrering".into())]);
+    let q = q.map(web::Query::into_inner).unwrap_or_default();
+    let form = match &q.person {
+        None => FormData(vec![("status".into(), "registrering".into())]),
+        Some(person_ref) => {
+            let Some(person) = remembered(&state, &who, person_ref).await? else {
+                return Ok(expired(&state, &who));
+            };
+            let mut form = prefilled(&state, &who, typ, &person, &q).await?;
+            form.0.push(("person_ref".into(), person_ref.clone()));
+            form
+        }
+    };
+    let rows = forms::rows_of(&form);
     Ok(ok(registration_page(
         &state,
         &who,
         typ,
         &form,
         &Errors::default(),
-        forms::KURS_ROWS,
+        rows,
     )))
+}
+
+/// The form for the person: a correction (ändring) filled from the message it
+/// corrects, an antagning with the ansökan's courses, or a new registration.
+async fn prefilled(
+    state: &MinaSidorState,
+    who: &Inloggad,
+    typ: Typ,
+    person: &Personnummer,
+    q: &Prefill,
+) -> Result<FormData, PageError> {
+    let pnr = person.expose();
+    if let Some(id) = &q.rattar {
+        let m = own_message(state, who, person, id).await?;
+        if m.typ.as_str() != typ.slug() || !m.aktuell {
+            return Err(PageError::NotFound);
+        }
+        let mut form = forms::from_fields(typ, &pnr, &m.fields);
+        form.0.push(("status".into(), "andring".into()));
+        form.0
+            .push(("ersatter".into(), m.meddelande_id.to_string()));
+        return Ok(form);
+    }
+    let mut form = FormData(vec![
+        ("personnummer".into(), pnr.clone()),
+        ("status".into(), "registrering".into()),
+    ]);
+    if let (Some(id), Typ::Antagning) = (&q.fran, typ) {
+        let m = own_message(state, who, person, id).await?;
+        if m.typ != MessageKind::Ansokan {
+            return Err(PageError::NotFound);
+        }
+        form.0.extend(forms::kurs_rows(&m.fields));
+    }
+    Ok(form)
 }
 
 pub(super) async fn registrera(
@@ -135,9 +200,55 @@ pub(super) async fn registrera(
         }
     };
     tracing::info!(user = %who.user.id, kommun = %who.user.kommun, typ = typ.slug(), "mina sidor: meddelande registrerat");
-    Ok(ok(layout(
+    // Post/Redirect/Get: the receipt is a page of its own, so Back and reload never
+    // send the form again (and a replay under the form's id shows the same receipt).
+    let person_ref = form.value("person_ref").filter(|r| is_ref(r));
+    match form.value("formular_id") {
+        Some(formular_id) if idem.is_some() => {
+            let query = person_ref.map_or_else(String::new, |r| format!("?person={r}"));
+            Ok(see_other(&format!(
+                "{BASE}/registrerat/{}{query}",
+                utf8_percent_encode(formular_id)
+            )))
+        }
+        _ => Ok(ok(receipt_page(&state, &who, &kvittens, person_ref))),
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct ReceiptQuery {
+    person: Option<String>,
+}
+
+/// The receipt of a form the user sent (the redirect's target).
+pub(super) async fn registrerat(
+    state: State,
+    who: Inloggad,
+    formular_id: web::Path<String>,
+    q: Option<web::Query<ReceiptQuery>>,
+) -> Page {
+    let store = state.store.clone();
+    let (user, id) = (who.user.clone(), formular_id.into_inner());
+    let Some(kvittens) = run(move || store.ms_receipt(&user, &id)).await? else {
+        return Err(PageError::NotFound);
+    };
+    let person_ref = q
+        .as_ref()
+        .and_then(|q| q.person.as_deref())
+        .filter(|r| is_ref(r));
+    Ok(ok(receipt_page(&state, &who, &kvittens, person_ref)))
+}
+
+fn receipt_page(
+    state: &MinaSidorState,
+    who: &Inloggad,
+    kvittens: &komvux_persistence::Kvittens,
+    person_ref: Option<&str>,
+) -> Markup {
+    let typ = Typ::parse(kvittens.typ.as_str());
+    layout(
         "Registrerat",
-        ctx(&state, &who),
+        ctx(state, who),
         html! {
             h1 { "Meddelandet är registrerat" }
             p role="status" { "Arbetsförmedlingen kan nu läsa meddelandet." }
@@ -159,13 +270,31 @@ pub(super) async fn registrera(
                 }
             }
             p { "Spara meddelande-id om du senare behöver rätta eller ta bort meddelandet." }
-            p { a href={ (BASE) "/registrera/" (typ.slug()) } { "Registrera ett till" } }
+            @if let Some(r) = person_ref {
+                p { a href=(person_path(r)) { "Tillbaka till personen" } }
+            }
+            @if let Some(t) = typ {
+                p { a href={ (BASE) "/registrera/" (t.slug()) } { "Registrera ett till" } }
+            }
         },
-    )))
+    )
+}
+
+/// A form id for a path segment: the browser's own `formular_id` may be anything.
+fn utf8_percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// A message kind in Swedish words, as the receipt shows it.
-fn typ_text(typ: &str) -> &'static str {
+pub(super) fn typ_text(typ: &str) -> &'static str {
     match typ {
         "ansokan" => "Ansökan",
         "antagning" => "Antagning",
@@ -177,7 +306,7 @@ fn typ_text(typ: &str) -> &'static str {
 }
 
 /// A message status in Swedish words.
-fn status_text(status: &str) -> &'static str {
+pub(super) fn status_text(status: &str) -> &'static str {
     match status {
         "registrering" => "Registrering",
         "andring" => "Ändring",

@@ -331,6 +331,60 @@ impl Store {
         })
     }
 
+    /// The kommun's own messages about the person: every version, oldest first, each
+    /// with who wrote it (Mina sidor's person page). Audited as one read of the person.
+    pub fn kommun_messages_for_person(
+        &self,
+        reader: &Reader,
+        kommun: Kommunkod,
+        personnummer: &Personnummer,
+    ) -> Read<Vec<WrittenMessage>> {
+        if !reader.may_see(Some(&kommun.to_string())) {
+            return Read::ready(Err(StoreError::OtillatenKommun(kommun)));
+        }
+        let (reader, personnummer) = (reader.clone(), *personnummer);
+        self.read_audited(move |store, c, buf| {
+            let Some(person) = identities::find(c, &store.inner.keys, &personnummer)? else {
+                Self::audit_read(c, buf, &reader, "las:meddelanden", Some(kommun), None, None)?;
+                return Ok(Vec::new());
+            };
+            // The person's rows by messages_person_kind, then the kommun's: a person has
+            // few messages, whatever the size of the kommun.
+            let rows: Vec<MessageRow> = msg::table
+                .filter(msg::person.eq(person.as_str()))
+                .filter(msg::kommunkod.eq(kommun.to_string()))
+                .filter(msg::author.eq(komvux_domain::Author::Kommun.as_str()))
+                .order((msg::mottaget.asc(), msg::id.asc()))
+                .load(c)?;
+            let skyddad = identities::is_skyddad(c, &person)?;
+            buf.skyddad.insert(person.clone(), skyddad);
+            Self::audit_read(
+                c,
+                buf,
+                &reader,
+                "las:meddelanden",
+                Some(kommun),
+                [person],
+                None,
+            )?;
+            let writers = writer_names(c, rows.iter().map(|r| r.actor.as_str()))?;
+            messages::reveal_known(rows, personnummer, skyddad)
+                .into_iter()
+                .map(|r| {
+                    let writer = writers.get(&r.row.actor).cloned().unwrap_or_else(|| {
+                        MessageWriter::System {
+                            namn: r.row.actor.clone(),
+                        }
+                    });
+                    Ok(WrittenMessage {
+                        message: r.into_stored_message()?,
+                        writer,
+                    })
+                })
+                .collect()
+        })
+    }
+
     /// Af's feed of every kommun message version, in commit order.
     pub fn handelser(
         &self,
@@ -423,4 +477,43 @@ impl Store {
             Ok(out)
         })
     }
+}
+
+/// The writers of messages by their stored names: Mina sidor users (`mina-sidor:<id>`)
+/// by the name BankID gave, kommun systems by their client's name.
+fn writer_names<'a>(
+    c: &mut DbConnection,
+    actors: impl Iterator<Item = &'a str>,
+) -> Result<std::collections::HashMap<String, MessageWriter>, StoreError> {
+    use crate::schema::{clients as cl, ms_users as usr};
+    let actors: BTreeSet<&str> = actors.collect();
+    let (users, systems): (Vec<&str>, Vec<&str>) =
+        actors.iter().partition(|a| a.starts_with("mina-sidor:"));
+    let user_ids: Vec<&str> = users
+        .iter()
+        .filter_map(|a| a.strip_prefix("mina-sidor:"))
+        .collect();
+    let mut out = std::collections::HashMap::new();
+    if !user_ids.is_empty() {
+        let named: Vec<(String, String)> = usr::table
+            .filter(usr::id.eq_any(&user_ids))
+            .select((usr::id, usr::namn))
+            .load(c)?;
+        for (id, namn) in named {
+            out.insert(
+                format!("mina-sidor:{id}"),
+                MessageWriter::Anvandare { namn },
+            );
+        }
+    }
+    if !systems.is_empty() {
+        let named: Vec<(String, String)> = cl::table
+            .filter(cl::client_id.eq_any(&systems))
+            .select((cl::client_id, cl::name))
+            .load(c)?;
+        for (id, namn) in named {
+            out.insert(id, MessageWriter::System { namn });
+        }
+    }
+    Ok(out)
 }

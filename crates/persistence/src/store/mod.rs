@@ -31,8 +31,8 @@ use crate::messages::{self, MessageRow, Revealed};
 use crate::reader::Reader;
 use crate::reads::{AuditBuf, FoundPerson, PersonLookup, Read, Readers};
 use crate::records::{
-    EtableringsprogramRecord, Feed, Kvittens, Page, PersonRecord, StoredMessage, Submission,
-    UtbildningsbehovRecord, UtbildningsbeslutRecord,
+    EtableringsprogramRecord, Feed, Kvittens, MessageWriter, Page, PersonRecord, StoredMessage,
+    Submission, UtbildningsbehovRecord, UtbildningsbeslutRecord, WrittenMessage,
 };
 use crate::schema::{identities as ident, messages as msg};
 pub(crate) use crate::transactions::now;

@@ -54,6 +54,7 @@ on_both_backends!(
     answered_events_are_durable_at_once,
     batched_submissions_store_each_as_alone,
     rules_refuse_errors_and_report_warnings,
+    person_refs_are_bound_to_their_session,
 );
 
 /// SQLite connections never checkpoint on their own; the store's background thread does,

@@ -650,6 +650,14 @@ pub(crate) fn no_personnummer_outside_the_identity_table(db: &TestDatabase) {
         .submit("k", &ansokan(STOCKHOLM, persons[1]), Some(&key))
         .unwrap();
 
+    // a Mina sidor search remembers its person for the person page
+    let user = store
+        .ms_add_huvudansvarig("test", kommun(STOCKHOLM), &person(290), "ha@x.invalid")
+        .unwrap();
+    let token = store.ms_create_session(&user).unwrap();
+    let session = store.ms_session(&token, 600).unwrap().unwrap();
+    store.ms_remember_person(&session.id, &persons[2]).unwrap();
+
     let mut c = store.connection().unwrap();
     let c: &mut DbConnection = &mut c;
     let tables: Vec<String> = match store.backend() {
@@ -1475,4 +1483,66 @@ pub(crate) fn rules_refuse_errors_and_report_warnings(db: &TestDatabase) {
     let kv = store.submit("klient-1", &fine, None).unwrap().into_inner();
     assert!(kv.varningar.is_empty());
     assert!(json(&kv).get("varningar").is_none(), "{}", json(&kv));
+}
+
+/// A person page's id opens its person only in the session that made it, only while
+/// fresh, and only under its own id (the ciphertext is bound to it); a session's end
+/// takes its ids with it.
+pub(crate) fn person_refs_are_bound_to_their_session(db: &TestDatabase) {
+    let store = db.store();
+    let user = store
+        .ms_add_huvudansvarig("test", kommun(STOCKHOLM), &person(291), "ha@x.invalid")
+        .unwrap();
+    let other = store
+        .ms_add_huvudansvarig("test", kommun(GOTEBORG), &person(292), "hb@x.invalid")
+        .unwrap();
+    let (mine, theirs) = (
+        store.ms_create_session(&user).unwrap(),
+        store.ms_create_session(&other).unwrap(),
+    );
+    let session = |t: &str| store.ms_session(t, 600).unwrap().unwrap().id;
+    let (mine_id, theirs_id) = (session(&mine), session(&theirs));
+    let p = person(293);
+    let id = store.ms_remember_person(&mine_id, &p).unwrap();
+    assert!(id.len() >= 22 && !id.contains(&p.expose()[2..]), "{id}");
+    assert_eq!(store.ms_remembered_person(&mine_id, &id).unwrap(), Some(p));
+    assert_eq!(store.ms_remembered_person(&theirs_id, &id).unwrap(), None);
+    assert_eq!(store.ms_remembered_person(&mine_id, "nope").unwrap(), None);
+    assert_eq!(
+        store
+            .ms_remembered_person(&mine_id, &"x".repeat(10_000))
+            .unwrap(),
+        None
+    );
+
+    // a row moved to another id does not open
+    let second = store.ms_remember_person(&mine_id, &person(294)).unwrap();
+    exec(
+        &store,
+        &format!("UPDATE ms_person_refs SET ciphertext = (SELECT ciphertext FROM ms_person_refs WHERE id = '{id}') WHERE id = '{second}'"),
+    )
+    .unwrap();
+    assert!(store.ms_remembered_person(&mine_id, &second).is_err());
+
+    // expired: an hour after the search
+    exec(
+        &store,
+        &format!(
+            "UPDATE ms_person_refs SET created_at = created_at - {} WHERE id = '{id}'",
+            (komvux_persistence::PERSON_REF_TTL_SECS + 1) * 1_000_000
+        ),
+    )
+    .unwrap();
+    assert_eq!(store.ms_remembered_person(&mine_id, &id).unwrap(), None);
+
+    // the session's end takes its ids
+    let third = store.ms_remember_person(&mine_id, &p).unwrap();
+    store.ms_end_session(&mine).unwrap();
+    assert_eq!(store.ms_remembered_person(&mine_id, &third).unwrap(), None);
+    let mut c = store.connection().unwrap();
+    let left = text_rows(
+        &mut c,
+        &format!("SELECT id AS t FROM ms_person_refs WHERE session_hash = '{mine_id}'"),
+    );
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -22,6 +22,11 @@ use crate::schema::{
 use crate::store::Store;
 use crate::transactions::now;
 
+mod person_refs;
+mod receipts;
+
+pub use person_refs::PERSON_REF_TTL_SECS;
+
 const MICROS: i64 = 1_000_000;
 /// How long a BankID login may be in progress before it is forgotten.
 pub const LOGIN_TTL_SECS: i64 = 10 * 60;
@@ -69,6 +74,9 @@ pub struct MsUser {
 pub struct MsSession {
     pub user: MsUser,
     pub csrf: String,
+    /// The session's identity on the server (the hash of its cookie token), to bind
+    /// what belongs to this session only (see [`Store::ms_remember_person`]).
+    pub id: String,
 }
 
 /// A BankID order in progress, bound to one browser.
@@ -693,6 +701,7 @@ impl Store {
         Ok(Some(MsSession {
             user: row.try_into()?,
             csrf,
+            id: hash,
         }))
     }
 
