@@ -312,6 +312,18 @@ async fn mina_sidor_in_a_real_browser() {
         "{url}"
     );
     checker.check(&c, "07-person").await;
+    // reflow (WCAG 1.4.10): at 320 CSS pixels nothing but a table region scrolls sideways
+    c.set_window_size(320, 900).await.unwrap();
+    let fits = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, Value::Bool(true), "the person page reflows at 320 px");
+    checker.check(&c, "07-person-320px").await;
+    c.set_window_size(1280, 1000).await.unwrap();
 
     // Tabell 2
     click(&c, "a[href='/mina-sidor/aktiva']").await;
@@ -360,6 +372,28 @@ async fn mina_sidor_in_a_real_browser() {
     let summary = find(&c, ".felsammanfattning").await.text().await.unwrap();
     assert!(summary.contains("Kurs 1, studietakt"), "{summary}");
     checker.check(&c, "10-registrera-fel").await;
+    c.set_window_size(320, 900).await.unwrap();
+    let fits = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let wide = c
+        .execute(
+            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.tagName + '#' + e.id + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)).slice(0, 12)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fits,
+        Value::Bool(true),
+        "a form with errors reflows at 320 px: {wide}"
+    );
+    checker.check(&c, "10-registrera-fel-320px").await;
+    c.set_window_size(1280, 1000).await.unwrap();
     fill(&c, "f-kurser-0-studietakt", "50").await;
     click(&c, "button[value='registrera']").await;
     let id = find(&c, "#meddelande-id").await.text().await.unwrap();
@@ -422,6 +456,15 @@ async fn mina_sidor_in_a_real_browser() {
         feed.body
     );
 
+    // the footer's pages: accessibility statement, personal data, help
+    click(&c, "footer a[href='/mina-sidor/tillganglighet']").await;
+    wait_h1(&c, "Tillgänglighetsredogörelse").await;
+    checker.check(&c, "15-tillganglighet").await;
+    click(&c, "footer a[href='/mina-sidor/personuppgifter']").await;
+    wait_h1(&c, "Så behandlas personuppgifter i Mina sidor för kommuner").await;
+    click(&c, "footer a[href='/mina-sidor/hjalp']").await;
+    wait_h1(&c, "Hjälp och kontakt").await;
+
     // the used invitation is refused, in the browser too
     c.delete_all_cookies().await.unwrap();
     c.goto(&format!("{ms_base}{path}")).await.unwrap();
@@ -456,7 +499,7 @@ async fn mina_sidor_in_a_real_browser() {
     let page = c.source().await.unwrap();
     assert!(!page.contains(&resident.expose()) && !page.contains(&decided.expose()));
 
-    assert_eq!(checker.checked.len(), 15);
+    assert_eq!(checker.checked.len(), 18);
     c.close().await.unwrap();
     drop(driver);
     app.stop().await;

@@ -413,13 +413,20 @@ pub(crate) async fn invitations_register_once_and_only_the_invited_person(app: &
         .remove(0)
         .id;
     assert!(ids.contains(&user_id));
-    let r = admin
-        .submit(
-            "/mina-sidor/anvandare",
-            &format!("/mina-sidor/anvandare/{user_id}/inaktivera"),
-            &[],
-        )
-        .await;
+    // deactivating asks first: the list links to a confirmation page with the form
+    let confirm = format!("/mina-sidor/anvandare/{user_id}/inaktivera");
+    let list = admin.get("/mina-sidor/anvandare").await;
+    assert!(
+        list.body.contains(&format!("href=\"{confirm}\"")),
+        "{}",
+        list.body
+    );
+    let page = admin.get(&confirm).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Vill du inaktivera användaren?"));
+    assert_eq!(user.get("/mina-sidor/sok").await.status, 200, "not yet");
+    assert_eq!(user.get(&confirm).await.status, 403, "a handläggare cannot");
+    let r = admin.submit(&confirm, &confirm, &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(user.get("/mina-sidor/sok").await.status, 303, "logged out");
     let r = Web::new(app).bankid("/mina-sidor/", &user_p).await;

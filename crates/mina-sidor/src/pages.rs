@@ -42,6 +42,13 @@ const MENU: &[(&str, &str)] = &[
     ("/anvandare", "Användare"),
 ];
 
+/// The footer's links, on every page (handlers/info.rs): (path under [`BASE`], text).
+pub(crate) const FOOTER: &[(&str, &str)] = &[
+    ("/tillganglighet", "Tillgänglighet"),
+    ("/personuppgifter", "Personuppgifter"),
+    ("/hjalp", "Hjälp och kontakt"),
+];
+
 /// The menu item `path` belongs to.
 fn current_item(path: &str) -> Option<&'static str> {
     let rest = path.strip_prefix(BASE)?;
@@ -109,6 +116,11 @@ pub(crate) fn layout(title: &str, ctx: Ctx<'_>, content: Markup) -> Markup {
                 footer class="sidfot" {
                     div class="bredd" {
                         p { "Mina sidor för kommuner – informationsutbytet om komvux och sfi mellan kommunerna och Arbetsförmedlingen." }
+                        ul {
+                            @for (path, text) in FOOTER {
+                                li { a href={ (BASE) (path) } { (text) } }
+                            }
+                        }
                     }
                 }
             }
@@ -368,6 +380,8 @@ pub(crate) fn record(heading: &str, v: &Value) -> Markup {
 /// A table of records with the given columns.
 pub(crate) fn table(caption: &str, columns: &[&str], rows: &[Value]) -> Markup {
     html! {
+        // A narrow screen scrolls the table in its own region, never the page.
+        div class="tabell" role="region" aria-label=(caption) tabindex="0" {
         table {
             caption { (caption) }
             thead { tr { @for c in columns { th scope="col" { (label(c)) } } } }
@@ -385,6 +399,7 @@ pub(crate) fn table(caption: &str, columns: &[&str], rows: &[Value]) -> Markup {
                     }
                 }
             }
+        }
         }
     }
 }

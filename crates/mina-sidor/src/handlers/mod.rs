@@ -1,6 +1,7 @@
 //! The pages of Mina sidor, one page family per file; this module holds the routes and
 //! what the families share.
 
+mod info;
 mod invitations;
 mod login;
 mod lookup;
@@ -8,6 +9,7 @@ mod person;
 mod registering;
 mod users;
 
+use info::*;
 use invitations::*;
 use login::*;
 use lookup::*;
@@ -60,6 +62,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/logga-in/status", web::post().to(login_status))
                 .route("/logga-in/kontrollera", web::post().to(login_check))
                 .route("/logga-in/avbryt", web::post().to(login_cancel))
+                .route("/tillganglighet", web::get().to(tillganglighet))
+                .route("/personuppgifter", web::get().to(personuppgifter))
+                .route("/hjalp", web::get().to(hjalp))
                 .route("/inbjudan/{token}", web::get().to(invitation_page))
                 .route("/inbjudan/{token}", web::post().to(invitation_start))
                 .route("/logga-ut", web::post().to(logout))
@@ -81,6 +86,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/anvandare", web::get().to(users))
                 .route("/anvandare", web::post().to(invite))
                 .route("/anvandare/aktivitet", web::get().to(aktivitet))
+                .route("/anvandare/{id}/inaktivera", web::get().to(inaktivera_page))
                 .route("/anvandare/{id}/{atgard}", web::post().to(set_active))
                 .route(
                     "/inbjudningar/{id}/{atgard}",

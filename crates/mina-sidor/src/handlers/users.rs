@@ -33,11 +33,16 @@ pub(super) fn users_page(
                             td { (if u.roll == Roll::Huvudansvarig { "Huvudansvarig" } else { "Handläggare" }) }
                             td { (if u.active { "Aktiv" } else { "Inaktiverad" }) }
                             td {
-                                @if u.id != who.user.id {
-                                    form method="post" action={ (BASE) "/anvandare/" (u.id) "/" (if u.active { "inaktivera" } else { "aktivera" }) } {
+                                @if u.id != who.user.id && u.active {
+                                    // A confirmation page first: inaktivering logs the user out at once.
+                                    a href={ (BASE) "/anvandare/" (u.id) "/inaktivera" } {
+                                        "Inaktivera" span class="visually-hidden" { " " (u.epost) }
+                                    }
+                                } @else if u.id != who.user.id {
+                                    form method="post" action={ (BASE) "/anvandare/" (u.id) "/aktivera" } {
                                         (csrf(&who.csrf))
                                         button type="submit" class="sekundar" {
-                                            (if u.active { "Inaktivera" } else { "Aktivera" })
+                                            "Aktivera"
                                             span class="visually-hidden" { " " (u.epost) }
                                         }
                                     }
@@ -362,6 +367,38 @@ pub(super) async fn invitation_action(
         _ => return Err(PageError::NotFound),
     };
     users_with_notice(&state, &who, &notice).await
+}
+
+/// The confirmation before a user is deactivated: who, and what it does.
+pub(super) async fn inaktivera_page(state: State, who: Inloggad, id: web::Path<String>) -> Page {
+    who.require_huvudansvarig()?;
+    let (users, _) = user_lists(&state, &who.user).await?;
+    let Some(u) = users
+        .into_iter()
+        .find(|u| u.id == *id && u.active && u.id != who.user.id)
+    else {
+        return Err(PageError::NotFound);
+    };
+    Ok(ok(layout(
+        "Inaktivera användaren",
+        ctx(&state, &who),
+        html! {
+            h1 { "Vill du inaktivera användaren?" }
+            dl id="anvandaren" {
+                dt { "Namn" } dd { @if u.namn.is_empty() { "(har inte loggat in)" } @else { (u.namn) } }
+                dt { "E-postadress" } dd { (u.epost) }
+                dt { "Roll" } dd { (if u.roll == Roll::Huvudansvarig { "Huvudansvarig" } else { "Handläggare" }) }
+            }
+            p { "Användaren loggas ut på alla enheter och kan inte logga in igen förrän du aktiverar kontot. Inbjudningar som inte har använts dras tillbaka." }
+            form method="post" action={ (BASE) "/anvandare/" (u.id) "/inaktivera" } {
+                (csrf(&who.csrf))
+                div class="knappar" {
+                    button type="submit" class="primar" { "Inaktivera användaren" }
+                    a href={ (BASE) "/anvandare" } class="knapplank" { "Avbryt" }
+                }
+            }
+        },
+    )))
 }
 
 pub(super) async fn set_active(
