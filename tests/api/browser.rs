@@ -235,6 +235,17 @@ async fn click(c: &Client, css: &str) {
 /// Logs in (or registers, from an invitation page) with BankID: the browser shows the
 /// QR page and polls; the "phone" identifies; the page's script moves on by itself.
 async fn bankid(c: &Client, web: &Web, p: &str, checker: Option<(&mut Checker, &str)>) {
+    bankid_to(c, web, p, checker, "/mina-sidor/").await;
+}
+
+/// As [`bankid`], for a login that leads to `path`.
+async fn bankid_to(
+    c: &Client,
+    web: &Web,
+    p: &str,
+    checker: Option<(&mut Checker, &str)>,
+    path: &str,
+) {
     click(c, "button.primar").await;
     wait_for_path(c, "/mina-sidor/logga-in/bankid").await;
     let link = c
@@ -257,7 +268,7 @@ async fn bankid(c: &Client, web: &Web, p: &str, checker: Option<(&mut Checker, &
         .to_owned();
     let answer = web.phone_identifies(&token, p).await;
     assert!(answer.contains("Legitimerad"), "{answer}");
-    wait_for_path(c, "/mina-sidor/").await;
+    wait_for_path(c, path).await;
 }
 
 #[actix_web::test]
@@ -498,6 +509,113 @@ async fn mina_sidor_in_a_real_browser() {
     assert!(!page.contains(&resident.expose()) && !page.contains(&decided.expose()));
 
     assert_eq!(checker.checked.len(), 18);
+    c.close().await.unwrap();
+    drop(driver);
+    app.stop().await;
+}
+
+/// The warning before an idle session ends (WCAG 2.2.1): it comes, takes the focus and
+/// keeps the session when asked; when the time runs out the login page says why, and
+/// after logging in again the user is back on the form with what they had typed.
+#[actix_web::test]
+async fn mina_sidor_warns_before_the_session_ends_and_keeps_what_was_typed() {
+    let app = TestApp::spawn_mina_sidor(Db::Sqlite, |c| c.session_idle_secs = 8)
+        .await
+        .unwrap();
+    let ms_base = format!(
+        "https://localhost:{}",
+        app.mina_sidor.as_ref().unwrap().port
+    );
+    let web = Web::new(&app);
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+    let mut checker = Checker::new();
+    let admin = person(970);
+    app.store
+        .ms_add_huvudansvarig(
+            "test",
+            Kommunkod::parse("0180").unwrap(),
+            &admin,
+            "ha@x.invalid",
+        )
+        .unwrap();
+    c.goto(&format!("{ms_base}/")).await.unwrap();
+    bankid(&c, &web, &admin.expose(), None).await;
+    c.goto(&format!("{ms_base}/mina-sidor/registrera/ansokan"))
+        .await
+        .unwrap();
+    wait_h1(&c, "Registrera ansökan").await;
+    let shown = || async {
+        c.execute(
+            "return !document.getElementById('tidsgrans').hidden",
+            vec![],
+        )
+        .await
+        .unwrap()
+            == Value::Bool(true)
+    };
+    assert!(!shown().await, "no warning at first");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !shown().await {
+        assert!(Instant::now() < deadline, "the warning comes");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let focused = c
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, Value::String("tidsgrans-fortsatt".into()));
+    checker.check(&c, "16-tidsgrans").await;
+    click(&c, "#tidsgrans-fortsatt").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while shown().await {
+        assert!(Instant::now() < deadline, "the warning goes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fill(&c, "f-ansokningsdatum", "2026-03-01").await;
+    fill(&c, "f-kurser-0-kurskod", "MATMAT01a").await;
+    // nobody answers: the time runs out
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.current_url().await.unwrap().path() != "/mina-sidor/" {
+        assert!(Instant::now() < deadline, "the session ends");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    wait_h1(&c, "Logga in på Mina sidor för kommuner").await;
+    let why = find(&c, "#utloggad").await.text().await.unwrap();
+    assert!(why.contains("kommer du tillbaka"), "{why}");
+    checker.check(&c, "17-utloggad").await;
+    bankid_to(
+        &c,
+        &web,
+        &admin.expose(),
+        None,
+        "/mina-sidor/registrera/ansokan",
+    )
+    .await;
+    wait_h1(&c, "Registrera ansökan").await;
+    find(&c, "#utkast-aterstallt").await;
+    let value = |id: &'static str| {
+        let c = &c;
+        async move {
+            find(c, &format!("#{id}"))
+                .await
+                .prop("value")
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(value("f-ansokningsdatum").await, "2026-03-01");
+    assert_eq!(value("f-kurser-0-kurskod").await, "MATMAT01a");
+    let kept = c
+        .execute(
+            "return Object.keys(window.sessionStorage).filter(k => k.startsWith('ms-utkast:')).length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, Value::from(0), "restored once, then forgotten");
+    assert_eq!(checker.checked.len(), 2);
     c.close().await.unwrap();
     drop(driver);
     app.stop().await;

@@ -1284,13 +1284,54 @@ pub(crate) async fn skyddade_personuppgifter_are_flagged_and_withheld(app: &Test
 
 pub(crate) async fn sessions_end_when_idle(app: &TestApp) {
     let web = Web::new(app);
-    web.login(&huvudansvarig(app, STOCKHOLM, 7)).await;
-    assert_eq!(web.get("/mina-sidor/sok").await.status, 200);
+    let me = huvudansvarig(app, STOCKHOLM, 7);
+    web.login(&me).await;
+    let page = web.get("/mina-sidor/aktiva?sida=1").await;
+    assert_eq!(page.status, 200);
+    // every logged-in page carries the warning, hidden until its script shows it
+    assert!(page.body.contains("id=\"tidsgrans\""), "{}", page.body);
+    assert!(page.body.contains("data-sekunder=\"1\""));
+    // the warning's button keeps the session alive (with the CSRF token in a header)
+    let keep = |token: String| {
+        let web = &web;
+        async move {
+            web.http
+                .post(format!("{}/mina-sidor/fortsatt", web.base))
+                .header("X-CSRF-Token", token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let csrf = attr_after(&page.body, "data-csrf=\"").unwrap();
+    assert_eq!(keep("fel".into()).await, 403);
+    assert_eq!(keep(csrf.clone()).await, 204);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let r = web.get("/mina-sidor/sok").await;
+    let r = web.get("/mina-sidor/aktiva?sida=1").await;
     assert_eq!(
         r.status, 303,
         "idle longer than the timeout: back to the login page"
     );
-    assert_eq!(r.location(), "/mina-sidor/");
+    assert_eq!(r.location(), "/mina-sidor/?utloggad=ja");
+    assert_eq!(keep(csrf).await, 303, "an ended session is not kept");
+    let login = web.get("/mina-sidor/?utloggad=ja").await;
+    assert!(
+        login.body.contains("Du har loggats ut") && login.body.contains("kommer du tillbaka"),
+        "{}",
+        login.body
+    );
+    // logging in again leads back to the page the session ended on
+    let r = web.bankid("/mina-sidor/?utloggad=ja", &me).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), "/mina-sidor/aktiva?sida=1");
+    // the script's way out when the time has run out: the session ends, and a
+    // tillbaka that is not a page of ours is never followed
+    let r = web
+        .get("/mina-sidor/utloggad?tillbaka=https%3A%2F%2Fevil.example%2F")
+        .await;
+    assert_eq!(r.location(), "/mina-sidor/?utloggad=ja");
+    let r = web.bankid("/mina-sidor/", &me).await;
+    assert_eq!(r.location(), "/mina-sidor/", "no return path was kept");
 }

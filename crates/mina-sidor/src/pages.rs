@@ -29,6 +29,8 @@ pub(crate) struct Ctx<'a> {
     pub test_mode: bool,
     /// The path asked for; the menu item it belongs to is `aria-current="page"`.
     pub path: &'a str,
+    /// A logged-in page's idle timeout: the page warns before it ends (WCAG 2.2.1).
+    pub idle_secs: Option<i64>,
 }
 
 /// The menu: (path under [`BASE`], text); a page belongs to the item whose path is the
@@ -111,6 +113,9 @@ pub(crate) fn layout(title: &str, ctx: Ctx<'_>, content: Markup) -> Markup {
                     }
                 }
                 main id="innehall" class="bredd" tabindex="-1" {
+                    @if let Some(secs) = ctx.idle_secs {
+                        (timeout_warning(secs, ctx.csrf))
+                    }
                     (content)
                 }
                 footer class="sidfot" {
@@ -128,6 +133,26 @@ pub(crate) fn layout(title: &str, ctx: Ctx<'_>, content: Markup) -> Markup {
     }
 }
 
+/// The warning before an idle session ends (WCAG 2.2.1), hidden until
+/// `tidsgrans.js` shows it two minutes before; its button keeps the session alive.
+/// Without JavaScript the page stays as it is and the session ends as before.
+fn timeout_warning(secs: i64, csrf: &str) -> Markup {
+    html! {
+        div id="tidsgrans" class="tidsgrans" role="alertdialog" aria-modal="false"
+            aria-labelledby="tidsgrans-rubrik" aria-describedby="tidsgrans-text"
+            data-sekunder=(secs) data-csrf=(csrf)
+            data-fortsatt={ (BASE) "/fortsatt" } data-utloggad={ (BASE) "/utloggad" } hidden {
+            h2 id="tidsgrans-rubrik" { "Du loggas snart ut" }
+            p id="tidsgrans-text" {
+                "Du har inte använt tjänsten på en stund. Om ungefär två minuter loggas du ut. "
+                "Det du har skrivit men inte skickat finns kvar i den här fliken när du loggar in igen."
+            }
+            button type="button" id="tidsgrans-fortsatt" class="primar" { "Fortsätt vara inloggad" }
+        }
+        script src={ (BASE) "/static/tidsgrans.js" } defer {}
+    }
+}
+
 /// A page with only a heading, a text and a link back.
 pub(crate) fn message_page(title: &str, text: &str, ctx: Option<Ctx<'_>>) -> Markup {
     let ctx = ctx.unwrap_or(Ctx {
@@ -135,6 +160,7 @@ pub(crate) fn message_page(title: &str, text: &str, ctx: Option<Ctx<'_>>) -> Mar
         csrf: "",
         test_mode: false,
         path: "",
+        idle_secs: None,
     });
     layout(
         title,

@@ -19,6 +19,25 @@ use crate::state::MinaSidorState;
 pub(crate) const SESSION_COOKIE: &str = "__Host-ms-session";
 pub(crate) const LOGIN_COOKIE: &str = "__Host-ms-login";
 pub(crate) const CSRF_COOKIE: &str = "__Host-ms-csrf";
+/// The page to come back to after logging in again (set when a session has ended).
+pub(crate) const RETURN_COOKIE: &str = "__Host-ms-tillbaka";
+
+/// `raw` if it is a page of Mina sidor to come back to after logging in: a path of
+/// ours (never another site, never a login or invitation step), in plain characters.
+pub(crate) fn return_path(raw: &str) -> Option<&str> {
+    let ours = raw.starts_with("/mina-sidor/") && !raw.contains("//") && raw.len() <= 300;
+    let plain = raw
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-_?=&.%".contains(&b));
+    let step = [
+        "/mina-sidor/logga-",
+        "/mina-sidor/inbjudan/",
+        "/mina-sidor/utloggad",
+    ]
+    .iter()
+    .any(|p| raw.starts_with(p));
+    (ours && plain && !step).then_some(raw)
+}
 
 /// A cookie as every Mina sidor cookie is set.
 pub(crate) fn cookie(name: &'static str, value: String) -> Cookie<'static> {
@@ -40,9 +59,11 @@ pub(crate) fn removal(name: &'static str) -> Cookie<'static> {
 /// A failure shown as a page.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum PageError {
-    /// Not logged in (or the session ended): back to the login page.
+    /// Not logged in (or the session ended): back to the login page, and after logging
+    /// in to `back` (a page asked for with GET); `ended` when the browser had a session
+    /// that is gone (idle too long, or ended elsewhere).
     #[error("not logged in")]
-    Login,
+    Login { back: Option<String>, ended: bool },
     #[error("CSRF token missing or wrong")]
     Csrf,
     #[error("forbidden")]
@@ -76,7 +97,7 @@ impl From<actix_web::error::BlockingError> for PageError {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Login => StatusCode::SEE_OTHER,
+            Self::Login { .. } => StatusCode::SEE_OTHER,
             Self::Csrf | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -87,11 +108,19 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let (title, text) = match self {
-            Self::Login => {
-                return HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, format!("{}/", super::BASE)))
-                    .cookie(removal(SESSION_COOKIE))
-                    .finish();
+            Self::Login { back, ended } => {
+                let to = if *ended {
+                    format!("{}/?utloggad=ja", super::BASE)
+                } else {
+                    format!("{}/", super::BASE)
+                };
+                let mut res = HttpResponse::SeeOther();
+                res.insert_header((header::LOCATION, to))
+                    .cookie(removal(SESSION_COOKIE));
+                if let Some(back) = back.as_deref().and_then(return_path) {
+                    res.cookie(cookie(RETURN_COOKIE, back.to_owned()));
+                }
+                return res.finish();
             }
             Self::Csrf => (
                 "Formuläret kunde inte skickas",
@@ -131,6 +160,8 @@ pub(crate) struct Inloggad {
     pub session_id: String,
     /// The path asked for (the menu marks its page `aria-current`).
     pub path: String,
+    /// How long the session lives without a request (the pages warn before it ends).
+    pub idle_secs: i64,
 }
 
 impl Inloggad {
@@ -172,24 +203,31 @@ impl FromRequest for Inloggad {
         let ms = req.app_data::<web::Data<MinaSidor>>().cloned();
         let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         let path = req.path().to_owned();
+        // Only a page asked for with GET can be shown again after logging in.
+        let back =
+            (req.method() == actix_web::http::Method::GET).then(|| match req.query_string() {
+                "" => path.clone(),
+                q => format!("{path}?{q}"),
+            });
         Box::pin(async move {
             let (Some(state), Some(ms)) = (state, ms) else {
                 return Err(PageError::Internal("no app state".into()));
             };
             let Some(token) = token.filter(|t| t.len() <= 100) else {
-                return Err(PageError::Login);
+                return Err(PageError::Login { back, ended: false });
             };
             let idle = ms.config.session_idle_secs;
             let store = state.store.clone();
             let session = web::block(move || store.ms_session(&token, idle)).await??;
             let Some(session) = session else {
-                return Err(PageError::Login);
+                return Err(PageError::Login { back, ended: true });
             };
             Ok(Inloggad {
                 user: session.user,
                 csrf: session.csrf,
                 session_id: session.id,
                 path,
+                idle_secs: idle,
             })
         })
     }

@@ -91,7 +91,7 @@ pub(super) async fn hjalp(req: HttpRequest, state: State, who: Option<Inloggad>)
             h2 { "Konto och inloggning" }
             p { "Du får ett konto genom en inbjudan från din kommuns huvudansvariga för Mina sidor. Kontakta henne eller honom om du inte kan logga in, har bytt e-postadress eller ska ha en annan roll. Kommunens första huvudansvariga läggs upp av Arbetsförmedlingen." }
             h2 { "Logga in" }
-            p { "Du loggar in med BankID, på samma enhet eller med QR-koden från en annan. Efter en stunds inaktivitet loggas du ut; det du har skrivit men inte skickat sparas inte." }
+            p { "Du loggar in med BankID, på samma enhet eller med QR-koden från en annan. Efter en stunds inaktivitet loggas du ut. Två minuter innan får du en varning med knappen Fortsätt vara inloggad. Loggas du ut finns det du har skrivit men inte skickat kvar i samma flik när du har loggat in igen, och du kommer tillbaka till sidan du var på." }
             h2 { "Registrera och rätta" }
             p { "Sök på personen och välj vad du vill registrera på personens sida. Ett meddelande som är fel rättar du med Rätta eller Ta bort i listan över kommunens meddelanden om personen; Arbetsförmedlingen ser både det gamla och det nya meddelandet." }
             h2 { "Frågor om uppgifterna eller tjänsten" }

@@ -38,11 +38,21 @@ pub(super) async fn start(req: HttpRequest, state: State, who: Option<Inloggad>)
         )));
     }
     let token = AnonCsrf::of(&req);
+    let ended = req.query_string() == "utloggad=ja";
+    let returning = req
+        .cookie(RETURN_COOKIE)
+        .is_some_and(|c| return_path(c.value()).is_some());
     let page = layout(
         "Logga in",
         anon_ctx(&state, &token),
         html! {
             h1 { "Logga in på Mina sidor för kommuner" }
+            @if ended {
+                p class="notis" role="status" id="utloggad" {
+                    "Du har loggats ut eftersom du inte har använt tjänsten på en stund, eller loggade ut på en annan enhet. "
+                    @if returning { "När du har loggat in igen kommer du tillbaka till sidan du var på." }
+                }
+            }
             p { "Mina sidor är till för kommuner som inte har kopplat sitt studieadministrativa system till Arbetsförmedlingen. Du loggar in med BankID. Din kommuns huvudansvariga bjuder in dig." }
             form method="post" action={ (BASE) "/logga-in" } {
                 (csrf(&token.token))
@@ -371,18 +381,59 @@ pub(super) async fn collect_login(
 pub(super) fn logged_in(mut res: HttpResponse, session: String) -> HttpResponse {
     let _ = res.add_cookie(&cookie(SESSION_COOKIE, session));
     let _ = res.add_cookie(&removal(LOGIN_COOKIE));
+    let _ = res.add_cookie(&removal(RETURN_COOKIE));
     res
 }
 
-/// Polled by the QR page's script: JSON, with the CSRF token in a header.
-pub(super) async fn login_status(req: HttpRequest, state: State, ms: Ms) -> Page {
+/// Where a login leads: back to the page the ended session was on, or the start page.
+pub(super) fn after_login(req: &HttpRequest) -> String {
+    req.cookie(RETURN_COOKIE)
+        .and_then(|c| return_path(c.value()).map(str::to_owned))
+        .unwrap_or_else(|| format!("{BASE}/"))
+}
+
+/// A script's CSRF token (the `X-CSRF-Token` header) as a form's field, to check.
+fn header_csrf(req: &HttpRequest) -> FormData {
     let sent = req
         .headers()
         .get("X-CSRF-Token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    AnonCsrf::check(&req, &FormData(vec![("csrf".into(), sent)]))?;
+    FormData(vec![("csrf".into(), sent)])
+}
+
+/// Keeps the session alive: the timeout warning's button (a script's POST with the
+/// CSRF token in a header). `204 No Content`; an ended session is the login redirect.
+pub(super) async fn keep_alive(req: HttpRequest, who: Inloggad) -> Page {
+    who.check_csrf(&header_csrf(&req))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct TimedOut {
+    tillbaka: Option<String>,
+}
+
+/// Where the timeout warning's script goes when the time has run out: the session ends
+/// here too, and the login page says why and leads back to `tillbaka` afterwards.
+pub(super) async fn timed_out(
+    req: HttpRequest,
+    state: State,
+    q: Option<web::Query<TimedOut>>,
+) -> Page {
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        let token = c.value().to_owned();
+        let store = state.store.clone();
+        run(move || store.ms_end_session(&token)).await?;
+    }
+    let back = q.and_then(|q| q.into_inner().tillbaka);
+    Err(PageError::Login { back, ended: true })
+}
+
+/// Polled by the QR page's script: JSON, with the CSRF token in a header.
+pub(super) async fn login_status(req: HttpRequest, state: State, ms: Ms) -> Page {
+    AnonCsrf::check(&req, &header_csrf(&req))?;
     let Some(login) = login_token(&req) else {
         return Ok(HttpResponse::Ok().json(json!({ "status": "failed",
             "meddelande": "Inloggningen har gått ut. Börja om från startsidan." })));
@@ -398,7 +449,7 @@ pub(super) async fn login_status(req: HttpRequest, state: State, ms: Ms) -> Page
         }
         LoginOutcome::LoggedIn(session) => logged_in(
             HttpResponse::Ok().json(json!({ "status": "complete",
-                "meddelande": "Du är inloggad.", "adress": format!("{BASE}/") })),
+                "meddelande": "Du är inloggad.", "adress": after_login(&req) })),
             session,
         ),
     })
@@ -425,7 +476,7 @@ pub(super) async fn login_check(
             StatusCode::FORBIDDEN,
             pages::message_page("Inloggningen gick inte", m, Some(anon_ctx(&state, &token))),
         ),
-        LoginOutcome::LoggedIn(session) => logged_in(see_other(&format!("{BASE}/")), session),
+        LoginOutcome::LoggedIn(session) => logged_in(see_other(&after_login(&req)), session),
     })
 }
 

@@ -32,7 +32,8 @@ use super::bankid::{self, OrderStatus};
 use super::forms::{self, Typ};
 use super::pages::{self, Ctx, Errors, csrf, layout, ok, select_field, text_field};
 use super::session::{
-    AnonCsrf, FormData, Inloggad, LOGIN_COOKIE, PageError, SESSION_COOKIE, cookie, removal,
+    AnonCsrf, FormData, Inloggad, LOGIN_COOKIE, PageError, RETURN_COOKIE, SESSION_COOKIE, cookie,
+    removal, return_path,
 };
 use super::{BASE, MinaSidor};
 use crate::state::MinaSidorState;
@@ -47,6 +48,7 @@ type Page = Result<HttpResponse, PageError>;
 
 const STYLE: &str = include_str!("../stil.css");
 const SCRIPT: &str = include_str!("../bankid.js");
+const TIMEOUT_SCRIPT: &str = include_str!("../tidsgrans.js");
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(to_start))
@@ -56,6 +58,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/", web::get().to(start))
                 .route("/static/stil.css", web::get().to(style))
                 .route("/static/bankid.js", web::get().to(script))
+                .route("/static/tidsgrans.js", web::get().to(timeout_script))
+                .route("/fortsatt", web::post().to(keep_alive))
+                .route("/utloggad", web::get().to(timed_out))
                 .route("/logga-in", web::post().to(login_start))
                 .route("/logga-in/bankid", web::get().to(login_page))
                 .route("/logga-in/qr.svg", web::get().to(login_qr))
@@ -112,6 +117,7 @@ fn ctx<'a>(state: &MinaSidorState, who: &'a Inloggad) -> Ctx<'a> {
         csrf: &who.csrf,
         test_mode: test_mode(state),
         path: &who.path,
+        idle_secs: Some(who.idle_secs),
     }
 }
 
@@ -121,6 +127,7 @@ fn anon_ctx<'a>(state: &MinaSidorState, token: &'a AnonCsrf) -> Ctx<'a> {
         csrf: &token.token,
         test_mode: test_mode(state),
         path: "",
+        idle_secs: None,
     }
 }
 
@@ -156,6 +163,12 @@ async fn script() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
         .body(SCRIPT)
+}
+
+async fn timeout_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(TIMEOUT_SCRIPT)
 }
 
 async fn form_of(req: &HttpRequest, payload: web::Payload) -> Result<FormData, PageError> {

@@ -692,8 +692,10 @@ impl Store {
             diesel::delete(sess::table.find(&hash)).execute(&mut *c)?;
             return Ok(None);
         }
-        // Touch at most every few seconds: a page with several requests writes once.
-        if t - last_seen > 5 * MICROS {
+        // Touch at most every few seconds (a tenth of the timeout when that is less): a
+        // page with several requests writes once, and the page's own countdown, which
+        // ends that much early, never outlives the session.
+        if t - last_seen > (5 * MICROS).min(idle_secs * MICROS / 10) {
             diesel::update(sess::table.find(&hash))
                 .set(sess::last_seen.eq(t))
                 .execute(&mut *c)?;
