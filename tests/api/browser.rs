@@ -398,12 +398,36 @@ async fn mina_sidor_in_a_real_browser() {
     fill(&c, "f-kurser-0-studietakt", "150").await;
     fill(&c, "f-kurser-0-startdatum", "2027-08-17").await;
     fill(&c, "f-kurser-0-slutdatum", "2027-12-18").await;
-    click(&c, "button[value='registrera']").await;
+    click(&c, "button[value='granska']").await;
     let summary = find(&c, ".felsammanfattning").await.text().await.unwrap();
     assert!(summary.contains("Kurs 1, studietakt"), "{summary}");
     checker.check(&c, "10-registrera-fel").await;
     reflows_at_320_px(&c, &mut checker, "10-registrera-fel-320px").await;
     fill(&c, "f-kurser-0-studietakt", "50").await;
+    // the review: what will be sent, in words; Ändra goes back with everything kept
+    click(&c, "button[value='granska']").await;
+    wait_h1(&c, "Granska innan du registrerar").await;
+    let review = find(&c, "#granska").await.text().await.unwrap();
+    assert!(
+        review.contains("Gymnasial")
+            && review.contains("MATMAT01a")
+            && !review.contains("gymnasial"),
+        "{review}"
+    );
+    checker.check(&c, "10b-granska").await;
+    click(&c, "button[value='andra']").await;
+    wait_h1(&c, "Registrera ansökan").await;
+    assert_eq!(
+        find(&c, "#f-kurser-0-studietakt")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("50")
+    );
+    click(&c, "button[value='granska']").await;
+    wait_h1(&c, "Granska innan du registrerar").await;
     click(&c, "button[value='registrera']").await;
     let id = find(&c, "#meddelande-id").await.text().await.unwrap();
     checker.check(&c, "11-registrerat").await;
@@ -429,6 +453,8 @@ async fn mina_sidor_in_a_real_browser() {
     assert_eq!(value("#f-kurser-0-kurskod").await, "MATMAT01a");
     assert_eq!(value("#f-ansokningsdatum").await, "2026-03-01");
     fill(&c, "f-kurser-0-kursnamn", "Matematik 1a, kväll").await;
+    click(&c, "button[value='granska']").await;
+    wait_h1(&c, "Granska innan du registrerar").await;
     click(&c, "button[value='registrera']").await;
     let corrected = find(&c, "#meddelande-id").await.text().await.unwrap();
     assert_ne!(corrected, id);
@@ -464,6 +490,31 @@ async fn mina_sidor_in_a_real_browser() {
         "{id} in {:?}",
         feed.body
     );
+
+    // Skickade meddelanden lists them all, newest first; its filter narrows to a kind,
+    // and "Visa person" leads to the person page
+    click(&c, "a[href='/mina-sidor/skickade']").await;
+    wait_h1(&c, "Skickade meddelanden").await;
+    let status = find(&c, ".visar").await.text().await.unwrap();
+    assert_eq!(status, "Visar 1–3 av 3 meddelanden.");
+    checker.check(&c, "16-skickade").await;
+    reflows_at_320_px(&c, &mut checker, "16-skickade-320px").await;
+    c.find(Locator::Id("f-typ"))
+        .await
+        .unwrap()
+        .select_by_value("antagning")
+        .await
+        .unwrap();
+    click(&c, "form.filter button.primar").await;
+    wait_h1(&c, "Skickade meddelanden").await;
+    assert_eq!(
+        find(&c, ".visar").await.text().await.unwrap(),
+        "Inga meddelanden."
+    );
+    c.back().await.unwrap();
+    wait_h1(&c, "Skickade meddelanden").await;
+    click(&c, &format!("{} .radknapp button", row(&id))).await;
+    wait_h1(&c, "Person").await;
 
     // the footer's pages: accessibility statement, personal data, help
     click(&c, "footer a[href='/mina-sidor/tillganglighet']").await;
@@ -508,7 +559,7 @@ async fn mina_sidor_in_a_real_browser() {
     let page = c.source().await.unwrap();
     assert!(!page.contains(&resident.expose()) && !page.contains(&decided.expose()));
 
-    assert_eq!(checker.checked.len(), 18);
+    assert_eq!(checker.checked.len(), 21);
     c.close().await.unwrap();
     drop(driver);
     app.stop().await;

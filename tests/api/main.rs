@@ -111,6 +111,7 @@ mina_sidor_on_both_databases!(
     a_user_of_another_kommun_sees_nothing_of_it,
     forms_sessions_and_headers_are_protected,
     skyddade_personuppgifter_are_flagged_and_withheld,
+    the_kommun_lists_and_exports_what_it_sent,
 );
 
 on_both_databases!(flows_test => flows:

@@ -721,9 +721,28 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("aria-invalid=\"true\""));
 
-    // Tabell 2
+    // Tabell 2, and as a CSV file (an audited read like the list)
     let r = web.get("/mina-sidor/aktiva").await;
     assert!(r.body.contains(&p.expose()), "{}", r.body);
+    assert!(
+        r.body.contains("Visar 1–1 av 1 utbildningsbehov."),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<td>Gymnasial</td>") && !r.body.contains("<td>gymnasial"),
+        "Swedish words: {}",
+        r.body
+    );
+    let csv = web.get("/mina-sidor/aktiva.csv").await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body
+            .starts_with("\u{feff}Personnummer;Anvisningsdatum;Skolformer;")
+            && csv.body.contains(&p.expose()),
+        "{}",
+        csv.body
+    );
 
     // a form with an error gives the API's message on the field
     let api = app.client(STOCKHOLM_ORG, &[STOCKHOLM]);
@@ -763,6 +782,36 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
     assert!(
         r.body.contains("href=\"#f-kurser-0-kurskod\""),
         "the summary links to the field"
+    );
+
+    // the review step shows what will be sent, in words, and stores nothing; Ändra
+    // goes back to the form as it was
+    let mut review = form("MATMAT01a")("form-2");
+    review.push(("atgard".into(), "granska".into()));
+    let r = web.submit_ansokan(&review).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("Granska innan du registrerar")
+            && r.body.contains("<dd>Gymnasial</dd>")
+            && r.body
+                .contains("<dt>Kurs 1, kursnamn</dt><dd>Matematik 1a</dd>")
+            && r.body.contains("value=\"registrera\""),
+        "{}",
+        r.body
+    );
+    let nothing = app.af().get("/handelser").await;
+    assert_eq!(
+        nothing.body["data"].as_array().unwrap().len(),
+        0,
+        "nothing sent"
+    );
+    review.last_mut().unwrap().1 = "andra".into();
+    let back = web.submit_ansokan(&review).await;
+    assert!(
+        back.body.contains("<h1>Registrera ansökan</h1>")
+            && back.body.contains("value=\"Matematik 1a\""),
+        "{}",
+        back.body
     );
 
     // a valid one is stored; a second click replays the same receipt
@@ -1334,4 +1383,196 @@ pub(crate) async fn sessions_end_when_idle(app: &TestApp) {
     assert_eq!(r.location(), "/mina-sidor/?utloggad=ja");
     let r = web.bankid("/mina-sidor/", &me).await;
     assert_eq!(r.location(), "/mina-sidor/", "no return path was kept");
+}
+
+/// The option values of a select, by the select's id (the first, "Alla", is empty).
+fn options_of(html: &str, select_id: &str) -> Vec<String> {
+    let start = html
+        .find(&format!("id=\"{select_id}\""))
+        .expect("the select");
+    let end = start + html[start..].find("</select>").unwrap();
+    html[start..end]
+        .split("<option value=\"")
+        .skip(1)
+        .map(|o| o[..o.find('"').unwrap()].to_owned())
+        .collect()
+}
+
+pub(crate) async fn the_kommun_lists_and_exports_what_it_sent(app: &TestApp) {
+    let p = person(930);
+    let q = person(931);
+    anvisa(&app.store, p, STOCKHOLM);
+    anvisa(&app.store, q, STOCKHOLM);
+    app.af()
+        .put(
+            "/skyddade-personuppgifter",
+            &json!({ "personnummer": q.expose(), "skyddade_personuppgifter": true }),
+        )
+        .await;
+    // The kommun's system sends 21 ansökningar (20 for one person, one for a protected
+    // person); a handläggare one more through the form.
+    let api = app.client(STOCKHOLM_ORG, &[STOCKHOLM]);
+    for _ in 0..20 {
+        assert_eq!(
+            api.post("/ansokningar", &ansokan(STOCKHOLM, p))
+                .await
+                .status,
+            201
+        );
+    }
+    assert_eq!(
+        api.post("/ansokningar", &ansokan(STOCKHOLM, q))
+            .await
+            .status,
+        201
+    );
+    let web = Web::new(app);
+    web.login(&huvudansvarig(app, STOCKHOLM, 8)).await;
+    let fields: Vec<(String, String)> = [
+        ("personnummer", p.expose()),
+        ("status", "registrering".into()),
+        ("ansokningsdatum", "2026-03-01".into()),
+        ("kurser[0].kurskod", "SVASVA01".into()),
+        ("kurser[0].kursnamn", "Svenska som andraspråk 1".into()),
+        ("kurser[0].skolform", "gymnasial".into()),
+        ("kurser[0].poang", "100".into()),
+        ("kurser[0].studietakt", "50".into()),
+        ("kurser[0].startdatum", "2027-08-17".into()),
+        ("kurser[0].slutdatum", "2027-12-18".into()),
+        ("formular_id", "skickade-1".into()),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b))
+    .collect();
+    let receipt = web.submit_ansokan(&fields).await;
+    let mine = attr_after(&receipt.body, "<dd id=\"meddelande-id\">").unwrap();
+
+    // newest first, 20 a page, with where the page is and page numbers
+    let list = web.get("/mina-sidor/skickade").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        list.body.contains("Visar 1–20 av 22 meddelanden."),
+        "{}",
+        list.body
+    );
+    let first_row = attr_after(&list.body, "data-meddelande-id=\"").unwrap();
+    assert_eq!(first_row, mine, "newest first");
+    assert!(list.body.contains("href=\"/mina-sidor/skickade?sida=2\""));
+    assert!(
+        list.body
+            .contains("aria-current=\"page\"><span class=\"visually-hidden\">Sida </span>1")
+    );
+    assert!(list.body.contains("<td>Ansökan</td>") && !list.body.contains(">ansokan<"));
+    let page2 = web.get("/mina-sidor/skickade?sida=2").await;
+    assert!(
+        page2.body.contains("Visar 21–22 av 22 meddelanden."),
+        "{}",
+        page2.body
+    );
+    // a protected person's personnummer is not listed, and no button reveals it
+    assert!(
+        page2.body.contains("Skyddade personuppgifter")
+            || list.body.contains("Skyddade personuppgifter")
+    );
+    for body in [&list.body, &page2.body] {
+        assert!(!body.contains(&q.expose()), "{body}");
+    }
+    // "Visa person" leads to the person page, by the search's Post/Redirect/Get
+    assert!(
+        list.body
+            .contains(&format!("name=\"personnummer\" value=\"{}\"", p.expose()))
+    );
+
+    // narrowed to the handläggare: only what she registered
+    let users = options_of(&list.body, "f-handlaggare");
+    assert_eq!(users.len(), 2, "Alla and the one user: {users:?}");
+    let hers = web
+        .get(&format!("/mina-sidor/skickade?handlaggare={}", users[1]))
+        .await;
+    assert!(
+        hers.body.contains("Visar 1–1 av 1 meddelanden."),
+        "{}",
+        hers.body
+    );
+    assert!(
+        hers.body
+            .contains(&format!("data-meddelande-id=\"{mine}\""))
+    );
+    // by kind, by date, oldest first
+    let none = web.get("/mina-sidor/skickade?typ=antagning").await;
+    assert!(none.body.contains("Inga meddelanden."), "{}", none.body);
+    let future = web.get("/mina-sidor/skickade?fran=2099-01-01").await;
+    assert!(future.body.contains("Inga meddelanden."));
+    let today = web
+        .get("/mina-sidor/skickade?fran=2020-01-01&till=2099-12-31&ordning=aldst")
+        .await;
+    assert!(today.body.contains("Visar 1–20 av 22"), "{}", today.body);
+    assert_ne!(
+        attr_after(&today.body, "data-meddelande-id=\"").unwrap(),
+        mine
+    );
+    // a wrong filter is named in Swedish
+    let bad = web
+        .get("/mina-sidor/skickade?fran=1%2F12&handlaggare=nagon")
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body
+            .contains("Mottaget från och med: Skriv datumet som ÅÅÅÅ-MM-DD")
+            && bad
+                .body
+                .contains("Registrerat av: Välj en användare i listan"),
+        "{}",
+        bad.body
+    );
+
+    // the CSV file: the same filters, semicolons and a BOM for Excel, audited
+    let csv = web
+        .http
+        .get(format!(
+            "{}/mina-sidor/skickade.csv?handlaggare={}",
+            web.base, users[1]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.starts_with("\u{feff}Mottaget;Typ;Status;Personnummer;"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains(&p.expose()) && text.contains(&mine) && text.contains(";Ansökan;"));
+    let audit = app.store.audit_for_person(&p, 0, i64::MAX).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "lista:meddelanden" && a.actor_kind == "anvandare"),
+        "{audit:?}"
+    );
+
+    // another kommun's user sees none of it
+    let other = Web::new(app);
+    other.login(&huvudansvarig(app, GOTEBORG, 9)).await;
+    let theirs = other.get("/mina-sidor/skickade").await;
+    assert!(theirs.body.contains("Inga meddelanden."), "{}", theirs.body);
+    let csv = other.get("/mina-sidor/skickade.csv").await;
+    assert!(!csv.body.contains(&p.expose()));
+    let hers = other
+        .get(&format!("/mina-sidor/skickade?handlaggare={}", users[1]))
+        .await;
+    assert_eq!(hers.status, 400, "another kommun's user is not a choice");
 }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::pages::{Errors, NUMBERS, select_field, text_field};
 use super::session::FormData;
+use super::words::{BESLUT, ORSAK, SKOLFORM};
 use komvux_http::body;
 use komvux_http::config::Mode;
 use komvux_http::error::ApiError;
@@ -45,33 +46,12 @@ const STATUS: &[(&str, &str)] = &[
     ("borttag", "Borttag av ett tidigare meddelande"),
 ];
 
-const SKOLFORM: &[(&str, &str)] = &[
-    ("", "Välj skolform"),
-    ("grundlaggande", "Grundläggande"),
-    ("gymnasial", "Gymnasial"),
-    ("sfi", "Sfi"),
-    ("anpassad_grundlaggande", "Anpassad grundläggande"),
-    ("anpassad_gymnasial", "Anpassad gymnasial"),
-];
-
-const BESLUT: &[(&str, &str)] = &[
-    ("", "Välj beslut"),
-    ("antagen", "Antagen (komvux)"),
-    ("mottagen", "Mottagen (sfi)"),
-    ("ej_antagen", "Ej antagen"),
-    ("ej_mottagen", "Ej mottagen"),
-    ("reserv", "Reserv"),
-];
-
-const ORSAK: &[(&str, &str)] = &[
-    ("", "Välj orsak"),
-    ("arbete", "Arbete"),
-    ("sjukdom", "Sjukdom"),
-    ("flytt", "Flytt"),
-    ("egen_begaran", "Egen begäran"),
-    ("utebliven_narvaro", "Utebliven närvaro"),
-    ("ovrigt", "Övrigt"),
-];
+/// A closed set's choices, after a first empty one that asks for a choice.
+fn choices<'a>(ask: &'a str, set: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    std::iter::once(("", ask))
+        .chain(set.iter().copied())
+        .collect()
+}
 
 const DATE_HINT: &str = "ÅÅÅÅ-MM-DD";
 
@@ -323,9 +303,9 @@ pub(crate) fn fields(typ: Typ, form: &FormData, errors: &Errors, rows: usize) ->
             legend { "Uppgifter" }
             @for f in typ.fields() {
                 @match f {
-                    "beslut" => (select_field(f, BESLUT, v(f).as_deref(), errors)),
-                    "orsak" => (select_field(f, ORSAK, v(f).as_deref(), errors)),
-                    "skolform" => (select_field(f, SKOLFORM, v(f).as_deref(), errors)),
+                    "beslut" => (select_field(f, &choices("Välj beslut", BESLUT), v(f).as_deref(), errors)),
+                    "orsak" => (select_field(f, &choices("Välj orsak", ORSAK), v(f).as_deref(), errors)),
+                    "skolform" => (select_field(f, &choices("Välj skolform", SKOLFORM), v(f).as_deref(), errors)),
                     "kurskoder" => (text_field(f, v(f).as_deref(), Some("Kurskoder åtskilda med kommatecken. Lämna tomt om avbrottet gäller hela utbildningen."), errors, None)),
                     "betyg" => (text_field(f, v(f).as_deref(), Some("A–F eller - (gymnasial), G eller IG (grundläggande och sfi)"), errors, None)),
                     name if name.ends_with("datum") || name.starts_with("giltig") || name == "ny_startdatum" || name == "ny_slutdatum" =>
@@ -341,7 +321,7 @@ pub(crate) fn fields(typ: Typ, form: &FormData, errors: &Errors, rows: usize) ->
                     @for f in KURS_FIELDS {
                         @let name = format!("kurser[{i}].{f}");
                         @if *f == "skolform" {
-                            (select_field(&name, SKOLFORM, v(&name).as_deref(), errors))
+                            (select_field(&name, &choices("Välj skolform", SKOLFORM), v(&name).as_deref(), errors))
                         } @else if f.ends_with("datum") {
                             (text_field(&name, v(&name).as_deref(), Some(DATE_HINT), errors, None))
                         } @else if *f == "skolenhetskod" {

@@ -13,6 +13,7 @@ pub mod mail;
 mod pages;
 mod session;
 mod state;
+mod words;
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;

@@ -10,6 +10,8 @@ use maud::{DOCTYPE, Markup, html};
 use serde_json::Value;
 
 use super::BASE;
+use super::session::PageError;
+use super::words;
 
 pub(crate) fn html(status: StatusCode, page: Markup) -> HttpResponse {
     HttpResponse::build(status)
@@ -41,6 +43,7 @@ const MENU: &[(&str, &str)] = &[
     ("/aktiva", "Aktiva utbildningsbehov"),
     ("/etableringsprogrammet", "Etableringsprogrammet"),
     ("/registrera", "Registrera"),
+    ("/skickade", "Skickade meddelanden"),
     ("/anvandare", "Användare"),
 ];
 
@@ -192,11 +195,11 @@ impl Errors {
                         @for e in &self.0 {
                             li {
                                 @if known(&e.falt) {
-                                    a href={ "#" (field_id(&e.falt)) } { (label_of(&e.falt)) ": " (e.meddelande) }
+                                    a href={ "#" (field_id(&e.falt)) } { (label_of(&e.falt)) ": " (readable(&e.meddelande)) }
                                 } @else if e.falt.is_empty() {
-                                    (e.meddelande)
+                                    (readable(&e.meddelande))
                                 } @else {
-                                    (label_of(&e.falt)) ": " (e.meddelande)
+                                    (label_of(&e.falt)) ": " (readable(&e.meddelande))
                                 }
                             }
                         }
@@ -205,6 +208,37 @@ impl Errors {
             }
         }
     }
+}
+
+/// An error text without the API's spelling: a field name or a closed set's value
+/// written with `_` (`ny_startdatum`, `anpassad_grundlaggande`) becomes its Swedish words.
+pub(crate) fn readable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains('_') {
+            let named = label(word);
+            let spoken = if named == word.as_str() {
+                words::word("skolform", word).map_or_else(|| word.replace('_', " "), str::to_owned)
+            } else {
+                named.to_owned()
+            };
+            out.push_str(&spoken.to_lowercase());
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_lowercase() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// The element id of a field by its JSON path (`kurser[0].kurskod` → `f-kurser-0-kurskod`).
@@ -278,6 +312,11 @@ pub(crate) fn label(field: &str) -> &str {
         "deltar" => "Deltar",
         "epost" => "E-postadress",
         "roll" => "Roll",
+        "typ" => "Typ",
+        "fran" => "Mottaget från och med",
+        "till" => "Mottaget till och med",
+        "handlaggare" => "Registrerat av",
+        "ordning" => "Ordning",
         other => other,
     }
 }
@@ -306,7 +345,7 @@ pub(crate) fn text_field(
         div class={ "falt" @if !errs.is_empty() { " fel" } } {
             label for=(id) { (label_of(name)) }
             @if let Some(h) = hint { span class="hint" id={ (id) "-hint" } { (h) } }
-            @for e in &errs { span class="felmeddelande" id={ (id) "-fel" } { "Fel: " (e.meddelande) } }
+            @for e in &errs { span class="felmeddelande" id={ (id) "-fel" } { "Fel: " (readable(&e.meddelande)) } }
             input type="text" id=(id) name=(name) value=(value.unwrap_or(""))
                 inputmode=[numeric(name).then_some("numeric")]
                 autocomplete=(extra.unwrap_or("off"))
@@ -329,7 +368,7 @@ pub(crate) fn select_field(
     html! {
         div class={ "falt" @if !errs.is_empty() { " fel" } } {
             label for=(id) { (label_of(name)) }
-            @for e in &errs { span class="felmeddelande" id={ (id) "-fel" } { "Fel: " (e.meddelande) } }
+            @for e in &errs { span class="felmeddelande" id={ (id) "-fel" } { "Fel: " (readable(&e.meddelande)) } }
             select id=(id) name=(name) aria-describedby=[described]
                 aria-invalid=[(!errs.is_empty()).then_some("true")] {
                 @for (v, t) in options {
@@ -356,7 +395,9 @@ pub(crate) fn csrf(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
-fn value_text(field: &str, v: &Value) -> String {
+/// A value as a page shows it: Swedish words for closed sets, kommun names, times in
+/// Swedish time, Ja/Nej, and never the API's own spelling.
+pub(crate) fn value_text(field: &str, v: &Value) -> String {
     match v {
         Value::Null => "–".to_owned(),
         Value::Bool(true) => "Ja".to_owned(),
@@ -367,15 +408,38 @@ fn value_text(field: &str, v: &Value) -> String {
                 Err(_) => s.clone(),
             }
         }
-        Value::String(s) => s.replace('_', " "),
+        Value::String(s) => match words::word(field, s) {
+            Some(w) => w.to_owned(),
+            None => words::rfc3339_text(s).unwrap_or_else(|| s.clone()),
+        },
         Value::Number(n) => n.to_string(),
+        Value::Array(items) if items.is_empty() => "–".to_owned(),
         Value::Array(items) => items
             .iter()
             .map(|i| value_text(field, i))
             .collect::<Vec<_>>()
             .join(", "),
-        Value::Object(_) => v.to_string(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{}: {}", label(k), value_text(k, v)))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
+}
+
+/// A record's status in words; an utbildningsbehov still `aktiv` after its
+/// `giltig_tom` (Swedish date) has run out, and says so.
+fn status_of(v: &Value) -> Option<String> {
+    let status = v.get("status")?.as_str()?;
+    let expired = status == "aktiv"
+        && v.get("giltig_tom")
+            .and_then(Value::as_str)
+            .is_some_and(|tom| tom < words::swedish_today().as_str());
+    Some(if expired {
+        "Utgånget (giltighetstiden har passerat)".to_owned()
+    } else {
+        value_text("status", &v["status"])
+    })
 }
 
 /// A record (as the API answers it, already redacted) as a description list; a
@@ -395,7 +459,11 @@ pub(crate) fn record(heading: &str, v: &Value) -> Markup {
                 dl {
                     @for (k, val) in m {
                         dt { (label(k)) }
-                        dd { (value_text(k, val)) }
+                        @if k == "status" {
+                            dd { (status_of(v).unwrap_or_default()) }
+                        } @else {
+                            dd { (value_text(k, val)) }
+                        }
                     }
                 }
             }
@@ -417,6 +485,7 @@ pub(crate) fn table(caption: &str, columns: &[&str], rows: &[Value]) -> Markup {
                         @for c in columns {
                             td {
                                 @match r.get(*c) {
+                                    Some(_) if *c == "status" => (status_of(r).unwrap_or_default()),
                                     Some(v) => (value_text(c, v)),
                                     None => span class="dold" { "Visas inte" },
                                 }
@@ -430,9 +499,128 @@ pub(crate) fn table(caption: &str, columns: &[&str], rows: &[Value]) -> Markup {
     }
 }
 
+/// Where a page of a list starts and ends: "Visar 21–40 av 71" (or "av fler än …"
+/// when the count stopped).
+pub(crate) fn showing(
+    page: u32,
+    limit: u32,
+    shown: usize,
+    total: u64,
+    floor: bool,
+    what: &str,
+) -> Markup {
+    let first = u64::from(page.saturating_sub(1)) * u64::from(limit) + 1;
+    let last = first + shown as u64 - 1;
+    html! {
+        p class="visar" role="status" {
+            @if shown == 0 {
+                "Inga " (what) "."
+            } @else if floor {
+                "Visar " (first) "–" (last) " av fler än " (thousands(total)) " " (what) "."
+            } @else {
+                "Visar " (first) "–" (last) " av " (thousands(total)) " " (what) "."
+            }
+        }
+    }
+}
+
+/// A CSV file's writer: semicolons and a byte-order mark, as Excel in Swedish opens
+/// it, with the header row written.
+pub(crate) fn csv_writer(header: &[&str]) -> Result<csv::Writer<Vec<u8>>, PageError> {
+    let mut out = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(Vec::from("\u{feff}".as_bytes()));
+    out.write_record(header).map_err(csv_error)?;
+    Ok(out)
+}
+
+pub(crate) fn csv_error(e: csv::Error) -> PageError {
+    PageError::Internal(e.to_string())
+}
+
+/// The answer with a CSV file to download, named `{name}-{today}.csv`.
+pub(crate) fn csv_file(out: csv::Writer<Vec<u8>>, name: &str) -> Result<HttpResponse, PageError> {
+    let body = out
+        .into_inner()
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"{name}-{}.csv\"",
+                words::swedish_today()
+            ),
+        ))
+        .body(body))
+}
+
+/// A number with a space between thousands, as Swedish writes it (`10 000`).
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// Page numbers of a list: the first, the last and two on each side of the current
+/// one, with Föregående and Nästa; `href(n)` is the address of page `n`.
+pub(crate) fn pager(page: u32, pages: u32, href: &dyn Fn(u32) -> String) -> Markup {
+    let shown: Vec<u32> = (1..=pages)
+        .filter(|n| *n == 1 || *n == pages || n.abs_diff(page) <= 2)
+        .collect();
+    html! {
+        @if pages > 1 {
+            nav aria-label="Sidor" class="sidor" {
+                ul {
+                    @if page > 1 {
+                        li { a href=(href(page - 1)) rel="prev" { "Föregående" span class="visually-hidden" { " sida" } } }
+                    }
+                    @for (i, n) in shown.iter().enumerate() {
+                        @if i > 0 && shown[i - 1] + 1 < *n { li aria-hidden="true" { "…" } }
+                        li {
+                            @if *n == page {
+                                a href=(href(*n)) aria-current="page" { span class="visually-hidden" { "Sida " } (n) }
+                            } @else {
+                                a href=(href(*n)) { span class="visually-hidden" { "Sida " } (n) }
+                            }
+                        }
+                    }
+                    @if page < pages {
+                        li { a href=(href(page + 1)) rel="next" { "Nästa" span class="visually-hidden" { " sida" } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod menu_tests {
-    use super::current_item;
+    use super::{current_item, readable};
+
+    #[test]
+    fn error_texts_lose_the_api_spelling() {
+        assert_eq!(
+            readable(
+                "Minst ett av ny_startdatum, ny_slutdatum, ny_studietakt och ny_poang ska anges"
+            ),
+            "Minst ett av nytt startdatum, nytt slutdatum, ny studietakt (procent) och nya poäng ska anges"
+        );
+        assert_eq!(
+            readable("Betyget IG finns inte i skolformen anpassad_grundlaggande; tillåtna är G"),
+            "Betyget IG finns inte i skolformen anpassad grundläggande; tillåtna är G"
+        );
+        assert_eq!(
+            readable("Kursen MATMAT01a finns inte"),
+            "Kursen MATMAT01a finns inte"
+        );
+    }
 
     #[test]
     fn a_page_marks_the_menu_item_it_belongs_to() {

@@ -42,8 +42,9 @@ pub use mina_sidor::{
 pub use reader::Reader;
 pub use reads::Read;
 pub use records::{
-    EtableringsprogramRecord, Feed, Kvittens, MessageWriter, Page, PersonRecord, StoredMessage,
-    Submission, UtbildningsbehovRecord, UtbildningsbeslutRecord, Varning, WrittenMessage,
+    EtableringsprogramRecord, Feed, Kvittens, MessageWriter, Page, PersonRecord, SENT_COUNT_LIMIT,
+    SentFilter, SentPage, StoredMessage, Submission, UtbildningsbehovRecord,
+    UtbildningsbeslutRecord, Varning, WrittenMessage,
 };
 pub use seed::{SeedPlan, SeedReport};
 pub use store::{AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, Store};

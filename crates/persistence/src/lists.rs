@@ -133,6 +133,28 @@ macro_rules! beslut_feed {
 }
 pub(crate) use beslut_feed;
 
+/// The kommun's own messages (ordered by the caller by `(mottaget, id)`, either way):
+/// `messages_kommun_sent`, or for one Mina
+/// sidor user `messages_ms_sent` (migration 000014); both partial, their conditions
+/// named as literals so that both planners can prove them.
+macro_rules! kommun_sent {
+    ($kommun:expr) => {
+        crate::schema::messages::table
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "messages.author = 'kommun'",
+            ))
+            .filter(crate::schema::messages::kommunkod.eq($kommun))
+    };
+    ($kommun:expr, $writer:expr) => {
+        crate::lists::kommun_sent!($kommun)
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "messages.actor LIKE 'mina-sidor:%'",
+            ))
+            .filter(crate::schema::messages::actor.eq($writer))
+    };
+}
+pub(crate) use kommun_sent;
+
 /// Gallring: the persons whose last activity is before `$cutoff`
 /// (`identities_last_activity`).
 macro_rules! inactive_persons {
@@ -352,6 +374,36 @@ mod tests {
         assert!(
             activity.contains("audit_log_mina_sidor") && !sorted(&activity),
             "{activity}"
+        );
+
+        // Skickade meddelanden: the kommun's messages newest first, narrowed by kind and
+        // time, or to one Mina sidor user, each by its partial index without a sort.
+        let sent = plan(
+            &mut c,
+            &kommun_sent!("0180".to_owned())
+                .filter(msg::mottaget.ge(0_i64))
+                .filter(msg::mottaget.lt(i64::MAX))
+                .filter(msg::kind.eq("ansokan".to_owned()))
+                .select(msg::id)
+                .order((msg::mottaget.desc(), msg::id.desc()))
+                .limit(10_001),
+        );
+        assert!(
+            sent.contains("messages_kommun_sent") && !sorted(&sent),
+            "{sent}"
+        );
+        let mine = plan(
+            &mut c,
+            &kommun_sent!("0180".to_owned(), "mina-sidor:u1".to_owned())
+                .filter(msg::mottaget.ge(0_i64))
+                .filter(msg::mottaget.lt(i64::MAX))
+                .select(msg::id)
+                .order((msg::mottaget.asc(), msg::id.asc()))
+                .limit(10_001),
+        );
+        assert!(
+            mine.contains("messages_ms_sent") && !sorted(&mine),
+            "{mine}"
         );
 
         let handelser = plan(&mut c, &handelser_feed!(5_i64).limit(1000));

@@ -175,3 +175,33 @@ pub struct WrittenMessage {
     pub message: StoredMessage,
     pub writer: MessageWriter,
 }
+
+/// What a list of the kommun's own messages is narrowed to (Mina sidor's Skickade
+/// meddelanden).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SentFilter {
+    pub kind: Option<komvux_domain::MessageKind>,
+    /// Received at or after this time (microseconds since the epoch).
+    pub fran: Option<i64>,
+    /// Received before this time (microseconds since the epoch).
+    pub till: Option<i64>,
+    /// Written by this Mina sidor user (by user id).
+    pub anvandare: Option<String>,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
+}
+
+/// A page of the kommun's own messages, newest first, and how many match: counted up to
+/// [`SENT_COUNT_LIMIT`], so a page costs the same in a kommun with a million messages
+/// (`total_is_floor` says the count stopped there).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentPage {
+    pub data: Vec<WrittenMessage>,
+    pub page: u32,
+    pub limit: u32,
+    pub total: u64,
+    pub total_is_floor: bool,
+}
+
+/// How far a list of sent messages counts, and so how deep its pages go.
+pub const SENT_COUNT_LIMIT: u64 = 10_000;

@@ -120,7 +120,9 @@ pub(super) async fn aktiva(state: State, who: Inloggad, q: Option<web::Query<Sid
         .aktiva_utbildningsbehov(&reader, kommun, sida, 20)
         .await?;
     let rows = privacy::redact_listings(&page.data);
-    let pages_total = page.total.div_ceil(u64::from(page.limit)).max(1);
+    let pages_total = u32::try_from(page.total.div_ceil(u64::from(page.limit)))
+        .unwrap_or(u32::MAX)
+        .max(1);
     Ok(ok(layout(
         "Aktiva utbildningsbehov",
         ctx(&state, &who),
@@ -128,25 +130,56 @@ pub(super) async fn aktiva(state: State, who: Inloggad, q: Option<web::Query<Sid
             h1 { "Aktiva utbildningsbehov" }
             p { "Invånare i kommunen " (kommun.namn()) " med ett aktivt utbildningsbehov, äldst först. "
                 "För personer med skyddade personuppgifter visas inte personnumret; sök på personen när hen vänder sig till kommunen." }
-            @if rows.is_empty() {
-                p { "Inga aktiva utbildningsbehov." }
-            } @else {
+            (pages::showing(page.page, page.limit, rows.len(), page.total, false, "utbildningsbehov"))
+            @if !rows.is_empty() {
                 (pages::table(
-                    &format!("Sida {} av {}, {} utbildningsbehov", page.page, pages_total, page.total),
+                    &format!("Sida {} av {}", page.page, pages_total),
                     &["personnummer", "anvisningsdatum", "skolformer", "giltig_tom", "skyddade_personuppgifter"],
                     &rows,
                 ))
-            }
-            nav aria-label="Sidor" class="sidor" {
-                @if page.page > 1 {
-                    a href={ (BASE) "/aktiva?sida=" (page.page - 1) } { "Föregående sida" }
-                }
-                @if u64::from(page.page) < pages_total {
-                    a href={ (BASE) "/aktiva?sida=" (page.page + 1) } { "Nästa sida" }
-                }
+                (pages::pager(page.page, pages_total, &|n| format!("{BASE}/aktiva?sida={n}")))
+                p { a href={ (BASE) "/aktiva.csv" } download { "Ladda ner listan som CSV-fil" } " (högst " (pages::thousands(AKTIVA_CSV_ROWS)) " utbildningsbehov, semikolonseparerad för Excel)" }
             }
         },
     )))
+}
+
+/// How many utbildningsbehov the CSV file of Tabell 2 holds at most.
+const AKTIVA_CSV_ROWS: u64 = 10_000;
+
+/// Tabell 2 as a CSV file (the list's columns, the same redaction), read a page of 100
+/// at a time, each page an audited read like the list's.
+pub(super) async fn aktiva_csv(state: State, who: Inloggad) -> Page {
+    let reader = who.reader();
+    let kommun = who.user.kommun;
+    let columns = [
+        "personnummer",
+        "anvisningsdatum",
+        "skolformer",
+        "giltig_tom",
+        "skyddade_personuppgifter",
+    ];
+    let mut out = pages::csv_writer(&columns.map(pages::label))?;
+    let mut sida = 1;
+    loop {
+        let page = state
+            .store
+            .aktiva_utbildningsbehov(&reader, kommun, sida, 100)
+            .await?;
+        for row in privacy::redact_listings(&page.data) {
+            let cells = columns.map(|c| match row.get(c) {
+                Some(v) => pages::value_text(c, v),
+                None => "Visas inte".to_owned(),
+            });
+            out.write_record(cells).map_err(pages::csv_error)?;
+        }
+        let read = u64::from(sida) * u64::from(page.limit);
+        if page.data.is_empty() || read >= page.total || read >= AKTIVA_CSV_ROWS {
+            break;
+        }
+        sida += 1;
+    }
+    pages::csv_file(out, &format!("aktiva-utbildningsbehov-{kommun}"))
 }
 
 pub(super) async fn etab_form(state: State, who: Inloggad) -> HttpResponse {

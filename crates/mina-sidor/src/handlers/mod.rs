@@ -7,6 +7,7 @@ mod login;
 mod lookup;
 mod person;
 mod registering;
+mod sent;
 mod users;
 
 use info::*;
@@ -15,6 +16,7 @@ use login::*;
 use lookup::*;
 use person::*;
 use registering::*;
+use sent::*;
 use users::*;
 
 use actix_web::http::{StatusCode, header};
@@ -35,6 +37,7 @@ use super::session::{
     AnonCsrf, FormData, Inloggad, LOGIN_COOKIE, PageError, RETURN_COOKIE, SESSION_COOKIE, cookie,
     removal, return_path,
 };
+use super::words::{status_text, swedish_time, typ_text};
 use super::{BASE, MinaSidor};
 use crate::state::MinaSidorState;
 use komvux_http::body;
@@ -82,12 +85,15 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(ta_bort_page),
                 )
                 .route("/aktiva", web::get().to(aktiva))
+                .route("/aktiva.csv", web::get().to(aktiva_csv))
                 .route("/etableringsprogrammet", web::get().to(etab_form))
                 .route("/etableringsprogrammet", web::post().to(etab))
                 .route("/registrera", web::get().to(registrera_index))
                 .route("/registrera/{typ}", web::get().to(registrera_form))
                 .route("/registrera/{typ}", web::post().to(registrera))
                 .route("/registrerat/{formular_id}", web::get().to(registrerat))
+                .route("/skickade", web::get().to(skickade))
+                .route("/skickade.csv", web::get().to(skickade_csv))
                 .route("/anvandare", web::get().to(users))
                 .route("/anvandare", web::post().to(invite))
                 .route("/anvandare/aktivitet", web::get().to(aktivitet))

@@ -158,13 +158,22 @@ fn standing(m: &StoredMessage, all: &[WrittenMessage]) -> &'static str {
     }
 }
 
+/// Where a message stands, seen alone (a list shows no other versions).
+pub(super) fn standing_alone(m: &StoredMessage) -> &'static str {
+    match (m.aktuell, m.status) {
+        (_, komvux_domain::MeddelandeStatus::Borttag) => "Tar bort ett meddelande",
+        (true, _) => "Gäller",
+        (false, _) => "Ersatt",
+    }
+}
+
 /// The message's content in a few words: its courses, decision, grade or reason.
 pub(super) fn summary(m: &StoredMessage) -> String {
     let f = &m.fields;
     let text = |k: &str| f.get(k).and_then(serde_json::Value::as_str);
     let mut parts: Vec<String> = Vec::new();
     if let Some(b) = text("beslut") {
-        parts.push(b.replace('_', " "));
+        parts.push(pages::value_text("beslut", &b.into()));
     }
     if let Some(kurser) = f.get("kurser").and_then(serde_json::Value::as_array) {
         let koder: Vec<&str> = kurser
@@ -190,12 +199,12 @@ pub(super) fn summary(m: &StoredMessage) -> String {
         parts.push(format!("betyg {b}"));
     }
     if let Some(o) = text("orsak") {
-        parts.push(o.replace('_', " "));
+        parts.push(pages::value_text("orsak", &o.into()));
     }
     parts.join(" · ")
 }
 
-fn writer_text(w: &MessageWriter) -> String {
+pub(super) fn writer_text(w: &MessageWriter) -> String {
     match w {
         MessageWriter::Anvandare { namn } if namn.is_empty() => "Användare i Mina sidor".into(),
         MessageWriter::Anvandare { namn } => namn.clone(),

@@ -34,7 +34,7 @@ pub(super) fn registration_page(
         ctx(state, who),
         html! {
             h1 { (typ.title()) }
-            p { (typ.description()) " Alla fält utom de som är märkta valfria behövs vid ny registrering och ändring; vid borttag räcker personnummer, status och meddelande-id." }
+            p { (typ.description()) " Alla fält utom de som är märkta valfria behövs vid ny registrering och ändring; vid borttag räcker personnummer, status och meddelande-id. Du får granska uppgifterna innan något skickas." }
             (errors.summary(&|f| typ.knows(f, rows)))
             form method="post" action={ (BASE) "/registrera/" (typ.slug()) } novalidate {
                 (csrf(&who.csrf))
@@ -44,7 +44,7 @@ pub(super) fn registration_page(
                 }
                 (forms::fields(typ, form, errors, rows))
                 div class="knappar" {
-                    button type="submit" name="atgard" value="registrera" class="primar" { "Registrera" }
+                    button type="submit" name="atgard" value="granska" class="primar" { "Granska" }
                     @if typ.has_kurser() && rows < forms::MAX_KURS_ROWS {
                         button type="submit" name="atgard" value="fler-kurser" class="sekundar" { "Lägg till fler kurser" }
                     }
@@ -144,8 +144,13 @@ pub(super) async fn registrera(
     let form = form_of(&req, payload).await?;
     who.check_csrf(&form)?;
     let rows = forms::rows_of(&form);
-    if form.get("atgard") == Some("fler-kurser") {
-        let rows = (rows + 3).min(forms::MAX_KURS_ROWS);
+    // More course rows, or back from the review: the form again, as it was sent.
+    if let Some(atgard @ ("fler-kurser" | "andra")) = form.get("atgard") {
+        let rows = if atgard == "fler-kurser" {
+            (rows + 3).min(forms::MAX_KURS_ROWS)
+        } else {
+            rows
+        };
         return Ok(ok(registration_page(
             &state,
             &who,
@@ -166,6 +171,10 @@ pub(super) async fn registrera(
         Ok(w) => w,
         Err(e) => return Ok(refused(problem_errors(&e))),
     };
+    // The review step: what will be sent, in words, before anything is.
+    if form.get("atgard") == Some("granska") {
+        return Ok(ok(review_page(&state, &who, typ, &form)));
+    }
     // The form's own id makes a second click (or a reload) replay the first answer.
     let fingerprint: Vec<(String, String)> = form
         .0
@@ -213,6 +222,39 @@ pub(super) async fn registrera(
         }
         _ => Ok(ok(receipt_page(&state, &who, &kvittens, person_ref))),
     }
+}
+
+/// The review before registering: every filled-in field in words, the form carried in
+/// hidden fields, and the buttons Registrera and Ändra (back to the form as it was).
+fn review_page(state: &MinaSidorState, who: &Inloggad, typ: Typ, form: &FormData) -> Markup {
+    let carried = |n: &str| n != "csrf" && n != "atgard";
+    let shown = |n: &str, v: &str| {
+        carried(n) && !v.trim().is_empty() && !["formular_id", "person_ref"].contains(&n)
+    };
+    layout(
+        "Granska",
+        ctx(state, who),
+        html! {
+            h1 { "Granska innan du registrerar" }
+            p { (typ.title()) ". Kontrollera uppgifterna. Inget har skickats till Arbetsförmedlingen än." }
+            dl id="granska" {
+                @for (n, v) in form.0.iter().filter(|(n, v)| shown(n, v)) {
+                    dt { (pages::label_of(n)) }
+                    dd { (pages::value_text(n, &serde_json::Value::String(v.clone()))) }
+                }
+            }
+            form method="post" action={ (BASE) "/registrera/" (typ.slug()) } {
+                (csrf(&who.csrf))
+                @for (n, v) in form.0.iter().filter(|(n, _)| carried(n)) {
+                    input type="hidden" name=(n) value=(v);
+                }
+                div class="knappar" {
+                    button type="submit" name="atgard" value="registrera" class="primar" { "Registrera" }
+                    button type="submit" name="atgard" value="andra" class="sekundar" { "Ändra uppgifterna" }
+                }
+            }
+        },
+    )
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -291,28 +333,6 @@ fn utf8_percent_encode(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// A message kind in Swedish words, as the receipt shows it.
-pub(super) fn typ_text(typ: &str) -> &'static str {
-    match typ {
-        "ansokan" => "Ansökan",
-        "antagning" => "Antagning",
-        "avbrott" => "Avbrott",
-        "forandring" => "Förändring",
-        "betyg" => "Betyg",
-        _ => "Meddelande",
-    }
-}
-
-/// A message status in Swedish words.
-pub(super) fn status_text(status: &str) -> &'static str {
-    match status {
-        "registrering" => "Registrering",
-        "andring" => "Ändring",
-        "borttag" => "Borttag",
-        _ => "Okänd",
-    }
 }
 
 /// The field errors of a refusal; a refusal without fields (a precondition) becomes

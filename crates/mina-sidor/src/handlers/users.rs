@@ -98,32 +98,6 @@ pub(super) fn users_page(
     )
 }
 
-/// A stored timestamp (microseconds) in Swedish time, e.g. `2026-11-28 10:00`:
-/// CET, and CEST from the last Sunday of March to the last Sunday of October (01:00
-/// UTC both, the EU rule).
-pub(super) fn swedish_time(micros: i64) -> String {
-    let utc = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let last_sunday_01_utc = |month: time::Month| {
-        let last = time::Date::from_calendar_date(utc.year(), month, 31)
-            .unwrap_or(time::macros::date!(1970 - 01 - 01));
-        let back = i64::from(last.weekday().number_days_from_sunday());
-        last.saturating_sub(time::Duration::days(back))
-            .with_hms(1, 0, 0)
-            .map(|t| t.assume_utc())
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-    };
-    let summer = utc >= last_sunday_01_utc(time::Month::March)
-        && utc < last_sunday_01_utc(time::Month::October);
-    let local = utc.to_offset(if summer {
-        time::macros::offset!(+2)
-    } else {
-        time::macros::offset!(+1)
-    });
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    local.format(&f).unwrap_or_default()
-}
-
 /// The kommun's users and open invitations, as the huvudansvarig `by` sees them.
 pub(super) async fn user_lists(
     state: &MinaSidorState,
@@ -426,31 +400,4 @@ pub(super) async fn set_active(
         Err(e) => return Err(e.into()),
     };
     users_with_notice(&state, &who, notice).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::swedish_time;
-
-    fn micros(rfc3339: &str) -> i64 {
-        let t =
-            time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or_default()
-    }
-
-    #[test]
-    fn swedish_time_is_cet_in_winter_cest_in_summer_changing_at_01_utc_on_the_last_sundays() {
-        // 2026: the last Sundays of March and October are the 29th and the 25th.
-        for (utc, swedish) in [
-            ("2026-12-01T10:00:00Z", "2026-12-01 11:00"),
-            ("2026-07-01T10:00:00Z", "2026-07-01 12:00"),
-            ("2026-03-29T00:59:00Z", "2026-03-29 01:59"),
-            ("2026-03-29T01:00:00Z", "2026-03-29 03:00"),
-            ("2026-10-25T00:59:00Z", "2026-10-25 02:59"),
-            ("2026-10-25T01:00:00Z", "2026-10-25 02:00"),
-        ] {
-            assert_eq!(swedish_time(micros(utc)), swedish, "{utc}");
-        }
-    }
 }

@@ -368,20 +368,73 @@ impl Store {
                 None,
             )?;
             let writers = writer_names(c, rows.iter().map(|r| r.actor.as_str()))?;
-            messages::reveal_known(rows, personnummer, skyddad)
-                .into_iter()
-                .map(|r| {
-                    let writer = writers.get(&r.row.actor).cloned().unwrap_or_else(|| {
-                        MessageWriter::System {
-                            namn: r.row.actor.clone(),
-                        }
-                    });
-                    Ok(WrittenMessage {
-                        message: r.into_stored_message()?,
-                        writer,
-                    })
-                })
-                .collect()
+            with_writers(
+                messages::reveal_known(rows, personnummer, skyddad),
+                &writers,
+            )
+        })
+    }
+
+    /// The kommun's own messages, newest first, narrowed by `filter`, with who wrote
+    /// each (Mina sidor's Skickade meddelanden, and its CSV export with `limit` up to
+    /// [`SENT_COUNT_LIMIT`]). The ids come from an index walk of at most
+    /// [`SENT_COUNT_LIMIT`] + 1 entries, which also gives the count; the page's rows
+    /// are read by id. Audited as a read of the persons on the page (`lista:meddelanden`).
+    pub fn kommun_sent_messages(
+        &self,
+        reader: &Reader,
+        kommun: Kommunkod,
+        filter: SentFilter,
+        page: u32,
+        limit: u32,
+    ) -> Read<SentPage> {
+        if !reader.may_see(Some(&kommun.to_string())) {
+            return Read::ready(Err(StoreError::OtillatenKommun(kommun)));
+        }
+        let limit = limit.clamp(1, SENT_COUNT_LIMIT as u32);
+        let last_page = (SENT_COUNT_LIMIT as u32).div_ceil(limit).max(1);
+        let page = page.clamp(1, last_page);
+        let reader = reader.clone();
+        self.read_audited(move |store, c, buf| {
+            let ids = sent_ids(c, kommun, &filter)?;
+            let total_is_floor = ids.len() as u64 > SENT_COUNT_LIMIT;
+            let start = ((page - 1) as usize * limit as usize).min(ids.len());
+            let end = (start + limit as usize)
+                .min(ids.len())
+                .min(SENT_COUNT_LIMIT as usize);
+            let wanted = &ids[start..end.max(start)];
+            let mut rows: Vec<MessageRow> = Vec::with_capacity(wanted.len());
+            for chunk in wanted.chunks(500) {
+                rows.extend(
+                    msg::table
+                        .filter(msg::id.eq_any(chunk))
+                        .load::<MessageRow>(c)?,
+                );
+            }
+            let order: std::collections::HashMap<&str, usize> = wanted
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.as_str(), i))
+                .collect();
+            rows.sort_by_key(|r| order.get(r.id.as_str()).copied());
+            let writers = writer_names(c, rows.iter().map(|r| r.actor.as_str()))?;
+            let revealed = messages::reveal_rows(c, &store.inner.keys, rows)?;
+            Self::audit_revealed(
+                c,
+                buf,
+                &reader,
+                "lista:meddelanden",
+                Some(kommun),
+                &revealed,
+            )?;
+            let data = with_writers(revealed, &writers)?;
+            Ok(SentPage {
+                data,
+                page,
+                limit,
+                total: (ids.len() as u64).min(SENT_COUNT_LIMIT),
+                total_is_floor,
+            })
         })
     }
 
@@ -481,6 +534,64 @@ impl Store {
 
 /// The writers of messages by their stored names: Mina sidor users (`mina-sidor:<id>`)
 /// by the name BankID gave, kommun systems by their client's name.
+/// The ids of the kommun's messages that `filter` lets through, newest first, at most
+/// [`SENT_COUNT_LIMIT`] + 1 (see [`Store::kommun_sent_messages`]).
+fn sent_ids(
+    c: &mut DbConnection,
+    kommun: Kommunkod,
+    filter: &SentFilter,
+) -> Result<Vec<String>, StoreError> {
+    type Backend = <DbConnection as diesel::Connection>::Backend;
+    let k = kommun.to_string();
+    let mut q = match &filter.anvandare {
+        None => crate::lists::kommun_sent!(k)
+            .select(msg::id)
+            .into_boxed::<Backend>(),
+        Some(user) => crate::lists::kommun_sent!(k, format!("mina-sidor:{user}"))
+            .select(msg::id)
+            .into_boxed(),
+    };
+    if let Some(kind) = filter.kind {
+        q = q.filter(msg::kind.eq(kind.as_str()));
+    }
+    if let Some(fran) = filter.fran {
+        q = q.filter(msg::mottaget.ge(fran));
+    }
+    if let Some(till) = filter.till {
+        q = q.filter(msg::mottaget.lt(till));
+    }
+    // The index walked forwards or backwards, never sorted.
+    q = if filter.oldest_first {
+        q.order((msg::mottaget.asc(), msg::id.asc()))
+    } else {
+        q.order((msg::mottaget.desc(), msg::id.desc()))
+    };
+    Ok(q.limit(SENT_COUNT_LIMIT as i64 + 1).load(c)?)
+}
+
+/// Revealed kommun messages with their writers by name (an unknown writer by its id).
+fn with_writers(
+    revealed: Vec<Revealed>,
+    writers: &std::collections::HashMap<String, MessageWriter>,
+) -> Result<Vec<WrittenMessage>, StoreError> {
+    revealed
+        .into_iter()
+        .map(|r| {
+            let writer =
+                writers
+                    .get(&r.row.actor)
+                    .cloned()
+                    .unwrap_or_else(|| MessageWriter::System {
+                        namn: r.row.actor.clone(),
+                    });
+            Ok(WrittenMessage {
+                message: r.into_stored_message()?,
+                writer,
+            })
+        })
+        .collect()
+}
+
 fn writer_names<'a>(
     c: &mut DbConnection,
     actors: impl Iterator<Item = &'a str>,

@@ -31,8 +31,9 @@ use crate::messages::{self, MessageRow, Revealed};
 use crate::reader::Reader;
 use crate::reads::{AuditBuf, FoundPerson, PersonLookup, Read, Readers};
 use crate::records::{
-    EtableringsprogramRecord, Feed, Kvittens, MessageWriter, Page, PersonRecord, StoredMessage,
-    Submission, UtbildningsbehovRecord, UtbildningsbeslutRecord, WrittenMessage,
+    EtableringsprogramRecord, Feed, Kvittens, MessageWriter, Page, PersonRecord, SENT_COUNT_LIMIT,
+    SentFilter, SentPage, StoredMessage, Submission, UtbildningsbehovRecord,
+    UtbildningsbeslutRecord, WrittenMessage,
 };
 use crate::schema::{identities as ident, messages as msg};
 pub(crate) use crate::transactions::now;

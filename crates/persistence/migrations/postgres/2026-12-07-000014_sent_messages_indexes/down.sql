@@ -1,0 +1,2 @@
+DROP INDEX messages_ms_sent;
+DROP INDEX messages_kommun_sent;
