@@ -354,6 +354,13 @@ async fn mina_sidor_in_a_real_browser() {
     );
     checker.check(&c, "07-person").await;
     reflows_at_320_px(&c, &mut checker, "07-person-320px").await;
+    // an avbrott for the person offers the beslut's courses, one checkbox each
+    click(&c, "a[href^='/mina-sidor/registrera/avbrott?person=']").await;
+    wait_h1(&c, "Registrera avbrott").await;
+    find(&c, "input[type='checkbox'][name='kurskoder']").await;
+    checker.check(&c, "07b-avbrott-kurser").await;
+    c.back().await.unwrap();
+    wait_h1(&c, "Person").await;
 
     // Tabell 2
     click(&c, "a[href='/mina-sidor/aktiva']").await;
@@ -559,7 +566,7 @@ async fn mina_sidor_in_a_real_browser() {
     let page = c.source().await.unwrap();
     assert!(!page.contains(&resident.expose()) && !page.contains(&decided.expose()));
 
-    assert_eq!(checker.checked.len(), 21);
+    assert_eq!(checker.checked.len(), 22);
     c.close().await.unwrap();
     drop(driver);
     app.stop().await;

@@ -989,6 +989,57 @@ pub(crate) async fn a_handlaggare_looks_up_and_registers_and_af_sees_it(app: &Te
     assert_eq!(r.status, 422);
     assert!(r.body.contains("mer än ett år fram i tiden"), "{}", r.body);
 
+    // opened from the person page, a förändring offers the beslut's courses as a
+    // choice and an avbrott one checkbox per course; the checked ones are sent
+    let q_page = web.person_page_of(&q).await;
+    let q_ref = &q_page["/mina-sidor/person/".len()..];
+    let forandring_form = web
+        .get(&format!("/mina-sidor/registrera/forandring?person={q_ref}"))
+        .await;
+    assert!(
+        forandring_form
+            .body
+            .contains("<select id=\"f-kurskod\" name=\"kurskod\"")
+            && forandring_form
+                .body
+                .contains("<option value=\"MATMAT01a\">MATMAT01a</option>"),
+        "{}",
+        forandring_form.body
+    );
+    let avbrott_form = web
+        .get(&format!("/mina-sidor/registrera/avbrott?person={q_ref}"))
+        .await;
+    assert!(
+        avbrott_form.body.contains(
+            "type=\"checkbox\" id=\"f-kurskoder-0\" name=\"kurskoder\" value=\"MATMAT01a\""
+        ),
+        "{}",
+        avbrott_form.body
+    );
+    let r = web
+        .submit(
+            &format!("/mina-sidor/registrera/avbrott?person={q_ref}"),
+            "/mina-sidor/registrera/avbrott",
+            &[
+                ("personnummer", &q.expose()),
+                ("status", "registrering"),
+                ("avbrottsdatum", "2027-10-01"),
+                ("orsak", "arbete"),
+                ("kurskod_val", "MATMAT01a"),
+                ("kurskoder", "MATMAT01a"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let avbrott_id = attr_after(&r.body, "<dd id=\"meddelande-id\">").unwrap();
+    let stored = api.get(&format!("/meddelanden/{avbrott_id}")).await;
+    assert_eq!(
+        stored.body["kurskoder"],
+        json!(["MATMAT01a"]),
+        "{}",
+        stored.body
+    );
+
     // etableringsprogrammet
     let r = web
         .submit(
@@ -1314,6 +1365,10 @@ pub(crate) async fn skyddade_personuppgifter_are_flagged_and_withheld(app: &Test
     web.login(&huvudansvarig(app, STOCKHOLM, 6)).await;
     let r = web.search(&p).await;
     assert!(r.body.contains("Skyddade personuppgifter."), "{}", r.body);
+    // a page-level banner with what to do, first after the heading
+    let banner = r.body.find("id=\"skyddad\"").expect("the SPU banner");
+    assert!(banner < r.body.find("Registrera för personen").unwrap());
+    assert!(r.body.contains("Lämna inte ut uppgifter om personen"));
     assert!(
         !r.body.contains("Rinkeby"),
         "af_kontor withheld: {}",

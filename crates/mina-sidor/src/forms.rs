@@ -55,6 +55,11 @@ fn choices<'a>(ask: &'a str, set: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a st
 
 const DATE_HINT: &str = "ÅÅÅÅ-MM-DD";
 
+/// The hidden field with the course codes of the person's utbildningsbeslut (a form
+/// opened from the person page): `kurskod` becomes a choice among them and `kurskoder`
+/// one checkbox each. Not personal data; the rules check the codes again when stored.
+pub(crate) const KURSKOD_CHOICES: &str = "kurskod_val";
+
 impl Typ {
     pub(crate) fn slug(self) -> &'static str {
         match self {
@@ -174,17 +179,17 @@ pub(crate) fn to_json(typ: Typ, form: &FormData, kommun: Kommunkod, rows: usize)
         }
     }
     for f in typ.fields() {
-        let Some(v) = form.value(f) else { continue };
         if f == "kurskoder" {
-            let codes: Vec<Value> = v
-                .split([',', ' '])
-                .filter(|s| !s.is_empty())
-                .map(|s| json!(s))
-                .collect();
-            m.insert(f.into(), Value::Array(codes));
-        } else {
-            m.insert(f.into(), scalar(f, v));
+            // A text of codes, or one checkbox per course of the beslut; none is the
+            // whole education.
+            let codes: Vec<Value> = form.list(f).into_iter().map(|s| json!(s)).collect();
+            if !codes.is_empty() {
+                m.insert(f.into(), Value::Array(codes));
+            }
+            continue;
         }
+        let Some(v) = form.value(f) else { continue };
+        m.insert(f.into(), scalar(f, v));
     }
     if typ.has_kurser() {
         // Rows up to the last one filled in; an empty row in between is sent (and
@@ -292,7 +297,11 @@ pub(crate) fn parse_write(
 /// The form's fields, filled with what was sent.
 pub(crate) fn fields(typ: Typ, form: &FormData, errors: &Errors, rows: usize) -> Markup {
     let v = |n: &str| form.get(n).map(str::to_owned);
+    let courses = form.list(KURSKOD_CHOICES);
     html! {
+        @if let Some(c) = form.get(KURSKOD_CHOICES) {
+            input type="hidden" name=(KURSKOD_CHOICES) value=(c);
+        }
         fieldset {
             legend { "Person och meddelande" }
             (text_field("personnummer", v("personnummer").as_deref(), Some("12 siffror, ÅÅÅÅMMDDNNNN"), errors, None))
@@ -306,7 +315,9 @@ pub(crate) fn fields(typ: Typ, form: &FormData, errors: &Errors, rows: usize) ->
                     "beslut" => (select_field(f, &choices("Välj beslut", BESLUT), v(f).as_deref(), errors)),
                     "orsak" => (select_field(f, &choices("Välj orsak", ORSAK), v(f).as_deref(), errors)),
                     "skolform" => (select_field(f, &choices("Välj skolform", SKOLFORM), v(f).as_deref(), errors)),
+                    "kurskoder" if !courses.is_empty() => (course_boxes(&courses, &form.list(f), errors)),
                     "kurskoder" => (text_field(f, v(f).as_deref(), Some("Kurskoder åtskilda med kommatecken. Lämna tomt om avbrottet gäller hela utbildningen."), errors, None)),
+                    "kurskod" if !courses.is_empty() => (select_field(f, &course_options(&courses, v(f).as_deref()), v(f).as_deref(), errors)),
                     "betyg" => (text_field(f, v(f).as_deref(), Some("A–F eller - (gymnasial), G eller IG (grundläggande och sfi)"), errors, None)),
                     name if name.ends_with("datum") || name.starts_with("giltig") || name == "ny_startdatum" || name == "ny_slutdatum" =>
                         (text_field(name, v(name).as_deref(), Some(DATE_HINT), errors, None)),
@@ -330,6 +341,40 @@ pub(crate) fn fields(typ: Typ, form: &FormData, errors: &Errors, rows: usize) ->
                             (text_field(&name, v(&name).as_deref(), None, errors, None))
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The beslut's courses to choose from, and a value already there that is not one of
+/// them (a correction of a message about another course keeps it).
+fn course_options<'a>(choices: &[&'a str], current: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut out = vec![("", "Välj kurs")];
+    out.extend(choices.iter().map(|c| (*c, *c)));
+    if let Some(c) = current.filter(|c| !c.is_empty() && !choices.contains(c)) {
+        out.push((c, c));
+    }
+    out
+}
+
+/// One checkbox per course of the beslut for an avbrott's `kurskoder`.
+fn course_boxes(choices: &[&str], checked: &[&str], errors: &Errors) -> Markup {
+    let id = super::pages::field_id("kurskoder");
+    let errs: Vec<_> = errors
+        .0
+        .iter()
+        .filter(|e| e.falt.starts_with("kurskoder"))
+        .collect();
+    html! {
+        fieldset id=(id) class={ "val" @if !errs.is_empty() { " fel" } } aria-describedby={ (id) "-hint" } {
+            legend { "Kurser som avbrottet gäller" }
+            span class="hint" id={ (id) "-hint" } { "Kurserna i personens utbildningsbeslut. Välj ingen om avbrottet gäller hela utbildningen." }
+            @for e in &errs { span class="felmeddelande" { "Fel: " (super::pages::readable(&e.meddelande)) } }
+            @for (i, c) in choices.iter().enumerate() {
+                div class="kryss" {
+                    input type="checkbox" id={ (id) "-" (i) } name="kurskoder" value=(c) checked[checked.contains(c)];
+                    label for={ (id) "-" (i) } { (c) }
                 }
             }
         }

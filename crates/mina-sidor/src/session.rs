@@ -294,4 +294,15 @@ impl FormData {
     pub(crate) fn value(&self, name: &str) -> Option<&str> {
         self.get(name).map(str::trim).filter(|v| !v.is_empty())
     }
+
+    /// Every value of a field (checkboxes send one pair each), split at commas and
+    /// spaces, empty parts left out.
+    pub(crate) fn list(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .flat_map(|(_, v)| v.split([',', ' ']))
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
 }

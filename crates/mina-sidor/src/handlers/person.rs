@@ -92,10 +92,7 @@ pub(super) async fn person_page(state: State, who: Inloggad, id: web::Path<Strin
                 dt { "Personnummer" } dd id="personnummer" { (person.expose()) }
             }
             @if skyddad {
-                p class="skyddad" {
-                    strong { "Skyddade personuppgifter." }
-                    " Uppgifter som kan avslöja var personen finns visas inte."
-                }
+                (spu_banner())
             }
             nav aria-labelledby="registrera-rubrik" class="atgarder" {
                 h2 id="registrera-rubrik" { "Registrera för personen" }
@@ -137,6 +134,22 @@ pub(super) async fn person_page(state: State, who: Inloggad, id: web::Path<Strin
             p { a href=(SOK.action) { "Ny sökning" } }
         },
     )))
+}
+
+/// The page-level notice for a person with skyddade personuppgifter, with what the
+/// handläggare should do (and not do) with what the page shows.
+fn spu_banner() -> Markup {
+    html! {
+        section class="skyddad sida" id="skyddad" aria-labelledby="skyddad-rubrik" {
+            h2 id="skyddad-rubrik" { "Skyddade personuppgifter." }
+            p { "Uppgifter som kan avslöja var personen finns, som skolenhet och Arbetsförmedlingens kontor, visas inte." }
+            ul {
+                li { "Lämna inte ut uppgifter om personen, inte heller att hen finns hos er, utan att följa kommunens rutin för skyddade personuppgifter." }
+                li { "Skriv inte ut sidan och spara den inte utanför tjänsten." }
+                li { "Skicka meddelanden om personen som vanligt; Arbetsförmedlingen får dem med samma skydd." }
+            }
+        }
+    }
 }
 
 /// Whether a message still stands: the newest version, and not itself a removal.

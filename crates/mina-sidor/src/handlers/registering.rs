@@ -84,6 +84,13 @@ pub(super) async fn registrera_form(
             };
             let mut form = prefilled(&state, &who, typ, &person, &q).await?;
             form.0.push(("person_ref".into(), person_ref.clone()));
+            if matches!(typ, Typ::Avbrott | Typ::Forandring | Typ::Betyg) {
+                let codes = beslut_courses(&state, &who, &person).await?;
+                if !codes.is_empty() {
+                    form.0
+                        .push((forms::KURSKOD_CHOICES.into(), codes.join(",")));
+                }
+            }
             form
         }
     };
@@ -96,6 +103,32 @@ pub(super) async fn registrera_form(
         &Errors::default(),
         rows,
     )))
+}
+
+/// The course codes of the person's utbildningsbeslut in the user's kommun that are
+/// still in force (an audited read, like the person page's).
+async fn beslut_courses(
+    state: &MinaSidorState,
+    who: &Inloggad,
+    person: &Personnummer,
+) -> Result<Vec<String>, PageError> {
+    let beslut = state
+        .store
+        .utbildningsbeslut_for_person(&who.reader(), person)
+        .await?;
+    let mut codes: Vec<String> = Vec::new();
+    for b in &beslut {
+        if b.status == komvux_domain::message::UtbildningsbeslutStatus::Upphord {
+            continue;
+        }
+        for k in &b.beslut.villkor.kurskoder {
+            let k = k.to_string();
+            if !codes.contains(&k) {
+                codes.push(k);
+            }
+        }
+    }
+    Ok(codes)
 }
 
 /// The form for the person: a correction (ändring) filled from the message it
@@ -229,7 +262,9 @@ pub(super) async fn registrera(
 fn review_page(state: &MinaSidorState, who: &Inloggad, typ: Typ, form: &FormData) -> Markup {
     let carried = |n: &str| n != "csrf" && n != "atgard";
     let shown = |n: &str, v: &str| {
-        carried(n) && !v.trim().is_empty() && !["formular_id", "person_ref"].contains(&n)
+        carried(n)
+            && !v.trim().is_empty()
+            && !["formular_id", "person_ref", forms::KURSKOD_CHOICES].contains(&n)
     };
     layout(
         "Granska",
