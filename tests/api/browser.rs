@@ -523,6 +523,12 @@ async fn mina_sidor_in_a_real_browser() {
     click(&c, &format!("{} .radknapp button", row(&id))).await;
     wait_h1(&c, "Person").await;
 
+    // Af's decisions for the kommun, from the API's feed
+    click(&c, "a[href='/mina-sidor/beslut']").await;
+    wait_h1(&c, "Utbildningsbeslut").await;
+    find(&c, "#beslut tbody tr").await;
+    checker.check(&c, "17-beslut").await;
+
     // the footer's pages: accessibility statement, personal data, help
     click(&c, "footer a[href='/mina-sidor/tillganglighet']").await;
     wait_h1(&c, "Tillgänglighetsredogörelse").await;
@@ -566,7 +572,7 @@ async fn mina_sidor_in_a_real_browser() {
     let page = c.source().await.unwrap();
     assert!(!page.contains(&resident.expose()) && !page.contains(&decided.expose()));
 
-    assert_eq!(checker.checked.len(), 22);
+    assert_eq!(checker.checked.len(), 23);
     c.close().await.unwrap();
     drop(driver);
     app.stop().await;

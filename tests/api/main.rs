@@ -112,6 +112,7 @@ mina_sidor_on_both_databases!(
     forms_sessions_and_headers_are_protected,
     skyddade_personuppgifter_are_flagged_and_withheld,
     the_kommun_lists_and_exports_what_it_sent,
+    new_decisions_are_counted_since_the_last_login,
 );
 
 on_both_databases!(flows_test => flows:

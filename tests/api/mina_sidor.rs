@@ -1631,3 +1631,75 @@ pub(crate) async fn the_kommun_lists_and_exports_what_it_sent(app: &TestApp) {
         .await;
     assert_eq!(hers.status, 400, "another kommun's user is not a choice");
 }
+
+pub(crate) async fn new_decisions_are_counted_since_the_last_login(app: &TestApp) {
+    let me = huvudansvarig(app, STOCKHOLM, 10);
+    let login = || async {
+        let web = Web::new(app);
+        web.login(&me).await;
+        let start = web.get("/mina-sidor/").await;
+        (web, start)
+    };
+    // a first login has no "since": nothing to count from
+    let (_, start) = login().await;
+    assert!(!start.body.contains("id=\"nya-beslut\""), "{}", start.body);
+    let (_, start) = login().await;
+    assert!(
+        start
+            .body
+            .contains("Inga nya utbildningsbeslut sedan din senaste inloggning."),
+        "{}",
+        start.body
+    );
+    // Af decides for a Stockholm resident and for one in Göteborg
+    let p = person(940);
+    anvisa(&app.store, p, STOCKHOLM);
+    let beslut = besluta(&app.store, p, STOCKHOLM);
+    let g = person(941);
+    anvisa(&app.store, g, GOTEBORG);
+    let elsewhere = besluta(&app.store, g, GOTEBORG);
+    let (web, start) = login().await;
+    assert!(
+        start
+            .body
+            .contains("<strong>1 nytt utbildningsbeslut</strong> sedan din senaste inloggning."),
+        "{}",
+        start.body
+    );
+    let link = attr_after(&start.body, "<a href=\"/mina-sidor/beslut?efter=").unwrap();
+    let page = web.get(&format!("/mina-sidor/beslut?efter={link}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("data-utbildningsbeslut-id=\"{beslut}\""))
+            && !page.body.contains(&elsewhere)
+            && page.body.contains(&p.expose())
+            && page.body.contains("<td>Beslutat</td>"),
+        "{}",
+        page.body
+    );
+    // the same feed as the API's, from the beginning too, and each page audited
+    let all = web.get("/mina-sidor/beslut").await;
+    assert!(all.body.contains(&beslut) && !all.body.contains(&elsewhere));
+    let audit = app.store.audit_for_person(&p, 0, i64::MAX).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.actor_kind == "anvandare" && a.action.contains("utbildningsbeslut")),
+        "{audit:?}"
+    );
+    // a cursor that is broken, or of another kommun, is refused
+    let bad = web.get("/mina-sidor/beslut?efter=skräp").await;
+    assert_eq!(bad.status, 400);
+    let gbg = huvudansvarig(app, GOTEBORG, 11);
+    let theirs = Web::new(app);
+    theirs.login(&gbg).await;
+    let mut their_page = theirs.get("/mina-sidor/beslut").await;
+    assert!(their_page.body.contains(&elsewhere) && !their_page.body.contains(&beslut));
+    let next = attr_after(&their_page.body, "href=\"/mina-sidor/beslut?efter=").unwrap();
+    their_page = web.get(&format!("/mina-sidor/beslut?efter={next}")).await;
+    assert_eq!(
+        their_page.status, 400,
+        "Göteborg's cursor is not Stockholm's"
+    );
+}

@@ -41,6 +41,7 @@ const MENU: &[(&str, &str)] = &[
     ("/", "Start"),
     ("/sok", "Sök person"),
     ("/aktiva", "Aktiva utbildningsbehov"),
+    ("/beslut", "Utbildningsbeslut"),
     ("/etableringsprogrammet", "Etableringsprogrammet"),
     ("/registrera", "Registrera"),
     ("/skickade", "Skickade meddelanden"),

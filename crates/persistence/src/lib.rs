@@ -37,7 +37,7 @@ pub use idempotency::{IDEMPOTENCY_TTL_MICROS, IdempotencyKey, InvalidIdempotency
 pub use identities::{IdentityKeys, KeyError, Pseudonym};
 pub use mina_sidor::{
     Invitation, InvitationRefusal, InviteRefusal, LOGIN_TTL_SECS, MsActivity, MsSession, MsUser,
-    PERSON_REF_TTL_SECS, PendingLogin, Roll,
+    NEW_BESLUT_COUNT_LIMIT, NewBeslut, PERSON_REF_TTL_SECS, PendingLogin, Roll,
 };
 pub use reader::Reader;
 pub use reads::Read;

@@ -169,5 +169,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ms_login_marks (user_id) {
+        user_id -> Text,
+        previous_pos -> Nullable<BigInt>,
+        latest_pos -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(ms_person_refs -> ms_sessions (session_hash));
+diesel::joinable!(ms_login_marks -> ms_users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(ms_login_marks, ms_users);
 diesel::allow_tables_to_appear_in_same_query!(ms_person_refs, ms_sessions);

@@ -7,16 +7,22 @@ pub(super) async fn start(req: HttpRequest, state: State, who: Option<Inloggad>)
         let admin = who.user.roll == Roll::Huvudansvarig;
         let store = state.store.clone();
         let me = who.user.clone();
-        let others = run(move || store.ms_other_accounts(&me)).await?;
+        let (others, new_beslut) =
+            run(move || Ok((store.ms_other_accounts(&me)?, store.ms_new_beslut(&me)?))).await?;
         return Ok(ok(layout(
             "Start",
             ctx(&state, &who),
             html! {
                 h1 { "Mina sidor – " (who.user.kommun.namn()) }
                 p { "Här ser och registrerar du samma uppgifter som kommunens system utbyter med Arbetsförmedlingen genom API:et." }
+                @if let Some(n) = &new_beslut {
+                    (new_beslut_notice(n))
+                }
                 ul class="kort" {
                     li { a href={ (BASE) "/sok" } { "Sök en person" } " – utbildningsbehov och utbildningsbeslut." }
                     li { a href={ (BASE) "/aktiva" } { "Aktiva utbildningsbehov" } " – kommunens invånare med en aktiv anvisning." }
+                    li { a href={ (BASE) "/beslut" } { "Utbildningsbeslut" } " – Arbetsförmedlingens beslut för kommunen, i den ordning de kom." }
+                    li { a href={ (BASE) "/skickade" } { "Skickade meddelanden" } " – det kommunen har skickat, från Mina sidor och kommunens system." }
                     li { a href={ (BASE) "/etableringsprogrammet" } { "Etableringsprogrammet" } " – deltar personen?" }
                     li { a href={ (BASE) "/registrera" } { "Registrera" } " – ansökan, antagning, avbrott, förändring och betyg, och rättelser." }
                     @if admin {

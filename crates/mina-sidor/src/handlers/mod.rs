@@ -1,6 +1,7 @@
 //! The pages of Mina sidor, one page family per file; this module holds the routes and
 //! what the families share.
 
+mod inbox;
 mod info;
 mod invitations;
 mod login;
@@ -10,6 +11,7 @@ mod registering;
 mod sent;
 mod users;
 
+use inbox::*;
 use info::*;
 use invitations::*;
 use login::*;
@@ -92,6 +94,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/registrera/{typ}", web::get().to(registrera_form))
                 .route("/registrera/{typ}", web::post().to(registrera))
                 .route("/registrerat/{formular_id}", web::get().to(registrerat))
+                .route("/beslut", web::get().to(beslut_inbox))
                 .route("/skickade", web::get().to(skickade))
                 .route("/skickade.csv", web::get().to(skickade_csv))
                 .route("/anvandare", web::get().to(users))

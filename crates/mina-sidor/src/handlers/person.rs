@@ -152,6 +152,20 @@ fn spu_banner() -> Markup {
     }
 }
 
+/// A list row's way to the person page: the personnummer posted to the search (whose
+/// redirect keeps it out of every address); `about` tells a screen reader which row.
+pub(super) fn show_person(who: &Inloggad, person: &Personnummer, about: &str) -> Markup {
+    html! {
+        form method="post" action=(SOK.action) class="radknapp" {
+            (csrf(&who.csrf))
+            input type="hidden" name="personnummer" value=(person.expose());
+            button type="submit" class="sekundar" {
+                "Visa person" span class="visually-hidden" { ", " (about) }
+            }
+        }
+    }
+}
+
 /// Whether a message still stands: the newest version, and not itself a removal.
 fn is_current(m: &StoredMessage) -> bool {
     m.aktuell && m.status != komvux_domain::MeddelandeStatus::Borttag

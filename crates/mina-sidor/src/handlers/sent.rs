@@ -3,7 +3,7 @@
 
 use komvux_persistence::{SENT_COUNT_LIMIT, SentFilter, SentPage, WrittenMessage};
 
-use super::person::{standing_alone, summary, writer_text};
+use super::person::{show_person, standing_alone, summary, writer_text};
 use super::*;
 use crate::words;
 
@@ -237,13 +237,7 @@ fn sent_table(who: &Inloggad, rows: &[WrittenMessage]) -> Markup {
                         td { (writer_text(&w.writer)) }
                         td {
                             @if !m.skyddade_personuppgifter {
-                                form method="post" action=(SOK.action) class="radknapp" {
-                                    (csrf(&who.csrf))
-                                    input type="hidden" name="personnummer" value=(m.personnummer.expose());
-                                    button type="submit" class="sekundar" {
-                                        "Visa person" span class="visually-hidden" { ", " (typ_text(m.typ.as_str()).to_lowercase()) " " (swedish_time(m.mottaget.unix_micros())) }
-                                    }
-                                }
+                                (show_person(who, &m.personnummer, &format!("{} {}", typ_text(m.typ.as_str()).to_lowercase(), swedish_time(m.mottaget.unix_micros()))))
                             }
                         }
                     }

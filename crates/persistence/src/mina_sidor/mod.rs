@@ -22,8 +22,11 @@ use crate::schema::{
 use crate::store::Store;
 use crate::transactions::now;
 
+mod login_marks;
 mod person_refs;
 mod receipts;
+
+pub use login_marks::{NEW_BESLUT_COUNT_LIMIT, NewBeslut};
 
 pub use person_refs::PERSON_REF_TTL_SECS;
 
@@ -661,6 +664,7 @@ impl Store {
                     sess::last_seen.eq(t),
                 ))
                 .execute(c)?;
+            login_marks::note_login(c, &user.id, t)?;
             Self::ms_audit(
                 c,
                 &AuditActor::Anvandare(user.id.clone()),

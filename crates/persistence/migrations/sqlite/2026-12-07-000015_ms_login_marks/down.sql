@@ -1,0 +1,1 @@
+DROP TABLE ms_login_marks;
