@@ -113,6 +113,7 @@ mina_sidor_on_both_databases!(
     skyddade_personuppgifter_are_flagged_and_withheld,
     the_kommun_lists_and_exports_what_it_sent,
     new_decisions_are_counted_since_the_last_login,
+    tabell2_is_narrowed_and_ordered,
 );
 
 on_both_databases!(flows_test => flows:

@@ -1703,3 +1703,104 @@ pub(crate) async fn new_decisions_are_counted_since_the_last_login(app: &TestApp
         "Göteborg's cursor is not Stockholm's"
     );
 }
+
+pub(crate) async fn tabell2_is_narrowed_and_ordered(app: &TestApp) {
+    let af = app.af();
+    let behov = |p: Personnummer, skolformer: Value, anvisad: &str, tom: &str| {
+        json!({ "personnummer": p.expose(), "hemkommun": STOCKHOLM, "anvisningsdatum": anvisad,
+                "skolformer": skolformer, "giltig_tom": tom })
+    };
+    let (a, b, c) = (person(950), person(951), person(952));
+    for body in [
+        behov(a, json!(["sfi"]), "2026-01-10", "2099-01-01"),
+        behov(b, json!(["gymnasial"]), "2026-03-10", "2098-01-01"),
+        behov(
+            c,
+            json!(["grundlaggande", "sfi"]),
+            "2026-05-10",
+            "2099-06-01",
+        ),
+    ] {
+        assert_eq!(af.post("/utbildningsbehov", &body).await.status, 201);
+    }
+    let web = Web::new(app);
+    web.login(&huvudansvarig(app, STOCKHOLM, 12)).await;
+    let first = |body: &str, of: &[Personnummer]| {
+        of.iter()
+            .filter_map(|p| body.find(&p.expose()).map(|i| (i, p.expose())))
+            .min()
+            .map(|(_, p)| p)
+    };
+    let all = web.get("/mina-sidor/aktiva").await;
+    assert!(
+        all.body.contains("Visar 1–3 av 3 utbildningsbehov."),
+        "{}",
+        all.body
+    );
+    assert_eq!(
+        first(&all.body, &[a, b, c]),
+        Some(a.expose()),
+        "oldest first"
+    );
+    let sfi = web.get("/mina-sidor/aktiva?skolform=sfi").await;
+    assert!(
+        sfi.body.contains("Visar 1–2 av 2 utbildningsbehov.")
+            && sfi.body.contains(&a.expose())
+            && sfi.body.contains(&c.expose())
+            && !sfi.body.contains(&b.expose()),
+        "{}",
+        sfi.body
+    );
+    let later = web
+        .get("/mina-sidor/aktiva?anvisad_fran=2026-03-01&anvisad_till=2026-04-30")
+        .await;
+    assert!(later.body.contains("Visar 1–1 av 1") && later.body.contains(&b.expose()));
+    let newest = web.get("/mina-sidor/aktiva?ordning=nyast-anvisning").await;
+    assert_eq!(first(&newest.body, &[a, b, c]), Some(c.expose()));
+    let ending = web.get("/mina-sidor/aktiva?ordning=giltig-tom").await;
+    assert_eq!(first(&ending.body, &[a, b, c]), Some(b.expose()));
+    // the page links keep the filters
+    assert!(
+        sfi.body
+            .contains("href=\"/mina-sidor/aktiva.csv?skolform=sfi\""),
+        "{}",
+        sfi.body
+    );
+    let bad = web
+        .get("/mina-sidor/aktiva?anvisad_fran=igar&skolform=latin")
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body
+            .contains("Anvisad från och med: Skriv datumet som ÅÅÅÅ-MM-DD")
+            && bad.body.contains("Skolform: Välj en skolform i listan"),
+        "{}",
+        bad.body
+    );
+    let csv = web.get("/mina-sidor/aktiva.csv?skolform=gymnasial").await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body.contains(&b.expose())
+            && !csv.body.contains(&a.expose())
+            && csv.body.contains(";Gymnasial;"),
+        "{}",
+        csv.body
+    );
+    let audit = app.store.audit_for_person(&c, 0, i64::MAX).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "lista:utbildningsbehov" && e.actor_kind == "anvandare"),
+        "the narrowed list is an audited read: {audit:?}"
+    );
+    let unlisted = app.store.audit_for_person(&b, 0, i64::MAX).unwrap();
+    assert_eq!(
+        unlisted
+            .iter()
+            .filter(|e| e.action == "lista:utbildningsbehov")
+            .count(),
+        // the plain list, the giltig-tom and newest orders, the date filter and the CSV
+        5,
+        "only the pages a person was on are audited for them: {unlisted:?}"
+    );
+}

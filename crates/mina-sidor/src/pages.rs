@@ -317,6 +317,8 @@ pub(crate) fn label(field: &str) -> &str {
         "fran" => "Mottaget från och med",
         "till" => "Mottaget till och med",
         "handlaggare" => "Registrerat av",
+        "anvisad_fran" => "Anvisad från och med",
+        "anvisad_till" => "Anvisad till och med",
         "ordning" => "Ordning",
         other => other,
     }
@@ -554,6 +556,89 @@ pub(crate) fn csv_file(out: csv::Writer<Vec<u8>>, name: &str) -> Result<HttpResp
             ),
         ))
         .body(body))
+}
+
+/// The address of a list's page `sida` (or its CSV file) with the filters `q` (a GET
+/// form's fields; nothing personal).
+pub(crate) fn list_href<T: serde::Serialize>(path: &str, q: &T, sida: Option<u32>) -> String {
+    let mut query = serde_urlencoded::to_string(q).unwrap_or_default();
+    if let Some(n) = sida {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(&format!("sida={n}"));
+    }
+    if query.is_empty() {
+        format!("{BASE}{path}")
+    } else {
+        format!("{BASE}{path}?{query}")
+    }
+}
+
+/// A filter's date field (`YYYY-MM-DD`), or an error on it; empty is no date.
+pub(crate) fn day_of(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<time::Date> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(raw, &f) {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(FieldError::new(
+                field,
+                "ogiltigt_datum",
+                "Skriv datumet som ÅÅÅÅ-MM-DD, till exempel 2026-12-01",
+            ));
+            None
+        }
+    }
+}
+
+/// A list page's status: 400 when its filters are wrong (the page shows why).
+pub(crate) fn list_status(errors: &Errors) -> StatusCode {
+    if errors.0.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+/// A filter's choice from a list: nothing when empty, what `parse` makes of it, or
+/// `message` on the field when it is not one of the list's.
+pub(crate) fn chosen<T>(
+    field: &str,
+    raw: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+    message: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    if raw.is_empty() {
+        return None;
+    }
+    let found = parse(raw);
+    if found.is_none() {
+        errors.push(FieldError::new(field, "ogiltigt_val", message));
+    }
+    found
+}
+
+/// A "from" day after a "to" day is an error on the latter.
+pub(crate) fn check_order(
+    from: Option<time::Date>,
+    to: Option<time::Date>,
+    to_field: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        errors.push(FieldError::new(
+            to_field,
+            "slut_fore_start",
+            "Slutdatumet får inte vara före startdatumet",
+        ));
+    }
 }
 
 /// A number with a space between thousands, as Swedish writes it (`10 000`).

@@ -43,8 +43,8 @@ pub use reader::Reader;
 pub use reads::Read;
 pub use records::{
     EtableringsprogramRecord, Feed, Kvittens, MessageWriter, Page, PersonRecord, SENT_COUNT_LIMIT,
-    SentFilter, SentPage, StoredMessage, Submission, UtbildningsbehovRecord,
-    UtbildningsbeslutRecord, Varning, WrittenMessage,
+    SentFilter, SentPage, StoredMessage, Submission, Tabell2Filter, Tabell2Ordning,
+    UtbildningsbehovRecord, UtbildningsbeslutRecord, Varning, WrittenMessage,
 };
 pub use seed::{SeedPlan, SeedReport};
 pub use store::{AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, Store};

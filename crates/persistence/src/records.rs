@@ -205,3 +205,37 @@ pub struct SentPage {
 
 /// How far a list of sent messages counts, and so how deep its pages go.
 pub const SENT_COUNT_LIMIT: u64 = 10_000;
+
+/// What Mina sidor's Tabell 2 is narrowed to and ordered by (the API's list is not).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tabell2Filter {
+    /// Only entries that name this skolform (`sfi`, `gymnasial`, ...).
+    pub skolform: Option<String>,
+    /// Anvisningsdatum on or after this day (`YYYY-MM-DD`).
+    pub anvisad_fran: Option<String>,
+    /// Anvisningsdatum on or before this day (`YYYY-MM-DD`).
+    pub anvisad_till: Option<String>,
+    pub ordning: Tabell2Ordning,
+}
+
+/// The order of a narrowed Tabell 2.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Tabell2Ordning {
+    /// As the API lists it: the oldest received first.
+    #[default]
+    Mottaget,
+    /// The newest anvisning first.
+    NyastAnvisning,
+    /// The one whose validity ends first, first.
+    GiltigTomForst,
+}
+
+impl Tabell2Filter {
+    /// Whether anything narrows or reorders the list (else the API's list serves it).
+    pub fn is_plain(&self) -> bool {
+        self.skolform.is_none()
+            && self.anvisad_fran.is_none()
+            && self.anvisad_till.is_none()
+            && self.ordning == Tabell2Ordning::Mottaget
+    }
+}

@@ -1,5 +1,7 @@
 //! Looking people up: utbildningsbehov, Tabell 2, etableringsprogrammet.
 
+use komvux_persistence::{Tabell2Filter, Tabell2Ordning};
+
 use super::*;
 
 /// The personnummer of a search form, checked exactly as the API's `sok` bodies.
@@ -106,68 +108,170 @@ pub(super) async fn sok(
     }
 }
 
-#[derive(serde::Deserialize)]
-pub(super) struct SidaQuery {
+/// Tabell 2's filters as the address carries them (a GET form: nothing personal).
+#[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
+pub(super) struct AktivaQuery {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    skolform: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    anvisad_fran: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    anvisad_till: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    ordning: String,
+    #[serde(default, skip_serializing)]
     sida: Option<u32>,
 }
 
-pub(super) async fn aktiva(state: State, who: Inloggad, q: Option<web::Query<SidaQuery>>) -> Page {
-    let sida = q.and_then(|q| q.sida).unwrap_or(1).clamp(1, 1_000_000);
-    let reader = who.reader();
-    let kommun = who.user.kommun;
-    let page = state
+const ORDNING: &[(&str, &str)] = &[
+    ("", "Äldst först (som API:et)"),
+    ("nyast-anvisning", "Nyast anvisning först"),
+    ("giltig-tom", "Giltighetstiden slutar först"),
+];
+
+impl AktivaQuery {
+    /// The store's filter, or the fields that are wrong.
+    fn filter(&self) -> Result<Tabell2Filter, Errors> {
+        let mut errors = Vec::new();
+        let skolform = pages::chosen(
+            "skolform",
+            &self.skolform,
+            |s| {
+                crate::words::SKOLFORM
+                    .iter()
+                    .any(|(v, _)| *v == s)
+                    .then(|| s.to_owned())
+            },
+            "Välj en skolform i listan",
+            &mut errors,
+        );
+        let fran = pages::day_of("anvisad_fran", &self.anvisad_fran, &mut errors);
+        let till = pages::day_of("anvisad_till", &self.anvisad_till, &mut errors);
+        pages::check_order(fran, till, "anvisad_till", &mut errors);
+        let ordning = pages::chosen(
+            "ordning",
+            &self.ordning,
+            |o| match o {
+                "nyast-anvisning" => Some(Tabell2Ordning::NyastAnvisning),
+                "giltig-tom" => Some(Tabell2Ordning::GiltigTomForst),
+                _ => None,
+            },
+            "Välj en ordning i listan",
+            &mut errors,
+        )
+        .unwrap_or_default();
+        if !errors.is_empty() {
+            return Err(Errors(errors));
+        }
+        Ok(Tabell2Filter {
+            skolform,
+            anvisad_fran: fran.map(|d| d.to_string()),
+            anvisad_till: till.map(|d| d.to_string()),
+            ordning,
+        })
+    }
+}
+
+/// A page of Tabell 2: the API's list, or narrowed and ordered by the filters.
+async fn tabell2_page(
+    state: &MinaSidorState,
+    who: &Inloggad,
+    filter: Tabell2Filter,
+    sida: u32,
+    limit: u32,
+) -> Result<komvux_persistence::Page<komvux_persistence::UtbildningsbehovRecord>, PageError> {
+    Ok(state
         .store
-        .aktiva_utbildningsbehov(&reader, kommun, sida, 20)
-        .await?;
-    let rows = privacy::redact_listings(&page.data);
-    let pages_total = u32::try_from(page.total.div_ceil(u64::from(page.limit)))
-        .unwrap_or(u32::MAX)
-        .max(1);
-    Ok(ok(layout(
-        "Aktiva utbildningsbehov",
-        ctx(&state, &who),
-        html! {
-            h1 { "Aktiva utbildningsbehov" }
-            p { "Invånare i kommunen " (kommun.namn()) " med ett aktivt utbildningsbehov, äldst först. "
-                "För personer med skyddade personuppgifter visas inte personnumret; sök på personen när hen vänder sig till kommunen." }
-            (pages::showing(page.page, page.limit, rows.len(), page.total, false, "utbildningsbehov"))
-            @if !rows.is_empty() {
-                (pages::table(
-                    &format!("Sida {} av {}", page.page, pages_total),
-                    &["personnummer", "anvisningsdatum", "skolformer", "giltig_tom", "skyddade_personuppgifter"],
-                    &rows,
-                ))
-                (pages::pager(page.page, pages_total, &|n| format!("{BASE}/aktiva?sida={n}")))
-                p { a href={ (BASE) "/aktiva.csv" } download { "Ladda ner listan som CSV-fil" } " (högst " (pages::thousands(AKTIVA_CSV_ROWS)) " utbildningsbehov, semikolonseparerad för Excel)" }
-            }
-        },
-    )))
+        .tabell2_narrowed(&who.reader(), who.user.kommun, filter, sida, limit)
+        .await?)
+}
+
+const AKTIVA_COLUMNS: [&str; 5] = [
+    "personnummer",
+    "anvisningsdatum",
+    "skolformer",
+    "giltig_tom",
+    "skyddade_personuppgifter",
+];
+
+fn aktiva_filter_form(q: &AktivaQuery, errors: &Errors) -> Markup {
+    let skolformer: Vec<(&str, &str)> = std::iter::once(("", "Alla skolformer"))
+        .chain(crate::words::SKOLFORM.iter().copied())
+        .collect();
+    html! {
+        form method="get" action={ (BASE) "/aktiva" } class="filter" role="search" aria-label="Filtrera listan" novalidate {
+            (select_field("skolform", &skolformer, Some(q.skolform.as_str()), errors))
+            (text_field("anvisad_fran", Some(q.anvisad_fran.as_str()), Some("ÅÅÅÅ-MM-DD"), errors, None))
+            (text_field("anvisad_till", Some(q.anvisad_till.as_str()), Some("ÅÅÅÅ-MM-DD"), errors, None))
+            (select_field("ordning", ORDNING, Some(q.ordning.as_str()), errors))
+            button type="submit" class="primar" { "Visa" }
+        }
+    }
+}
+
+pub(super) async fn aktiva(
+    state: State,
+    who: Inloggad,
+    q: Option<web::Query<AktivaQuery>>,
+) -> Page {
+    let q = q.map(web::Query::into_inner).unwrap_or_default();
+    let kommun = who.user.kommun;
+    let (page, errors) = match q.filter() {
+        Ok(filter) => {
+            let sida = q.sida.unwrap_or(1).clamp(1, 1_000_000);
+            (
+                Some(tabell2_page(&state, &who, filter, sida, 20).await?),
+                Errors::default(),
+            )
+        }
+        Err(errors) => (None, errors),
+    };
+    Ok(pages::html(
+        pages::list_status(&errors),
+        layout(
+            "Aktiva utbildningsbehov",
+            ctx(&state, &who),
+            html! {
+                h1 { "Aktiva utbildningsbehov" }
+                p { "Invånare i kommunen " (kommun.namn()) " med ett aktivt utbildningsbehov, äldst först. "
+                    "För personer med skyddade personuppgifter visas inte personnumret; sök på personen när hen vänder sig till kommunen." }
+                (errors.summary(&|f| ["skolform", "anvisad_fran", "anvisad_till", "ordning"].contains(&f)))
+                (aktiva_filter_form(&q, &errors))
+                @if let Some(page) = &page {
+                    @let rows = privacy::redact_listings(&page.data);
+                    @let pages_total = u32::try_from(page.total.div_ceil(u64::from(page.limit))).unwrap_or(u32::MAX).max(1);
+                    (pages::showing(page.page, page.limit, rows.len(), page.total, false, "utbildningsbehov"))
+                    @if !rows.is_empty() {
+                        (pages::table(&format!("Sida {} av {}", page.page, pages_total), &AKTIVA_COLUMNS, &rows))
+                        (pages::pager(page.page, pages_total, &|n| pages::list_href("/aktiva", &q, Some(n))))
+                        p { a href=(pages::list_href("/aktiva.csv", &q, None)) download { "Ladda ner listan som CSV-fil" } " (högst " (pages::thousands(AKTIVA_CSV_ROWS)) " utbildningsbehov, semikolonseparerad för Excel)" }
+                    }
+                }
+            },
+        ),
+    ))
 }
 
 /// How many utbildningsbehov the CSV file of Tabell 2 holds at most.
 const AKTIVA_CSV_ROWS: u64 = 10_000;
 
-/// Tabell 2 as a CSV file (the list's columns, the same redaction), read a page of 100
-/// at a time, each page an audited read like the list's.
-pub(super) async fn aktiva_csv(state: State, who: Inloggad) -> Page {
-    let reader = who.reader();
-    let kommun = who.user.kommun;
-    let columns = [
-        "personnummer",
-        "anvisningsdatum",
-        "skolformer",
-        "giltig_tom",
-        "skyddade_personuppgifter",
-    ];
-    let mut out = pages::csv_writer(&columns.map(pages::label))?;
+/// Tabell 2 as a CSV file (the list's columns and filters, the same redaction), read a
+/// page of 100 at a time, each page an audited read like the list's.
+pub(super) async fn aktiva_csv(
+    state: State,
+    who: Inloggad,
+    q: Option<web::Query<AktivaQuery>>,
+) -> Page {
+    let q = q.map(web::Query::into_inner).unwrap_or_default();
+    let filter = q
+        .filter()
+        .map_err(|_| PageError::BadRequest("filter".into()))?;
+    let mut out = pages::csv_writer(&AKTIVA_COLUMNS.map(pages::label))?;
     let mut sida = 1;
     loop {
-        let page = state
-            .store
-            .aktiva_utbildningsbehov(&reader, kommun, sida, 100)
-            .await?;
+        let page = tabell2_page(&state, &who, filter.clone(), sida, 100).await?;
         for row in privacy::redact_listings(&page.data) {
-            let cells = columns.map(|c| match row.get(c) {
+            let cells = AKTIVA_COLUMNS.map(|c| match row.get(c) {
                 Some(v) => pages::value_text(c, v),
                 None => "Visas inte".to_owned(),
             });
@@ -179,7 +283,7 @@ pub(super) async fn aktiva_csv(state: State, who: Inloggad) -> Page {
         }
         sida += 1;
     }
-    pages::csv_file(out, &format!("aktiva-utbildningsbehov-{kommun}"))
+    pages::csv_file(out, &format!("aktiva-utbildningsbehov-{}", who.user.kommun))
 }
 
 pub(super) async fn etab_form(state: State, who: Inloggad) -> HttpResponse {

@@ -28,79 +28,30 @@ pub(super) struct SentQuery {
 }
 
 impl SentQuery {
-    /// The address of page `sida` (or of the CSV file) with the same filters.
     fn href(&self, path: &str, sida: Option<u32>) -> String {
-        let mut q = serde_urlencoded::to_string(self).unwrap_or_default();
-        if let Some(n) = sida {
-            if !q.is_empty() {
-                q.push('&');
-            }
-            q.push_str(&format!("sida={n}"));
-        }
-        if q.is_empty() {
-            format!("{BASE}{path}")
-        } else {
-            format!("{BASE}{path}?{q}")
-        }
+        pages::list_href(path, self, sida)
     }
 
     /// The store's filter, or the fields that are wrong.
     fn filter(&self, users: &[MsUser]) -> Result<SentFilter, Errors> {
         let mut errors = Vec::new();
-        let kind = match self.typ.as_str() {
-            "" => None,
-            t => match forms::Typ::parse(t).and_then(|t| MessageKind::parse(t.slug()).ok()) {
-                Some(k) => Some(k),
-                None => {
-                    errors.push(FieldError::new(
-                        "typ",
-                        "ogiltig_typ",
-                        "Välj en typ i listan",
-                    ));
-                    None
-                }
-            },
-        };
-        let mut day = |field: &str, raw: &str| -> Option<time::Date> {
-            if raw.is_empty() {
-                return None;
-            }
-            let f = time::macros::format_description!("[year]-[month]-[day]");
-            match time::Date::parse(raw.trim(), &f) {
-                Ok(d) => Some(d),
-                Err(_) => {
-                    errors.push(FieldError::new(
-                        field,
-                        "ogiltigt_datum",
-                        "Skriv datumet som ÅÅÅÅ-MM-DD, till exempel 2026-12-01",
-                    ));
-                    None
-                }
-            }
-        };
-        let fran = day("fran", &self.fran);
-        let till = day("till", &self.till);
-        if let (Some(f), Some(t)) = (fran, till)
-            && t < f
-        {
-            errors.push(FieldError::new(
-                "till",
-                "slut_fore_start",
-                "Slutdatumet får inte vara före startdatumet",
-            ));
-        }
-        let anvandare = match self.handlaggare.as_str() {
-            "" => None,
-            id if users.iter().any(|u| u.id == id) => Some(id.to_owned()),
-            _ => {
-                errors.push(FieldError::new(
-                    "handlaggare",
-                    "okand_anvandare",
-                    "Välj en användare i listan",
-                ));
-                None
-            }
-        };
+        let kind = pages::chosen(
+            "typ",
+            &self.typ,
+            |t| forms::Typ::parse(t).and_then(|t| MessageKind::parse(t.slug()).ok()),
+            "Välj en typ i listan",
+            &mut errors,
+        );
+        let fran = pages::day_of("fran", &self.fran, &mut errors);
+        let till = pages::day_of("till", &self.till, &mut errors);
+        pages::check_order(fran, till, "till", &mut errors);
+        let anvandare = pages::chosen(
+            "handlaggare",
+            &self.handlaggare,
+            |id| users.iter().any(|u| u.id == id).then(|| id.to_owned()),
+            "Välj en användare i listan",
+            &mut errors,
+        );
         if !errors.is_empty() {
             return Err(Errors(errors));
         }
@@ -151,13 +102,8 @@ pub(super) async fn skickade(
         }
         Err(errors) => (None, errors),
     };
-    let status = if errors.0.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
     Ok(pages::html(
-        status,
+        pages::list_status(&errors),
         layout(
             "Skickade meddelanden",
             ctx(&state, &who),

@@ -135,6 +135,92 @@ impl Store {
         page: u32,
         limit: u32,
     ) -> Read<Page<UtbildningsbehovRecord>> {
+        self.tabell2_narrowed(reader, hemkommun, Tabell2Filter::default(), page, limit)
+    }
+
+    /// Tabell 2 read by its index walk (see [`Self::aktiva_utbildningsbehov`]).
+    fn tabell2_walked(
+        &self,
+        c: &mut DbConnection,
+        buf: &mut AuditBuf,
+        reader: &Reader,
+        hemkommun: Kommunkod,
+        page: u32,
+        limit: u32,
+    ) -> Result<Page<UtbildningsbehovRecord>, StoreError> {
+        let today = messages::today().to_string();
+        let offset = i64::from(page - 1) * i64::from(limit);
+        // The valid entries' count and the oldest one's mottaget from the range of
+        // messages_tabell2_valid, then the page's walk in messages_tabell2 from
+        // there, so years of expired anvisningar before it are never read
+        // (docs/performance.md).
+        let (total, frontier): (i64, Option<i64>) = tabell2!(hemkommun.to_string(), today.clone())
+            .select((diesel::dsl::count_star(), diesel::dsl::min(msg::mottaget)))
+            .get_result(c)?;
+        let ids = match frontier {
+            None => Vec::new(),
+            Some(frontier) => crate::lists::tabell2_page_ids(
+                c,
+                &hemkommun.to_string(),
+                &today,
+                frontier,
+                i64::from(limit),
+                offset,
+            )?,
+        };
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let data = self.tabell2_entries(c, buf, reader, hemkommun, &ids)?;
+        Ok(Page {
+            data,
+            page,
+            limit,
+            total: total.max(0) as u64,
+        })
+    }
+
+    /// A page of Tabell 2 by its ids, in their order: revealed and audited as a read of
+    /// the persons on it (`lista:utbildningsbehov`).
+    fn tabell2_entries(
+        &self,
+        c: &mut DbConnection,
+        buf: &mut AuditBuf,
+        reader: &Reader,
+        hemkommun: Kommunkod,
+        ids: &[&str],
+    ) -> Result<Vec<UtbildningsbehovRecord>, StoreError> {
+        let mut rows: Vec<MessageRow> = msg::table.filter(msg::id.eq_any(ids)).load(c)?;
+        let order: std::collections::HashMap<&str, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        rows.sort_by_key(|r| order.get(r.id.as_str()).copied());
+        let revealed = messages::reveal_rows(c, &self.inner.keys, rows)?;
+        Self::audit_revealed(
+            c,
+            buf,
+            reader,
+            "lista:utbildningsbehov",
+            Some(hemkommun),
+            &revealed,
+        )?;
+        revealed
+            .into_iter()
+            .map(Revealed::into_utbildningsbehov)
+            .collect()
+    }
+
+    /// Tabell 2 narrowed by skolform and anvisningsdatum, or in another order (Mina
+    /// sidor's filters; a plain filter is the API's list, by the index walk). Both
+    /// live in the entry's body, so this reads the body of every valid entry of the
+    /// kommun (the range of `messages_tabell2_valid`: the active set, however many
+    /// years of expired anvisningar lie before it), filters and orders them in memory,
+    /// and reveals and audits the page's entries only (`lista:utbildningsbehov`).
+    pub fn tabell2_narrowed(
+        &self,
+        reader: &Reader,
+        hemkommun: Kommunkod,
+        filter: Tabell2Filter,
+        page: u32,
+        limit: u32,
+    ) -> Read<Page<UtbildningsbehovRecord>> {
         if !reader.may_see(Some(&hemkommun.to_string())) {
             return Read::ready(Err(StoreError::OtillatenKommun(hemkommun)));
         }
@@ -142,47 +228,61 @@ impl Store {
         let limit = limit.clamp(1, 100);
         let reader = reader.clone();
         self.read_audited(move |store, c, buf| {
+            if filter.is_plain() {
+                return store.tabell2_walked(c, buf, &reader, hemkommun, page, limit);
+            }
             let today = messages::today().to_string();
-            let offset = i64::from(page - 1) * i64::from(limit);
-            // The valid entries' count and the oldest one's mottaget from the range of
-            // messages_tabell2_valid, then the page's walk in messages_tabell2 from
-            // there, so years of expired anvisningar before it are never read
-            // (docs/performance.md).
-            let (total, frontier): (i64, Option<i64>) =
-                tabell2!(hemkommun.to_string(), today.clone())
-                    .select((diesel::dsl::count_star(), diesel::dsl::min(msg::mottaget)))
-                    .get_result(c)?;
-            let ids = match frontier {
-                None => Vec::new(),
-                Some(frontier) => crate::lists::tabell2_page_ids(
-                    c,
-                    &hemkommun.to_string(),
-                    &today,
-                    frontier,
-                    i64::from(limit),
-                    offset,
-                )?,
-            };
-            let mut rows: Vec<MessageRow> = msg::table.filter(msg::id.eq_any(&ids)).load(c)?;
-            rows.sort_by(|a, b| (a.mottaget, &a.id).cmp(&(b.mottaget, &b.id)));
-            let revealed = messages::reveal_rows(c, &store.inner.keys, rows)?;
-            Self::audit_revealed(
-                c,
-                buf,
-                &reader,
-                "lista:utbildningsbehov",
-                Some(hemkommun),
-                &revealed,
-            )?;
-            let data = revealed
+            let entries: Vec<(String, i64, String)> = tabell2!(hemkommun.to_string(), today)
+                .select((msg::id, msg::mottaget, msg::payload))
+                .load(c)?;
+            let mut kept: Vec<(String, i64, String, String)> = entries
                 .into_iter()
-                .map(Revealed::into_utbildningsbehov)
-                .collect::<Result<_, _>>()?;
+                .filter_map(|(id, mottaget, payload)| {
+                    let body: serde_json::Value = serde_json::from_str(&payload).ok()?;
+                    let text = |k: &str| {
+                        body.get(k)
+                            .and_then(|v| v.as_str())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    let (anvisad, tom) = (text("anvisningsdatum"), text("giltig_tom"));
+                    let skolform_ok = filter.skolform.as_deref().is_none_or(|s| {
+                        body.get("skolformer")
+                            .and_then(|v| v.as_array())
+                            .is_some_and(|a| a.iter().any(|f| f.as_str() == Some(s)))
+                    });
+                    let fran_ok = filter
+                        .anvisad_fran
+                        .as_deref()
+                        .is_none_or(|f| anvisad.as_str() >= f);
+                    let till_ok = filter
+                        .anvisad_till
+                        .as_deref()
+                        .is_none_or(|t| anvisad.as_str() <= t);
+                    (skolform_ok && fran_ok && till_ok).then_some((id, mottaget, anvisad, tom))
+                })
+                .collect();
+            match filter.ordning {
+                Tabell2Ordning::Mottaget => kept.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0))),
+                Tabell2Ordning::NyastAnvisning => {
+                    kept.sort_by(|a, b| (&b.2, b.1, &b.0).cmp(&(&a.2, a.1, &a.0)));
+                }
+                Tabell2Ordning::GiltigTomForst => {
+                    kept.sort_by(|a, b| (&a.3, a.1, &a.0).cmp(&(&b.3, b.1, &b.0)));
+                }
+            }
+            let total = kept.len() as u64;
+            let start = ((page - 1) as usize)
+                .saturating_mul(limit as usize)
+                .min(kept.len());
+            let end = (start + limit as usize).min(kept.len());
+            let wanted: Vec<&str> = kept[start..end].iter().map(|k| k.0.as_str()).collect();
+            let data = store.tabell2_entries(c, buf, &reader, hemkommun, &wanted)?;
             Ok(Page {
                 data,
                 page,
                 limit,
-                total: total.max(0) as u64,
+                total,
             })
         })
     }

@@ -32,8 +32,8 @@ use crate::reader::Reader;
 use crate::reads::{AuditBuf, FoundPerson, PersonLookup, Read, Readers};
 use crate::records::{
     EtableringsprogramRecord, Feed, Kvittens, MessageWriter, Page, PersonRecord, SENT_COUNT_LIMIT,
-    SentFilter, SentPage, StoredMessage, Submission, UtbildningsbehovRecord,
-    UtbildningsbeslutRecord, WrittenMessage,
+    SentFilter, SentPage, StoredMessage, Submission, Tabell2Filter, Tabell2Ordning,
+    UtbildningsbehovRecord, UtbildningsbeslutRecord, WrittenMessage,
 };
 use crate::schema::{identities as ident, messages as msg};
 pub(crate) use crate::transactions::now;
