@@ -287,7 +287,8 @@ async fn mina_sidor_in_a_real_browser() {
     let goteborg = Kommunkod::parse("1480").unwrap();
     let admin = person(960);
     app.store
-        .ms_add_huvudansvarig("test", stockholm, &admin, "ha@stockholm.invalid")
+        .mina_sidor()
+        .add_huvudansvarig("test", stockholm, &admin, "ha@stockholm.invalid")
         .unwrap();
     let (resident, decided) = (person(961), person(962));
     anvisa(&app.store, resident, "0180");
@@ -548,7 +549,8 @@ async fn mina_sidor_in_a_real_browser() {
     // a user of Göteborg never sees Stockholm's data
     let gbg = person(964);
     app.store
-        .ms_add_huvudansvarig("test", goteborg, &gbg, "ha@goteborg.invalid")
+        .mina_sidor()
+        .add_huvudansvarig("test", goteborg, &gbg, "ha@goteborg.invalid")
         .unwrap();
     c.goto(&format!("{ms_base}/mina-sidor/")).await.unwrap();
     bankid(&c, &web, &gbg.expose(), None).await;
@@ -596,7 +598,8 @@ async fn mina_sidor_warns_before_the_session_ends_and_keeps_what_was_typed() {
     let mut checker = Checker::new();
     let admin = person(970);
     app.store
-        .ms_add_huvudansvarig(
+        .mina_sidor()
+        .add_huvudansvarig(
             "test",
             Kommunkod::parse("0180").unwrap(),
             &admin,

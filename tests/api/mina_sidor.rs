@@ -281,7 +281,8 @@ fn invitation_link(app: &TestApp, to: &str) -> String {
 fn huvudansvarig(app: &TestApp, k: &str, i: usize) -> Personnummer {
     let p = person(900 + i);
     app.store
-        .ms_add_huvudansvarig("test", kommun(k), &p, &format!("ha{i}@kommun.invalid"))
+        .mina_sidor()
+        .add_huvudansvarig("test", kommun(k), &p, &format!("ha{i}@kommun.invalid"))
         .unwrap();
     p
 }
@@ -357,12 +358,14 @@ pub(crate) async fn invitations_register_once_and_only_the_invited_person(app: &
     // an expired invitation is refused
     let by = app
         .store
-        .ms_login_users(&admin_p, "Test")
+        .mina_sidor()
+        .login_users(&admin_p, "Test")
         .unwrap()
         .remove(0);
     let token = app
         .store
-        .ms_invite(
+        .mina_sidor()
+        .invite(
             &by,
             &person(913),
             "sen@stockholm.invalid",
@@ -408,7 +411,8 @@ pub(crate) async fn invitations_register_once_and_only_the_invited_person(app: &
     assert!(!ids.is_empty());
     let user_id = app
         .store
-        .ms_login_users(&user_p, "Test Testsson")
+        .mina_sidor()
+        .login_users(&user_p, "Test Testsson")
         .unwrap()
         .remove(0)
         .id;
@@ -514,12 +518,18 @@ pub(crate) async fn invitations_never_change_an_account(app: &TestApp) {
 
     // An account made after the invitation (Af's command) is not changed by accepting it.
     app.store
-        .ms_add_huvudansvarig("test", kommun(STOCKHOLM), &p921, "ha921@stockholm.invalid")
+        .mina_sidor()
+        .add_huvudansvarig("test", kommun(STOCKHOLM), &p921, "ha921@stockholm.invalid")
         .unwrap();
     let r = Web::new(app).bankid(&link921, &p921).await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.body.contains("redan ett konto"), "{}", r.body);
-    let kept = app.store.ms_login_users(&p921, "Test").unwrap().remove(0);
+    let kept = app
+        .store
+        .mina_sidor()
+        .login_users(&p921, "Test")
+        .unwrap()
+        .remove(0);
     assert_eq!(kept.roll, komvux_persistence::Roll::Huvudansvarig);
     assert_eq!(kept.epost, "ha921@stockholm.invalid");
 
@@ -529,7 +539,8 @@ pub(crate) async fn invitations_never_change_an_account(app: &TestApp) {
     let link922 = invite(app, &admin, &p922, "h922@stockholm.invalid").await;
     let second = app
         .store
-        .ms_add_huvudansvarig("test", kommun(STOCKHOLM), &p922, "ha922@stockholm.invalid")
+        .mina_sidor()
+        .add_huvudansvarig("test", kommun(STOCKHOLM), &p922, "ha922@stockholm.invalid")
         .unwrap();
     let r = admin
         .submit(
@@ -608,7 +619,8 @@ pub(crate) async fn invitations_never_change_an_account(app: &TestApp) {
 
     let admin_id = app
         .store
-        .ms_login_users(&admin_p, "Test")
+        .mina_sidor()
+        .login_users(&admin_p, "Test")
         .unwrap()
         .remove(0)
         .id;
@@ -687,7 +699,13 @@ pub(crate) async fn logout_from_every_device_ends_every_session(app: &TestApp) {
         303,
         "the other device too"
     );
-    let id = app.store.ms_login_users(&p, "Test").unwrap().remove(0).id;
+    let id = app
+        .store
+        .mina_sidor()
+        .login_users(&p, "Test")
+        .unwrap()
+        .remove(0)
+        .id;
     let audit = app.store.audit_for_actor(&id, 1000).unwrap();
     assert!(
         audit
@@ -1149,7 +1167,8 @@ pub(crate) async fn a_user_of_another_kommun_sees_nothing_of_it(app: &TestApp) {
     let both = person(935);
     for k in [STOCKHOLM, GOTEBORG] {
         app.store
-            .ms_add_huvudansvarig("test", kommun(k), &both, "bada@kommun.invalid")
+            .mina_sidor()
+            .add_huvudansvarig("test", kommun(k), &both, "bada@kommun.invalid")
             .unwrap();
     }
     let web = Web::new(app);
@@ -1159,7 +1178,7 @@ pub(crate) async fn a_user_of_another_kommun_sees_nothing_of_it(app: &TestApp) {
         start.contains("Mina sidor – Stockholm") && start.contains("Arbeta för Göteborg"),
         "{start}"
     );
-    let target = app.store.ms_users(kommun(GOTEBORG)).unwrap();
+    let target = app.store.mina_sidor().users(kommun(GOTEBORG)).unwrap();
     let target = target
         .iter()
         .find(|u| u.epost == "bada@kommun.invalid")
@@ -1179,7 +1198,7 @@ pub(crate) async fn a_user_of_another_kommun_sees_nothing_of_it(app: &TestApp) {
             .contains("Mina sidor – Göteborg")
     );
     // but not into someone else's account
-    let stranger = app.store.ms_users(kommun(STOCKHOLM)).unwrap();
+    let stranger = app.store.mina_sidor().users(kommun(STOCKHOLM)).unwrap();
     let stranger = stranger
         .iter()
         .find(|u| u.epost != "bada@kommun.invalid")
@@ -1194,7 +1213,12 @@ pub(crate) async fn a_user_of_another_kommun_sees_nothing_of_it(app: &TestApp) {
     assert_eq!(r.status, 404);
 
     // Göteborg cannot touch Stockholm's users
-    let stockholm_admin = app.store.ms_users(kommun(STOCKHOLM)).unwrap().remove(0);
+    let stockholm_admin = app
+        .store
+        .mina_sidor()
+        .users(kommun(STOCKHOLM))
+        .unwrap()
+        .remove(0);
     let r = goteborg
         .submit(
             "/mina-sidor/registrera",
@@ -1203,7 +1227,7 @@ pub(crate) async fn a_user_of_another_kommun_sees_nothing_of_it(app: &TestApp) {
         )
         .await;
     assert_eq!(r.status, 404);
-    assert!(app.store.ms_users(kommun(STOCKHOLM)).unwrap()[0].active);
+    assert!(app.store.mina_sidor().users(kommun(STOCKHOLM)).unwrap()[0].active);
 }
 
 pub(crate) async fn forms_sessions_and_headers_are_protected(app: &TestApp) {

@@ -422,7 +422,7 @@ pub fn dev_setup(settings: &Settings, secrets: &Path) -> anyhow::Result<()> {
     if let Some(ms) = &settings.mina_sidor {
         let kommun = Kommunkod::parse("0180").context("dev kommun")?;
         let person = Personnummer::parse(DEV_HUVUDANSVARIG).context("dev huvudansvarig")?;
-        store.ms_add_huvudansvarig(
+        store.mina_sidor().add_huvudansvarig(
             "dev-setup",
             kommun,
             &person,
@@ -623,8 +623,12 @@ pub fn mina_sidor(settings: &Settings, cmd: MinaSidorCommand) -> anyhow::Result<
         bail!("--epost: not an e-mail address");
     }
     let store = open_store(settings)?;
-    let user =
-        store.ms_add_huvudansvarig("mina-sidor huvudansvarig add", kommun, &person, &epost)?;
+    let user = store.mina_sidor().add_huvudansvarig(
+        "mina-sidor huvudansvarig add",
+        kommun,
+        &person,
+        &epost,
+    )?;
     say(&format!(
         "huvudansvarig for {} ({kommun}): user {} <{}>; they log in with BankID at Mina sidor",
         kommun.namn(),

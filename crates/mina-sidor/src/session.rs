@@ -218,7 +218,7 @@ impl FromRequest for Inloggad {
             };
             let idle = ms.config.session_idle_secs;
             let store = state.store.clone();
-            let session = web::block(move || store.ms_session(&token, idle)).await??;
+            let session = web::block(move || store.mina_sidor().session(&token, idle)).await??;
             let Some(session) = session else {
                 return Err(PageError::Login { back, ended: true });
             };

@@ -36,8 +36,8 @@ pub use feeds::{Cursor, InvalidCursor};
 pub use idempotency::{IDEMPOTENCY_TTL_MICROS, IdempotencyKey, InvalidIdempotencyKey};
 pub use identities::{IdentityKeys, KeyError, Pseudonym};
 pub use mina_sidor::{
-    Invitation, InvitationRefusal, InviteRefusal, LOGIN_TTL_SECS, MsActivity, MsSession, MsUser,
-    NEW_BESLUT_COUNT_LIMIT, NewBeslut, PERSON_REF_TTL_SECS, PendingLogin, Roll,
+    Invitation, InvitationRefusal, InviteRefusal, LOGIN_TTL_SECS, MinaSidorStore, MsActivity,
+    MsSession, MsUser, NEW_BESLUT_COUNT_LIMIT, NewBeslut, PERSON_REF_TTL_SECS, PendingLogin, Roll,
 };
 pub use reader::Reader;
 pub use reads::Read;

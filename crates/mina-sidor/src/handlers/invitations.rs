@@ -30,7 +30,7 @@ pub(super) async fn invitation_page(
     let token = AnonCsrf::of(&req);
     let store = state.store.clone();
     let key = invitation_token.clone();
-    let found = run(move || store.ms_invitation(&key)).await?;
+    let found = run(move || store.mina_sidor().invitation(&key)).await?;
     let invitation = match found {
         Ok(i) => i,
         Err(r) => return Ok(invitation_refused(&state, &token, r)),
@@ -66,7 +66,7 @@ pub(super) async fn invitation_start(
     let invitation_token = path.into_inner();
     let store = state.store.clone();
     let key = invitation_token.clone();
-    if let Err(r) = run(move || store.ms_invitation(&key)).await? {
+    if let Err(r) = run(move || store.mina_sidor().invitation(&key)).await? {
         return Ok(invitation_refused(&state, &token, r));
     }
     begin_bankid(&req, &state, &ms, &token, Some(invitation_token)).await

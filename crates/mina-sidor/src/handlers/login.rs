@@ -7,8 +7,13 @@ pub(super) async fn start(req: HttpRequest, state: State, who: Option<Inloggad>)
         let admin = who.user.roll == Roll::Huvudansvarig;
         let store = state.store.clone();
         let me = who.user.clone();
-        let (others, new_beslut) =
-            run(move || Ok((store.ms_other_accounts(&me)?, store.ms_new_beslut(&me)?))).await?;
+        let (others, new_beslut) = run(move || {
+            Ok((
+                store.mina_sidor().other_accounts(&me)?,
+                store.mina_sidor().new_beslut(&me)?,
+            ))
+        })
+        .await?;
         return Ok(ok(layout(
             "Start",
             ctx(&state, &who),
@@ -84,7 +89,7 @@ pub(super) async fn switch_kommun(
         .unwrap_or_default();
     let store = state.store.clone();
     let me = who.user.clone();
-    match run(move || store.ms_switch_account(&token, &me, &target)).await? {
+    match run(move || store.mina_sidor().switch_account(&token, &me, &target)).await? {
         Some(session) => {
             let mut res = see_other(&format!("{BASE}/"));
             let _ = res.add_cookie(&cookie(SESSION_COOKIE, session));
@@ -145,7 +150,7 @@ pub(super) async fn begin_bankid(
     };
     let store = state.store.clone();
     let login = run(move || {
-        store.ms_start_login(
+        store.mina_sidor().start_login(
             &order.order_ref,
             &order.auto_start_token,
             &order.qr_start_token,
@@ -182,7 +187,7 @@ pub(super) async fn login_page(req: HttpRequest, state: State, ms: Ms) -> Page {
         return Ok(see_other(&format!("{BASE}/")));
     };
     let store = state.store.clone();
-    let Some(pending) = run(move || store.ms_pending_login(&login)).await? else {
+    let Some(pending) = run(move || store.mina_sidor().pending_login(&login)).await? else {
         return Ok(see_other(&format!("{BASE}/")));
     };
     let token = AnonCsrf::of(&req);
@@ -243,7 +248,7 @@ pub(super) async fn login_qr(req: HttpRequest, state: State) -> Page {
         return Err(PageError::NotFound);
     };
     let store = state.store.clone();
-    let Some(pending) = run(move || store.ms_pending_login(&login)).await? else {
+    let Some(pending) = run(move || store.mina_sidor().pending_login(&login)).await? else {
         return Err(PageError::NotFound);
     };
     let micros = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000) as i64;
@@ -313,14 +318,14 @@ pub(super) async fn collect_login(
 ) -> Result<LoginOutcome, PageError> {
     let store = state.store.clone();
     let key = login.clone();
-    let Some(pending) = run(move || store.ms_pending_login(&key)).await? else {
+    let Some(pending) = run(move || store.mina_sidor().pending_login(&key)).await? else {
         return Ok(LoginOutcome::Failed(
             "Inloggningen har gått ut. Börja om från startsidan.",
         ));
     };
     let end = |state: &State, login: String| {
         let store = state.store.clone();
-        run(move || store.ms_end_login(&login))
+        run(move || store.mina_sidor().end_login(&login))
     };
     let answer = match ms.bankid.collect(&pending.order_ref).await {
         Ok(a) => a,
@@ -364,10 +369,10 @@ pub(super) async fn collect_login(
             let namn = done.user.name;
             let store = state.store.clone();
             let user: Result<MsUser, &'static str> = match pending.invitation_hash {
-                Some(h) => run(move || store.ms_accept_invitation(&h, &pnr, &namn))
+                Some(h) => run(move || store.mina_sidor().accept_invitation(&h, &pnr, &namn))
                     .await?
                     .map_err(refusal_text),
-                None => run(move || store.ms_login_users(&pnr, &namn))
+                None => run(move || store.mina_sidor().login_users(&pnr, &namn))
                     .await?
                     .into_iter()
                     .next()
@@ -378,7 +383,7 @@ pub(super) async fn collect_login(
                 Err(text) => return Ok(LoginOutcome::Failed(text)),
             };
             let store = state.store.clone();
-            let session = run(move || store.ms_create_session(&user)).await?;
+            let session = run(move || store.mina_sidor().create_session(&user)).await?;
             Ok(LoginOutcome::LoggedIn(session))
         }
     }
@@ -431,7 +436,7 @@ pub(super) async fn timed_out(
     if let Some(c) = req.cookie(SESSION_COOKIE) {
         let token = c.value().to_owned();
         let store = state.store.clone();
-        run(move || store.ms_end_session(&token)).await?;
+        run(move || store.mina_sidor().end_session(&token)).await?;
     }
     let back = q.and_then(|q| q.into_inner().tillbaka);
     Err(PageError::Login { back, ended: true })
@@ -497,13 +502,13 @@ pub(super) async fn login_cancel(
     if let Some(login) = login_token(&req) {
         let store = state.store.clone();
         let key = login.clone();
-        if let Some(p) = run(move || store.ms_pending_login(&key)).await?
+        if let Some(p) = run(move || store.mina_sidor().pending_login(&key)).await?
             && let Err(e) = ms.bankid.cancel(&p.order_ref).await
         {
             tracing::info!(error = %e, "BankID cancel failed");
         }
         let store = state.store.clone();
-        run(move || store.ms_end_login(&login)).await?;
+        run(move || store.mina_sidor().end_login(&login)).await?;
     }
     let mut res = see_other(&format!("{BASE}/"));
     let _ = res.add_cookie(&removal(LOGIN_COOKIE));
@@ -522,11 +527,11 @@ pub(super) async fn logout(
     if everywhere {
         let store = state.store.clone();
         let user = who.user.clone();
-        run(move || store.ms_end_all_sessions(&user)).await?;
+        run(move || store.mina_sidor().end_all_sessions(&user)).await?;
     } else if let Some(c) = req.cookie(SESSION_COOKIE) {
         let token = c.value().to_owned();
         let store = state.store.clone();
-        run(move || store.ms_end_session(&token)).await?;
+        run(move || store.mina_sidor().end_session(&token)).await?;
     }
     let token = AnonCsrf::of(&req);
     let mut res = token.apply(ok(pages::message_page(

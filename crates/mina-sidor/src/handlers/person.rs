@@ -27,7 +27,7 @@ pub(super) async fn remembered(
 ) -> Result<Option<Personnummer>, PageError> {
     let store = state.store.clone();
     let (session, id) = (who.session_id.clone(), id.to_owned());
-    run(move || store.ms_remembered_person(&session, &id)).await
+    run(move || store.mina_sidor().remembered_person(&session, &id)).await
 }
 
 /// The answer for an id that is not (or no longer) this session's.
@@ -55,7 +55,7 @@ pub(super) async fn to_person_page(
 ) -> Page {
     let store = state.store.clone();
     let session = who.session_id.clone();
-    let id = run(move || store.ms_remember_person(&session, &person)).await?;
+    let id = run(move || store.mina_sidor().remember_person(&session, &person)).await?;
     Ok(see_other(&person_path(&id)))
 }
 

@@ -306,7 +306,7 @@ pub(super) async fn registrerat(
 ) -> Page {
     let store = state.store.clone();
     let (user, id) = (who.user.clone(), formular_id.into_inner());
-    let Some(kvittens) = run(move || store.ms_receipt(&user, &id)).await? else {
+    let Some(kvittens) = run(move || store.mina_sidor().receipt(&user, &id)).await? else {
         return Err(PageError::NotFound);
     };
     let person_ref = q

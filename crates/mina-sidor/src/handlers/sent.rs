@@ -76,7 +76,7 @@ async fn asked_filter(
     let q = q.map(web::Query::into_inner).unwrap_or_default();
     let store = state.store.clone();
     let kommun = who.user.kommun;
-    let users = run(move || store.ms_users(kommun)).await?;
+    let users = run(move || store.mina_sidor().users(kommun)).await?;
     let filter = q.filter(&users);
     Ok((q, users, filter))
 }

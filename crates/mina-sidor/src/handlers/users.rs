@@ -107,8 +107,8 @@ pub(super) async fn user_lists(
     let by = by.clone();
     run(move || {
         Ok((
-            store.ms_users_for(&by)?,
-            store.ms_open_invitations(by.kommun)?,
+            store.mina_sidor().users_for(&by)?,
+            store.mina_sidor().open_invitations(by.kommun)?,
         ))
     })
     .await
@@ -148,7 +148,7 @@ pub(super) async fn aktivitet(state: State, who: Inloggad) -> Page {
     who.require_huvudansvarig()?;
     let store = state.store.clone();
     let by = who.user.clone();
-    let entries = run(move || store.ms_activity(&by, 200)).await?;
+    let entries = run(move || store.mina_sidor().activity(&by, 200)).await?;
     Ok(ok(layout(
         "Aktivitetslogg",
         ctx(&state, &who),
@@ -220,7 +220,7 @@ pub(super) async fn invite(
     let by = who.user.clone();
     let ttl = ms.config.invitation_ttl_secs;
     let to = epost.clone();
-    let token = match run(move || store.ms_invite(&by, &person, &to, roll, ttl)).await? {
+    let token = match run(move || store.mina_sidor().invite(&by, &person, &to, roll, ttl)).await? {
         Ok(token) => token,
         Err(refusal) => {
             let lists = user_lists(&state, &who.user).await?;
@@ -325,16 +325,17 @@ pub(super) async fn invitation_action(
     };
     let notice = match atgard.as_str() {
         "aterkalla" => {
-            web::block(move || store.ms_withdraw_invitation(&by, &id))
+            web::block(move || store.mina_sidor().withdraw_invitation(&by, &id))
                 .await?
                 .map_err(found)?;
             "Inbjudan är återkallad. Länken fungerar inte längre.".to_owned()
         }
         "skicka-igen" => {
             let ttl = ms.config.invitation_ttl_secs;
-            let (token, epost) = web::block(move || store.ms_resend_invitation(&by, &id, ttl))
-                .await?
-                .map_err(found)?;
+            let (token, epost) =
+                web::block(move || store.mina_sidor().resend_invitation(&by, &id, ttl))
+                    .await?
+                    .map_err(found)?;
             let sent = send_invitation(&ms, &who.user, &epost, &token).await?;
             format!("{sent} Den tidigare länken fungerar inte längre.")
         }
@@ -391,7 +392,7 @@ pub(super) async fn set_active(
     };
     let store = state.store.clone();
     let by = who.user.clone();
-    let result = web::block(move || store.ms_set_user_active(&by, &id, active)).await?;
+    let result = web::block(move || store.mina_sidor().set_user_active(&by, &id, active)).await?;
     let notice = match result {
         Ok(()) if active => "Användaren är aktiverad.",
         Ok(()) => "Användaren är inaktiverad och utloggad.",

@@ -4,13 +4,13 @@
 
 use diesel::prelude::*;
 
+use super::MinaSidorStore;
 use super::MsUser;
 use crate::DbConnection;
 use crate::error::StoreError;
 use crate::feeds::{self, Cursor, FeedName};
 use crate::lists::beslut_feed;
 use crate::schema::ms_login_marks as mark;
-use crate::store::Store;
 
 /// How far the start page counts new decisions.
 pub const NEW_BESLUT_COUNT_LIMIT: u64 = 999;
@@ -54,12 +54,12 @@ pub(super) fn note_login(c: &mut DbConnection, user_id: &str, at: i64) -> Result
     Ok(())
 }
 
-impl Store {
+impl MinaSidorStore<'_> {
     /// The kommun's decisions since `user`'s login before this one; `None` at a first
     /// login. A count of positions in the feed's index (no personal data is read, so
     /// nothing is audited; reading the decisions is, through the feed).
-    pub fn ms_new_beslut(&self, user: &MsUser) -> Result<Option<NewBeslut>, StoreError> {
-        let mut c = self.connection()?;
+    pub fn new_beslut(&self, user: &MsUser) -> Result<Option<NewBeslut>, StoreError> {
+        let mut c = self.store.connection()?;
         let previous: Option<Option<i64>> = mark::table
             .find(&user.id)
             .select(mark::previous_pos)
@@ -72,7 +72,7 @@ impl Store {
             .select(crate::schema::messages::id)
             .limit(NEW_BESLUT_COUNT_LIMIT as i64 + 1)
             .load(&mut *c)?;
-        let keys = self.keys();
+        let keys = self.store.keys();
         let tag = FeedName::Utbildningsbeslut.tag();
         let mac = keys.cursor_mac(&feeds::bound_text(tag, user.kommun, position));
         Ok(Some(NewBeslut {

@@ -10,9 +10,9 @@ use diesel::prelude::*;
 use komvux_domain::Personnummer;
 
 use super::MICROS;
+use super::MinaSidorStore;
 use crate::error::StoreError;
 use crate::schema::{ms_person_refs as pref, ms_sessions as sess};
-use crate::store::Store;
 use crate::transactions::now;
 
 /// How long a person reference stays usable after the search that made it.
@@ -25,16 +25,16 @@ fn aad(id: &str) -> Vec<u8> {
     format!("mina-sidor:person:{id}").into_bytes()
 }
 
-impl Store {
+impl MinaSidorStore<'_> {
     /// Remembers `person` for the session `session_id`; returns the id for the address.
-    pub fn ms_remember_person(
+    pub fn remember_person(
         &self,
         session_id: &str,
         person: &Personnummer,
     ) -> Result<String, StoreError> {
         let id = short_token();
-        let ciphertext = self.keys().encrypt_bound(person, &aad(&id))?;
-        let mut c = self.connection()?;
+        let ciphertext = self.store.keys().encrypt_bound(person, &aad(&id))?;
+        let mut c = self.store.connection()?;
         let t = now();
         diesel::delete(pref::table.filter(pref::created_at.lt(t - PERSON_REF_TTL_SECS * MICROS)))
             .execute(&mut *c)?;
@@ -51,7 +51,7 @@ impl Store {
 
     /// The person behind `id`, if the id was made for this session and has not expired.
     /// Another session's id is `None`, exactly like one that never existed.
-    pub fn ms_remembered_person(
+    pub fn remembered_person(
         &self,
         session_id: &str,
         id: &str,
@@ -59,7 +59,7 @@ impl Store {
         if id.len() > MAX_ID_LEN {
             return Ok(None);
         }
-        let mut c = self.connection()?;
+        let mut c = self.store.connection()?;
         let found: Option<(Vec<u8>, i64)> = pref::table
             .inner_join(sess::table)
             .filter(pref::id.eq(id))
@@ -69,7 +69,7 @@ impl Store {
             .optional()?;
         match found {
             Some((ct, created)) if created + PERSON_REF_TTL_SECS * MICROS >= now() => {
-                self.keys().decrypt_bound(&ct, &aad(id)).map(Some)
+                self.store.keys().decrypt_bound(&ct, &aad(id)).map(Some)
             }
             _ => Ok(None),
         }

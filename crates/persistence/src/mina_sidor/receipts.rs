@@ -7,18 +7,18 @@
 
 use diesel::prelude::*;
 
+use super::MinaSidorStore;
 use super::MsUser;
 use crate::audit::AuditActor;
 use crate::error::StoreError;
 use crate::idempotency::IDEMPOTENCY_TTL_MICROS;
 use crate::records::Kvittens;
 use crate::schema::idempotency as idem;
-use crate::store::Store;
 use crate::transactions::now;
 
-impl Store {
+impl MinaSidorStore<'_> {
     /// The receipt of the form `formular_id` that `user` sent, if it was stored.
-    pub fn ms_receipt(
+    pub fn receipt(
         &self,
         user: &MsUser,
         formular_id: &str,
@@ -27,7 +27,7 @@ impl Store {
             return Ok(None);
         }
         let writer = AuditActor::Anvandare(user.id.clone()).writer();
-        let mut c = self.connection()?;
+        let mut c = self.store.connection()?;
         let found: Option<(String, i64)> = idem::table
             .find((writer, formular_id))
             .select((idem::response, idem::created_at))

@@ -652,11 +652,15 @@ pub(crate) fn no_personnummer_outside_the_identity_table(db: &TestDatabase) {
 
     // a Mina sidor search remembers its person for the person page
     let user = store
-        .ms_add_huvudansvarig("test", kommun(STOCKHOLM), &person(290), "ha@x.invalid")
+        .mina_sidor()
+        .add_huvudansvarig("test", kommun(STOCKHOLM), &person(290), "ha@x.invalid")
         .unwrap();
-    let token = store.ms_create_session(&user).unwrap();
-    let session = store.ms_session(&token, 600).unwrap().unwrap();
-    store.ms_remember_person(&session.id, &persons[2]).unwrap();
+    let token = store.mina_sidor().create_session(&user).unwrap();
+    let session = store.mina_sidor().session(&token, 600).unwrap().unwrap();
+    store
+        .mina_sidor()
+        .remember_person(&session.id, &persons[2])
+        .unwrap();
 
     let mut c = store.connection().unwrap();
     let c: &mut DbConnection = &mut c;
@@ -1491,38 +1495,64 @@ pub(crate) fn rules_refuse_errors_and_report_warnings(db: &TestDatabase) {
 pub(crate) fn person_refs_are_bound_to_their_session(db: &TestDatabase) {
     let store = db.store();
     let user = store
-        .ms_add_huvudansvarig("test", kommun(STOCKHOLM), &person(291), "ha@x.invalid")
+        .mina_sidor()
+        .add_huvudansvarig("test", kommun(STOCKHOLM), &person(291), "ha@x.invalid")
         .unwrap();
     let other = store
-        .ms_add_huvudansvarig("test", kommun(GOTEBORG), &person(292), "hb@x.invalid")
+        .mina_sidor()
+        .add_huvudansvarig("test", kommun(GOTEBORG), &person(292), "hb@x.invalid")
         .unwrap();
     let (mine, theirs) = (
-        store.ms_create_session(&user).unwrap(),
-        store.ms_create_session(&other).unwrap(),
+        store.mina_sidor().create_session(&user).unwrap(),
+        store.mina_sidor().create_session(&other).unwrap(),
     );
-    let session = |t: &str| store.ms_session(t, 600).unwrap().unwrap().id;
+    let session = |t: &str| store.mina_sidor().session(t, 600).unwrap().unwrap().id;
     let (mine_id, theirs_id) = (session(&mine), session(&theirs));
     let p = person(293);
-    let id = store.ms_remember_person(&mine_id, &p).unwrap();
+    let id = store.mina_sidor().remember_person(&mine_id, &p).unwrap();
     assert!(id.len() >= 22 && !id.contains(&p.expose()[2..]), "{id}");
-    assert_eq!(store.ms_remembered_person(&mine_id, &id).unwrap(), Some(p));
-    assert_eq!(store.ms_remembered_person(&theirs_id, &id).unwrap(), None);
-    assert_eq!(store.ms_remembered_person(&mine_id, "nope").unwrap(), None);
+    assert_eq!(
+        store.mina_sidor().remembered_person(&mine_id, &id).unwrap(),
+        Some(p)
+    );
     assert_eq!(
         store
-            .ms_remembered_person(&mine_id, &"x".repeat(10_000))
+            .mina_sidor()
+            .remembered_person(&theirs_id, &id)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .mina_sidor()
+            .remembered_person(&mine_id, "nope")
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .mina_sidor()
+            .remembered_person(&mine_id, &"x".repeat(10_000))
             .unwrap(),
         None
     );
 
     // a row moved to another id does not open
-    let second = store.ms_remember_person(&mine_id, &person(294)).unwrap();
+    let second = store
+        .mina_sidor()
+        .remember_person(&mine_id, &person(294))
+        .unwrap();
     exec(
         &store,
         &format!("UPDATE ms_person_refs SET ciphertext = (SELECT ciphertext FROM ms_person_refs WHERE id = '{id}') WHERE id = '{second}'"),
     )
     .unwrap();
-    assert!(store.ms_remembered_person(&mine_id, &second).is_err());
+    assert!(
+        store
+            .mina_sidor()
+            .remembered_person(&mine_id, &second)
+            .is_err()
+    );
 
     // expired: an hour after the search
     exec(
@@ -1533,12 +1563,21 @@ pub(crate) fn person_refs_are_bound_to_their_session(db: &TestDatabase) {
         ),
     )
     .unwrap();
-    assert_eq!(store.ms_remembered_person(&mine_id, &id).unwrap(), None);
+    assert_eq!(
+        store.mina_sidor().remembered_person(&mine_id, &id).unwrap(),
+        None
+    );
 
     // the session's end takes its ids
-    let third = store.ms_remember_person(&mine_id, &p).unwrap();
-    store.ms_end_session(&mine).unwrap();
-    assert_eq!(store.ms_remembered_person(&mine_id, &third).unwrap(), None);
+    let third = store.mina_sidor().remember_person(&mine_id, &p).unwrap();
+    store.mina_sidor().end_session(&mine).unwrap();
+    assert_eq!(
+        store
+            .mina_sidor()
+            .remembered_person(&mine_id, &third)
+            .unwrap(),
+        None
+    );
     let mut c = store.connection().unwrap();
     let left = text_rows(
         &mut c,
