@@ -24,6 +24,7 @@ mod records;
 pub mod schema;
 mod seed;
 mod store;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod transactions;
 mod writes;
