@@ -20,7 +20,7 @@ pub mod validation;
 
 pub use kommun::Kommunkod;
 pub use kurs::{Betygsvarde, Kurskod, Poang, Skolenhetskod, Skolform, Studietakt};
-pub use message::FromStored;
+pub use message::{FromStored, InvalidStored};
 pub use message::{KommunMeddelande, MeddelandeId, MeddelandeStatus};
 pub use organisationsnummer::{CertificateField, Organisationsnummer};
 pub use party::{AfActor, AfMessage, Author, KommunActor, KommunMessage, MessageKind, Party};

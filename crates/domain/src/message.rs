@@ -256,7 +256,24 @@ impl Header {
 /// per-field report of [`FromJson`] (reads rebuild every record they answer). An error
 /// means a corrupt stored row; it says which field.
 pub trait FromStored: Sized {
-    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, String>;
+    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, InvalidStored>;
+}
+
+/// Why a stored body could not be read back: it does not parse as the kind's body, or
+/// it breaks a rule of the kind (both mean the stored data changed under the code).
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidStored {
+    #[error("the stored body does not parse: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the stored body breaks a rule: {0}")]
+    Rule(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl InvalidStored {
+    /// A rule the stored body breaks.
+    pub fn rule(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Rule(Box::new(e))
+    }
 }
 
 /// The body of one kind of kommun message.

@@ -1,4 +1,11 @@
 //! RFC 9457 problem details in Swedish, one stable type per kind of failure.
+//!
+//! Policy: every failure a listener answers is an [`ApiError`]. A problem the client can
+//! act on carries its [`ProblemKind`] (status, stable type, Swedish title), a Swedish
+//! detail and field errors; store refusals become problems in one place
+//! ([`ApiError::from_store`]), which Mina sidor uses too. A 5xx body says only that it
+//! failed; its cause is kept whole ([`Cause`], with its sources) and logged once, with
+//! the chain, when the answer is made.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -172,12 +179,33 @@ pub enum ApiError {
     /// The client exceeded its rate limit; try again after this many seconds.
     #[error("rate limited for {0} s")]
     RateLimited(u64),
-    /// The database is unreachable or overloaded; the cause goes to the log only.
+    /// The database is unreachable or overloaded; the cause (with its sources) goes to
+    /// the log only.
     #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// A bug or an unexpected failure; the cause goes to the log only.
+    Unavailable(#[source] Cause),
+    /// A bug or an unexpected failure; the cause (with its sources) goes to the log only.
     #[error("internal: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
+}
+
+/// What caused a 5xx, kept whole for the log: the error and its chain of sources (a
+/// text converts too, for a cause that is only words).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error and every source under it, `outer: inner: innermost`, for a log line.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        // thiserror's `{0}` often repeats the source's text already.
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
 }
 
 impl ApiError {
@@ -337,8 +365,12 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Unavailable(cause) => tracing::warn!(cause = %cause, "database unavailable"),
-            Self::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
+            Self::Unavailable(cause) => {
+                tracing::warn!(cause = %chain(cause.as_ref()), "database unavailable");
+            }
+            Self::Internal(cause) => {
+                tracing::error!(cause = %chain(cause.as_ref()), "internal error")
+            }
             Self::Problem { .. } | Self::RateLimited(_) => {}
         }
         self.to_response(None)
@@ -414,8 +446,8 @@ impl ApiError {
                     errors,
                 )
             }
-            e if e.is_unavailable() => ApiError::Unavailable(e.to_string()),
-            e => ApiError::Internal(e.to_string()),
+            e if e.is_unavailable() => ApiError::Unavailable(Box::new(e)),
+            e => ApiError::Internal(Box::new(e)),
         }
     }
 }
@@ -428,7 +460,7 @@ impl From<StoreError> for ApiError {
 
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        Self::Internal(format!("blocking pool: {e}"))
+        Self::Internal(Box::new(e))
     }
 }
 
@@ -454,5 +486,30 @@ mod identity_number_tests {
         ] {
             assert_eq!(without_identity_numbers(path), masked, "{path}");
         }
+    }
+}
+
+#[cfg(test)]
+mod cause_tests {
+    use super::{ApiError, chain};
+    use komvux_persistence::StoreError;
+
+    #[test]
+    fn a_5xx_keeps_its_cause_and_the_log_line_its_chain() {
+        let store = StoreError::Migration("column missing".into());
+        let api = ApiError::from(store);
+        let ApiError::Internal(cause) = &api else {
+            panic!("{api:?}")
+        };
+        assert!(
+            cause.downcast_ref::<StoreError>().is_some(),
+            "the store error itself"
+        );
+        let source = std::error::Error::source(&api).expect("a source");
+        assert_eq!(source.to_string(), "migrering: column missing");
+        assert_eq!(chain(&api), "internal: migrering: column missing");
+        // the client's body says nothing of it
+        let body = api.problem(None);
+        assert!(!body.detail.contains("column"), "{}", body.detail);
     }
 }

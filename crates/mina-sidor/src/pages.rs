@@ -538,14 +538,14 @@ pub(crate) fn csv_writer(header: &[&str]) -> Result<csv::Writer<Vec<u8>>, PageEr
 }
 
 pub(crate) fn csv_error(e: csv::Error) -> PageError {
-    PageError::Internal(e.to_string())
+    PageError::Internal(Box::new(e))
 }
 
 /// The answer with a CSV file to download, named `{name}-{today}.csv`.
 pub(crate) fn csv_file(out: csv::Writer<Vec<u8>>, name: &str) -> Result<HttpResponse, PageError> {
     let body = out
         .into_inner()
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+        .map_err(|e| PageError::Internal(Box::new(e.into_error())))?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

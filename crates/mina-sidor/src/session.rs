@@ -1,5 +1,10 @@
 //! Sessions, CSRF tokens and the error pages.
 //!
+//! Error policy: a handler answers a [`PageError`] for what ends the page (login, CSRF,
+//! 403, 404, 5xx); a form's refusal is the form again with its field errors, from the
+//! API's own mapping of store refusals. A 5xx page is plain Swedish; its cause is kept
+//! (with its sources) and logged once, as the API does.
+//!
 //! Cookies carry `__Host-` names (Secure, Path=/, no Domain), are HttpOnly and
 //! SameSite=Strict. Forms carry a CSRF token: the session's once logged in, before that
 //! a random one also set as a cookie (double submit).
@@ -10,6 +15,7 @@ use std::pin::Pin;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
+use komvux_http::error::{Cause, chain};
 use komvux_persistence::{MsUser, Reader, Roll, StoreError};
 use subtle::ConstantTimeEq;
 
@@ -73,24 +79,24 @@ pub(crate) enum PageError {
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     #[error("internal: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
         if e.is_unavailable() {
-            Self::Unavailable(e.to_string())
+            Self::Unavailable(Box::new(e))
         } else {
-            Self::Internal(e.to_string())
+            Self::Internal(Box::new(e))
         }
     }
 }
 
 impl From<actix_web::error::BlockingError> for PageError {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(Box::new(e))
     }
 }
 
@@ -133,14 +139,14 @@ impl ResponseError for PageError {
                 "Begäran kunde inte tolkas. Gå tillbaka och försök igen.",
             ),
             Self::Unavailable(cause) => {
-                tracing::warn!(cause = %cause, "mina sidor: database unavailable");
+                tracing::warn!(cause = %chain(cause.as_ref()), "mina sidor: database unavailable");
                 (
                     "Tjänsten är tillfälligt otillgänglig",
                     "Försök igen om en stund.",
                 )
             }
             Self::Internal(cause) => {
-                tracing::error!(cause = %cause, "mina sidor: internal error");
+                tracing::error!(cause = %chain(cause.as_ref()), "mina sidor: internal error");
                 (
                     "Ett oväntat fel inträffade",
                     "Försök igen. Kontakta supporten om felet kvarstår.",

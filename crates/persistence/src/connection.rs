@@ -255,7 +255,7 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {
         DbConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
-    applied.map_err(|e| StoreError::Migration(e.to_string()))
+    applied.map_err(StoreError::Migration)
 }
 
 /// How a SQLite checkpoint ended: how many frames the write-ahead log holds.

@@ -1,4 +1,11 @@
 //! What the stores refuse, each rule its own variant, and what went wrong underneath.
+//!
+//! Policy: a refusal the caller can act on is a variant of its own (no text to parse);
+//! its Swedish `Display` is for logs, the listeners map variants to problems
+//! (`komvux_http::error::ApiError::from_store`, once for the API and Mina sidor).
+//! Infrastructure failures keep their cause as a source (`Pool`, `Query`, `Migration`,
+//! `Batch`); `Config` and `Corrupt` describe what was found in words, as no error lies
+//! under them worth keeping. No variant holds a personnummer.
 
 use komvux_domain::{Kommunkod, MessageKind};
 
@@ -51,7 +58,7 @@ pub enum StoreError {
     #[error("databasfel: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("migrering: {0}")]
-    Migration(String),
+    Migration(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     #[error("kryptering: {0}")]
     Crypto(&'static str),
     #[error("lagrad data kunde inte tolkas: {0}")]

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::AfKontor;
-use super::FromStored;
 use super::kommun::period;
+use super::{FromStored, InvalidStored};
 use crate::kommun::Kommunkod;
 use crate::kurs::{Kurskod, Skolform, Studietakt, closed_set};
 use crate::personnummer::Personnummer;
@@ -344,12 +344,12 @@ impl FromJson for Etableringsprogram {
 }
 
 /// Reads a stored payload into its mirror `T`; errors name the field (serde's message).
-fn stored<'a, T: Deserialize<'a>>(payload: &'a str) -> Result<T, String> {
-    serde_json::from_str(payload).map_err(|e| e.to_string())
+fn stored<'a, T: Deserialize<'a>>(payload: &'a str) -> Result<T, InvalidStored> {
+    Ok(serde_json::from_str(payload)?)
 }
 
 impl FromStored for Utbildningsbehov {
-    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, String> {
+    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, InvalidStored> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Stored {
@@ -369,12 +369,12 @@ impl FromStored for Utbildningsbehov {
             s.giltig_tom,
             s.af_kontor,
         )
-        .map_err(|e| e.to_string())
+        .map_err(InvalidStored::rule)
     }
 }
 
 impl FromStored for Utbildningsbeslut {
-    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, String> {
+    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, InvalidStored> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Stored {
@@ -387,7 +387,7 @@ impl FromStored for Utbildningsbeslut {
             kurskoder: Vec<Kurskod>,
         }
         let s: Stored = stored(payload)?;
-        let period = Period::new(s.fom, s.tom).map_err(|e| e.to_string())?;
+        let period = Period::new(s.fom, s.tom).map_err(InvalidStored::rule)?;
         Ok(Self {
             personnummer,
             kommunkod: s.kommunkod,
@@ -398,7 +398,7 @@ impl FromStored for Utbildningsbeslut {
 }
 
 impl FromStored for Etableringsprogram {
-    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, String> {
+    fn from_stored(payload: &str, personnummer: Personnummer) -> Result<Self, InvalidStored> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Stored {
@@ -409,7 +409,7 @@ impl FromStored for Etableringsprogram {
             tom: Option<Datum>,
         }
         let s: Stored = stored(payload)?;
-        Self::new(personnummer, s.deltar, s.fom, s.tom).map_err(|e| e.to_string())
+        Self::new(personnummer, s.deltar, s.fom, s.tom).map_err(InvalidStored::rule)
     }
 }
 
@@ -482,7 +482,9 @@ mod tests {
         let with = |field: &str, value: serde_json::Value| {
             let mut b = behov.clone();
             b[field] = value;
-            Utbildningsbehov::from_stored(&b.to_string(), pnr()).unwrap_err()
+            Utbildningsbehov::from_stored(&b.to_string(), pnr())
+                .unwrap_err()
+                .to_string()
         };
         assert!(with("hemkommun", json!("9999")).contains("290 kommuner"));
         assert!(with("giltig_tom", json!("2026-01-01")).contains("giltig_tom"));
@@ -491,6 +493,7 @@ mod tests {
         assert!(
             Utbildningsbehov::from_stored("{}", pnr())
                 .unwrap_err()
+                .to_string()
                 .contains("hemkommun")
         );
         let beslut = json!({

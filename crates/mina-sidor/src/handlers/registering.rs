@@ -232,14 +232,12 @@ pub(super) async fn registrera(
         .await;
     let kvittens = match result {
         Ok(Submission::Created(k) | Submission::Replayed(k)) => k,
-        Err(e) if e.is_unavailable() => return Err(PageError::Unavailable(e.to_string())),
-        Err(e) => {
-            let api = ApiError::from(e);
-            if matches!(api, ApiError::Internal(_) | ApiError::Unavailable(_)) {
-                return Err(PageError::Internal(api.to_string()));
-            }
-            return Ok(refused(problem_errors(&api)));
-        }
+        // The API's one mapping of store refusals to problems and field errors.
+        Err(e) => match ApiError::from(e) {
+            ApiError::Unavailable(cause) => return Err(PageError::Unavailable(cause)),
+            ApiError::Internal(cause) => return Err(PageError::Internal(cause)),
+            api => return Ok(refused(problem_errors(&api))),
+        },
     };
     tracing::info!(user = %who.user.id, kommun = %who.user.kommun, typ = typ.slug(), "mina sidor: meddelande registrerat");
     // Post/Redirect/Get: the receipt is a page of its own, so Back and reload never
