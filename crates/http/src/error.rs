@@ -49,85 +49,48 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    pub fn slug(self) -> &'static str {
+    /// Everything about a kind in one table: the end of its type URI, its status and its
+    /// Swedish title.
+    #[rustfmt::skip]
+    fn spec(self) -> (&'static str, StatusCode, &'static str) {
         match self {
-            Self::Valideringsfel => "valideringsfel",
-            Self::FelaktigJson => "felaktig-json",
-            Self::OgiltigBegaran => "ogiltig-begaran",
-            Self::ForStoraHuvuden => "for-stora-huvuden",
-            Self::EjAutentiserad | Self::EjAutentiseradBearer => "ej-autentiserad",
-            Self::SaknarRoll => "saknar-roll",
-            Self::OtillatenKommun => "otillaten-kommun",
-            Self::FelPart => "fel-part",
-            Self::HittadesInte => "hittades-inte",
-            Self::MetodEjTillaten => "metod-ej-tillaten",
-            Self::Konflikt => "konflikt",
-            Self::SaknarAnvisning => "saknar-anvisning",
-            Self::SaknarUtbildningsbeslut => "saknar-utbildningsbeslut",
-            Self::ErsatterOgiltig => "ersatter-ogiltig",
-            Self::IdempotensnyckelAteranvand => "idempotensnyckel-ateranvand",
-            Self::TestmiljoKraverTestperson => "testmiljo-kraver-testperson",
-            Self::TestpersonIProduktion => "testperson-i-produktion",
-            Self::ForStor => "for-stor",
-            Self::Tidsgrans => "tidsgrans",
-            Self::FelInnehallstyp => "fel-innehallstyp",
-            Self::ForMangaAnrop => "for-manga-anrop",
-            Self::TillfalligtOtillganglig => "tillfalligt-otillganglig",
-            Self::InterntFel => "internt-fel",
+            Self::Valideringsfel => ("valideringsfel", StatusCode::UNPROCESSABLE_ENTITY, "Begäran innehåller fel"),
+            Self::FelaktigJson => ("felaktig-json", StatusCode::BAD_REQUEST, "Begäran är inte giltig JSON"),
+            Self::OgiltigBegaran => ("ogiltig-begaran", StatusCode::BAD_REQUEST, "Begäran är inte giltig HTTP"),
+            Self::ForStoraHuvuden => ("for-stora-huvuden", StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "Begärans huvud är för stort"),
+            Self::EjAutentiserad => ("ej-autentiserad", StatusCode::UNAUTHORIZED, "Klienten är inte autentiserad"),
+            Self::EjAutentiseradBearer => ("ej-autentiserad", StatusCode::UNAUTHORIZED, "Klienten är inte autentiserad"),
+            Self::SaknarRoll => ("saknar-roll", StatusCode::FORBIDDEN, "Behörighet saknas"),
+            Self::OtillatenKommun => ("otillaten-kommun", StatusCode::FORBIDDEN, "Klienten får inte agera för kommunen"),
+            Self::FelPart => ("fel-part", StatusCode::FORBIDDEN, "Parten får inte skriva den här typen av meddelande"),
+            Self::HittadesInte => ("hittades-inte", StatusCode::NOT_FOUND, "Resursen hittades inte"),
+            Self::MetodEjTillaten => ("metod-ej-tillaten", StatusCode::METHOD_NOT_ALLOWED, "Metoden stöds inte för resursen"),
+            Self::Konflikt => ("konflikt", StatusCode::CONFLICT, "Begäran krockar med resursens tillstånd"),
+            Self::SaknarAnvisning => ("saknar-anvisning", StatusCode::UNPROCESSABLE_ENTITY, "Personen saknar anvisning"),
+            Self::SaknarUtbildningsbeslut => ("saknar-utbildningsbeslut", StatusCode::UNPROCESSABLE_ENTITY, "Personen saknar utbildningsbeslut"),
+            Self::ErsatterOgiltig => ("ersatter-ogiltig", StatusCode::UNPROCESSABLE_ENTITY, "Meddelandet som ska ersättas är inte aktuellt"),
+            Self::IdempotensnyckelAteranvand => ("idempotensnyckel-ateranvand", StatusCode::UNPROCESSABLE_ENTITY, "Idempotensnyckeln har redan använts"),
+            Self::TestmiljoKraverTestperson => ("testmiljo-kraver-testperson", StatusCode::UNPROCESSABLE_ENTITY, "Testmiljön tar bara emot testpersoner"),
+            Self::TestpersonIProduktion => ("testperson-i-produktion", StatusCode::UNPROCESSABLE_ENTITY, "Testpersoner tas inte emot i produktion"),
+            Self::ForStor => ("for-stor", StatusCode::PAYLOAD_TOO_LARGE, "Begäran är för stor"),
+            Self::Tidsgrans => ("tidsgrans", StatusCode::REQUEST_TIMEOUT, "Begäran kom inte fram i tid"),
+            Self::FelInnehallstyp => ("fel-innehallstyp", StatusCode::UNSUPPORTED_MEDIA_TYPE, "Fel innehållstyp"),
+            Self::ForMangaAnrop => ("for-manga-anrop", StatusCode::TOO_MANY_REQUESTS, "För många anrop"),
+            Self::TillfalligtOtillganglig => ("tillfalligt-otillganglig", StatusCode::SERVICE_UNAVAILABLE, "Tjänsten är tillfälligt otillgänglig"),
+            Self::InterntFel => ("internt-fel", StatusCode::INTERNAL_SERVER_ERROR, "Internt fel"),
         }
+    }
+
+    pub fn slug(self) -> &'static str {
+        self.spec().0
     }
 
     pub fn status(self) -> StatusCode {
-        match self {
-            Self::FelaktigJson | Self::OgiltigBegaran => StatusCode::BAD_REQUEST,
-            Self::ForStoraHuvuden => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::EjAutentiserad | Self::EjAutentiseradBearer => StatusCode::UNAUTHORIZED,
-            Self::OtillatenKommun | Self::FelPart | Self::SaknarRoll => StatusCode::FORBIDDEN,
-            Self::HittadesInte => StatusCode::NOT_FOUND,
-            Self::MetodEjTillaten => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Konflikt => StatusCode::CONFLICT,
-            Self::ForStor => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Tidsgrans => StatusCode::REQUEST_TIMEOUT,
-            Self::FelInnehallstyp => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::ForMangaAnrop => StatusCode::TOO_MANY_REQUESTS,
-            Self::TillfalligtOtillganglig => StatusCode::SERVICE_UNAVAILABLE,
-            Self::InterntFel => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Valideringsfel
-            | Self::SaknarAnvisning
-            | Self::SaknarUtbildningsbeslut
-            | Self::ErsatterOgiltig
-            | Self::IdempotensnyckelAteranvand
-            | Self::TestmiljoKraverTestperson
-            | Self::TestpersonIProduktion => StatusCode::UNPROCESSABLE_ENTITY,
-        }
+        self.spec().1
     }
 
     pub fn title(self) -> &'static str {
-        match self {
-            Self::Valideringsfel => "Begäran innehåller fel",
-            Self::FelaktigJson => "Begäran är inte giltig JSON",
-            Self::OgiltigBegaran => "Begäran är inte giltig HTTP",
-            Self::ForStoraHuvuden => "Begärans huvud är för stort",
-            Self::EjAutentiserad | Self::EjAutentiseradBearer => "Klienten är inte autentiserad",
-            Self::SaknarRoll => "Behörighet saknas",
-            Self::OtillatenKommun => "Klienten får inte agera för kommunen",
-            Self::FelPart => "Parten får inte skriva den här typen av meddelande",
-            Self::HittadesInte => "Resursen hittades inte",
-            Self::MetodEjTillaten => "Metoden stöds inte för resursen",
-            Self::Konflikt => "Begäran krockar med resursens tillstånd",
-            Self::SaknarAnvisning => "Personen saknar anvisning",
-            Self::SaknarUtbildningsbeslut => "Personen saknar utbildningsbeslut",
-            Self::ErsatterOgiltig => "Meddelandet som ska ersättas är inte aktuellt",
-            Self::IdempotensnyckelAteranvand => "Idempotensnyckeln har redan använts",
-            Self::TestmiljoKraverTestperson => "Testmiljön tar bara emot testpersoner",
-            Self::TestpersonIProduktion => "Testpersoner tas inte emot i produktion",
-            Self::ForStor => "Begäran är för stor",
-            Self::Tidsgrans => "Begäran kom inte fram i tid",
-            Self::FelInnehallstyp => "Fel innehållstyp",
-            Self::ForMangaAnrop => "För många anrop",
-            Self::TillfalligtOtillganglig => "Tjänsten är tillfälligt otillgänglig",
-            Self::InterntFel => "Internt fel",
-        }
+        self.spec().2
     }
 
     /// The problem kind a bare status code stands for (for responses made by the
