@@ -1,0 +1,377 @@
+//! Configuration: a TOML file, then `KOMVUX_*` environment variables over it, then
+//! validation. Production refuses dev certificates and dev keys.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use komvux_api::{ApiConfig, InternConfig, JwtSettings};
+use komvux_http::config::{Secret, TlsPaths};
+use komvux_http::{Mode, RateLimit};
+use komvux_mina_sidor::{BankIdSettings, MinaSidorConfig, SmtpSecurity, SmtpSettings};
+use komvux_persistence::{IdentityKeys, PoolSettings};
+use serde::{Deserialize, Serialize};
+
+mod env;
+mod file;
+
+use env::split_key;
+pub use env::{ENVIRONMENT, EnvKind};
+pub use file::*;
+
+/// Validated settings.
+#[derive(Debug)]
+pub struct Settings {
+    pub mode: Mode,
+    pub database_url: String,
+    pub api: ApiConfig,
+    /// Mina sidor för kommuner on its own listener; `None` leaves it off.
+    pub mina_sidor: Option<MinaSidorConfig>,
+    pub pool: PoolSettings,
+    pub log_format: LogFormat,
+    pub retention: Duration,
+    identity_hmac_key: Option<Secret>,
+    identity_encryption_key: Option<Secret>,
+    /// Test mode only: the key `dev-token` signs with.
+    pub dev_signing_key: Option<PathBuf>,
+    /// Test mode only: services `serve` runs beside the gateway.
+    pub dev_services: Option<DevServices>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn mina_sidor(m: FileMinaSidor) -> Result<MinaSidorConfig, SettingsError> {
+    let need = |v: Option<PathBuf>, key: &str| {
+        v.ok_or_else(|| SettingsError::Invalid(format!("mina_sidor.{key} is required")))
+    };
+    let need_s = |v: Option<String>, key: &str| {
+        v.filter(|s| !s.is_empty())
+            .ok_or_else(|| SettingsError::Invalid(format!("mina_sidor.{key} is required")))
+    };
+    let password = match m.smtp.password_file {
+        None => None,
+        Some(p) => Some(
+            std::fs::read_to_string(&p)
+                .map_err(|source| SettingsError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?
+                .trim()
+                .into(),
+        ),
+    };
+    let ttl_hours = m.invitation_ttl_hours.unwrap_or(72);
+    let idle_minutes = m.session_idle_minutes.unwrap_or(15);
+    if !(1..=24 * 30).contains(&ttl_hours) || !(1..=24 * 60).contains(&idle_minutes) {
+        return Err(SettingsError::Invalid(
+            "mina_sidor.invitation_ttl_hours must be 1–720 and session_idle_minutes 1–1440".into(),
+        ));
+    }
+    let trusted_proxies = m
+        .trusted_proxies
+        .iter()
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    SettingsError::Invalid(format!(
+                        "mina_sidor.trusted_proxies: {p:?} is not an address or CIDR range"
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(MinaSidorConfig {
+        trusted_proxies,
+        listen: addr(m.listen, "127.0.0.1:8445", "mina_sidor.listen")?,
+        public_url: need_s(m.public_url, "public_url")?,
+        bankid: BankIdSettings {
+            base_url: need_s(m.bankid.base_url, "bankid.base_url")?,
+            client_cert: need(m.bankid.client_cert, "bankid.client_cert")?,
+            client_key: need(m.bankid.client_key, "bankid.client_key")?,
+            server_ca: need(m.bankid.server_ca, "bankid.server_ca")?,
+        },
+        bankid_testapp_url: m.bankid.testapp_url,
+        smtp: SmtpSettings {
+            host: need_s(m.smtp.host, "smtp.host")?,
+            port: m.smtp.port.unwrap_or(587),
+            security: m.smtp.security.unwrap_or(SmtpSecurity::Starttls),
+            username: m.smtp.username,
+            password,
+            from: need_s(m.smtp.from, "smtp.from")?,
+        },
+        invitation_ttl_secs: ttl_hours * 3600,
+        session_idle_secs: idle_minutes * 60,
+    })
+}
+
+fn addr(v: Option<String>, default: &str, name: &str) -> Result<SocketAddr, SettingsError> {
+    v.as_deref().unwrap_or(default).parse().map_err(|_| {
+        SettingsError::Invalid(format!("{name} must be an address such as 127.0.0.1:8443"))
+    })
+}
+
+impl Settings {
+    /// Reads the file (if any), applies the process environment, validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, SettingsError> {
+        let mut file = FileSettings::load(path)?;
+        file.apply_env(|k| std::env::var(k).ok())?;
+        Self::from_file(file)
+    }
+
+    pub fn from_file(f: FileSettings) -> Result<Self, SettingsError> {
+        let mode = f
+            .mode
+            .ok_or_else(|| SettingsError::Invalid("mode is required: test or produktion".into()))?;
+        let database_url = f
+            .database_url
+            .ok_or_else(|| SettingsError::Invalid("database_url is required".into()))?;
+        let need = |p: Option<PathBuf>, key: &str| {
+            p.ok_or_else(|| SettingsError::Invalid(format!("{key} is required")))
+        };
+        let tls = TlsPaths {
+            server_cert: need(f.tls.server_cert, "tls.server_cert")?,
+            server_key: need(f.tls.server_key, "tls.server_key")?,
+            client_ca: need(f.tls.client_ca, "tls.client_ca")?,
+            crls: f.tls.crls.unwrap_or_default(),
+        };
+        let api = ApiConfig {
+            mode,
+            listen: addr(f.listen, "127.0.0.1:8443", "listen")?,
+            ops_listen: addr(f.ops_listen, "127.0.0.1:9090", "ops_listen")?,
+            tls,
+            max_body_bytes: f
+                .limits
+                .max_body_bytes
+                .unwrap_or(ApiConfig::DEFAULT_MAX_BODY_BYTES),
+            max_basladdning_bytes: f
+                .limits
+                .max_basladdning_bytes
+                .unwrap_or(ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES),
+            body_timeout_secs: f
+                .limits
+                .body_timeout_secs
+                .unwrap_or(ApiConfig::DEFAULT_BODY_TIMEOUT_SECS)
+                .max(1),
+            workers: f.workers.unwrap_or(0),
+            intern: None,
+            rate_limit: match f.rate_limit {
+                None => None,
+                Some(r) => {
+                    let per_second = r.requests_per_second.filter(|n| *n > 0).ok_or_else(|| {
+                        SettingsError::Invalid(
+                            "rate_limit.requests_per_second must be at least 1".into(),
+                        )
+                    })?;
+                    Some(RateLimit {
+                        per_second,
+                        burst: r.burst.unwrap_or(per_second).max(1),
+                    })
+                }
+            },
+        };
+        let mut api = api;
+        let mut dev_signing_key = None;
+        if let Some(i) = f.intern {
+            let need_s = |v: Option<String>, key: &str| {
+                v.filter(|s| !s.is_empty()).ok_or_else(|| {
+                    SettingsError::Invalid(format!(
+                        "intern.{key} is required when [intern] is given"
+                    ))
+                })
+            };
+            let keys = i.keys.unwrap_or_default();
+            if keys.is_empty() {
+                return Err(SettingsError::Invalid(
+                    "intern.keys: at least one verification key".into(),
+                ));
+            }
+            api.intern = Some(InternConfig {
+                listen: addr(i.listen, "127.0.0.1:8444", "intern.listen")?,
+                jwt: JwtSettings {
+                    issuer: need_s(i.issuer, "issuer")?,
+                    audience: need_s(i.audience, "audience")?,
+                    roles_claim: i.roles_claim.unwrap_or_else(|| "roles".into()),
+                    required_role: i.required_role.unwrap_or_else(|| "handlaggare".into()),
+                    leeway_secs: i.leeway_secs.unwrap_or(30).min(300),
+                    key_files: keys,
+                },
+            });
+            dev_signing_key = i.dev_signing_key;
+        }
+        let max_size = f.pool.max_size.unwrap_or(16);
+        if f.pool
+            .reader_threads
+            .is_some_and(|n| n == 0 || n as u64 * 2 > u64::from(max_size))
+        {
+            return Err(SettingsError::Invalid(
+                "pool.reader_threads must be 1 or more and at most half of pool.max_size".into(),
+            ));
+        }
+        if f.pool.read_batch.is_some_and(|n| !(1..=1024).contains(&n)) {
+            return Err(SettingsError::Invalid(
+                "pool.read_batch must be 1–1024".into(),
+            ));
+        }
+        let pool = PoolSettings {
+            max_size,
+            min_idle: Some(1),
+            connection_timeout: Duration::from_secs(f.pool.connection_timeout_secs.unwrap_or(5)),
+            reader_threads: f.pool.reader_threads,
+            read_batch: f
+                .pool
+                .read_batch
+                .unwrap_or(PoolSettings::DEFAULT_READ_BATCH),
+        };
+        let settings = Self {
+            mode,
+            database_url,
+            api,
+            mina_sidor: f.mina_sidor.map(mina_sidor).transpose()?,
+            pool,
+            log_format: f.log_format.unwrap_or(match mode {
+                Mode::Test => LogFormat::Text,
+                Mode::Produktion => LogFormat::Json,
+            }),
+            retention: Duration::from_secs(f.gallring.retention_days.unwrap_or(365 * 3) * 86_400),
+            identity_hmac_key: f.identity.hmac_key,
+            identity_encryption_key: f.identity.encryption_key,
+            dev_signing_key,
+            dev_services: match f.dev_services {
+                None => None,
+                Some(d) => Some(DevServices {
+                    bankid_testserver: d
+                        .bankid_testserver
+                        .map(|a| addr(Some(a), "", "dev_services.bankid_testserver"))
+                        .transpose()?,
+                    smtp_sink: d
+                        .smtp_sink
+                        .map(|a| addr(Some(a), "", "dev_services.smtp_sink"))
+                        .transpose()?,
+                    mail_dir: d.mail_dir,
+                }),
+            },
+        };
+        settings.check_production()?;
+        Ok(settings)
+    }
+
+    /// The identity keys. In test mode, missing keys fall back to the public dev keys
+    /// (with a warning); in production they are required and dev keys are refused.
+    pub fn identity_keys(&self) -> Result<IdentityKeys, SettingsError> {
+        match (
+            &self.identity_hmac_key,
+            &self.identity_encryption_key,
+            self.mode,
+        ) {
+            (None, None, Mode::Test) => {
+                tracing::warn!(
+                    "no identity keys configured: using the public DEV ONLY keys (test mode)"
+                );
+                Ok(IdentityKeys::insecure_dev_keys())
+            }
+            (h, e, _) => {
+                let keys = IdentityKeys::from_hex(
+                    h.as_ref().map(Secret::expose),
+                    e.as_ref().map(Secret::expose),
+                )
+                .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+                if self.mode == Mode::Produktion && keys.is_dev() {
+                    return Err(SettingsError::Invalid(
+                        "production refuses the DEV ONLY identity keys".into(),
+                    ));
+                }
+                Ok(keys)
+            }
+        }
+    }
+
+    fn check_production(&self) -> Result<(), SettingsError> {
+        if self.mode != Mode::Produktion {
+            return Ok(());
+        }
+        for path in [&self.api.tls.client_ca, &self.api.tls.server_cert] {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if is_dev_certificate(&text) {
+                return Err(SettingsError::Invalid(format!(
+                    "production refuses DEV ONLY certificates ({})",
+                    path.display()
+                )));
+            }
+        }
+        if let Some(intern) = &self.api.intern {
+            for key in &intern.jwt.key_files {
+                if key
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("jwt-dev"))
+                {
+                    return Err(SettingsError::Invalid(format!(
+                        "production refuses the DEV ONLY JWT key ({})",
+                        key.display()
+                    )));
+                }
+            }
+        }
+        if self.dev_services.is_some() {
+            return Err(SettingsError::Invalid(
+                "production refuses [dev_services] (the BankID test server and SMTP sink)".into(),
+            ));
+        }
+        if let Some(ms) = &self.mina_sidor {
+            if ms.bankid_testapp_url.is_some() {
+                return Err(SettingsError::Invalid(
+                    "production refuses mina_sidor.bankid.testapp_url".into(),
+                ));
+            }
+            for path in [&ms.bankid.client_cert, &ms.bankid.server_ca] {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                if is_dev_certificate(&text) {
+                    return Err(SettingsError::Invalid(format!(
+                        "production refuses DEV ONLY certificates ({})",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        if self.database_url.starts_with("sqlite:") {
+            tracing::warn!("production mode on SQLite: PostgreSQL is the production database");
+        }
+        Ok(())
+    }
+
+    pub fn pool_settings(&self) -> &PoolSettings {
+        &self.pool
+    }
+}
+
+/// Whether a PEM file holds a certificate marked DEV ONLY.
+pub fn is_dev_certificate(pem: &str) -> bool {
+    openssl::x509::X509::stack_from_pem(pem.as_bytes())
+        .map(|certs| {
+            certs.iter().any(|c| {
+                [c.subject_name(), c.issuer_name()].iter().any(|n| {
+                    n.entries().any(|e| {
+                        e.data()
+                            .to_string()
+                            .is_ok_and(|s| s.contains(komvux_devkit::devpki::DEV_MARKER))
+                    })
+                })
+            })
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests;

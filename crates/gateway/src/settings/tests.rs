@@ -1,0 +1,243 @@
+use super::*;
+
+const DEV_HMAC_HEX: &str = "6465762d6f6e6c792d686d61632d6b65792d6e6f742d666f722d70726f642121";
+const DEV_ENC_HEX: &str = "6465762d6f6e6c792d656e632d6b65792d2d6e6f742d666f722d70726f642121";
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn file(mode: Mode) -> FileSettings {
+    FileSettings {
+        mode: Some(mode),
+        database_url: Some("postgres://x@localhost/db".into()),
+        tls: FileTls {
+            server_cert: Some(repo("certs-dev/server.pem")),
+            server_key: Some(repo("certs-dev/server.key")),
+            client_ca: Some(repo("certs-dev/ca.pem")),
+            crls: None,
+        },
+        ..FileSettings::default()
+    }
+}
+
+fn invalid(r: Result<Settings, SettingsError>) -> String {
+    match r {
+        Err(SettingsError::Invalid(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn production_refuses_dev_certificates() {
+    let m = invalid(Settings::from_file(file(Mode::Produktion)));
+    assert!(m.contains("DEV ONLY certificates"), "{m}");
+}
+
+#[test]
+fn test_mode_accepts_dev_certificates_and_falls_back_to_dev_keys() {
+    let s = Settings::from_file(file(Mode::Test)).unwrap();
+    assert!(s.identity_keys().unwrap().is_dev());
+    assert_eq!(s.log_format, LogFormat::Text);
+    assert!(s.api.intern.is_none() && s.api.rate_limit.is_none());
+}
+
+#[test]
+fn production_needs_real_identity_keys() {
+    let mut s = Settings::from_file(file(Mode::Test)).unwrap();
+    s.mode = Mode::Produktion;
+    assert!(s.identity_keys().is_err(), "missing keys");
+    s.identity_hmac_key = Some(DEV_HMAC_HEX.into());
+    s.identity_encryption_key = Some(DEV_ENC_HEX.into());
+    assert!(
+        s.identity_keys()
+            .unwrap_err()
+            .to_string()
+            .contains("DEV ONLY")
+    );
+    let (h, e) = IdentityKeys::generate_hex();
+    s.identity_hmac_key = Some(h.into());
+    s.identity_encryption_key = Some(e.into());
+    assert!(!s.identity_keys().unwrap().is_dev());
+}
+
+#[test]
+fn production_refuses_the_dev_jwt_key() {
+    let mut s = Settings::from_file(file(Mode::Test)).unwrap();
+    s.mode = Mode::Produktion;
+    s.api.tls.client_ca = repo("README.md");
+    s.api.tls.server_cert = repo("README.md");
+    assert!(s.check_production().is_ok(), "no dev certificate there");
+    s.api.intern = Some(InternConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        jwt: JwtSettings {
+            issuer: "i".into(),
+            audience: "a".into(),
+            roles_claim: "roles".into(),
+            required_role: "r".into(),
+            leeway_secs: 30,
+            key_files: vec![repo("certs-dev/jwt-dev.pub.pem")],
+        },
+    });
+    assert!(
+        s.check_production()
+            .unwrap_err()
+            .to_string()
+            .contains("JWT")
+    );
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let mut f = file(Mode::Test);
+    let env = |k: &str| match k {
+        "KOMVUX_DATABASE_URL" => Some("sqlite://elsewhere.sqlite".to_owned()),
+        "KOMVUX_LISTEN" => Some("0.0.0.0:9443".to_owned()),
+        "KOMVUX_RATE_LIMIT_PER_SECOND" => Some("5".to_owned()),
+        "KOMVUX_INTERN_ISSUER" => Some("https://idp".to_owned()),
+        "KOMVUX_INTERN_AUDIENCE" => Some("gw".to_owned()),
+        "KOMVUX_INTERN_KEYS" => Some("a.pem,b.json".to_owned()),
+        _ => None,
+    };
+    f.apply_env(env).unwrap();
+    let s = Settings::from_file(f).unwrap();
+    assert_eq!(s.database_url, "sqlite://elsewhere.sqlite");
+    assert_eq!(s.api.listen.port(), 9443);
+    assert_eq!(
+        s.api.rate_limit.map(|r| (r.per_second, r.burst)),
+        Some((5, 5))
+    );
+    assert_eq!(s.api.intern.unwrap().jwt.key_files.len(), 2);
+}
+
+#[test]
+fn every_environment_variable_sets_its_key_and_is_documented() {
+    let docs = std::fs::read_to_string(repo("docs/operations.md")).unwrap();
+    for &(name, key, kind) in ENVIRONMENT {
+        assert!(docs.contains(name), "{name} in docs/operations.md");
+        let value = match (name, kind) {
+            ("KOMVUX_MODE", _) => "produktion",
+            ("KOMVUX_LOG_FORMAT", _) => "json",
+            (_, EnvKind::Integer) => "7",
+            (_, EnvKind::List) => "a.pem,b.pem",
+            (_, EnvKind::Text) => "127.0.0.1:7",
+        };
+        let mut f = file(Mode::Test);
+        f.apply_env(|k| (k == name).then(|| value.to_owned()))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let shown = toml::Table::try_from(&f).unwrap();
+        let (tables, last) = split_key(key);
+        let mut at = &shown;
+        for part in tables {
+            at = at[part]
+                .as_table()
+                .unwrap_or_else(|| panic!("{name}: {part}"));
+        }
+        assert!(at.contains_key(last), "{name} sets {key}: {shown}");
+    }
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_refused() {
+    assert!(toml::from_str::<FileSettings>("mode = \"test\"\nlisten_adress = \"x\"").is_err());
+    let mut f = FileSettings::default();
+    assert!(
+        f.apply_env(|k| (k == "KOMVUX_MODE").then(|| "prod".to_owned()))
+            .is_err()
+    );
+    assert!(invalid(Settings::from_file(FileSettings::default())).contains("mode"));
+    // Reader threads and their batch: set, and bounded.
+    let load = |threads: &str, batch: &str| {
+        let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
+        f.apply_env(|k| match k {
+            "KOMVUX_POOL_READER_THREADS" => Some(threads.to_owned()),
+            "KOMVUX_POOL_READ_BATCH" => Some(batch.to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        Settings::from_file(f)
+    };
+    let s = load("2", "16").unwrap();
+    assert_eq!(s.pool_settings().reader_threads, Some(2));
+    assert_eq!(s.pool_settings().read_batch, 16);
+    assert!(invalid(load("0", "16")).contains("pool.reader_threads"));
+    assert!(invalid(load("2", "5000")).contains("pool.read_batch"));
+}
+
+#[test]
+fn the_committed_test_configuration_loads() {
+    let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
+    f.apply_env(|_| None).unwrap();
+    let s = Settings::from_file(f).unwrap();
+    assert_eq!(s.mode, Mode::Test);
+    assert!(s.api.intern.is_some() && s.dev_signing_key.is_some());
+    assert!(s.mina_sidor.is_some() && s.dev_services.is_some());
+}
+
+#[test]
+fn no_secret_reaches_a_debug_of_the_settings() {
+    let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
+    f.identity.hmac_key = Some(DEV_HMAC_HEX.into());
+    f.identity.encryption_key = Some(DEV_ENC_HEX.into());
+    let password = std::env::temp_dir().join(format!("komvux-smtp-{}", std::process::id()));
+    std::fs::write(&password, "hemligt-smtp-losenord").unwrap();
+    if let Some(ms) = f.mina_sidor.as_mut() {
+        ms.smtp.username = Some("relay".into());
+        ms.smtp.password_file = Some(password.clone());
+    }
+    let file_debug = format!("{f:?}");
+    let s = Settings::from_file(f).unwrap();
+    std::fs::remove_file(&password).unwrap();
+    let ms = s.mina_sidor.as_ref().unwrap();
+    assert_eq!(
+        ms.smtp.password.as_ref().map(Secret::expose),
+        Some("hemligt-smtp-losenord")
+    );
+    for shown in [file_debug, format!("{s:?}")] {
+        for secret in [DEV_HMAC_HEX, DEV_ENC_HEX, "hemligt-smtp-losenord"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("Secret(***)"), "{shown}");
+    }
+}
+
+#[test]
+fn production_refuses_the_mina_sidor_dev_services() {
+    let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
+    f.apply_env(|_| None).unwrap();
+    let mut s = Settings::from_file(f).unwrap();
+    s.mode = Mode::Produktion;
+    s.api.tls.client_ca = repo("README.md");
+    s.api.tls.server_cert = repo("README.md");
+    s.api.intern = None;
+    let ms = s.mina_sidor.as_mut().unwrap();
+    ms.bankid.client_cert = repo("certs-dev/bankid-rp.pem");
+    ms.bankid.server_ca = repo("README.md");
+    let err = |s: &Settings| s.check_production().unwrap_err().to_string();
+    assert!(err(&s).contains("dev_services"));
+    s.dev_services = None;
+    assert!(err(&s).contains("testapp_url"));
+    s.mina_sidor.as_mut().unwrap().bankid_testapp_url = None;
+    assert!(err(&s).contains("bankid-rp.pem"));
+    s.mina_sidor.as_mut().unwrap().bankid.client_cert = repo("README.md");
+    assert!(s.check_production().is_ok());
+}
+
+#[test]
+fn trusted_proxies_are_addresses_or_ranges() {
+    let load = |proxies: Vec<&str>| {
+        let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
+        f.apply_env(|_| None).unwrap();
+        f.mina_sidor.as_mut().unwrap().trusted_proxies =
+            proxies.into_iter().map(str::to_owned).collect();
+        Settings::from_file(f)
+    };
+    let s = load(vec!["10.0.0.0/8", "192.0.2.10", "2001:db8::/32"]).unwrap();
+    let ms = s.mina_sidor.unwrap();
+    assert_eq!(ms.trusted_proxies.len(), 3);
+    assert!(ms.trusted_proxies[1].contains(&"192.0.2.10".parse::<std::net::IpAddr>().unwrap()));
+    let err = load(vec!["proxy.example.se"]).unwrap_err().to_string();
+    assert!(err.contains("mina_sidor.trusted_proxies"), "{err}");
+}
