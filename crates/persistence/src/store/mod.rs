@@ -3,6 +3,7 @@
 mod af_writes;
 mod audit_and_gallring;
 mod client_admin;
+mod listings;
 mod lookups;
 mod submissions;
 
