@@ -9,6 +9,7 @@
 pub mod bankid;
 mod forms;
 mod handlers;
+mod lists;
 pub mod mail;
 mod pages;
 mod session;

@@ -22,7 +22,7 @@ pub(super) fn new_beslut_notice(n: &NewBeslut) -> Markup {
             } @else {
                 p {
                     strong {
-                        @if n.fler { "Fler än " (pages::thousands(NEW_BESLUT_COUNT_LIMIT)) } @else { (n.antal) }
+                        @if n.fler { "Fler än " (lists::thousands(NEW_BESLUT_COUNT_LIMIT)) } @else { (n.antal) }
                         @if n.antal == 1 && !n.fler { " nytt utbildningsbeslut" } @else { " nya utbildningsbeslut" }
                     }
                     " sedan din senaste inloggning. "

@@ -133,7 +133,7 @@ impl AktivaQuery {
     /// The store's filter, or the fields that are wrong.
     fn filter(&self) -> Result<Tabell2Filter, Errors> {
         let mut errors = Vec::new();
-        let skolform = pages::chosen(
+        let skolform = lists::chosen(
             "skolform",
             &self.skolform,
             |s| {
@@ -145,10 +145,10 @@ impl AktivaQuery {
             "Välj en skolform i listan",
             &mut errors,
         );
-        let fran = pages::day_of("anvisad_fran", &self.anvisad_fran, &mut errors);
-        let till = pages::day_of("anvisad_till", &self.anvisad_till, &mut errors);
-        pages::check_order(fran, till, "anvisad_till", &mut errors);
-        let ordning = pages::chosen(
+        let fran = lists::day_of("anvisad_fran", &self.anvisad_fran, &mut errors);
+        let till = lists::day_of("anvisad_till", &self.anvisad_till, &mut errors);
+        lists::check_order(fran, till, "anvisad_till", &mut errors);
+        let ordning = lists::chosen(
             "ordning",
             &self.ordning,
             |o| match o {
@@ -227,7 +227,7 @@ pub(super) async fn aktiva(
         Err(errors) => (None, errors),
     };
     Ok(pages::html(
-        pages::list_status(&errors),
+        lists::list_status(&errors),
         layout(
             "Aktiva utbildningsbehov",
             ctx(&state, &who),
@@ -240,11 +240,11 @@ pub(super) async fn aktiva(
                 @if let Some(page) = &page {
                     @let rows = privacy::redact_listings(&page.data);
                     @let pages_total = u32::try_from(page.total.div_ceil(u64::from(page.limit))).unwrap_or(u32::MAX).max(1);
-                    (pages::showing(page.page, page.limit, rows.len(), page.total, false, "utbildningsbehov"))
+                    (lists::showing(page.page, page.limit, rows.len(), page.total, false, "utbildningsbehov"))
                     @if !rows.is_empty() {
                         (pages::table(&format!("Sida {} av {}", page.page, pages_total), &AKTIVA_COLUMNS, &rows))
-                        (pages::pager(page.page, pages_total, &|n| pages::list_href("/aktiva", &q, Some(n))))
-                        p { a href=(pages::list_href("/aktiva.csv", &q, None)) download { "Ladda ner listan som CSV-fil" } " (högst " (pages::thousands(AKTIVA_CSV_ROWS)) " utbildningsbehov, semikolonseparerad för Excel)" }
+                        (lists::pager(page.page, pages_total, &|n| lists::list_href("/aktiva", &q, Some(n))))
+                        p { a href=(lists::list_href("/aktiva.csv", &q, None)) download { "Ladda ner listan som CSV-fil" } " (högst " (lists::thousands(AKTIVA_CSV_ROWS)) " utbildningsbehov, semikolonseparerad för Excel)" }
                     }
                 }
             },
@@ -266,7 +266,7 @@ pub(super) async fn aktiva_csv(
     let filter = q
         .filter()
         .map_err(|_| PageError::BadRequest("filter".into()))?;
-    let mut out = pages::csv_writer(&AKTIVA_COLUMNS.map(pages::label))?;
+    let mut out = lists::csv_writer(&AKTIVA_COLUMNS.map(pages::label))?;
     let mut sida = 1;
     loop {
         let page = tabell2_page(&state, &who, filter.clone(), sida, 100).await?;
@@ -275,7 +275,7 @@ pub(super) async fn aktiva_csv(
                 Some(v) => pages::value_text(c, v),
                 None => "Visas inte".to_owned(),
             });
-            out.write_record(cells).map_err(pages::csv_error)?;
+            out.write_record(cells).map_err(lists::csv_error)?;
         }
         let read = u64::from(sida) * u64::from(page.limit);
         if page.data.is_empty() || read >= page.total || read >= AKTIVA_CSV_ROWS {
@@ -283,7 +283,7 @@ pub(super) async fn aktiva_csv(
         }
         sida += 1;
     }
-    pages::csv_file(out, &format!("aktiva-utbildningsbehov-{}", who.user.kommun))
+    lists::csv_file(out, &format!("aktiva-utbildningsbehov-{}", who.user.kommun))
 }
 
 pub(super) async fn etab_form(state: State, who: Inloggad) -> HttpResponse {

@@ -34,6 +34,7 @@ use serde_json::json;
 
 use super::bankid::{self, OrderStatus};
 use super::forms::{self, Typ};
+use super::lists;
 use super::pages::{self, Ctx, Errors, csrf, layout, ok, select_field, text_field};
 use super::session::{
     AnonCsrf, FormData, Inloggad, LOGIN_COOKIE, PageError, RETURN_COOKIE, SESSION_COOKIE, cookie,

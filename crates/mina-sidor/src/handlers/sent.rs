@@ -29,23 +29,23 @@ pub(super) struct SentQuery {
 
 impl SentQuery {
     fn href(&self, path: &str, sida: Option<u32>) -> String {
-        pages::list_href(path, self, sida)
+        lists::list_href(path, self, sida)
     }
 
     /// The store's filter, or the fields that are wrong.
     fn filter(&self, users: &[MsUser]) -> Result<SentFilter, Errors> {
         let mut errors = Vec::new();
-        let kind = pages::chosen(
+        let kind = lists::chosen(
             "typ",
             &self.typ,
             |t| forms::Typ::parse(t).and_then(|t| MessageKind::parse(t.slug()).ok()),
             "Välj en typ i listan",
             &mut errors,
         );
-        let fran = pages::day_of("fran", &self.fran, &mut errors);
-        let till = pages::day_of("till", &self.till, &mut errors);
-        pages::check_order(fran, till, "till", &mut errors);
-        let anvandare = pages::chosen(
+        let fran = lists::day_of("fran", &self.fran, &mut errors);
+        let till = lists::day_of("till", &self.till, &mut errors);
+        lists::check_order(fran, till, "till", &mut errors);
+        let anvandare = lists::chosen(
             "handlaggare",
             &self.handlaggare,
             |id| users.iter().any(|u| u.id == id).then(|| id.to_owned()),
@@ -103,7 +103,7 @@ pub(super) async fn skickade(
         Err(errors) => (None, errors),
     };
     Ok(pages::html(
-        pages::list_status(&errors),
+        lists::list_status(&errors),
         layout(
             "Skickade meddelanden",
             ctx(&state, &who),
@@ -113,11 +113,11 @@ pub(super) async fn skickade(
                 (errors.summary(&|f| ["typ", "fran", "till", "handlaggare"].contains(&f)))
                 (filter_form(&q, &users, &errors))
                 @if let Some(list) = &list {
-                    (pages::showing(list.page, list.limit, list.data.len(), list.total, list.total_is_floor, "meddelanden"))
+                    (lists::showing(list.page, list.limit, list.data.len(), list.total, list.total_is_floor, "meddelanden"))
                     @if !list.data.is_empty() {
                         (sent_table(&who, &list.data))
-                        (pages::pager(list.page, pages_of(list), &|n| q.href("/skickade", Some(n))))
-                        p { a href=(q.href("/skickade.csv", None)) download { "Ladda ner listan som CSV-fil" } " (högst " (pages::thousands(SENT_COUNT_LIMIT)) " meddelanden, semikolonseparerad för Excel)" }
+                        (lists::pager(list.page, pages_of(list), &|n| q.href("/skickade", Some(n))))
+                        p { a href=(q.href("/skickade.csv", None)) download { "Ladda ner listan som CSV-fil" } " (högst " (lists::thousands(SENT_COUNT_LIMIT)) " meddelanden, semikolonseparerad för Excel)" }
                     }
                 }
             },
@@ -195,7 +195,7 @@ fn sent_table(who: &Inloggad, rows: &[WrittenMessage]) -> Markup {
 }
 
 /// The list as a CSV file: semicolons and a byte-order mark, as Excel in Swedish
-/// opens it (see [`pages::csv_writer`]); the same filters, up to [`SENT_COUNT_LIMIT`] rows, one audited read.
+/// opens it (see [`lists::csv_writer`]); the same filters, up to [`SENT_COUNT_LIMIT`] rows, one audited read.
 pub(super) async fn skickade_csv(
     state: State,
     who: Inloggad,
@@ -213,7 +213,7 @@ pub(super) async fn skickade_csv(
             SENT_COUNT_LIMIT as u32,
         )
         .await?;
-    let mut out = pages::csv_writer(&[
+    let mut out = lists::csv_writer(&[
         "Mottaget",
         "Typ",
         "Status",
@@ -240,7 +240,7 @@ pub(super) async fn skickade_csv(
             writer_text(&w.writer),
             m.meddelande_id.to_string(),
         ])
-        .map_err(pages::csv_error)?;
+        .map_err(lists::csv_error)?;
     }
-    pages::csv_file(out, &format!("skickade-meddelanden-{}", who.user.kommun))
+    lists::csv_file(out, &format!("skickade-meddelanden-{}", who.user.kommun))
 }
