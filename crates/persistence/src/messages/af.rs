@@ -1,0 +1,186 @@
+//! Storing an Af record (utbildningsbehov, utbildningsbeslut, etableringsprogram) and its versions.
+
+use super::*;
+
+/// What an Af write stored: the record's id and the person.
+#[derive(Debug, Clone)]
+pub(crate) struct AfStored {
+    pub record_id: String,
+    pub person: Pseudonym,
+    pub kommun: Option<Kommunkod>,
+}
+
+/// Stores a new Af record (utbildningsbehov, utbildningsbeslut) or Af's current
+/// statement on etableringsprogrammet (replacing the previous one).
+pub(crate) fn insert_af(
+    conn: &mut DbConnection,
+    keys: &IdentityKeys,
+    actor: &str,
+    message: &AfMessage,
+    now: i64,
+) -> Result<AfStored, StoreError> {
+    let kind = message.kind();
+    if kind.author() != Author::Arbetsformedlingen {
+        return Err(StoreError::WrongParty(kind));
+    }
+    let (pnr, kommun, status, giltig_tom, payload) = match message {
+        AfMessage::Utbildningsbehov(u) => (
+            u.personnummer(),
+            Some(u.hemkommun()),
+            UtbildningsbehovStatus::Aktiv.as_str(),
+            Some(u.giltig_tom().to_string()),
+            serde_json::to_value(u),
+        ),
+        AfMessage::Utbildningsbeslut(b) => (
+            b.personnummer,
+            Some(b.kommunkod),
+            UtbildningsbeslutStatus::Beslutad.as_str(),
+            None,
+            serde_json::to_value(b),
+        ),
+        AfMessage::Etableringsprogram(e) => (
+            e.personnummer(),
+            None,
+            if e.is_deltar() {
+                "deltar"
+            } else {
+                "deltar_inte"
+            },
+            None,
+            serde_json::to_value(e),
+        ),
+    };
+    let person = identities::ensure(conn, keys, &pnr, now)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut record_id = id.clone();
+    let mut ersatter = None;
+    if kind == MessageKind::Etableringsprogram {
+        let previous = messages::table
+            .filter(messages::person.eq(person.as_str()))
+            .filter(messages::kind.eq(kind.as_str()))
+            .filter(messages::aktuell.eq(true))
+            .select((messages::id, messages::record_id))
+            .first::<(String, String)>(conn)
+            .optional()?;
+        if let Some((old, rid)) = previous {
+            supersede(conn, &old, &id)?;
+            record_id = rid;
+            ersatter = Some(old);
+        }
+    }
+    let kommunkod = kommun.map(|k| k.to_string());
+    let payload = payload_without_personnummer(payload.map_err(corrupt)?)?;
+    let new = NewMessage {
+        id: &id,
+        record_id: &record_id,
+        kind: kind.as_str(),
+        author: Author::Arbetsformedlingen.as_str(),
+        actor,
+        kommunkod: kommunkod.as_deref(),
+        person: person.as_str(),
+        status,
+        ersatter: ersatter.as_deref(),
+        aktuell: true,
+        transaktionsdatum: None,
+        mottaget: now,
+        giltig_tom: giltig_tom.as_deref(),
+        payload: &payload,
+        handelse_pos: None,
+    };
+    diesel::insert_into(messages::table)
+        .values(&new)
+        .execute(conn)?;
+    if kind == MessageKind::Utbildningsbeslut {
+        let pos = feeds::allocate(conn, FeedName::Utbildningsbeslut)?;
+        diesel::update(messages::table.find(&id))
+            .set(messages::beslut_pos.eq(pos))
+            .execute(conn)?;
+    }
+    Ok(AfStored {
+        record_id,
+        person,
+        kommun,
+    })
+}
+
+/// The current version of an Af record of `kind`.
+pub(crate) fn current_version(
+    conn: &mut DbConnection,
+    kind: MessageKind,
+    record_id: &str,
+) -> Result<MessageRow, StoreError> {
+    messages::table
+        .filter(messages::record_id.eq(record_id))
+        .filter(messages::kind.eq(kind.as_str()))
+        .filter(messages::aktuell.eq(true))
+        .first::<MessageRow>(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// A new version of an Af record with another status and, optionally, another payload.
+pub(crate) fn new_af_version(
+    conn: &mut DbConnection,
+    actor: &str,
+    old: &MessageRow,
+    status: &str,
+    payload: Option<String>,
+    now: i64,
+) -> Result<AfStored, StoreError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    if !supersede(conn, &old.id, &id)? {
+        return Err(StoreError::Conflict("posten ändrades samtidigt"));
+    }
+    let new = NewMessage {
+        id: &id,
+        record_id: &old.record_id,
+        kind: &old.kind,
+        author: &old.author,
+        actor,
+        kommunkod: old.kommunkod.as_deref(),
+        person: &old.person,
+        status,
+        ersatter: Some(&old.id),
+        aktuell: true,
+        transaktionsdatum: None,
+        mottaget: now,
+        giltig_tom: old.giltig_tom.as_deref(),
+        payload: payload.as_deref().unwrap_or(&old.payload),
+        handelse_pos: None,
+    };
+    diesel::insert_into(messages::table)
+        .values(&new)
+        .execute(conn)?;
+    let person = Pseudonym::from_db(old.person.clone());
+    identities::touch(conn, &person, now)?;
+    if old.kind == MessageKind::Utbildningsbeslut.as_str() {
+        let pos = feeds::allocate(conn, FeedName::Utbildningsbeslut)?;
+        diesel::update(messages::table.find(&id))
+            .set(messages::beslut_pos.eq(pos))
+            .execute(conn)?;
+    }
+    let kommun = old
+        .kommunkod
+        .as_deref()
+        .map(Kommunkod::parse)
+        .transpose()
+        .map_err(corrupt)?;
+    Ok(AfStored {
+        record_id: old.record_id.clone(),
+        person,
+        kommun,
+    })
+}
+
+/// The payload of a changed utbildningsbeslut.
+pub(crate) fn changed_beslut_payload(
+    old: &MessageRow,
+    andring: &UtbildningsbeslutAndring,
+) -> Result<String, StoreError> {
+    let mut m = parse_payload(old)?;
+    let Value::Object(changes) = serde_json::to_value(andring).map_err(corrupt)? else {
+        return Err(corrupt("change is not an object"));
+    };
+    m.extend(changes);
+    serde_json::to_string(&m).map_err(corrupt)
+}

@@ -1,0 +1,279 @@
+//! DEV ONLY: a national-scale dataset on demand (`komvux-gateway dev-seed`).
+//!
+//! Fills an empty database through the tables the write path fills, in bulk (multi-row
+//! inserts in large transactions, not one request per message), with the shape years of
+//! national use would give: every kommun, Stockholm a tenth of everything and Kiruna a
+//! few hundredths of a percent, every message kind and status, corrections (andring,
+//! borttag, changed decisions) linked like the write path links them, protected
+//! persons, anvisningar that have run out, `mottaget` over five years in feed order,
+//! and an audit log of a write and half a read per message, hash-chained.
+//!
+//! Persons are Skatteverket's test personnummer first (the test environment takes only
+//! those, so the bench can look them up), then made-up numbers born in the 1800s with a
+//! valid check digit: no living person has one.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use diesel::prelude::*;
+use komvux_domain::message::{Ansokan, Antagning, Avbrott, Betyg, Forandring};
+use komvux_domain::{FromJson, KommunMeddelande, KommunMessage, Kommunkod, Personnummer};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+use crate::audit::AuditRow;
+use crate::connection::DbConnection;
+use crate::error::StoreError;
+use crate::identities::Pseudonym;
+use crate::schema::{feed_counters, identities, messages};
+use crate::store::Store;
+
+mod shape;
+mod write;
+
+use shape::*;
+use write::*;
+
+/// What to build.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedPlan {
+    pub personer: u64,
+    pub meddelanden: u64,
+    /// The random generator's seed: the same plan builds the same shape.
+    pub seed: u64,
+    /// "Now" in Unix microseconds: the newest message is a day older.
+    pub now: i64,
+}
+
+/// What was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedReport {
+    pub personer: u64,
+    pub meddelanden: u64,
+    pub audit_rows: u64,
+    pub millis: u128,
+}
+
+/// Rows per multi-row INSERT (SQLite allows 32,766 bound values, messages have 17
+/// columns) and rows per transaction.
+pub(super) const CHUNK: usize = 1_000;
+pub(super) const PER_TRANSACTION: usize = 50_000;
+
+pub(super) const DAY: i64 = 86_400_000_000;
+pub(super) const SPAN: i64 = 5 * 365 * DAY;
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = identities, treat_none_as_default_value = false)]
+pub(super) struct SeedIdentity {
+    pseudonym: String,
+    lookup_hash: String,
+    ciphertext: Vec<u8>,
+    skyddade_personuppgifter: bool,
+    created_at: i64,
+    last_activity_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
+pub(super) struct SeedMessage {
+    id: String,
+    record_id: String,
+    kind: &'static str,
+    author: &'static str,
+    actor: &'static str,
+    kommunkod: Option<String>,
+    person: String,
+    status: &'static str,
+    ersatter: Option<String>,
+    ersatt_av: Option<String>,
+    aktuell: bool,
+    transaktionsdatum: Option<i64>,
+    mottaget: i64,
+    giltig_tom: Option<String>,
+    payload: String,
+    handelse_pos: Option<i64>,
+    beslut_pos: Option<i64>,
+}
+
+/// One person as the generator knows them.
+pub(super) struct Person {
+    pseudonym: String,
+    kommun: usize,
+}
+
+/// The kinds in the proportions years of use give (per mille).
+pub(super) const KINDS: &[(&str, u32)] = &[
+    ("utbildningsbehov", 150),
+    ("utbildningsbeslut", 120),
+    ("ansokan", 250),
+    ("antagning", 180),
+    ("forandring", 80),
+    ("betyg", 170),
+    ("avbrott", 40),
+    ("etableringsprogram", 10),
+];
+
+impl Store {
+    /// Builds `plan` into this (empty) database. DEV ONLY: refused unless the store has
+    /// the public dev identity keys, and on a database that holds any person.
+    pub fn dev_seed(
+        &self,
+        plan: &SeedPlan,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<SeedReport, StoreError> {
+        if !self.keys().is_dev() {
+            return Err(StoreError::Config(
+                "dev-seed only runs with the dev identity keys".into(),
+            ));
+        }
+        let started = Instant::now();
+        let (pool, turn) = self.pool_and_turn();
+        let mut c = pool.get()?;
+        let known: i64 = identities::table.count().get_result(&mut *c)?;
+        if known > 0 {
+            return Err(StoreError::Config(
+                "dev-seed fills an empty database; this one holds persons".into(),
+            ));
+        }
+        let mut rng = StdRng::seed_from_u64(plan.seed);
+        let kommuner: Vec<Kommunkod> = Kommunkod::all().collect();
+        let weights = kommun_weights(&kommuner);
+        let start = plan.now - DAY - SPAN;
+
+        // Persons.
+        let mut persons = Vec::with_capacity(plan.personer as usize);
+        let mut batch = Vec::with_capacity(PER_TRANSACTION);
+        for i in 0..plan.personer {
+            let pnr = person_number(i as usize);
+            let pseudonym = Pseudonym::new_random();
+            let kommun = pick(&mut rng, &weights);
+            let created = start + rng.gen_range(0..SPAN);
+            batch.push(SeedIdentity {
+                lookup_hash: self.keys().lookup_hash(&pnr),
+                ciphertext: self.keys().encrypt(&pnr, &pseudonym)?,
+                pseudonym: pseudonym.as_str().to_owned(),
+                skyddade_personuppgifter: rng.gen_ratio(1, 100),
+                created_at: created,
+                last_activity_at: created + rng.gen_range(0..(plan.now - created).max(1)),
+            });
+            persons.push(Person {
+                pseudonym: pseudonym.as_str().to_owned(),
+                kommun,
+            });
+            if batch.len() == PER_TRANSACTION {
+                flush_identities(&turn, &mut c, &mut batch)?;
+            }
+        }
+        flush_identities(&turn, &mut c, &mut batch)?;
+        progress(&format!("{} personer", persons.len()));
+        if persons.is_empty() {
+            return Ok(SeedReport {
+                personer: 0,
+                meddelanden: 0,
+                audit_rows: 0,
+                millis: started.elapsed().as_millis(),
+            });
+        }
+
+        // Messages in mottaget order, so that feed positions follow it; each with its
+        // audit event, and every other one read once.
+        let mut templates = Templates::default();
+        let mut messages_out: Vec<SeedMessage> = Vec::with_capacity(PER_TRANSACTION + 2);
+        let mut audit_out: Vec<AuditRow> = Vec::with_capacity(2 * PER_TRANSACTION);
+        let (mut handelse, mut beslut) = (0_i64, 0_i64);
+        let mut written = 0_u64;
+        let mut audit_rows = 0_u64;
+        let mut etablering = 0_u64;
+        let mut head = (0_i64, audit_genesis());
+        let step = (SPAN / plan.meddelanden.max(1) as i64).max(1);
+        while written < plan.meddelanden {
+            let at = start + written as i64 * step;
+            let kind = pick_kind(&mut rng);
+            let person = if kind == "etableringsprogram" {
+                // One current statement per person.
+                etablering += 1;
+                &persons[((etablering * 7_919) % persons.len() as u64) as usize]
+            } else {
+                &persons[rng.gen_range(0..persons.len())]
+            };
+            let kommun = kommuner[person.kommun];
+            let versions = versions_of(&mut rng, kind, plan.meddelanden - written);
+            let record = uuid::Uuid::new_v4().to_string();
+            let mut previous: Option<String> = None;
+            for (v, status) in versions.iter().enumerate() {
+                let id = if v == 0 {
+                    record.clone()
+                } else {
+                    uuid::Uuid::new_v4().to_string()
+                };
+                let mottaget = at + v as i64 * 1_000_000;
+                let row = templates.row(
+                    kind,
+                    status,
+                    kommun,
+                    &person.pseudonym,
+                    &id,
+                    &record,
+                    previous.take(),
+                    mottaget,
+                    &mut rng,
+                )?;
+                if let Some(prev) = messages_out.last_mut().filter(|_| v > 0) {
+                    prev.aktuell = false;
+                    prev.ersatt_av = Some(id.clone());
+                }
+                let mut row = row;
+                if row.author == "kommun" {
+                    handelse += 1;
+                    row.handelse_pos = Some(handelse);
+                }
+                if kind == "utbildningsbeslut" {
+                    beslut += 1;
+                    row.beslut_pos = Some(beslut);
+                }
+                audit_out.push(audit_row(&row, "skriv"));
+                if written.is_multiple_of(2) {
+                    audit_out.push(audit_row(&row, "las"));
+                }
+                previous = Some(id);
+                messages_out.push(row);
+                written += 1;
+            }
+            if messages_out.len() >= PER_TRANSACTION {
+                audit_rows += audit_out.len() as u64;
+                head = flush_messages(&turn, &mut c, &mut messages_out, &mut audit_out, head)?;
+                progress(&format!("{written} meddelanden"));
+            }
+        }
+        audit_rows += audit_out.len() as u64;
+        flush_messages(&turn, &mut c, &mut messages_out, &mut audit_out, head)?;
+        turn.transaction(&mut c, None, |c| {
+            for (name, value) in [("handelser", handelse), ("utbildningsbeslut", beslut)] {
+                diesel::update(feed_counters::table.find(name))
+                    .set(feed_counters::value.eq(value))
+                    .execute(c)?;
+            }
+            Ok(())
+        })?;
+        // PostgreSQL also vacuums, as autovacuum would soon: it sets the visibility map,
+        // without which every index-only scan of a list reads the table's rows as well.
+        let analyze = match &*c {
+            DbConnection::Postgresql(_) => "VACUUM (ANALYZE) identities, messages, audit_log",
+            DbConnection::Sqlite(_) => "ANALYZE",
+        };
+        diesel::connection::SimpleConnection::batch_execute(&mut *c, analyze)?;
+        progress(&format!(
+            "{written} meddelanden, {audit_rows} granskningsrader"
+        ));
+        Ok(SeedReport {
+            personer: persons.len() as u64,
+            meddelanden: written,
+            audit_rows,
+            millis: started.elapsed().as_millis(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
