@@ -141,13 +141,83 @@ impl Store {
         let weights = kommun_weights(&kommuner);
         let start = plan.now - DAY - SPAN;
 
-        // Persons.
+        let persons = self.seed_persons(plan, &mut rng, &weights, start, &turn, &mut c)?;
+        progress(&format!("{} personer", persons.len()));
+        if persons.is_empty() {
+            return Ok(SeedReport {
+                personer: 0,
+                meddelanden: 0,
+                audit_rows: 0,
+                millis: started.elapsed().as_millis(),
+            });
+        }
+
+        // Messages in mottaget order, so that feed positions follow it; each with its
+        // audit event, and every other one read once.
+        let mut templates = Templates::default();
+        let mut out = Pending::default();
+        let mut audit_rows = 0_u64;
+        let mut etablering = 0_u64;
+        let mut head = (0_i64, audit_genesis());
+        let step = (SPAN / plan.meddelanden.max(1) as i64).max(1);
+        while out.written < plan.meddelanden {
+            let at = start + out.written as i64 * step;
+            let kind = pick_kind(&mut rng);
+            let person = if kind == "etableringsprogram" {
+                // One current statement per person.
+                etablering += 1;
+                &persons[((etablering * 7_919) % persons.len() as u64) as usize]
+            } else {
+                &persons[rng.gen_range(0..persons.len())]
+            };
+            let versions = versions_of(&mut rng, kind, plan.meddelanden - out.written);
+            let kommun = kommuner[person.kommun];
+            out.push_record(
+                &mut templates,
+                &mut rng,
+                kind,
+                kommun,
+                person,
+                &versions,
+                at,
+            )?;
+            if out.messages.len() >= PER_TRANSACTION {
+                audit_rows += out.audit.len() as u64;
+                head = flush_messages(&turn, &mut c, &mut out.messages, &mut out.audit, head)?;
+                progress(&format!("{} meddelanden", out.written));
+            }
+        }
+        audit_rows += out.audit.len() as u64;
+        flush_messages(&turn, &mut c, &mut out.messages, &mut out.audit, head)?;
+        finish(&turn, &mut c, out.handelse, out.beslut)?;
+        let written = out.written;
+        progress(&format!(
+            "{written} meddelanden, {audit_rows} granskningsrader"
+        ));
+        Ok(SeedReport {
+            personer: persons.len() as u64,
+            meddelanden: written,
+            audit_rows,
+            millis: started.elapsed().as_millis(),
+        })
+    }
+    /// The dataset's persons, written in transactions of [`PER_TRANSACTION`]; each lives
+    /// in a kommun picked by its size.
+    fn seed_persons(
+        &self,
+        plan: &SeedPlan,
+        rng: &mut StdRng,
+        weights: &[(usize, u32)],
+        start: i64,
+        turn: &crate::transactions::WriterTurn,
+        c: &mut DbConnection,
+    ) -> Result<Vec<Person>, StoreError> {
         let mut persons = Vec::with_capacity(plan.personer as usize);
         let mut batch = Vec::with_capacity(PER_TRANSACTION);
         for i in 0..plan.personer {
             let pnr = person_number(i as usize);
             let pseudonym = Pseudonym::new_random();
-            let kommun = pick(&mut rng, &weights);
+            let kommun = pick(rng, weights);
             let created = start + rng.gen_range(0..SPAN);
             batch.push(SeedIdentity {
                 lookup_hash: self.keys().lookup_hash(&pnr),
@@ -162,117 +232,108 @@ impl Store {
                 kommun,
             });
             if batch.len() == PER_TRANSACTION {
-                flush_identities(&turn, &mut c, &mut batch)?;
+                flush_identities(turn, c, &mut batch)?;
             }
         }
-        flush_identities(&turn, &mut c, &mut batch)?;
-        progress(&format!("{} personer", persons.len()));
-        if persons.is_empty() {
-            return Ok(SeedReport {
-                personer: 0,
-                meddelanden: 0,
-                audit_rows: 0,
-                millis: started.elapsed().as_millis(),
-            });
-        }
-
-        // Messages in mottaget order, so that feed positions follow it; each with its
-        // audit event, and every other one read once.
-        let mut templates = Templates::default();
-        let mut messages_out: Vec<SeedMessage> = Vec::with_capacity(PER_TRANSACTION + 2);
-        let mut audit_out: Vec<AuditRow> = Vec::with_capacity(2 * PER_TRANSACTION);
-        let (mut handelse, mut beslut) = (0_i64, 0_i64);
-        let mut written = 0_u64;
-        let mut audit_rows = 0_u64;
-        let mut etablering = 0_u64;
-        let mut head = (0_i64, audit_genesis());
-        let step = (SPAN / plan.meddelanden.max(1) as i64).max(1);
-        while written < plan.meddelanden {
-            let at = start + written as i64 * step;
-            let kind = pick_kind(&mut rng);
-            let person = if kind == "etableringsprogram" {
-                // One current statement per person.
-                etablering += 1;
-                &persons[((etablering * 7_919) % persons.len() as u64) as usize]
-            } else {
-                &persons[rng.gen_range(0..persons.len())]
-            };
-            let kommun = kommuner[person.kommun];
-            let versions = versions_of(&mut rng, kind, plan.meddelanden - written);
-            let record = uuid::Uuid::new_v4().to_string();
-            let mut previous: Option<String> = None;
-            for (v, status) in versions.iter().enumerate() {
-                let id = if v == 0 {
-                    record.clone()
-                } else {
-                    uuid::Uuid::new_v4().to_string()
-                };
-                let mottaget = at + v as i64 * 1_000_000;
-                let row = templates.row(
-                    kind,
-                    status,
-                    kommun,
-                    &person.pseudonym,
-                    &id,
-                    &record,
-                    previous.take(),
-                    mottaget,
-                    &mut rng,
-                )?;
-                if let Some(prev) = messages_out.last_mut().filter(|_| v > 0) {
-                    prev.aktuell = false;
-                    prev.ersatt_av = Some(id.clone());
-                }
-                let mut row = row;
-                if row.author == "kommun" {
-                    handelse += 1;
-                    row.handelse_pos = Some(handelse);
-                }
-                if kind == "utbildningsbeslut" {
-                    beslut += 1;
-                    row.beslut_pos = Some(beslut);
-                }
-                audit_out.push(audit_row(&row, "skriv"));
-                if written.is_multiple_of(2) {
-                    audit_out.push(audit_row(&row, "las"));
-                }
-                previous = Some(id);
-                messages_out.push(row);
-                written += 1;
-            }
-            if messages_out.len() >= PER_TRANSACTION {
-                audit_rows += audit_out.len() as u64;
-                head = flush_messages(&turn, &mut c, &mut messages_out, &mut audit_out, head)?;
-                progress(&format!("{written} meddelanden"));
-            }
-        }
-        audit_rows += audit_out.len() as u64;
-        flush_messages(&turn, &mut c, &mut messages_out, &mut audit_out, head)?;
-        turn.transaction(&mut c, None, |c| {
-            for (name, value) in [("handelser", handelse), ("utbildningsbeslut", beslut)] {
-                diesel::update(feed_counters::table.find(name))
-                    .set(feed_counters::value.eq(value))
-                    .execute(c)?;
-            }
-            Ok(())
-        })?;
-        // PostgreSQL also vacuums, as autovacuum would soon: it sets the visibility map,
-        // without which every index-only scan of a list reads the table's rows as well.
-        let analyze = match &*c {
-            DbConnection::Postgresql(_) => "VACUUM (ANALYZE) identities, messages, audit_log",
-            DbConnection::Sqlite(_) => "ANALYZE",
-        };
-        diesel::connection::SimpleConnection::batch_execute(&mut *c, analyze)?;
-        progress(&format!(
-            "{written} meddelanden, {audit_rows} granskningsrader"
-        ));
-        Ok(SeedReport {
-            personer: persons.len() as u64,
-            meddelanden: written,
-            audit_rows,
-            millis: started.elapsed().as_millis(),
-        })
+        flush_identities(turn, c, &mut batch)?;
+        Ok(persons)
     }
+}
+
+/// The rows not yet written, and the feeds' positions and the count so far.
+#[derive(Default)]
+struct Pending {
+    messages: Vec<SeedMessage>,
+    audit: Vec<AuditRow>,
+    handelse: i64,
+    beslut: i64,
+    written: u64,
+}
+
+impl Pending {
+    /// One record's versions (the first message and its corrections, a second apart),
+    /// each with its feed positions and its audit event, and every other one read once.
+    // The arguments are the record's parts and the two generators; a struct for them
+    // would be built only to be taken apart here.
+    #[allow(clippy::too_many_arguments)]
+    fn push_record(
+        &mut self,
+        templates: &mut Templates,
+        rng: &mut StdRng,
+        kind: &'static str,
+        kommun: Kommunkod,
+        person: &Person,
+        versions: &[&'static str],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let record = uuid::Uuid::new_v4().to_string();
+        let mut previous: Option<String> = None;
+        for (v, status) in versions.iter().enumerate() {
+            let id = if v == 0 {
+                record.clone()
+            } else {
+                uuid::Uuid::new_v4().to_string()
+            };
+            let mottaget = at + v as i64 * 1_000_000;
+            let mut row = templates.row(
+                kind,
+                status,
+                kommun,
+                &person.pseudonym,
+                &id,
+                &record,
+                previous.take(),
+                mottaget,
+                rng,
+            )?;
+            if let Some(prev) = self.messages.last_mut().filter(|_| v > 0) {
+                prev.aktuell = false;
+                prev.ersatt_av = Some(id.clone());
+            }
+            if row.author == "kommun" {
+                self.handelse += 1;
+                row.handelse_pos = Some(self.handelse);
+            }
+            if kind == "utbildningsbeslut" {
+                self.beslut += 1;
+                row.beslut_pos = Some(self.beslut);
+            }
+            self.audit.push(audit_row(&row, "skriv"));
+            if self.written.is_multiple_of(2) {
+                self.audit.push(audit_row(&row, "las"));
+            }
+            previous = Some(id);
+            self.messages.push(row);
+            self.written += 1;
+        }
+        Ok(())
+    }
+}
+
+/// After the last rows: the feeds' counters at their heads, and the statistics the
+/// planners need. PostgreSQL also vacuums, as autovacuum would soon: it sets the
+/// visibility map, without which every index-only scan of a list reads the table's rows
+/// as well.
+fn finish(
+    turn: &crate::transactions::WriterTurn,
+    c: &mut DbConnection,
+    handelse: i64,
+    beslut: i64,
+) -> Result<(), StoreError> {
+    turn.transaction(c, None, |c| {
+        for (name, value) in [("handelser", handelse), ("utbildningsbeslut", beslut)] {
+            diesel::update(feed_counters::table.find(name))
+                .set(feed_counters::value.eq(value))
+                .execute(c)?;
+        }
+        Ok(())
+    })?;
+    let analyze = match &*c {
+        DbConnection::Postgresql(_) => "VACUUM (ANALYZE) identities, messages, audit_log",
+        DbConnection::Sqlite(_) => "ANALYZE",
+    };
+    diesel::connection::SimpleConnection::batch_execute(c, analyze)?;
+    Ok(())
 }
 
 #[cfg(test)]
