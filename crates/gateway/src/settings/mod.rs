@@ -116,6 +116,126 @@ fn mina_sidor(m: FileMinaSidor) -> Result<MinaSidorConfig, SettingsError> {
     })
 }
 
+/// The API listeners' settings: addresses, TLS files, limits, workers, rate limit.
+fn api_config(
+    mode: Mode,
+    listen: Option<String>,
+    ops_listen: Option<String>,
+    tls: FileTls,
+    limits: FileLimits,
+    workers: Option<usize>,
+    rate_limit: Option<FileRateLimit>,
+) -> Result<ApiConfig, SettingsError> {
+    let need = |p: Option<PathBuf>, key: &str| {
+        p.ok_or_else(|| SettingsError::Invalid(format!("{key} is required")))
+    };
+    let tls = TlsPaths {
+        server_cert: need(tls.server_cert, "tls.server_cert")?,
+        server_key: need(tls.server_key, "tls.server_key")?,
+        client_ca: need(tls.client_ca, "tls.client_ca")?,
+        crls: tls.crls.unwrap_or_default(),
+    };
+    Ok(ApiConfig {
+        mode,
+        listen: addr(listen, "127.0.0.1:8443", "listen")?,
+        ops_listen: addr(ops_listen, "127.0.0.1:9090", "ops_listen")?,
+        tls,
+        max_body_bytes: limits
+            .max_body_bytes
+            .unwrap_or(ApiConfig::DEFAULT_MAX_BODY_BYTES),
+        max_basladdning_bytes: limits
+            .max_basladdning_bytes
+            .unwrap_or(ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES),
+        body_timeout_secs: limits
+            .body_timeout_secs
+            .unwrap_or(ApiConfig::DEFAULT_BODY_TIMEOUT_SECS)
+            .max(1),
+        workers: workers.unwrap_or(0),
+        intern: None,
+        rate_limit: match rate_limit {
+            None => None,
+            Some(r) => {
+                let per_second = r.requests_per_second.filter(|n| *n > 0).ok_or_else(|| {
+                    SettingsError::Invalid(
+                        "rate_limit.requests_per_second must be at least 1".into(),
+                    )
+                })?;
+                Some(RateLimit {
+                    per_second,
+                    burst: r.burst.unwrap_or(per_second).max(1),
+                })
+            }
+        },
+    })
+}
+
+/// The internal API's listener and its bearer tokens' verification, and the DEV ONLY
+/// signing key of `dev-token` if one is given.
+fn intern_config(i: FileIntern) -> Result<(InternConfig, Option<PathBuf>), SettingsError> {
+    let need_s = |v: Option<String>, key: &str| {
+        v.filter(|s| !s.is_empty()).ok_or_else(|| {
+            SettingsError::Invalid(format!("intern.{key} is required when [intern] is given"))
+        })
+    };
+    let keys = i.keys.unwrap_or_default();
+    if keys.is_empty() {
+        return Err(SettingsError::Invalid(
+            "intern.keys: at least one verification key".into(),
+        ));
+    }
+    let intern = InternConfig {
+        listen: addr(i.listen, "127.0.0.1:8444", "intern.listen")?,
+        jwt: JwtSettings {
+            issuer: need_s(i.issuer, "issuer")?,
+            audience: need_s(i.audience, "audience")?,
+            roles_claim: i.roles_claim.unwrap_or_else(|| "roles".into()),
+            required_role: i.required_role.unwrap_or_else(|| "handlaggare".into()),
+            leeway_secs: i.leeway_secs.unwrap_or(30).min(300),
+            key_files: keys,
+        },
+    };
+    Ok((intern, i.dev_signing_key))
+}
+
+/// The database pool and the store's reader threads.
+fn pool_settings(p: FilePool) -> Result<PoolSettings, SettingsError> {
+    let max_size = p.max_size.unwrap_or(16);
+    if p.reader_threads
+        .is_some_and(|n| n == 0 || n as u64 * 2 > u64::from(max_size))
+    {
+        return Err(SettingsError::Invalid(
+            "pool.reader_threads must be 1 or more and at most half of pool.max_size".into(),
+        ));
+    }
+    if p.read_batch.is_some_and(|n| !(1..=1024).contains(&n)) {
+        return Err(SettingsError::Invalid(
+            "pool.read_batch must be 1–1024".into(),
+        ));
+    }
+    Ok(PoolSettings {
+        max_size,
+        min_idle: Some(1),
+        connection_timeout: Duration::from_secs(p.connection_timeout_secs.unwrap_or(5)),
+        reader_threads: p.reader_threads,
+        read_batch: p.read_batch.unwrap_or(PoolSettings::DEFAULT_READ_BATCH),
+    })
+}
+
+/// The DEV ONLY services' addresses (the BankID test server, the SMTP sink).
+fn dev_services(d: FileDevServices) -> Result<DevServices, SettingsError> {
+    Ok(DevServices {
+        bankid_testserver: d
+            .bankid_testserver
+            .map(|a| addr(Some(a), "", "dev_services.bankid_testserver"))
+            .transpose()?,
+        smtp_sink: d
+            .smtp_sink
+            .map(|a| addr(Some(a), "", "dev_services.smtp_sink"))
+            .transpose()?,
+        mail_dir: d.mail_dir,
+    })
+}
+
 fn addr(v: Option<String>, default: &str, name: &str) -> Result<SocketAddr, SettingsError> {
     v.as_deref().unwrap_or(default).parse().map_err(|_| {
         SettingsError::Invalid(format!("{name} must be an address such as 127.0.0.1:8443"))
@@ -137,103 +257,22 @@ impl Settings {
         let database_url = f
             .database_url
             .ok_or_else(|| SettingsError::Invalid("database_url is required".into()))?;
-        let need = |p: Option<PathBuf>, key: &str| {
-            p.ok_or_else(|| SettingsError::Invalid(format!("{key} is required")))
-        };
-        let tls = TlsPaths {
-            server_cert: need(f.tls.server_cert, "tls.server_cert")?,
-            server_key: need(f.tls.server_key, "tls.server_key")?,
-            client_ca: need(f.tls.client_ca, "tls.client_ca")?,
-            crls: f.tls.crls.unwrap_or_default(),
-        };
-        let api = ApiConfig {
+        let mut api = api_config(
             mode,
-            listen: addr(f.listen, "127.0.0.1:8443", "listen")?,
-            ops_listen: addr(f.ops_listen, "127.0.0.1:9090", "ops_listen")?,
-            tls,
-            max_body_bytes: f
-                .limits
-                .max_body_bytes
-                .unwrap_or(ApiConfig::DEFAULT_MAX_BODY_BYTES),
-            max_basladdning_bytes: f
-                .limits
-                .max_basladdning_bytes
-                .unwrap_or(ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES),
-            body_timeout_secs: f
-                .limits
-                .body_timeout_secs
-                .unwrap_or(ApiConfig::DEFAULT_BODY_TIMEOUT_SECS)
-                .max(1),
-            workers: f.workers.unwrap_or(0),
-            intern: None,
-            rate_limit: match f.rate_limit {
-                None => None,
-                Some(r) => {
-                    let per_second = r.requests_per_second.filter(|n| *n > 0).ok_or_else(|| {
-                        SettingsError::Invalid(
-                            "rate_limit.requests_per_second must be at least 1".into(),
-                        )
-                    })?;
-                    Some(RateLimit {
-                        per_second,
-                        burst: r.burst.unwrap_or(per_second).max(1),
-                    })
-                }
-            },
-        };
-        let mut api = api;
+            f.listen,
+            f.ops_listen,
+            f.tls,
+            f.limits,
+            f.workers,
+            f.rate_limit,
+        )?;
         let mut dev_signing_key = None;
         if let Some(i) = f.intern {
-            let need_s = |v: Option<String>, key: &str| {
-                v.filter(|s| !s.is_empty()).ok_or_else(|| {
-                    SettingsError::Invalid(format!(
-                        "intern.{key} is required when [intern] is given"
-                    ))
-                })
-            };
-            let keys = i.keys.unwrap_or_default();
-            if keys.is_empty() {
-                return Err(SettingsError::Invalid(
-                    "intern.keys: at least one verification key".into(),
-                ));
-            }
-            api.intern = Some(InternConfig {
-                listen: addr(i.listen, "127.0.0.1:8444", "intern.listen")?,
-                jwt: JwtSettings {
-                    issuer: need_s(i.issuer, "issuer")?,
-                    audience: need_s(i.audience, "audience")?,
-                    roles_claim: i.roles_claim.unwrap_or_else(|| "roles".into()),
-                    required_role: i.required_role.unwrap_or_else(|| "handlaggare".into()),
-                    leeway_secs: i.leeway_secs.unwrap_or(30).min(300),
-                    key_files: keys,
-                },
-            });
-            dev_signing_key = i.dev_signing_key;
+            let (intern, key) = intern_config(i)?;
+            api.intern = Some(intern);
+            dev_signing_key = key;
         }
-        let max_size = f.pool.max_size.unwrap_or(16);
-        if f.pool
-            .reader_threads
-            .is_some_and(|n| n == 0 || n as u64 * 2 > u64::from(max_size))
-        {
-            return Err(SettingsError::Invalid(
-                "pool.reader_threads must be 1 or more and at most half of pool.max_size".into(),
-            ));
-        }
-        if f.pool.read_batch.is_some_and(|n| !(1..=1024).contains(&n)) {
-            return Err(SettingsError::Invalid(
-                "pool.read_batch must be 1–1024".into(),
-            ));
-        }
-        let pool = PoolSettings {
-            max_size,
-            min_idle: Some(1),
-            connection_timeout: Duration::from_secs(f.pool.connection_timeout_secs.unwrap_or(5)),
-            reader_threads: f.pool.reader_threads,
-            read_batch: f
-                .pool
-                .read_batch
-                .unwrap_or(PoolSettings::DEFAULT_READ_BATCH),
-        };
+        let pool = pool_settings(f.pool)?;
         let settings = Self {
             mode,
             database_url,
@@ -248,21 +287,9 @@ impl Settings {
             identity_hmac_key: f.identity.hmac_key,
             identity_encryption_key: f.identity.encryption_key,
             dev_signing_key,
-            dev_services: match f.dev_services {
-                None => None,
-                Some(d) => Some(DevServices {
-                    bankid_testserver: d
-                        .bankid_testserver
-                        .map(|a| addr(Some(a), "", "dev_services.bankid_testserver"))
-                        .transpose()?,
-                    smtp_sink: d
-                        .smtp_sink
-                        .map(|a| addr(Some(a), "", "dev_services.smtp_sink"))
-                        .transpose()?,
-                    mail_dir: d.mail_dir,
-                }),
-            },
+            dev_services: f.dev_services.map(dev_services).transpose()?,
         };
+
         settings.check_production()?;
         Ok(settings)
     }
