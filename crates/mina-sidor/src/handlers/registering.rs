@@ -184,14 +184,8 @@ pub(super) async fn registrera(
         } else {
             rows
         };
-        return Ok(ok(registration_page(
-            &state,
-            &who,
-            typ,
-            &form,
-            &Errors::default(),
-            rows,
-        )));
+        let page = registration_page(&state, &who, typ, &form, &Errors::default(), rows);
+        return Ok(ok(page));
     }
     let value = forms::to_json(typ, &form, who.user.kommun, rows);
     let refused = |errors: Vec<FieldError>| {
@@ -208,23 +202,7 @@ pub(super) async fn registrera(
     if form.get("atgard") == Some("granska") {
         return Ok(ok(review_page(&state, &who, typ, &form)));
     }
-    // The form's own id makes a second click (or a reload) replay the first answer.
-    let fingerprint: Vec<(String, String)> = form
-        .0
-        .iter()
-        .filter(|(n, _)| n != "csrf" && n != "atgard")
-        .cloned()
-        .collect();
-    let idem = form.value("formular_id").and_then(|k| {
-        IdempotencyKey::new(
-            k,
-            &format!("mina-sidor/registrera/{}", typ.slug()),
-            serde_json::to_string(&fingerprint)
-                .unwrap_or_default()
-                .as_bytes(),
-        )
-        .ok()
-    });
+    let idem = form_key(typ, &form);
     let actor = AuditActor::Anvandare(who.user.id.clone());
     let result = state
         .store
@@ -253,6 +231,27 @@ pub(super) async fn registrera(
         }
         _ => Ok(ok(receipt_page(&state, &who, &kvittens, person_ref))),
     }
+}
+
+/// The form's own id as the write's idempotency key, over every field the user sent, so
+/// a second click (or a reload) replays the first answer.
+fn form_key(typ: Typ, form: &FormData) -> Option<IdempotencyKey> {
+    let fingerprint: Vec<(String, String)> = form
+        .0
+        .iter()
+        .filter(|(n, _)| n != "csrf" && n != "atgard")
+        .cloned()
+        .collect();
+    form.value("formular_id").and_then(|k| {
+        IdempotencyKey::new(
+            k,
+            &format!("mina-sidor/registrera/{}", typ.slug()),
+            serde_json::to_string(&fingerprint)
+                .unwrap_or_default()
+                .as_bytes(),
+        )
+        .ok()
+    })
 }
 
 /// The review before registering: every filled-in field in words, the form carried in

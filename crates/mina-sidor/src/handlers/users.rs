@@ -22,67 +22,8 @@ pub(super) fn users_page(
         html! {
             h1 { "Användare – " (who.user.kommun.namn()) }
             @if let Some(n) = notice { p class="notis" role="status" { (n) } }
-            table {
-                caption { "Kommunens användare" }
-                thead { tr { th scope="col" { "Namn" } th scope="col" { "E-postadress" } th scope="col" { "Roll" } th scope="col" { "Status" } th scope="col" { "Åtgärd" } } }
-                tbody {
-                    @for u in users {
-                        tr {
-                            td { @if u.namn.is_empty() { "(har inte loggat in)" } @else { (u.namn) } }
-                            td { (u.epost) }
-                            td { (if u.roll == Roll::Huvudansvarig { "Huvudansvarig" } else { "Handläggare" }) }
-                            td { (if u.active { "Aktiv" } else { "Inaktiverad" }) }
-                            td {
-                                @if u.id != who.user.id && u.active {
-                                    // A confirmation page first: inaktivering logs the user out at once.
-                                    a href={ (BASE) "/anvandare/" (u.id) "/inaktivera" } {
-                                        "Inaktivera" span class="visually-hidden" { " " (u.epost) }
-                                    }
-                                } @else if u.id != who.user.id {
-                                    form method="post" action={ (BASE) "/anvandare/" (u.id) "/aktivera" } {
-                                        (csrf(&who.csrf))
-                                        button type="submit" class="sekundar" {
-                                            "Aktivera"
-                                            span class="visually-hidden" { " " (u.epost) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            @if !invitations.is_empty() {
-                table {
-                    caption { "Inbjudningar som inte har använts" }
-                    thead { tr { th scope="col" { "E-postadress" } th scope="col" { "Roll" } th scope="col" { "Gäller till" } th scope="col" { "Åtgärd" } } }
-                    tbody {
-                        @for i in invitations {
-                            tr {
-                                td { (i.epost) }
-                                td { (if i.roll == Roll::Huvudansvarig { "Huvudansvarig" } else { "Handläggare" }) }
-                                td { (swedish_time(i.expires_at)) }
-                                td {
-                                    form method="post" action={ (BASE) "/inbjudningar/" (i.id) "/skicka-igen" } {
-                                        (csrf(&who.csrf))
-                                        button type="submit" class="sekundar" {
-                                            "Skicka igen"
-                                            span class="visually-hidden" { " till " (i.epost) }
-                                        }
-                                    }
-                                    form method="post" action={ (BASE) "/inbjudningar/" (i.id) "/aterkalla" } {
-                                        (csrf(&who.csrf))
-                                        button type="submit" class="sekundar" {
-                                            "Återkalla"
-                                            span class="visually-hidden" { " inbjudan till " (i.epost) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            (users_table(who, users))
+            (invitations_table(who, invitations))
             p { a href={ (BASE) "/anvandare/aktivitet" } { "Aktivitetslogg: vem som har bjudit in, registrerat och inaktiverat vem" } }
             h2 { "Bjud in en användare" }
             p { "Personen får en länk med e-post. Länken kan användas en gång och bara av personen med det angivna personnumret, som legitimerar sig med BankID." }
@@ -96,6 +37,79 @@ pub(super) fn users_page(
             }
         },
     )
+}
+
+/// The kommun's users, each with Inaktivera (through a confirmation) or Aktivera.
+fn users_table(who: &Inloggad, users: &[MsUser]) -> Markup {
+    html! {
+    table {
+        caption { "Kommunens användare" }
+        thead { tr { th scope="col" { "Namn" } th scope="col" { "E-postadress" } th scope="col" { "Roll" } th scope="col" { "Status" } th scope="col" { "Åtgärd" } } }
+        tbody {
+            @for u in users {
+                tr {
+                    td { @if u.namn.is_empty() { "(har inte loggat in)" } @else { (u.namn) } }
+                    td { (u.epost) }
+                    td { (if u.roll == Roll::Huvudansvarig { "Huvudansvarig" } else { "Handläggare" }) }
+                    td { (if u.active { "Aktiv" } else { "Inaktiverad" }) }
+                    td {
+                        @if u.id != who.user.id && u.active {
+                            // A confirmation page first: inaktivering logs the user out at once.
+                            a href={ (BASE) "/anvandare/" (u.id) "/inaktivera" } {
+                                "Inaktivera" span class="visually-hidden" { " " (u.epost) }
+                            }
+                        } @else if u.id != who.user.id {
+                            form method="post" action={ (BASE) "/anvandare/" (u.id) "/aktivera" } {
+                                (csrf(&who.csrf))
+                                button type="submit" class="sekundar" {
+                                    "Aktivera"
+                                    span class="visually-hidden" { " " (u.epost) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    }
+}
+
+/// The open invitations, each with Skicka igen and Återkalla.
+fn invitations_table(who: &Inloggad, invitations: &[Invitation]) -> Markup {
+    html! {
+    @if !invitations.is_empty() {
+        table {
+            caption { "Inbjudningar som inte har använts" }
+            thead { tr { th scope="col" { "E-postadress" } th scope="col" { "Roll" } th scope="col" { "Gäller till" } th scope="col" { "Åtgärd" } } }
+            tbody {
+                @for i in invitations {
+                    tr {
+                        td { (i.epost) }
+                        td { (if i.roll == Roll::Huvudansvarig { "Huvudansvarig" } else { "Handläggare" }) }
+                        td { (swedish_time(i.expires_at)) }
+                        td {
+                            form method="post" action={ (BASE) "/inbjudningar/" (i.id) "/skicka-igen" } {
+                                (csrf(&who.csrf))
+                                button type="submit" class="sekundar" {
+                                    "Skicka igen"
+                                    span class="visually-hidden" { " till " (i.epost) }
+                                }
+                            }
+                            form method="post" action={ (BASE) "/inbjudningar/" (i.id) "/aterkalla" } {
+                                (csrf(&who.csrf))
+                                button type="submit" class="sekundar" {
+                                    "Återkalla"
+                                    span class="visually-hidden" { " inbjudan till " (i.epost) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    }
 }
 
 /// The kommun's users and open invitations, as the huvudansvarig `by` sees them.
