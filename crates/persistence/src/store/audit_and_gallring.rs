@@ -66,21 +66,9 @@ impl Store {
             dry_run,
         };
         if dry_run {
-            let (persons, messages) = self.tx(|c| {
-                let persons: i64 = crate::lists::inactive_persons!(cutoff)
-                    .count()
-                    .get_result(c)?;
-                let messages: i64 =
-                    msg::table
-                        .filter(msg::person.eq_any(
-                            crate::lists::inactive_persons!(cutoff).select(ident::pseudonym),
-                        ))
-                        .count()
-                        .get_result(c)?;
-                Ok((persons, messages))
-            })?;
-            report.persons = persons.max(0) as u64;
-            report.messages = messages.max(0) as u64;
+            let (persons, messages) = self.gallra_count(cutoff)?;
+            report.persons = persons;
+            report.messages = messages;
             return Ok(report);
         }
         // In transactions of a batch of persons, oldest activity first: other writers
@@ -91,37 +79,7 @@ impl Store {
         let mut batch = if sqlite { 4 } else { GALLRING_BATCH };
         loop {
             let started = std::time::Instant::now();
-            let (persons, messages) = self.tx(|c| {
-                let persons: Vec<String> = crate::lists::inactive_persons!(cutoff)
-                    .order(ident::last_activity_at.asc())
-                    .select(ident::pseudonym)
-                    .limit(batch)
-                    .load(c)?;
-                if persons.is_empty() {
-                    return Ok((0, 0));
-                }
-                let n =
-                    diesel::delete(msg::table.filter(msg::person.eq_any(&persons))).execute(c)?;
-                diesel::delete(ident::table.filter(ident::pseudonym.eq_any(&persons)))
-                    .execute(c)?;
-                let system = AuditActor::System("gallring".into());
-                for p in &persons {
-                    let p = Pseudonym::from_db(p.clone());
-                    audit::append(
-                        c,
-                        &AuditEvent {
-                            actor: &system,
-                            kommun: None,
-                            person: Some(&p),
-                            action: "gallra:person",
-                            target: None,
-                            outcome: Outcome::Ok,
-                        },
-                        t,
-                    )?;
-                }
-                Ok((persons.len(), n))
-            })?;
+            let (persons, messages) = self.tx(|c| gallra_batch(c, cutoff, batch, t))?;
             let took = started.elapsed();
             report.persons += persons as u64;
             report.messages += messages as u64;
@@ -141,6 +99,24 @@ impl Store {
         }
         report.idempotency_entries = self.tx(|c| idempotency::purge_expired(c, t))? as u64;
         Ok(report)
+    }
+
+    /// What a gallring would delete: the persons inactive since before `cutoff` and
+    /// their messages, counted on a connection of its own (no write transaction, so
+    /// a dry run holds up no writer).
+    fn gallra_count(&self, cutoff: i64) -> Result<(u64, u64), StoreError> {
+        let mut c = self.connection()?;
+        let persons: i64 = crate::lists::inactive_persons!(cutoff)
+            .count()
+            .get_result(&mut *c)?;
+        let messages: i64 = msg::table
+            .filter(
+                msg::person
+                    .eq_any(crate::lists::inactive_persons!(cutoff).select(ident::pseudonym)),
+            )
+            .count()
+            .get_result(&mut *c)?;
+        Ok((persons.max(0) as u64, messages.max(0) as u64))
     }
 
     /// Erases everything about one person on request: every message version and the
@@ -220,4 +196,42 @@ impl Store {
     pub fn connection(&self) -> Result<PooledConnection, StoreError> {
         self.conn()
     }
+}
+
+/// One gallring transaction: up to `batch` persons inactive since before `cutoff`,
+/// oldest activity first, with their messages; each erasure audited (`gallra:person`).
+/// Returns the persons and messages deleted.
+fn gallra_batch(
+    c: &mut DbConnection,
+    cutoff: i64,
+    batch: i64,
+    t: i64,
+) -> Result<(usize, usize), StoreError> {
+    let persons: Vec<String> = crate::lists::inactive_persons!(cutoff)
+        .order(ident::last_activity_at.asc())
+        .select(ident::pseudonym)
+        .limit(batch)
+        .load(c)?;
+    if persons.is_empty() {
+        return Ok((0, 0));
+    }
+    let n = diesel::delete(msg::table.filter(msg::person.eq_any(&persons))).execute(c)?;
+    diesel::delete(ident::table.filter(ident::pseudonym.eq_any(&persons))).execute(c)?;
+    let system = AuditActor::System("gallring".into());
+    for p in &persons {
+        let p = Pseudonym::from_db(p.clone());
+        audit::append(
+            c,
+            &AuditEvent {
+                actor: &system,
+                kommun: None,
+                person: Some(&p),
+                action: "gallra:person",
+                target: None,
+                outcome: Outcome::Ok,
+            },
+            t,
+        )?;
+    }
+    Ok((persons.len(), n))
 }
