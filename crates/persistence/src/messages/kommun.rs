@@ -25,59 +25,18 @@ pub(crate) fn insert_kommun(
     let person = identities::ensure(conn, keys, &header.personnummer(), now)?;
     let status = header.status();
 
-    let mut varningar = Vec::new();
-    if status != MeddelandeStatus::Borttag {
-        if kind.requires_anvisning() && !has_anvisning(conn, &person)? {
-            return Err(StoreError::MissingAnvisning);
-        }
-        if kind.requires_utbildningsbeslut() && !has_utbildningsbeslut(conn, &person, kommun)? {
-            return Err(StoreError::MissingUtbildningsbeslut);
-        }
-        let findings = message.check(&rule_context(conn, message, &person, kommun)?);
-        if let Some(errors) = komvux_domain::ValidationErrors::from_errors(findings.errors) {
-            return Err(StoreError::Rules(errors));
-        }
-        varningar = findings.warnings.into_iter().map(Varning::from).collect();
-    }
+    let varningar = if status == MeddelandeStatus::Borttag {
+        Vec::new()
+    } else {
+        preconditions_and_rules(conn, message, &person, kommun)?
+    };
 
     let id = MeddelandeId::from_uuid(uuid::Uuid::new_v4());
     let id_str = id.to_string();
-    let mut record_id = id_str.clone();
-    if let Some(old) = header.ersatter() {
-        let old = old.to_string();
-        let target = messages::table
-            .find(&old)
-            .select((
-                messages::kind,
-                messages::author,
-                messages::kommunkod,
-                messages::person,
-                messages::aktuell,
-                messages::status,
-                messages::record_id,
-            ))
-            .first::<(String, String, Option<String>, String, bool, String, String)>(conn)
-            .optional()?;
-        let valid = target
-            .as_ref()
-            .is_some_and(|(k, a, km, p, current, st, _)| {
-                k == kind.as_str()
-                    && a == Author::Kommun.as_str()
-                    && km.as_deref() == Some(kommun.to_string().as_str())
-                    && p == person.as_str()
-                    && *current
-                    && st != MeddelandeStatus::Borttag.as_str()
-            });
-        if !valid {
-            return Err(StoreError::InvalidErsatter);
-        }
-        if let Some((.., rid)) = target {
-            record_id = rid;
-        }
-        if !supersede(conn, &old, &id_str)? {
-            return Err(StoreError::InvalidErsatter);
-        }
-    }
+    let record_id = match header.ersatter() {
+        None => id_str.clone(),
+        Some(old) => replace(conn, &old.to_string(), &id_str, kind, kommun, &person)?,
+    };
 
     let payload = payload_without_personnummer(message.to_json())?;
     let row = PendingMessage {
@@ -115,6 +74,72 @@ pub(crate) fn insert_kommun(
         }
     }
     Ok((kvittens, person))
+}
+
+/// The preconditions of a kommun message (an anvisning, an utbildningsbeslut in the
+/// kommun) and the domain's rules: an error refuses it, warnings go into its receipt.
+fn preconditions_and_rules(
+    conn: &mut DbConnection,
+    message: &KommunMessage,
+    person: &Pseudonym,
+    kommun: Kommunkod,
+) -> Result<Vec<Varning>, StoreError> {
+    let kind = message.kind();
+    if kind.requires_anvisning() && !has_anvisning(conn, person)? {
+        return Err(StoreError::MissingAnvisning);
+    }
+    if kind.requires_utbildningsbeslut() && !has_utbildningsbeslut(conn, person, kommun)? {
+        return Err(StoreError::MissingUtbildningsbeslut);
+    }
+    let findings = message.check(&rule_context(conn, message, person, kommun)?);
+    if let Some(errors) = komvux_domain::ValidationErrors::from_errors(findings.errors) {
+        return Err(StoreError::Rules(errors));
+    }
+    Ok(findings.warnings.into_iter().map(Varning::from).collect())
+}
+
+/// A correction (`ersatter`): the message `old` must be a current, not removed message
+/// of the same kind, kommun and person; it is superseded by `new`, whose record it
+/// joins. Returns the record's id.
+fn replace(
+    conn: &mut DbConnection,
+    old: &str,
+    new: &str,
+    kind: MessageKind,
+    kommun: Kommunkod,
+    person: &Pseudonym,
+) -> Result<String, StoreError> {
+    let target = messages::table
+        .find(old)
+        .select((
+            messages::kind,
+            messages::author,
+            messages::kommunkod,
+            messages::person,
+            messages::aktuell,
+            messages::status,
+            messages::record_id,
+        ))
+        .first::<(String, String, Option<String>, String, bool, String, String)>(conn)
+        .optional()?;
+    let valid = target
+        .as_ref()
+        .is_some_and(|(k, a, km, p, current, st, _)| {
+            k == kind.as_str()
+                && a == Author::Kommun.as_str()
+                && km.as_deref() == Some(kommun.to_string().as_str())
+                && p == person.as_str()
+                && *current
+                && st != MeddelandeStatus::Borttag.as_str()
+        });
+    if !valid {
+        return Err(StoreError::InvalidErsatter);
+    }
+    let record_id = target.map(|(.., rid)| rid).unwrap_or_default();
+    if !supersede(conn, old, new)? {
+        return Err(StoreError::InvalidErsatter);
+    }
+    Ok(record_id)
 }
 
 /// A kommun message to insert at the end of its write transaction, with its handelser
