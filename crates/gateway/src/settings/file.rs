@@ -41,8 +41,7 @@ pub struct FileMinaSidor {
     pub invitation_ttl_hours: Option<i64>,
     pub session_idle_minutes: Option<i64>,
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed.
-    #[serde(default)]
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     pub bankid: FileBankId,
     #[serde(default)]
@@ -173,32 +172,32 @@ impl FileSettings {
         })
     }
 
-    /// Applies the `KOMVUX_*` variables of [`ENVIRONMENT`] from `env` over the file's
-    /// values: each sets its key (and the tables above it) in the file's TOML, which is
-    /// then read again with the file's own rules, so a variable is checked exactly as
-    /// its key in the file would be.
+    /// Applies the `KOMVUX_*` variables of [`KEYS`] from `env` over the file's values:
+    /// each sets its key (and the tables above it) in the file's TOML, which is then
+    /// read again with the file's own rules, so a variable is checked exactly as its key
+    /// in the file would be.
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), SettingsError> {
         let invalid = |what: String| SettingsError::Invalid(what);
-        let mut table = toml::Table::try_from(&*self)
-            .map_err(|e| invalid(format!("the configuration as TOML: {e}")))?;
+        let mut table = self.to_table()?;
         let mut applied = Vec::new();
-        for &(name, key, kind) in ENVIRONMENT {
+        for k in KEYS {
+            let Some(name) = k.env else { continue };
             let Some(raw) = env(name) else { continue };
-            let value = match kind {
-                EnvKind::Text => toml::Value::String(raw),
-                EnvKind::Integer => toml::Value::Integer(
+            let value = match k.kind {
+                Kind::Text => toml::Value::String(raw),
+                Kind::Integer => toml::Value::Integer(
                     raw.trim()
                         .parse()
                         .map_err(|_| invalid(format!("{name}: {raw:?} is not a whole number")))?,
                 ),
-                EnvKind::List => toml::Value::Array(
+                Kind::List => toml::Value::Array(
                     raw.split(',')
                         .filter(|s| !s.is_empty())
                         .map(|s| toml::Value::String(s.to_owned()))
                         .collect(),
                 ),
             };
-            let (tables, last) = split_key(key);
+            let (tables, last) = split_key(k.key);
             let mut at = &mut table;
             for part in tables {
                 at = at
@@ -217,5 +216,34 @@ impl FileSettings {
             .try_into()
             .map_err(|e| invalid(format!("{}: {e}", applied.join(", "))))?;
         Ok(())
+    }
+
+    /// Sets the default of every key of [`KEYS`] that has one and is left out, where its
+    /// section is given (a left-out `[intern]` stays off; its keys get no defaults).
+    pub fn with_defaults(self) -> Result<Self, SettingsError> {
+        let mut table = self.to_table()?;
+        for k in KEYS {
+            let Some(value) = default_value(k) else {
+                continue;
+            };
+            let (tables, last) = split_key(k.key);
+            let mut at = Some(&mut table);
+            for part in tables {
+                at = at
+                    .and_then(|t| t.get_mut(part))
+                    .and_then(|v| v.as_table_mut());
+            }
+            if let Some(section) = at {
+                section.entry(last).or_insert(value);
+            }
+        }
+        table
+            .try_into()
+            .map_err(|e| SettingsError::Invalid(format!("the defaults: {e}")))
+    }
+
+    fn to_table(&self) -> Result<toml::Table, SettingsError> {
+        toml::Table::try_from(self)
+            .map_err(|e| SettingsError::Invalid(format!("the configuration as TOML: {e}")))
     }
 }

@@ -12,12 +12,12 @@ use komvux_mina_sidor::{BankIdSettings, MinaSidorConfig, SmtpSecurity, SmtpSetti
 use komvux_persistence::{IdentityKeys, PoolSettings};
 use serde::{Deserialize, Serialize};
 
-mod env;
 mod file;
+mod keys;
 
-use env::split_key;
-pub use env::{ENVIRONMENT, EnvKind};
 pub use file::*;
+pub use keys::{KEYS, Key, KeyDefault, Kind, markdown_table};
+use keys::{default_value, split_key};
 
 /// Validated settings.
 #[derive(Debug)]
@@ -72,15 +72,14 @@ fn mina_sidor(m: FileMinaSidor) -> Result<MinaSidorConfig, SettingsError> {
                 .into(),
         ),
     };
-    let ttl_hours = m.invitation_ttl_hours.unwrap_or(72);
-    let idle_minutes = m.session_idle_minutes.unwrap_or(15);
+    let ttl_hours = given(m.invitation_ttl_hours, "mina_sidor.invitation_ttl_hours")?;
+    let idle_minutes = given(m.session_idle_minutes, "mina_sidor.session_idle_minutes")?;
     if !(1..=24 * 30).contains(&ttl_hours) || !(1..=24 * 60).contains(&idle_minutes) {
         return Err(SettingsError::Invalid(
             "mina_sidor.invitation_ttl_hours must be 1–720 and session_idle_minutes 1–1440".into(),
         ));
     }
-    let trusted_proxies = m
-        .trusted_proxies
+    let trusted_proxies = given(m.trusted_proxies, "mina_sidor.trusted_proxies")?
         .iter()
         .map(|p| {
             p.parse::<ipnet::IpNet>()
@@ -94,7 +93,7 @@ fn mina_sidor(m: FileMinaSidor) -> Result<MinaSidorConfig, SettingsError> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(MinaSidorConfig {
         trusted_proxies,
-        listen: addr(m.listen, "127.0.0.1:8445", "mina_sidor.listen")?,
+        listen: addr(m.listen, "mina_sidor.listen")?,
         public_url: need_s(m.public_url, "public_url")?,
         bankid: BankIdSettings {
             base_url: need_s(m.bankid.base_url, "bankid.base_url")?,
@@ -105,8 +104,8 @@ fn mina_sidor(m: FileMinaSidor) -> Result<MinaSidorConfig, SettingsError> {
         bankid_testapp_url: m.bankid.testapp_url,
         smtp: SmtpSettings {
             host: need_s(m.smtp.host, "smtp.host")?,
-            port: m.smtp.port.unwrap_or(587),
-            security: m.smtp.security.unwrap_or(SmtpSecurity::Starttls),
+            port: given(m.smtp.port, "mina_sidor.smtp.port")?,
+            security: given(m.smtp.security, "mina_sidor.smtp.security")?,
             username: m.smtp.username,
             password,
             from: need_s(m.smtp.from, "smtp.from")?,
@@ -137,19 +136,12 @@ fn api_config(
     };
     Ok(ApiConfig {
         mode,
-        listen: addr(listen, "127.0.0.1:8443", "listen")?,
-        ops_listen: addr(ops_listen, "127.0.0.1:9090", "ops_listen")?,
+        listen: addr(listen, "listen")?,
+        ops_listen: addr(ops_listen, "ops_listen")?,
         tls,
-        max_body_bytes: limits
-            .max_body_bytes
-            .unwrap_or(ApiConfig::DEFAULT_MAX_BODY_BYTES),
-        max_basladdning_bytes: limits
-            .max_basladdning_bytes
-            .unwrap_or(ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES),
-        body_timeout_secs: limits
-            .body_timeout_secs
-            .unwrap_or(ApiConfig::DEFAULT_BODY_TIMEOUT_SECS)
-            .max(1),
+        max_body_bytes: given(limits.max_body_bytes, "limits.max_body_bytes")?,
+        max_basladdning_bytes: given(limits.max_basladdning_bytes, "limits.max_basladdning_bytes")?,
+        body_timeout_secs: given(limits.body_timeout_secs, "limits.body_timeout_secs")?.max(1),
         workers: workers.unwrap_or(0),
         intern: None,
         rate_limit: match rate_limit {
@@ -184,13 +176,13 @@ fn intern_config(i: FileIntern) -> Result<(InternConfig, Option<PathBuf>), Setti
         ));
     }
     let intern = InternConfig {
-        listen: addr(i.listen, "127.0.0.1:8444", "intern.listen")?,
+        listen: addr(i.listen, "intern.listen")?,
         jwt: JwtSettings {
             issuer: need_s(i.issuer, "issuer")?,
             audience: need_s(i.audience, "audience")?,
-            roles_claim: i.roles_claim.unwrap_or_else(|| "roles".into()),
-            required_role: i.required_role.unwrap_or_else(|| "handlaggare".into()),
-            leeway_secs: i.leeway_secs.unwrap_or(30).min(300),
+            roles_claim: given(i.roles_claim, "intern.roles_claim")?,
+            required_role: given(i.required_role, "intern.required_role")?,
+            leeway_secs: given(i.leeway_secs, "intern.leeway_secs")?.min(300),
             key_files: keys,
         },
     };
@@ -199,7 +191,7 @@ fn intern_config(i: FileIntern) -> Result<(InternConfig, Option<PathBuf>), Setti
 
 /// The database pool and the store's reader threads.
 fn pool_settings(p: FilePool) -> Result<PoolSettings, SettingsError> {
-    let max_size = p.max_size.unwrap_or(16);
+    let max_size = given(p.max_size, "pool.max_size")?;
     if p.reader_threads
         .is_some_and(|n| n == 0 || n as u64 * 2 > u64::from(max_size))
     {
@@ -215,9 +207,12 @@ fn pool_settings(p: FilePool) -> Result<PoolSettings, SettingsError> {
     Ok(PoolSettings {
         max_size,
         min_idle: Some(1),
-        connection_timeout: Duration::from_secs(p.connection_timeout_secs.unwrap_or(5)),
+        connection_timeout: Duration::from_secs(given(
+            p.connection_timeout_secs,
+            "pool.connection_timeout_secs",
+        )?),
         reader_threads: p.reader_threads,
-        read_batch: p.read_batch.unwrap_or(PoolSettings::DEFAULT_READ_BATCH),
+        read_batch: given(p.read_batch, "pool.read_batch")?,
     })
 }
 
@@ -226,18 +221,24 @@ fn dev_services(d: FileDevServices) -> Result<DevServices, SettingsError> {
     Ok(DevServices {
         bankid_testserver: d
             .bankid_testserver
-            .map(|a| addr(Some(a), "", "dev_services.bankid_testserver"))
+            .map(|a| addr(Some(a), "dev_services.bankid_testserver"))
             .transpose()?,
         smtp_sink: d
             .smtp_sink
-            .map(|a| addr(Some(a), "", "dev_services.smtp_sink"))
+            .map(|a| addr(Some(a), "dev_services.smtp_sink"))
             .transpose()?,
         mail_dir: d.mail_dir,
     })
 }
 
-fn addr(v: Option<String>, default: &str, name: &str) -> Result<SocketAddr, SettingsError> {
-    v.as_deref().unwrap_or(default).parse().map_err(|_| {
+/// A key's value: given in the file or the environment, or its default from [`KEYS`]
+/// (set by [`FileSettings::with_defaults`]); a required key left out is refused.
+fn given<T>(v: Option<T>, key: &str) -> Result<T, SettingsError> {
+    v.ok_or_else(|| SettingsError::Invalid(format!("{key} is required")))
+}
+
+fn addr(v: Option<String>, name: &str) -> Result<SocketAddr, SettingsError> {
+    given(v, name)?.parse().map_err(|_| {
         SettingsError::Invalid(format!("{name} must be an address such as 127.0.0.1:8443"))
     })
 }
@@ -250,7 +251,9 @@ impl Settings {
         Self::from_file(file)
     }
 
+    /// Validates a file's settings, its left-out keys taking their defaults from [`KEYS`].
     pub fn from_file(f: FileSettings) -> Result<Self, SettingsError> {
+        let f = f.with_defaults()?;
         let mode = f
             .mode
             .ok_or_else(|| SettingsError::Invalid("mode is required: test or produktion".into()))?;
@@ -283,7 +286,9 @@ impl Settings {
                 Mode::Test => LogFormat::Text,
                 Mode::Produktion => LogFormat::Json,
             }),
-            retention: Duration::from_secs(f.gallring.retention_days.unwrap_or(365 * 3) * 86_400),
+            retention: Duration::from_secs(
+                given(f.gallring.retention_days, "gallring.retention_days")? * 86_400,
+            ),
             identity_hmac_key: f.identity.hmac_key,
             identity_encryption_key: f.identity.encryption_key,
             dev_signing_key,

@@ -113,30 +113,155 @@ fn environment_overrides_the_file() {
 }
 
 #[test]
-fn every_environment_variable_sets_its_key_and_is_documented() {
-    let docs = std::fs::read_to_string(repo("docs/operations.md")).unwrap();
-    for &(name, key, kind) in ENVIRONMENT {
-        assert!(docs.contains(name), "{name} in docs/operations.md");
-        let value = match (name, kind) {
+fn every_environment_variable_sets_its_key() {
+    for k in KEYS {
+        let Some(name) = k.env else { continue };
+        let value = match (name, k.kind) {
             ("KOMVUX_MODE", _) => "produktion",
             ("KOMVUX_LOG_FORMAT", _) => "json",
-            (_, EnvKind::Integer) => "7",
-            (_, EnvKind::List) => "a.pem,b.pem",
-            (_, EnvKind::Text) => "127.0.0.1:7",
+            (_, Kind::Integer) => "7",
+            (_, Kind::List) => "a.pem,b.pem",
+            (_, Kind::Text) => "127.0.0.1:7",
         };
         let mut f = file(Mode::Test);
-        f.apply_env(|k| (k == name).then(|| value.to_owned()))
+        f.apply_env(|e| (e == name).then(|| value.to_owned()))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let shown = toml::Table::try_from(&f).unwrap();
-        let (tables, last) = split_key(key);
+        let (tables, last) = split_key(k.key);
         let mut at = &shown;
         for part in tables {
             at = at[part]
                 .as_table()
                 .unwrap_or_else(|| panic!("{name}: {part}"));
         }
-        assert!(at.contains_key(last), "{name} sets {key}: {shown}");
+        assert!(at.contains_key(last), "{name} sets {}: {shown}", k.key);
     }
+}
+
+/// The configuration table of docs/operations.md is [`markdown_table`]'s; with
+/// `KOMVUX_BLESS_DOCS=1` the test writes it there instead of failing.
+#[test]
+fn the_documented_table_is_the_keys_table() {
+    let path = repo("docs/operations.md");
+    let docs = std::fs::read_to_string(&path).unwrap();
+    let head = "| key | environment | default | meaning |\n";
+    let start = docs
+        .find(head)
+        .expect("the table's head in docs/operations.md");
+    let end = docs[start..]
+        .find("\n\n")
+        .map_or(docs.len(), |n| start + n + 1);
+    let table = markdown_table();
+    if docs[start..end] == table {
+        return;
+    }
+    if std::env::var_os("KOMVUX_BLESS_DOCS").is_some() {
+        std::fs::write(&path, format!("{}{table}{}", &docs[..start], &docs[end..])).unwrap();
+        return;
+    }
+    panic!(
+        "docs/operations.md's configuration table is stale; run \
+         KOMVUX_BLESS_DOCS=1 cargo test -p komvux-gateway settings. It should read:\n{table}"
+    );
+}
+
+/// The fields a section of the file accepts, from the refusal of an unknown one
+/// (serde's `deny_unknown_fields` names every field it expected).
+fn accepted_fields(section: &[&str]) -> Vec<String> {
+    let mut table = toml::Table::new();
+    let mut at = &mut table;
+    for part in section {
+        at = at
+            .entry(*part)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .unwrap();
+    }
+    at.insert("no_such_key".into(), toml::Value::Integer(1));
+    let err = table.try_into::<FileSettings>().unwrap_err().to_string();
+    let expected = err
+        .split_once("expected one of ")
+        .or_else(|| err.split_once("expected "))
+        .unwrap_or_else(|| panic!("{section:?}: {err}"))
+        .1;
+    let expected = expected.lines().next().unwrap_or_default();
+    expected
+        .split([',', ' '])
+        .filter(|f| *f != "or")
+        .map(|f| f.trim_matches('`').to_owned())
+        .filter(|f| !f.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_key_the_file_accepts_is_described_and_no_other() {
+    let sections: &[&[&str]] = &[
+        &[],
+        &["tls"],
+        &["identity"],
+        &["limits"],
+        &["pool"],
+        &["gallring"],
+        &["intern"],
+        &["rate_limit"],
+        &["mina_sidor"],
+        &["mina_sidor", "bankid"],
+        &["mina_sidor", "smtp"],
+        &["dev_services"],
+    ];
+    let mut accepted = Vec::new();
+    for section in sections {
+        for field in accepted_fields(section) {
+            let key: Vec<&str> = section.iter().copied().chain([field.as_str()]).collect();
+            let key = key.join(".");
+            if !sections.iter().any(|s| s.join(".") == key) {
+                accepted.push(key);
+            }
+        }
+    }
+    let mut described: Vec<String> = KEYS.iter().map(|k| k.key.to_owned()).collect();
+    accepted.sort();
+    described.sort();
+    assert_eq!(accepted, described, "the File* structs against KEYS");
+}
+
+#[test]
+fn defaults_come_from_the_keys() {
+    let s = Settings::from_file(file(Mode::Test)).unwrap();
+    assert_eq!(s.api.listen.to_string(), "127.0.0.1:8443");
+    assert_eq!(s.api.max_body_bytes, ApiConfig::DEFAULT_MAX_BODY_BYTES);
+    assert_eq!(
+        s.api.max_basladdning_bytes,
+        ApiConfig::DEFAULT_MAX_BASLADDNING_BYTES
+    );
+    assert_eq!(
+        s.api.body_timeout_secs,
+        ApiConfig::DEFAULT_BODY_TIMEOUT_SECS
+    );
+    assert_eq!(s.pool.read_batch, PoolSettings::DEFAULT_READ_BATCH);
+    assert_eq!(s.pool.max_size, 16);
+    assert_eq!(s.retention, Duration::from_secs(1095 * 86_400));
+    assert!(
+        s.mina_sidor.is_none() && s.api.intern.is_none(),
+        "sections stay off"
+    );
+    let mut f = file(Mode::Test);
+    f.intern = Some(FileIntern {
+        issuer: Some("i".into()),
+        audience: Some("a".into()),
+        keys: Some(vec![repo("certs-dev/jwt-dev.pub.pem")]),
+        ..FileIntern::default()
+    });
+    let jwt = Settings::from_file(f).unwrap().api.intern.unwrap();
+    assert_eq!(jwt.listen.to_string(), "127.0.0.1:8444");
+    assert_eq!(
+        (
+            jwt.jwt.roles_claim.as_str(),
+            jwt.jwt.required_role.as_str(),
+            jwt.jwt.leeway_secs
+        ),
+        ("roles", "handlaggare", 30)
+    );
 }
 
 #[test]
@@ -231,7 +356,7 @@ fn trusted_proxies_are_addresses_or_ranges() {
         let mut f = FileSettings::load(Some(&repo("config/test.toml"))).unwrap();
         f.apply_env(|_| None).unwrap();
         f.mina_sidor.as_mut().unwrap().trusted_proxies =
-            proxies.into_iter().map(str::to_owned).collect();
+            Some(proxies.into_iter().map(str::to_owned).collect());
         Settings::from_file(f)
     };
     let s = load(vec!["10.0.0.0/8", "192.0.2.10", "2001:db8::/32"]).unwrap();
