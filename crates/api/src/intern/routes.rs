@@ -47,8 +47,7 @@ fn allowed(state: &AppState, p: &Personnummer) -> Result<(), ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Om API:et", body = crate::schema::ApiInfo),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::ServerProblems,
     )
 )]
 #[get("/api-info")]
@@ -71,12 +70,8 @@ async fn api_info(_user: AfUser, state: web::Data<AppState>) -> HttpResponse {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Skapat", body = crate::schema::Utbildningsbehov),
-        (status = 400, description = "felaktig-json", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "saknar-roll", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel eller testmiljo-kraver-testperson", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/utbildningsbehov")]
@@ -107,11 +102,9 @@ async fn skapa_utbildningsbehov(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Avslutat", body = crate::schema::Utbildningsbehov),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "saknar-roll", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "hittades-inte", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 409, description = "konflikt: redan avslutat", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::ServerProblems,
     )
 )]
 #[post("/utbildningsbehov/{id}/avsluta")]
@@ -139,11 +132,8 @@ async fn avsluta_utbildningsbehov(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Skapat", body = crate::schema::Utbildningsbeslut),
-        (status = 400, description = "felaktig-json", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "saknar-roll", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel eller testmiljo-kraver-testperson", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/utbildningsbeslut")]
@@ -175,12 +165,10 @@ async fn skapa_utbildningsbeslut(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Ändrat", body = crate::schema::Utbildningsbeslut),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "saknar-roll", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "hittades-inte", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 409, description = "konflikt: beslutet har upphört", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[put("/utbildningsbeslut/{id}")]
@@ -209,11 +197,9 @@ async fn andra_utbildningsbeslut(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Upphört", body = crate::schema::Utbildningsbeslut),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "saknar-roll", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "hittades-inte", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 409, description = "konflikt: redan upphört", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::ServerProblems,
     )
 )]
 #[post("/utbildningsbeslut/{id}/upphor")]
@@ -239,10 +225,8 @@ async fn upphor_utbildningsbeslut(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Sparat", body = crate::schema::EtableringsprogramSvar),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "saknar-roll", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[put("/etableringsprogrammet")]
@@ -291,10 +275,8 @@ impl FromJson for Skydd {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Sparat", body = crate::schema::SkyddadeRequest),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "saknar-roll", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[put("/skyddade-personuppgifter")]
@@ -324,10 +306,8 @@ async fn satt_skyddade_personuppgifter(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Personen", body = crate::schema::PersonSvar),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "saknar-roll", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/personer/sok")]
@@ -365,10 +345,8 @@ async fn sok_person(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Nästa meddelanden och markören", body = crate::schema::HandelseFlode),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "saknar-roll", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::ServerProblems,
     )
 )]
 #[get("/handelser")]

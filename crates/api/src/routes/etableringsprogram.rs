@@ -19,12 +19,8 @@ use komvux_http::error::ApiError;
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "Deltagande", body = crate::schema::EtableringsprogramSvar),
-        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ogiltigt personnummer", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/etableringsprogrammet/sok")]

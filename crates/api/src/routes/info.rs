@@ -13,8 +13,7 @@ use crate::state::AppState;
     tag = "Information",
     responses(
         (status = 200, description = "Om API:et", body = ApiInfo),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::ServerProblems,
     )
 )]
 #[get("/api-info")]
@@ -35,8 +34,7 @@ pub(crate) async fn api_info(state: web::Data<AppState>) -> HttpResponse {
     tag = "Information",
     responses(
         (status = 200, description = "OpenAPI-dokumentet", content_type = "application/json", body = Object),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::ServerProblems,
     )
 )]
 #[get("/openapi.json")]
@@ -54,8 +52,7 @@ pub(crate) async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
     tag = "Information",
     responses(
         (status = 200, description = "OpenAPI-dokumentet", content_type = "application/yaml"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::ServerProblems,
     )
 )]
 #[get("/openapi.yaml")]

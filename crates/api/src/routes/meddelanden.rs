@@ -66,14 +66,9 @@ where
     responses(
         (status = 201, description = "Mottaget", body = crate::schema::Kvittens,
          headers(("Location" = String, description = "Meddelandets adress"))),
-        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel, saknar-anvisning, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/ansokningar")]
@@ -98,14 +93,9 @@ pub(crate) async fn ansokan(
     responses(
         (status = 201, description = "Mottaget", body = crate::schema::Kvittens,
          headers(("Location" = String, description = "Meddelandets adress"))),
-        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel, saknar-anvisning, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/antagningar")]
@@ -130,14 +120,9 @@ pub(crate) async fn antagning(
     responses(
         (status = 201, description = "Mottaget", body = crate::schema::Kvittens,
          headers(("Location" = String, description = "Meddelandets adress"))),
-        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel, saknar-utbildningsbeslut, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/avbrott")]
@@ -162,14 +147,9 @@ pub(crate) async fn avbrott(
     responses(
         (status = 201, description = "Mottaget", body = crate::schema::Kvittens,
          headers(("Location" = String, description = "Meddelandets adress"))),
-        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel, saknar-utbildningsbeslut, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/forandringar")]
@@ -194,14 +174,9 @@ pub(crate) async fn forandring(
     responses(
         (status = 201, description = "Mottaget", body = crate::schema::Kvittens,
          headers(("Location" = String, description = "Meddelandets adress"))),
-        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel, saknar-utbildningsbeslut, ersatter-ogiltig, idempotensnyckel-ateranvand, testmiljo-kraver-testperson eller testperson-i-produktion", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/betyg")]
@@ -225,14 +200,9 @@ pub(crate) async fn betyg(
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 201, description = "Allt sparat", body = crate::schema::BasladdningSvar),
-        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "En kommun är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "För stor", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Inget sparat: valideringsfel eller nekade förutsättningar, per meddelande", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/basladdning")]
@@ -333,10 +303,8 @@ pub(crate) async fn basladdning(
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "Meddelandet", body = crate::schema::Meddelande),
-        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Finns inte, eller tillhör inte klientens kommuner", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::ServerProblems,
     )
 )]
 #[get("/meddelanden/{meddelande_id}")]

@@ -24,13 +24,9 @@ fn actor(client: &KommunClient) -> AfActor {
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 201, description = "Skapat", body = crate::schema::Utbildningsbehov),
-        (status = 400, description = "felaktig-json", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "for-stor", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "fel-innehallstyp", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "otillaten-kommun", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel eller testmiljo-kraver-testperson", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/testdata/utbildningsbehov")]
@@ -76,13 +72,9 @@ pub(crate) async fn utbildningsbehov(
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 201, description = "Skapat", body = crate::schema::Utbildningsbeslut),
-        (status = 400, description = "felaktig-json", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "for-stor", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "fel-innehallstyp", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "otillaten-kommun", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel eller testmiljo-kraver-testperson", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/testdata/utbildningsbeslut")]
@@ -128,12 +120,8 @@ pub(crate) async fn utbildningsbeslut(
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "Sparat", body = crate::schema::EtableringsprogramSvar),
-        (status = 400, description = "felaktig-json", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "for-stor", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "fel-innehallstyp", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel eller testmiljo-kraver-testperson", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[put("/testdata/etableringsprogrammet")]
@@ -166,8 +154,7 @@ pub(crate) async fn etableringsprogram(
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 204, description = "Återställt"),
-        (status = 401, description = "ej-autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::ServerProblems,
     )
 )]
 #[post("/testdata/aterstall")]

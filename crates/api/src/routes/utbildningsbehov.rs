@@ -21,12 +21,8 @@ use komvux_http::privacy;
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "Personens utbildningsbehov", body = crate::schema::UtbildningsbehovSokSvar),
-        (status = 400, description = "Inte giltig JSON", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Inte application/json", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ogiltigt personnummer", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::JsonBodyProblems, crate::schema::ServerProblems,
     )
 )]
 #[post("/utbildningsbehov/sok")]
@@ -62,11 +58,9 @@ pub(crate) async fn sok(
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "En sida", body = crate::schema::UtbildningsbehovLista),
-        (status = 401, description = "Ej autentiserad", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ogiltiga parametrar", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "internt-fel", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "tillfalligt-otillganglig: databasen svarar inte; försök igen", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::ServerProblems,
     )
 )]
 #[get("/utbildningsbehov")]

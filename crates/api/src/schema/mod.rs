@@ -10,10 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 mod af;
 mod common;
 mod kommun;
+mod responses;
 
 pub use af::*;
 pub use common::*;
 pub use kommun::*;
+pub(crate) use responses::*;
 
 /// Example request bodies, shown in the document and parsed by a test.
 pub mod examples {
