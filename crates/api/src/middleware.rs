@@ -100,6 +100,8 @@ fn trace_id(req: &ServiceRequest) -> Option<String> {
     ok.then(|| parts[1].to_owned())
 }
 
+/// Every request of the API listeners: a request id and the trace id, unexpected query
+/// strings refused, errors as problem+json, metrics and one log line, `no-store`.
 pub async fn around(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -124,8 +126,6 @@ pub async fn around(
             .await?
             .map_into_boxed_body(),
     };
-    // The path only for a problem's `instance`: most answers are not problems.
-    let path = || res.request().path().to_owned();
     let route = res
         .request()
         .match_pattern()
@@ -138,30 +138,7 @@ pub async fn around(
         .unwrap_or_default();
     let status = res.status();
 
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    let api_error = res
-        .response()
-        .error()
-        .and_then(|e| e.as_error::<ApiError>())
-        .map(|api| api.to_response(Some(path())));
-    let mut res = match api_error {
-        Some(response) => {
-            let (req, _) = res.into_parts();
-            ServiceResponse::new(req, response)
-        }
-        None if (status.is_client_error() || status.is_server_error()) && !is_problem => {
-            let kind = ProblemKind::for_status(status);
-            let mut p: Problem =
-                ApiError::new(kind, generic_detail(status.as_u16())).problem(Some(path()));
-            p.status = status.as_u16();
-            let (req, _) = res.into_parts();
-            ServiceResponse::new(req, problem_response(&p))
-        }
-        None => res.map_into_boxed_body(),
-    };
+    let mut res = as_problem(res);
 
     let elapsed = started.elapsed();
     if let Some(state) = &state {
@@ -188,6 +165,39 @@ pub async fn around(
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(finish(res, request_id))
+}
+
+/// An error answer as problem+json: an [`ApiError`] rendered with its `instance`, any
+/// other 4xx or 5xx without a problem body (actix's own, a missing route) as the
+/// problem of its status; everything else as it is.
+fn as_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    // The path only for a problem's `instance`: most answers are not problems.
+    let path = || res.request().path().to_owned();
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let api_error = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .map(|api| api.to_response(Some(path())));
+    match api_error {
+        Some(response) => {
+            let (req, _) = res.into_parts();
+            ServiceResponse::new(req, response)
+        }
+        None if (status.is_client_error() || status.is_server_error()) && !is_problem => {
+            let kind = ProblemKind::for_status(status);
+            let mut p: Problem =
+                ApiError::new(kind, generic_detail(status.as_u16())).problem(Some(path()));
+            p.status = status.as_u16();
+            let (req, _) = res.into_parts();
+            ServiceResponse::new(req, problem_response(&p))
+        }
+        None => res,
+    }
 }
 
 fn finish(mut res: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {

@@ -4,7 +4,7 @@
 //! and the tests can read the invitations Mina sidor sends. It delivers nothing.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -147,33 +147,16 @@ async fn conversation(
                 write
                     .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     .await?;
-                let mut data = String::new();
-                loop {
-                    line.clear();
-                    if lines.read_line(&mut line).await? == 0 {
-                        return Ok(());
-                    }
-                    if line == ".\r\n" || line == ".\n" {
-                        break;
-                    }
-                    data.push_str(line.strip_prefix('.').unwrap_or(&line));
-                }
+                let Some(data) = read_data(&mut lines, &mut line).await? else {
+                    return Ok(());
+                };
                 let mail = Mail {
                     from: from.clone(),
                     to: to.clone(),
                     data,
                 };
                 if let Some(dir) = &dir {
-                    std::fs::create_dir_all(dir)?;
-                    let name = format!(
-                        "{}-{}.eml",
-                        time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
-                        uuid::Uuid::new_v4().simple()
-                    );
-                    std::fs::write(dir.join(&name), &mail.data)?;
-                    // The decoded text beside it, for a person reading the folder.
-                    std::fs::write(dir.join(name.replace(".eml", ".txt")), mail.body_text())?;
-                    tracing::info!(file = %dir.join(&name).display(), "smtp sink: message saved");
+                    save(dir, &mail)?;
                 }
                 inbox.push(mail);
                 b"250 OK: queued\r\n"
@@ -192,6 +175,40 @@ async fn conversation(
         };
         write.write_all(reply).await?;
     }
+}
+
+/// The message after `DATA` up to the line with one dot, dot-stuffing undone; `None`
+/// when the client hangs up before the end.
+async fn read_data(
+    lines: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    line: &mut String,
+) -> std::io::Result<Option<String>> {
+    let mut data = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(line).await? == 0 {
+            return Ok(None);
+        }
+        if line == ".\r\n" || line == ".\n" {
+            return Ok(Some(data));
+        }
+        data.push_str(line.strip_prefix('.').unwrap_or(line));
+    }
+}
+
+/// Saves a mail into `dir` as a `.eml` file, and its decoded text beside it (`.txt`) for
+/// a person reading the folder.
+fn save(dir: &Path, mail: &Mail) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let name = format!(
+        "{}-{}.eml",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
+        uuid::Uuid::new_v4().simple()
+    );
+    std::fs::write(dir.join(&name), &mail.data)?;
+    std::fs::write(dir.join(name.replace(".eml", ".txt")), mail.body_text())?;
+    tracing::info!(file = %dir.join(&name).display(), "smtp sink: message saved");
+    Ok(())
 }
 
 /// The address in `MAIL FROM:<a@b>` or `RCPT TO:<a@b>`.

@@ -84,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gallra { dry_run } => {
             let s = settings()?;
             telemetry::init(s.log_format);
-            commands::gallra(&s, dry_run)
+            commands::run_gallring(&s, dry_run)
         }
     }
 }

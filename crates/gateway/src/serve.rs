@@ -87,6 +87,93 @@ impl std::fmt::Debug for Application {
     }
 }
 
+/// An edge of `name` (TLS, handshake limits, workers); `on_connect` left to the caller.
+fn edge(
+    name: &'static str,
+    tls: tls::ListenerTls,
+    limits: edge::EdgeLimits,
+    workers: usize,
+    shutdown_timeout_secs: u64,
+    metrics: &Metrics,
+) -> Edge {
+    Edge {
+        name,
+        tls: Arc::new(tls),
+        gate: Gate::new(limits),
+        metrics: metrics.clone(),
+        workers,
+        shutdown_timeout_secs,
+        on_connect: None,
+    }
+}
+
+/// The edge of a listener with few clients (the internal API, Mina sidor): smaller
+/// handshake bounds and one or two workers.
+fn small_edge(
+    name: &'static str,
+    tls: tls::ListenerTls,
+    workers: usize,
+    shutdown_timeout_secs: u64,
+    metrics: &Metrics,
+) -> Edge {
+    let workers = workers.clamp(1, 2);
+    edge(
+        name,
+        tls,
+        edge::SMALL_LIMITS,
+        workers,
+        shutdown_timeout_secs,
+        metrics,
+    )
+}
+
+/// The internal API on its own listener, with its own TLS (client certificates optional).
+fn listen_intern(
+    addr: SocketAddr,
+    tls: tls::ListenerTls,
+    state: &web::Data<AppState>,
+    workers: usize,
+) -> Result<(Server, u16), StartupError> {
+    let s = state.clone();
+    let e = small_edge("intern", tls, workers, 30, &state.metrics);
+    listen(e, bind(addr)?, move || komvux_api::app::intern(s.clone()))
+}
+
+/// Mina sidor on its own listener: the browser's TLS (no client certificate), its pages'
+/// state over the same store, and its services (BankID, SMTP).
+fn listen_mina_sidor(
+    ms: MinaSidorConfig,
+    tls: tls::ListenerTls,
+    state: &web::Data<AppState>,
+    workers: usize,
+    body_timeout: std::time::Duration,
+) -> Result<(Server, u16), StartupError> {
+    let addr = ms.listen;
+    let pages = web::Data::new(MinaSidorState {
+        store: state.store.clone(),
+        mode: state.mode,
+        body_timeout,
+    });
+    let services = web::Data::new(MinaSidor::new(ms)?);
+    let e = small_edge("mina_sidor", tls, workers, 10, &state.metrics);
+    listen(e, bind(addr)?, move || {
+        komvux_mina_sidor::app(pages.clone(), services.clone())
+    })
+}
+
+/// Health and metrics: plain HTTP, one worker.
+fn listen_ops(addr: SocketAddr, state: web::Data<AppState>) -> Result<(Server, u16), StartupError> {
+    let bound = bind(addr)?;
+    let port = bound.port;
+    let server = HttpServer::new(move || komvux_api::app::ops(state.clone()))
+        .workers(1)
+        .shutdown_timeout(5)
+        .listen(bound.listener)
+        .map_err(|source| StartupError::Bind { addr, source })?
+        .run();
+    Ok((server, port))
+}
+
 impl Application {
     /// Binds every listener (port 0 picks a free one) and prepares the servers. Must be
     /// called inside an actix/tokio runtime.
@@ -104,78 +191,26 @@ impl Application {
         let body_timeout = std::time::Duration::from_secs(config.body_timeout_secs);
         let documents = komvux_api::openapi::documents(config.mode)?;
         let state = web::Data::new(AppState::new(config, store, metrics.clone(), documents)?);
-        let edge = |name, tls, limits, workers, shutdown_timeout_secs| Edge {
-            name,
-            tls: Arc::new(tls),
-            gate: Gate::new(limits),
-            metrics: metrics.clone(),
-            workers,
-            shutdown_timeout_secs,
-            on_connect: None,
-        };
 
         let public = Edge {
             on_connect: Some(identity::on_connect),
-            ..edge("api", api_tls, edge::PUBLIC_LIMITS, workers, 30)
+            ..edge("api", api_tls, edge::PUBLIC_LIMITS, workers, 30, &metrics)
         };
         let s = state.clone();
         let (api, port) = listen(public, bind(api_addr)?, move || {
             komvux_api::app::public(s.clone())
         })?;
-
-        let intern = match intern_addr {
-            None => None,
-            Some(addr) => {
-                let s = state.clone();
-                let e = edge(
-                    "intern",
-                    intern_tls,
-                    edge::SMALL_LIMITS,
-                    workers.clamp(1, 2),
-                    30,
-                );
-                Some(listen(e, bind(addr)?, move || {
-                    komvux_api::app::intern(s.clone())
-                })?)
-            }
-        };
-
+        let intern = intern_addr
+            .map(|addr| listen_intern(addr, intern_tls, &state, workers))
+            .transpose()?;
         let mina_sidor = match mina_sidor {
             None => None,
             Some(ms) => {
-                let addr = ms.listen;
-                let pages = web::Data::new(MinaSidorState {
-                    store: state.store.clone(),
-                    mode: state.mode,
-                    body_timeout,
-                });
-                let services = web::Data::new(MinaSidor::new(ms)?);
-                let e = edge(
-                    "mina_sidor",
-                    reloader.browser_config()?,
-                    edge::SMALL_LIMITS,
-                    workers.clamp(1, 2),
-                    10,
-                );
-                Some(listen(e, bind(addr)?, move || {
-                    komvux_mina_sidor::app(pages.clone(), services.clone())
-                })?)
+                let tls = reloader.browser_config()?;
+                Some(listen_mina_sidor(ms, tls, &state, workers, body_timeout)?)
             }
         };
-
-        let ops_bound = bind(ops_addr)?;
-        let ops_port = ops_bound.port;
-        let s = state;
-        let ops = HttpServer::new(move || komvux_api::app::ops(s.clone()))
-            .workers(1)
-            .shutdown_timeout(5)
-            .listen(ops_bound.listener)
-            .map_err(|source| StartupError::Bind {
-                addr: ops_addr,
-                source,
-            })?
-            .run();
-
+        let (ops, ops_port) = listen_ops(ops_addr, state)?;
         Ok(Self {
             reloader,
             api,

@@ -27,73 +27,100 @@ pub struct Metrics {
     positions: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(String, String), i64>>>,
 }
 
+/// `metric`, registered in `registry`.
+fn registered<M>(registry: &Registry, metric: M) -> Result<M, prometheus::Error>
+where
+    M: prometheus::core::Collector + Clone + 'static,
+{
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+fn counters(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<IntCounterVec, prometheus::Error> {
+    registered(registry, IntCounterVec::new(Opts::new(name, help), labels)?)
+}
+
+fn gauges(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<IntGaugeVec, prometheus::Error> {
+    registered(registry, IntGaugeVec::new(Opts::new(name, help), labels)?)
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, prometheus::Error> {
+    registered(registry, IntGauge::new(name, help)?)
+}
+
 impl Metrics {
+    /// Every metric of the gateway, in a registry of its own (prefix `komvux_`).
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("komvux".into()), None)?;
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests by route, status and client",
-            ),
+        let r = &registry;
+        let requests = counters(
+            r,
+            "http_requests_total",
+            "HTTP requests by route, status and client",
             &["route", "status", "client"],
         )?;
-        let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "HTTP request latency by route",
-            )
-            .buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-            ]),
-            &["route"],
+        let latency = registered(
+            r,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "http_request_duration_seconds",
+                    "HTTP request latency by route",
+                )
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ]),
+                &["route"],
+            )?,
         )?;
-        let handshake_failures = IntCounterVec::new(
-            Opts::new(
-                "tls_client_certificate_rejections_total",
-                "Client certificates refused at the TLS handshake",
-            ),
+        let handshake_failures = counters(
+            r,
+            "tls_client_certificate_rejections_total",
+            "Client certificates refused at the TLS handshake",
             &["reason"],
         )?;
-        let tls_handshakes = IntCounterVec::new(
-            Opts::new(
-                "tls_handshakes_total",
-                "TLS handshakes by listener and outcome (ok, failed, no_certificate, timeout, shed)",
-            ),
+        let tls_handshakes = counters(
+            r,
+            "tls_handshakes_total",
+            "TLS handshakes by listener and outcome (ok, failed, no_certificate, timeout, shed)",
             &["listener", "outcome"],
         )?;
-        let pool_connections = IntGauge::new("db_pool_connections", "Database connections open")?;
-        let pool_idle = IntGauge::new("db_pool_idle_connections", "Database connections idle")?;
-        let pool_max = IntGauge::new("db_pool_max_connections", "Database pool size")?;
-        let audited_transactions = IntGauge::new(
+        let pool_connections = gauge(r, "db_pool_connections", "Database connections open")?;
+        let pool_idle = gauge(r, "db_pool_idle_connections", "Database connections idle")?;
+        let pool_max = gauge(r, "db_pool_max_connections", "Database pool size")?;
+        let audited_transactions = gauge(
+            r,
             "audited_transactions_total",
             "Write transactions, each recording its audit event (reads journal theirs by group commit)",
         )?;
-        let audited_transaction_seconds = prometheus::Gauge::new(
-            "audited_transaction_seconds_total",
-            "Total time spent in write transactions (divide by the count for the mean)",
+        let audited_transaction_seconds = registered(
+            r,
+            prometheus::Gauge::new(
+                "audited_transaction_seconds_total",
+                "Total time spent in write transactions (divide by the count for the mean)",
+            )?,
         )?;
-        let feed_head = IntGaugeVec::new(
-            Opts::new("feed_head_position", "Newest position of each change feed"),
+        let feed_head = gauges(
+            r,
+            "feed_head_position",
+            "Newest position of each change feed",
             &["feed"],
         )?;
-        let feed_lag = IntGaugeVec::new(
-            Opts::new(
-                "feed_lag",
-                "Feed entries (all kommuner) committed after the cursor last handed to the client",
-            ),
+        let feed_lag = gauges(
+            r,
+            "feed_lag",
+            "Feed entries (all kommuner) committed after the cursor last handed to the client",
             &["feed", "client"],
         )?;
-        registry.register(Box::new(pool_max.clone()))?;
-        registry.register(Box::new(audited_transactions.clone()))?;
-        registry.register(Box::new(audited_transaction_seconds.clone()))?;
-        registry.register(Box::new(feed_head.clone()))?;
-        registry.register(Box::new(feed_lag.clone()))?;
-        registry.register(Box::new(requests.clone()))?;
-        registry.register(Box::new(latency.clone()))?;
-        registry.register(Box::new(handshake_failures.clone()))?;
-        registry.register(Box::new(tls_handshakes.clone()))?;
-        registry.register(Box::new(pool_connections.clone()))?;
-        registry.register(Box::new(pool_idle.clone()))?;
         Ok(Self {
             registry,
             requests,

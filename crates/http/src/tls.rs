@@ -20,6 +20,10 @@ use rustls::{
 use crate::config::TlsPaths;
 use crate::metrics::Metrics;
 
+/// A listener's TLS configuration, as [`server_configs`] and [`TlsReloader::browser_config`]
+/// make it (for the composition root, which binds the listeners).
+pub use rustls::ServerConfig as ListenerTls;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("reading {path}: {source}")]

@@ -265,30 +265,41 @@ mod tests {
         }
     }
 
+    /// Whether a plan sorts (`Sort` on PostgreSQL, a temporary B-tree on SQLite).
+    fn sorted(pg: bool, p: &str) -> bool {
+        if pg {
+            p.contains("Sort")
+        } else {
+            p.contains("TEMP B-TREE")
+        }
+    }
+
+    /// Whether a plan reads a whole table.
+    fn scanned(pg: bool, p: &str) -> bool {
+        if pg {
+            p.contains("Seq Scan")
+        } else {
+            p.lines()
+                .any(|l| l.starts_with("SCAN ") && !l.contains("USING"))
+        }
+    }
+
     fn lists_are_read_in_page_order(db: &TestDatabase) {
         let store = db.store();
         seed(&store);
         let mut c = store.connection().unwrap();
         let pg = matches!(&*c, DbConnection::Postgresql(_));
-        let sorted = |p: &str| {
-            if pg {
-                p.contains("Sort")
-            } else {
-                p.contains("TEMP B-TREE")
-            }
-        };
-        let scanned = |p: &str| {
-            if pg {
-                p.contains("Seq Scan")
-            } else {
-                p.lines()
-                    .any(|l| l.starts_with("SCAN ") && !l.contains("USING"))
-            }
-        };
+        feed_and_tabell2_plans(&mut c, pg);
+        mina_sidor_plans(&mut c, pg);
+        feed_gallring_and_person_plans(&mut c, pg);
+        tabell2_finds_the_valid_entries(&mut c);
+    }
 
-        let feed = plan(&mut c, &beslut_feed!("0180".to_owned(), 5_i64).limit(100));
+    /// The decision feed, and Tabell 2's page, count and frontier.
+    fn feed_and_tabell2_plans(c: &mut DbConnection, pg: bool) {
+        let feed = plan(c, &beslut_feed!("0180".to_owned(), 5_i64).limit(100));
         assert!(
-            feed.contains("messages_beslut_feed") && !sorted(&feed),
+            feed.contains("messages_beslut_feed") && !sorted(pg, &feed),
             "{feed}"
         );
 
@@ -298,7 +309,7 @@ mod tests {
         // index without the columns the condition fixes).
         if pg {
             let page = plan(
-                &mut c,
+                c,
                 &tabell2!("0180".to_owned(), "2026-12-04".to_owned())
                     .filter(msg::mottaget.ge(5_i64))
                     .select(msg::id)
@@ -307,7 +318,7 @@ mod tests {
                     .offset(400),
             );
             assert!(
-                page.contains("Index Only Scan using messages_tabell2 on") && !sorted(&page),
+                page.contains("Index Only Scan using messages_tabell2 on") && !sorted(pg, &page),
                 "{page}"
             );
             // The plan's text names the same conditions whether they bound the range or
@@ -318,7 +329,7 @@ mod tests {
                 #[diesel(sql_type = diesel::sql_types::Text)]
                 indexdef: String,
             }
-            let DbConnection::Postgresql(pgc) = &mut *c else {
+            let DbConnection::Postgresql(pgc) = c else {
                 unreachable!()
             };
             let defs: Vec<Def> = diesel::sql_query(
@@ -341,18 +352,18 @@ mod tests {
         } else {
             c.batch_execute("DELETE FROM sqlite_stat1 WHERE idx = 'messages_tabell2_valid'")
                 .unwrap();
-            let page = sqlite_plan(&mut c, super::TABELL2_PAGE_SQLITE);
+            let page = sqlite_plan(c, super::TABELL2_PAGE_SQLITE);
             assert!(
                 page.contains("INDEX messages_tabell2 (")
                     && page.contains("mottaget>?")
-                    && !sorted(&page),
+                    && !sorted(pg, &page),
                 "{page}"
             );
         }
 
         // The count and the frontier from the valid range alone, not the walk.
         let count = plan(
-            &mut c,
+            c,
             &tabell2!("0180".to_owned(), "2026-12-04".to_owned())
                 .select((diesel::dsl::count_star(), diesel::dsl::min(msg::mottaget))),
         );
@@ -368,18 +379,21 @@ mod tests {
                 "{count}"
             );
         }
+    }
 
+    /// Mina sidor's activity log and Skickade meddelanden.
+    fn mina_sidor_plans(c: &mut DbConnection, pg: bool) {
         // The activity log by its partial index, newest first, without a sort.
-        let activity = plan(&mut c, &ms_activity!("0180".to_owned()).limit(50));
+        let activity = plan(c, &ms_activity!("0180".to_owned()).limit(50));
         assert!(
-            activity.contains("audit_log_mina_sidor") && !sorted(&activity),
+            activity.contains("audit_log_mina_sidor") && !sorted(pg, &activity),
             "{activity}"
         );
 
         // Skickade meddelanden: the kommun's messages newest first, narrowed by kind and
         // time, or to one Mina sidor user, each by its partial index without a sort.
         let sent = plan(
-            &mut c,
+            c,
             &kommun_sent!("0180".to_owned())
                 .filter(msg::mottaget.ge(0_i64))
                 .filter(msg::mottaget.lt(i64::MAX))
@@ -389,11 +403,11 @@ mod tests {
                 .limit(10_001),
         );
         assert!(
-            sent.contains("messages_kommun_sent") && !sorted(&sent),
+            sent.contains("messages_kommun_sent") && !sorted(pg, &sent),
             "{sent}"
         );
         let mine = plan(
-            &mut c,
+            c,
             &kommun_sent!("0180".to_owned(), "mina-sidor:u1".to_owned())
                 .filter(msg::mottaget.ge(0_i64))
                 .filter(msg::mottaget.lt(i64::MAX))
@@ -402,40 +416,48 @@ mod tests {
                 .limit(10_001),
         );
         assert!(
-            mine.contains("messages_ms_sent") && !sorted(&mine),
+            mine.contains("messages_ms_sent") && !sorted(pg, &mine),
             "{mine}"
         );
+    }
 
-        let handelser = plan(&mut c, &handelser_feed!(5_i64).limit(1000));
-        assert!(!sorted(&handelser) && !scanned(&handelser), "{handelser}");
+    /// The internal handelser feed, gallring's walk and a person's messages.
+    fn feed_gallring_and_person_plans(c: &mut DbConnection, pg: bool) {
+        let handelser = plan(c, &handelser_feed!(5_i64).limit(1000));
+        assert!(
+            !sorted(pg, &handelser) && !scanned(pg, &handelser),
+            "{handelser}"
+        );
 
         let gallring = plan(
-            &mut c,
+            c,
             &inactive_persons!(0_i64)
                 .order(crate::schema::identities::last_activity_at.asc())
                 .select(crate::schema::identities::pseudonym)
                 .limit(500),
         );
         assert!(
-            gallring.contains("identities_last_activity") && !sorted(&gallring),
+            gallring.contains("identities_last_activity") && !sorted(pg, &gallring),
             "{gallring}"
         );
 
         // A person's messages (the person page, export, erasure) by the person's index.
         let person = plan(
-            &mut c,
+            c,
             &msg::table
                 .filter(msg::person.eq("p".to_owned()))
                 .order((msg::mottaget.asc(), msg::id.asc())),
         );
         assert!(person.contains("messages_person_kind"), "{person}");
+    }
 
-        // The queries find what they should: the seed's active, still valid
-        // utbildningsbehov of Stockholm, as counted without the index.
+    /// The queries find what they should: the seed's active, still valid utbildningsbehov
+    /// of Stockholm, as counted without the index.
+    fn tabell2_finds_the_valid_entries(c: &mut DbConnection) {
         let today = crate::messages::today().to_string();
         let active: i64 = tabell2!("0180".to_owned(), today.clone())
             .count()
-            .get_result(&mut *c)
+            .get_result(c)
             .unwrap();
         let plain: i64 = msg::table
             .filter(msg::kind.eq("utbildningsbehov"))
@@ -444,7 +466,7 @@ mod tests {
             .filter(msg::status.eq("aktiv"))
             .filter(msg::giltig_tom.ge(today))
             .count()
-            .get_result(&mut *c)
+            .get_result(c)
             .unwrap();
         assert!(active > 0);
         assert_eq!(active, plain);

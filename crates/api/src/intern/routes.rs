@@ -116,7 +116,7 @@ async fn avsluta_utbildningsbehov(
     let store = state.store.clone();
     let af = user.actor();
     let id = id.into_inner();
-    let record = blocking(move || store.avsluta_utbildningsbehov(&af, &id)).await?;
+    let record = blocking(move || store.end_utbildningsbehov(&af, &id)).await?;
     Ok(HttpResponse::Ok().json(privacy::redact(
         serde_json::to_value(record).unwrap_or_default(),
     )))
@@ -183,7 +183,7 @@ async fn andra_utbildningsbeslut(
     let store = state.store.clone();
     let af = user.actor();
     let id = id.into_inner();
-    let record = blocking(move || store.andra_utbildningsbeslut(&af, &id, &andring)).await?;
+    let record = blocking(move || store.amend_utbildningsbeslut(&af, &id, &andring)).await?;
     Ok(HttpResponse::Ok().json(record))
 }
 
@@ -211,7 +211,7 @@ async fn upphor_utbildningsbeslut(
     let store = state.store.clone();
     let af = user.actor();
     let id = id.into_inner();
-    let record = blocking(move || store.upphor_utbildningsbeslut(&af, &id)).await?;
+    let record = blocking(move || store.terminate_utbildningsbeslut(&af, &id)).await?;
     Ok(HttpResponse::Ok().json(record))
 }
 

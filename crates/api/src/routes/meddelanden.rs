@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use komvux_domain::message::{
     Ansokan, Antagning, Avbrott, Basladdning, Betyg, Forandring, KommunBody,
 };
+use komvux_domain::party::KommunWrite;
 use komvux_domain::{FromJson, KommunMeddelande, KommunMessage, MeddelandeId};
 use komvux_persistence::AuditActor;
 
@@ -221,6 +222,23 @@ pub(crate) async fn basladdning(
     .await?;
     let value = body::json(&req, &bytes)?;
     let load = Basladdning::from_json(&value).map_err(ApiError::validation)?;
+    check_items(&state, &load)?;
+    let (ans, ant) = authorize_items(&state, &client, load).await?;
+    let idem = body::idempotency_key(&req, &bytes)?;
+    let store = state.store.clone();
+    let id = client.id().to_owned();
+    let submission =
+        blocking(move || store.submit_basladdning(&id, &ans, &ant, idem.as_ref())).await?;
+    let mut res = HttpResponse::Created();
+    if submission.is_replay() {
+        res.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(res.json(submission.into_inner()))
+}
+
+/// A basladdning's items checked as one: no `transaktionsdatum` in the future, every
+/// personnummer allowed in this environment; each error names its item's field.
+fn check_items(state: &AppState, load: &Basladdning) -> Result<(), ApiError> {
     // Every item's header with its field path, e.g. `ansokningar[3]`.
     let items: Vec<_> = load
         .ansokningar
@@ -244,6 +262,16 @@ pub(crate) async fn basladdning(
         .map(|(h, at)| (h.personnummer(), format!("{at}.personnummer")))
         .collect();
     body::persons_allowed(state.mode, persons.iter().map(|(p, f)| (p, f.clone())))?;
+    Ok(())
+}
+
+/// Every item authorized for the client's kommuner, or the basladdning refused (and the
+/// refusal audited) naming every item of another kommun.
+async fn authorize_items(
+    state: &web::Data<AppState>,
+    client: &KommunClient,
+    load: Basladdning,
+) -> Result<(Vec<KommunWrite>, Vec<KommunWrite>), ApiError> {
     let mut forbidden = Vec::new();
     let mut authorize = |list: &str, items: Vec<KommunMessage>| {
         let mut out = Vec::with_capacity(items.len());
@@ -265,7 +293,7 @@ pub(crate) async fn basladdning(
         load.antagningar.into_iter().map(Into::into).collect(),
     );
     if let Some((kommun, falt)) = forbidden.first() {
-        let err = refuse_kommun(&state, &client, *kommun, "basladdning", falt).await;
+        let err = refuse_kommun(state, client, *kommun, "basladdning", falt).await;
         let errors = forbidden
             .iter()
             .map(|(_, f)| {
@@ -281,16 +309,7 @@ pub(crate) async fn basladdning(
             other => other,
         });
     }
-    let idem = body::idempotency_key(&req, &bytes)?;
-    let store = state.store.clone();
-    let id = client.id().to_owned();
-    let submission =
-        blocking(move || store.submit_basladdning(&id, &ans, &ant, idem.as_ref())).await?;
-    let mut res = HttpResponse::Created();
-    if submission.is_replay() {
-        res.insert_header(("Idempotent-Replayed", "true"));
-    }
-    Ok(res.json(submission.into_inner()))
+    Ok((ans, ant))
 }
 
 /// Läs ett meddelande som klientens kommuner har skickat.

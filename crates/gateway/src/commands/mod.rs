@@ -337,9 +337,9 @@ pub fn person(settings: &Settings, cmd: PersonCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn gallra(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
+pub fn run_gallring(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
     let store = open_store(settings)?;
-    let r = store.gallra(settings.retention, dry_run)?;
+    let r = store.run_gallring(settings.retention, dry_run)?;
     say(&format!(
         "{}{} persons, {} messages, {} idempotency entries",
         if dry_run { "would delete " } else { "deleted " },

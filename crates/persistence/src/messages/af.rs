@@ -23,51 +23,20 @@ pub(crate) fn insert_af(
     if kind.author() != Author::Arbetsformedlingen {
         return Err(StoreError::WrongParty(kind));
     }
-    let (pnr, kommun, status, giltig_tom, payload) = match message {
-        AfMessage::Utbildningsbehov(u) => (
-            u.personnummer(),
-            Some(u.hemkommun()),
-            UtbildningsbehovStatus::Aktiv.as_str(),
-            Some(u.giltig_tom().to_string()),
-            serde_json::to_value(u),
-        ),
-        AfMessage::Utbildningsbeslut(b) => (
-            b.personnummer,
-            Some(b.kommunkod),
-            UtbildningsbeslutStatus::Beslutad.as_str(),
-            None,
-            serde_json::to_value(b),
-        ),
-        AfMessage::Etableringsprogram(e) => (
-            e.personnummer(),
-            None,
-            if e.is_deltar() {
-                "deltar"
-            } else {
-                "deltar_inte"
-            },
-            None,
-            serde_json::to_value(e),
-        ),
-    };
+    let AfColumns {
+        pnr,
+        kommun,
+        status,
+        giltig_tom,
+        payload,
+    } = af_columns(message);
     let person = identities::ensure(conn, keys, &pnr, now)?;
     let id = uuid::Uuid::new_v4().to_string();
-    let mut record_id = id.clone();
-    let mut ersatter = None;
-    if kind == MessageKind::Etableringsprogram {
-        let previous = messages::table
-            .filter(messages::person.eq(person.as_str()))
-            .filter(messages::kind.eq(kind.as_str()))
-            .filter(messages::aktuell.eq(true))
-            .select((messages::id, messages::record_id))
-            .first::<(String, String)>(conn)
-            .optional()?;
-        if let Some((old, rid)) = previous {
-            supersede(conn, &old, &id)?;
-            record_id = rid;
-            ersatter = Some(old);
-        }
-    }
+    let (record_id, ersatter) = if kind == MessageKind::Etableringsprogram {
+        replace_etableringsprogram(conn, &person, &id)?
+    } else {
+        (id.clone(), None)
+    };
     let kommunkod = kommun.map(|k| k.to_string());
     let payload = payload_without_personnummer(payload.map_err(corrupt)?)?;
     let new = NewMessage {
@@ -101,6 +70,77 @@ pub(crate) fn insert_af(
         person,
         kommun,
     })
+}
+
+/// The columns an Af message fills.
+struct AfColumns {
+    pnr: Personnummer,
+    kommun: Option<Kommunkod>,
+    /// The record's first status.
+    status: &'static str,
+    /// An utbildningsbehov's last day.
+    giltig_tom: Option<String>,
+    payload: Result<serde_json::Value, serde_json::Error>,
+}
+
+fn af_columns(message: &AfMessage) -> AfColumns {
+    let (pnr, kommun, status, giltig_tom, payload) = match message {
+        AfMessage::Utbildningsbehov(u) => (
+            u.personnummer(),
+            Some(u.hemkommun()),
+            UtbildningsbehovStatus::Aktiv.as_str(),
+            Some(u.giltig_tom().to_string()),
+            serde_json::to_value(u),
+        ),
+        AfMessage::Utbildningsbeslut(b) => (
+            b.personnummer,
+            Some(b.kommunkod),
+            UtbildningsbeslutStatus::Beslutad.as_str(),
+            None,
+            serde_json::to_value(b),
+        ),
+        AfMessage::Etableringsprogram(e) => (
+            e.personnummer(),
+            None,
+            if e.is_deltar() {
+                "deltar"
+            } else {
+                "deltar_inte"
+            },
+            None,
+            serde_json::to_value(e),
+        ),
+    };
+    AfColumns {
+        pnr,
+        kommun,
+        status,
+        giltig_tom,
+        payload,
+    }
+}
+
+/// A person's etableringsprogram is one record: a new report supersedes the current one
+/// and keeps its record id. Returns the record id and the version it replaces.
+fn replace_etableringsprogram(
+    conn: &mut DbConnection,
+    person: &Pseudonym,
+    id: &str,
+) -> Result<(String, Option<String>), StoreError> {
+    let previous = messages::table
+        .filter(messages::person.eq(person.as_str()))
+        .filter(messages::kind.eq(MessageKind::Etableringsprogram.as_str()))
+        .filter(messages::aktuell.eq(true))
+        .select((messages::id, messages::record_id))
+        .first::<(String, String)>(conn)
+        .optional()?;
+    match previous {
+        Some((old, record_id)) => {
+            supersede(conn, &old, id)?;
+            Ok((record_id, Some(old)))
+        }
+        None => Ok((id.to_owned(), None)),
+    }
 }
 
 /// The current version of an Af record of `kind`.

@@ -122,20 +122,10 @@ impl Store {
         plan: &SeedPlan,
         progress: &mut dyn FnMut(&str),
     ) -> Result<SeedReport, StoreError> {
-        if !self.keys().is_dev() {
-            return Err(StoreError::Config(
-                "dev-seed only runs with the dev identity keys".into(),
-            ));
-        }
         let started = Instant::now();
         let (pool, turn) = self.pool_and_turn();
         let mut c = pool.get()?;
-        let known: i64 = identities::table.count().get_result(&mut *c)?;
-        if known > 0 {
-            return Err(StoreError::Config(
-                "dev-seed fills an empty database; this one holds persons".into(),
-            ));
-        }
+        self.refuse_unless_empty_and_dev(&mut c)?;
         let mut rng = StdRng::seed_from_u64(plan.seed);
         let kommuner: Vec<Kommunkod> = Kommunkod::all().collect();
         let weights = kommun_weights(&kommuner);
@@ -201,6 +191,23 @@ impl Store {
             millis: started.elapsed().as_millis(),
         })
     }
+
+    /// dev-seed's preconditions: the public dev identity keys, and no person stored yet.
+    fn refuse_unless_empty_and_dev(&self, c: &mut DbConnection) -> Result<(), StoreError> {
+        if !self.keys().is_dev() {
+            return Err(StoreError::Config(
+                "dev-seed only runs with the dev identity keys".into(),
+            ));
+        }
+        let known: i64 = identities::table.count().get_result(c)?;
+        if known > 0 {
+            return Err(StoreError::Config(
+                "dev-seed fills an empty database; this one holds persons".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The dataset's persons, written in transactions of [`PER_TRANSACTION`]; each lives
     /// in a kommun picked by its size.
     fn seed_persons(

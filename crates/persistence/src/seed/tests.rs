@@ -45,9 +45,9 @@ fn seeded_data_is_consistent_and_gallring_takes_it_in_batches(db: &crate::testin
     assert!(beslut > 0);
 
     let one_year = std::time::Duration::from_secs(365 * 86_400);
-    let dry = store.gallra(one_year, true).unwrap();
+    let dry = store.run_gallring(one_year, true).unwrap();
     assert!(dry.persons > 500, "more than one batch: {dry:?}");
-    let done = store.gallra(one_year, false).unwrap();
+    let done = store.run_gallring(one_year, false).unwrap();
     assert_eq!((done.persons, done.messages), (dry.persons, dry.messages));
     let cutoff = crate::store::now() - 365 * DAY;
     let left: i64 = ident::table

@@ -120,7 +120,7 @@ impl Store {
     }
 
     /// Ends an active utbildningsbehov.
-    pub fn avsluta_utbildningsbehov(
+    pub fn end_utbildningsbehov(
         &self,
         af: &AfActor,
         id: &str,
@@ -141,7 +141,7 @@ impl Store {
     }
 
     /// Changes an utbildningsbeslut that has not ended; it appears again in the feed.
-    pub fn andra_utbildningsbeslut(
+    pub fn amend_utbildningsbeslut(
         &self,
         af: &AfActor,
         id: &str,
@@ -167,7 +167,7 @@ impl Store {
     }
 
     /// Ends an utbildningsbeslut; it appears again in the feed as `upphord`.
-    pub fn upphor_utbildningsbeslut(
+    pub fn terminate_utbildningsbeslut(
         &self,
         af: &AfActor,
         id: &str,

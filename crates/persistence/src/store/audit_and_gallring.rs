@@ -51,7 +51,7 @@ impl Store {
     /// Deletes everything about persons whose last activity is older than `retention`,
     /// identity rows included, and expired idempotency entries. Audit rows stay (they
     /// hold pseudonyms only), so the chain still verifies.
-    pub fn gallra(
+    pub fn run_gallring(
         &self,
         retention: std::time::Duration,
         dry_run: bool,
@@ -66,7 +66,7 @@ impl Store {
             dry_run,
         };
         if dry_run {
-            let (persons, messages) = self.gallra_count(cutoff)?;
+            let (persons, messages) = self.gallring_count(cutoff)?;
             report.persons = persons;
             report.messages = messages;
             return Ok(report);
@@ -79,7 +79,7 @@ impl Store {
         let mut batch = if sqlite { 4 } else { GALLRING_BATCH };
         loop {
             let started = std::time::Instant::now();
-            let (persons, messages) = self.tx(|c| gallra_batch(c, cutoff, batch, t))?;
+            let (persons, messages) = self.tx(|c| gallring_batch(c, cutoff, batch, t))?;
             let took = started.elapsed();
             report.persons += persons as u64;
             report.messages += messages as u64;
@@ -104,7 +104,7 @@ impl Store {
     /// What a gallring would delete: the persons inactive since before `cutoff` and
     /// their messages, counted on a connection of its own (no write transaction, so
     /// a dry run holds up no writer).
-    fn gallra_count(&self, cutoff: i64) -> Result<(u64, u64), StoreError> {
+    fn gallring_count(&self, cutoff: i64) -> Result<(u64, u64), StoreError> {
         let mut c = self.connection()?;
         let persons: i64 = crate::lists::inactive_persons!(cutoff)
             .count()
@@ -201,7 +201,7 @@ impl Store {
 /// One gallring transaction: up to `batch` persons inactive since before `cutoff`,
 /// oldest activity first, with their messages; each erasure audited (`gallra:person`).
 /// Returns the persons and messages deleted.
-fn gallra_batch(
+fn gallring_batch(
     c: &mut DbConnection,
     cutoff: i64,
     batch: i64,

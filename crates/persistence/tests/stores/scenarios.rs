@@ -66,7 +66,7 @@ pub(crate) fn ansokan_needs_an_active_anvisning(db: &TestDatabase) {
         .unwrap();
 
     store
-        .avsluta_utbildningsbehov(&af(), &behov.utbildningsbehov_id)
+        .end_utbildningsbehov(&af(), &behov.utbildningsbehov_id)
         .unwrap();
     let err = store
         .submit("klient-1", &ansokan(STOCKHOLM, p), None)
@@ -109,7 +109,7 @@ pub(crate) fn reports_need_an_utbildningsbeslut_in_the_kommun(db: &TestDatabase)
         .unwrap();
     // an ended decision does not count
     store
-        .upphor_utbildningsbeslut(&af(), &here.utbildningsbeslut_id)
+        .terminate_utbildningsbeslut(&af(), &here.utbildningsbeslut_id)
         .unwrap();
     let err = store
         .submit("klient-1", &betyg(STOCKHOLM, p), None)
@@ -571,10 +571,10 @@ pub(crate) fn utbildningsbeslut_feed_shows_every_change(db: &TestDatabase) {
         "fom": "2027-08-17", "tom": "2028-01-15", "studietakt": 75 }))
     .unwrap();
     store
-        .andra_utbildningsbeslut(&af(), &b.utbildningsbeslut_id, &andring)
+        .amend_utbildningsbeslut(&af(), &b.utbildningsbeslut_id, &andring)
         .unwrap();
     store
-        .upphor_utbildningsbeslut(&af(), &b.utbildningsbeslut_id)
+        .terminate_utbildningsbeslut(&af(), &b.utbildningsbeslut_id)
         .unwrap();
     let page = store
         .utbildningsbeslut_feed(&r, kommun(STOCKHOLM), cursor, 10)
@@ -744,7 +744,7 @@ pub(crate) fn gallring_deletes_old_persons_and_keeps_the_chain(db: &TestDatabase
     )
     .unwrap();
 
-    let dry = store.gallra(Duration::from_secs(3600), true).unwrap();
+    let dry = store.run_gallring(Duration::from_secs(3600), true).unwrap();
     assert_eq!((dry.persons, dry.messages), (1, 2));
     assert_eq!(
         store
@@ -757,7 +757,9 @@ pub(crate) fn gallring_deletes_old_persons_and_keeps_the_chain(db: &TestDatabase
         "dry run deletes nothing"
     );
 
-    let done = store.gallra(Duration::from_secs(3600), false).unwrap();
+    let done = store
+        .run_gallring(Duration::from_secs(3600), false)
+        .unwrap();
     assert_eq!((done.persons, done.messages), (1, 2));
     let after = store.person(&Reader::af("a"), &old).wait().unwrap();
     assert!(after.meddelanden.is_empty() && after.utbildningsbehov.is_empty());
@@ -995,16 +997,16 @@ pub(crate) fn af_records_change_state(db: &TestDatabase) {
         .unwrap();
     assert_eq!(b.status.as_str(), "aktiv");
     let ended = store
-        .avsluta_utbildningsbehov(&af(), &b.utbildningsbehov_id)
+        .end_utbildningsbehov(&af(), &b.utbildningsbehov_id)
         .unwrap();
     assert_eq!(ended.status.as_str(), "avslutad");
     assert_eq!(ended.utbildningsbehov_id, b.utbildningsbehov_id);
     assert!(matches!(
-        store.avsluta_utbildningsbehov(&af(), &b.utbildningsbehov_id),
+        store.end_utbildningsbehov(&af(), &b.utbildningsbehov_id),
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.avsluta_utbildningsbehov(&af(), "nope"),
+        store.end_utbildningsbehov(&af(), "nope"),
         Err(StoreError::NotFound)
     ));
     let e = store
