@@ -1,0 +1,333 @@
+//! The audit log and privacy: the chain, append-only tables, no personnummer outside the identity table, gallring, durability.
+
+use super::*;
+
+pub(crate) fn audit_chain_verifies_and_detects_tampering(db: &TestDatabase) {
+    let store = db.store();
+    let p = person(9);
+    store
+        .create_utbildningsbehov(&af(), &behov(p, STOCKHOLM))
+        .unwrap();
+    store
+        .submit("klient-1", &ansokan(STOCKHOLM, p), None)
+        .unwrap();
+    store
+        .utbildningsbehov_for_person(&reader(&[STOCKHOLM]), &p)
+        .wait()
+        .unwrap();
+    let _ = store.submit("klient-1", &betyg(STOCKHOLM, p), None); // refused, and audited
+    let report = store.verify_audit_chain().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert!(report.rows >= 4, "{report:?}");
+    let rows = store.audit_for_person(&p, 0, i64::MAX).unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "skriv:ansokan" && r.outcome == "ok")
+    );
+    assert!(rows.iter().any(|r| r.action == "las:utbildningsbehov"));
+    assert!(
+        rows.iter()
+            .any(|r| r.outcome == "nekad:saknar_utbildningsbeslut")
+    );
+    // Absent fields stay NULL and present ones keep their text through the journal and
+    // the chain (the hash cannot tell NULL from an empty string).
+    let las = rows
+        .iter()
+        .find(|r| r.action == "las:utbildningsbehov")
+        .unwrap();
+    assert_eq!(las.kommunkod, None, "{las:?}");
+    assert_eq!(las.target, None, "{las:?}");
+    assert_eq!(las.actor, "klient-1", "{las:?}");
+    let nekad = rows
+        .iter()
+        .find(|r| r.outcome == "nekad:saknar_utbildningsbeslut")
+        .unwrap();
+    assert_eq!(nekad.kommunkod.as_deref(), Some(STOCKHOLM), "{nekad:?}");
+    let skriv = rows.iter().find(|r| r.action == "skriv:ansokan").unwrap();
+    assert!(
+        skriv.target.as_deref().is_some_and(|t| !t.is_empty()),
+        "{skriv:?}"
+    );
+
+    // Someone with database access works around the append-only trigger.
+    let drop = match store.backend() {
+        komvux_persistence::Backend::Postgresql => {
+            "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"
+        }
+        komvux_persistence::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+    };
+    exec(&store, drop).unwrap();
+    store.chain_audit().unwrap();
+    exec(
+        &store,
+        "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2",
+    )
+    .unwrap();
+    let report = store.verify_audit_chain().unwrap();
+    assert_eq!(report.first_broken.map(|b| b.0), Some(2), "{report:?}");
+}
+
+pub(crate) fn audit_log_is_append_only(db: &TestDatabase) {
+    let store = db.store();
+    store
+        .create_utbildningsbehov(&af(), &behov(person(10), STOCKHOLM))
+        .unwrap();
+    // The background chainer may already have chained it; either way it is in
+    // audit_log once chain_audit returns.
+    store.chain_audit().unwrap();
+    assert!(
+        store.verify_audit_chain().unwrap().rows >= 1,
+        "the event is chained"
+    );
+    assert!(exec(&store, "UPDATE audit_log SET actor = 'x'").is_err());
+    assert!(exec(&store, "DELETE FROM audit_log").is_err());
+    // A journal row is not chained yet: nobody but the chainer may change or remove it.
+    // In one transaction, so that the background chainer cannot take the row first.
+    for tamper in [
+        "UPDATE audit_journal SET actor = 'x'",
+        "DELETE FROM audit_journal",
+    ] {
+        let mut c = store.connection().unwrap();
+        let c: &mut DbConnection = &mut c;
+        let tampered = c.transaction(|c| {
+            c.batch_execute(
+                "INSERT INTO audit_journal (at, actor_kind, actor, action, outcome) \
+                 VALUES (1, 'system', 'test', 'test', 'ok')",
+            )?;
+            c.batch_execute(tamper)
+        });
+        assert!(tampered.is_err(), "{tamper}");
+    }
+    if matches!(&*store.connection().unwrap(), DbConnection::Postgresql(_)) {
+        assert!(exec(&store, "TRUNCATE audit_journal").is_err());
+    }
+    // The chainer still empties the journal.
+    store
+        .create_utbildningsbehov(&af(), &behov(person(11), STOCKHOLM))
+        .unwrap();
+    store.chain_audit().unwrap();
+    let report = store.verify_audit_chain().unwrap();
+    assert!(report.is_intact() && report.rows >= 1, "{report:?}");
+}
+
+pub(crate) fn no_personnummer_outside_the_identity_table(db: &TestDatabase) {
+    let store = db.store();
+    let persons: Vec<_> = (0..4).map(|i| person(200 + i)).collect();
+    for p in &persons {
+        store
+            .create_utbildningsbehov(&af(), &behov(*p, STOCKHOLM))
+            .unwrap();
+        store.submit("k", &ansokan(STOCKHOLM, *p), None).unwrap();
+        store.submit("k", &antagning(STOCKHOLM, *p), None).unwrap();
+        store
+            .create_utbildningsbeslut(&af(), &beslut(*p, STOCKHOLM))
+            .unwrap();
+        store.submit("k", &betyg(STOCKHOLM, *p), None).unwrap();
+        store
+            .utbildningsbeslut_for_person(&reader(&[STOCKHOLM]), p)
+            .wait()
+            .unwrap();
+        let _ = store.submit("k", &betyg(GOTEBORG, *p), None);
+        let e = komvux_domain::message::Etableringsprogram::deltar(
+            *p,
+            komvux_domain::Datum::parse("2026-01-01").unwrap(),
+            None,
+        )
+        .unwrap();
+        store
+            .set_etableringsprogram(
+                &af(),
+                &af().authorize(komvux_domain::AfMessage::Etableringsprogram(e)),
+            )
+            .unwrap();
+    }
+    store
+        .set_skyddade_personuppgifter(&af(), &persons[0], true)
+        .unwrap();
+    let key = IdempotencyKey::new("k1", "/x", persons[1].expose().as_bytes()).unwrap();
+    store
+        .submit("k", &ansokan(STOCKHOLM, persons[1]), Some(&key))
+        .unwrap();
+
+    // a Mina sidor search remembers its person for the person page
+    let user = store
+        .mina_sidor()
+        .add_huvudansvarig("test", kommun(STOCKHOLM), &person(290), "ha@x.invalid")
+        .unwrap();
+    let token = store.mina_sidor().create_session(&user).unwrap();
+    let session = store.mina_sidor().session(&token, 600).unwrap().unwrap();
+    store
+        .mina_sidor()
+        .remember_person(&session.id, &persons[2])
+        .unwrap();
+
+    let mut c = store.connection().unwrap();
+    let c: &mut DbConnection = &mut c;
+    let tables: Vec<String> = match store.backend() {
+        komvux_persistence::Backend::Postgresql => text_rows(
+            c,
+            "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = 'public'",
+        ),
+        komvux_persistence::Backend::Sqlite => text_rows(
+            c,
+            "SELECT name AS t FROM sqlite_master WHERE type = 'table'",
+        ),
+    };
+    assert!(tables.iter().any(|t| t == "messages") && tables.iter().any(|t| t == "audit_log"));
+    let mut scanned = 0;
+    for table in tables.iter().filter(|t| t.as_str() != "identities") {
+        let rows = match store.backend() {
+            komvux_persistence::Backend::Postgresql => {
+                text_rows(c, &format!("SELECT x::text AS t FROM \"{table}\" x"))
+            }
+            komvux_persistence::Backend::Sqlite => {
+                let cols = text_rows(
+                    c,
+                    &format!("SELECT name AS t FROM pragma_table_info('{table}')"),
+                );
+                let expr = cols
+                    .iter()
+                    .map(|c| format!("coalesce(quote(\"{c}\"), '')"))
+                    .collect::<Vec<_>>()
+                    .join(" || '|' || ");
+                text_rows(c, &format!("SELECT {expr} AS t FROM \"{table}\""))
+            }
+        };
+        for row in &rows {
+            scanned += 1;
+            for p in &persons {
+                let full = p.expose();
+                let ten = &full[2..];
+                let hyphen = format!("{}-{}", &full[2..8], &full[8..]);
+                assert!(
+                    !row.contains(&full) && !row.contains(ten) && !row.contains(&hyphen),
+                    "personnummer found in table {table}"
+                );
+            }
+        }
+    }
+    assert!(scanned > 40, "the scan read the rows ({scanned})");
+    // and the identity table does hold them, encrypted
+    let ids = match store.backend() {
+        komvux_persistence::Backend::Postgresql => {
+            text_rows(c, "SELECT x::text AS t FROM identities x")
+        }
+        komvux_persistence::Backend::Sqlite => text_rows(
+            c,
+            "SELECT lookup_hash || quote(ciphertext) AS t FROM identities",
+        ),
+    };
+    assert_eq!(ids.len(), persons.len());
+    assert!(
+        ids.iter()
+            .all(|r| !persons.iter().any(|p| r.contains(&p.expose()))),
+        "stored encrypted"
+    );
+}
+
+pub(crate) fn gallring_deletes_old_persons_and_keeps_the_chain(db: &TestDatabase) {
+    let store = db.store();
+    let (old, fresh) = (person(12), person(13));
+    for p in [old, fresh] {
+        store
+            .create_utbildningsbehov(&af(), &behov(p, STOCKHOLM))
+            .unwrap();
+        store.submit("k", &ansokan(STOCKHOLM, p), None).unwrap();
+    }
+    // make exactly one person old: the one the audit log names for `old`
+    let old_rows = store.audit_for_person(&old, 0, i64::MAX).unwrap();
+    let old_pseudonym = old_rows[0].person.clone().unwrap();
+    exec(
+        &store,
+        &format!("UPDATE identities SET last_activity_at = 0 WHERE pseudonym = '{old_pseudonym}'"),
+    )
+    .unwrap();
+
+    let dry = store.run_gallring(Duration::from_secs(3600), true).unwrap();
+    assert_eq!((dry.persons, dry.messages), (1, 2));
+    assert_eq!(
+        store
+            .person(&Reader::af("a"), &old)
+            .wait()
+            .unwrap()
+            .meddelanden
+            .len(),
+        1,
+        "dry run deletes nothing"
+    );
+
+    let done = store
+        .run_gallring(Duration::from_secs(3600), false)
+        .unwrap();
+    assert_eq!((done.persons, done.messages), (1, 2));
+    let after = store.person(&Reader::af("a"), &old).wait().unwrap();
+    assert!(after.meddelanden.is_empty() && after.utbildningsbehov.is_empty());
+    assert_eq!(
+        store
+            .person(&Reader::af("a"), &fresh)
+            .wait()
+            .unwrap()
+            .meddelanden
+            .len(),
+        1
+    );
+    assert!(store.verify_audit_chain().unwrap().is_intact());
+}
+
+/// Once a write or a read is answered its audit events are committed: on SQLite already
+/// in the chain (chained in the recording transaction, the journal never used), on
+/// PostgreSQL in the chain or the journal. Nothing here waits for the chainer.
+pub(crate) fn answered_events_are_durable_at_once(db: &TestDatabase) {
+    let store = db.store();
+    let p = person(44);
+    let count = |table: &str| -> i64 {
+        let mut c = store.connection().unwrap();
+        let sql = format!("SELECT CAST(COUNT(*) AS TEXT) AS t FROM {table}");
+        text_rows(&mut c, &sql)[0].parse().unwrap()
+    };
+    let head = || -> i64 {
+        let mut c = store.connection().unwrap();
+        text_rows(&mut c, "SELECT CAST(seq AS TEXT) AS t FROM audit_head")[0]
+            .parse()
+            .unwrap()
+    };
+    let (log0, journal0) = (count("audit_log"), count("audit_journal"));
+    store
+        .create_utbildningsbehov(&af(), &behov(p, STOCKHOLM))
+        .unwrap();
+    let r = reader(&[STOCKHOLM]);
+    assert_eq!(
+        store
+            .utbildningsbehov_for_person(&r, &p)
+            .wait()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Refused (the person has no anvisning): rolled back, and the refusal audited in a
+    // transaction of its own.
+    let refused = store.submit("klient-1", &ansokan(GOTEBORG, person(45)), None);
+    assert!(refused.is_err());
+    let (log, journal) = (count("audit_log"), count("audit_journal"));
+    match store.backend() {
+        komvux_persistence::Backend::Sqlite => {
+            assert_eq!(journal, 0, "SQLite never journals");
+            assert!(
+                log >= log0 + 3,
+                "write, read and refusal chained: {log0} -> {log}"
+            );
+            assert_eq!(head(), log, "the head follows every chained row");
+        }
+        komvux_persistence::Backend::Postgresql => {
+            assert!(
+                log + journal >= log0 + journal0 + 3,
+                "write, read and refusal"
+            );
+        }
+    }
+    store.chain_audit().unwrap();
+    assert_eq!(count("audit_journal"), 0);
+    let report = store.verify_audit_chain().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.rows as i64, head());
+}
