@@ -18,6 +18,7 @@ mod intern;
 mod mina_sidor;
 mod openapi;
 mod outage;
+mod receipts;
 mod security;
 mod support;
 mod tls;
@@ -126,6 +127,10 @@ on_both_databases!(flows_test => flows:
     listings_and_feeds_page,
     feed_cursors_are_bound_to_their_kommun,
     skyddade_personuppgifter_leave_out_locating_fields,
+);
+
+on_both_databases!(receipts_test => receipts:
+    receipts_are_signed_verifiable_and_replayed_byte_for_byte,
 );
 
 on_both_databases!(intern_test => intern:

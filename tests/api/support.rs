@@ -283,7 +283,19 @@ impl TestApp {
             .unwrap()
             .private_key_to_pem_pkcs8()
             .unwrap();
+        // A fresh receipt key per gateway: tests verify receipts against /nycklar.
+        let group =
+            openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+        let receipt_key =
+            openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap())
+                .unwrap()
+                .private_key_to_pem_pkcs8()
+                .unwrap();
+        std::fs::write(pki.dir.join("receipts.key"), &receipt_key).unwrap();
+        let receipts =
+            komvux_api::ReceiptKeyFiles::read(&pki.dir.join("receipts.key"), &[]).unwrap();
         let mut config = ApiConfig {
+            receipts,
             mode,
             listen: loopback,
             ops_listen: loopback,

@@ -27,6 +27,8 @@ pub struct ApiConfig {
     pub intern: Option<InternConfig>,
     /// Per-client rate limit; `None` (the default) sets no limit: the agreement sets none.
     pub rate_limit: Option<RateLimit>,
+    /// The keys of the signed receipts (`kvittens_jws`).
+    pub receipts: crate::receipts::ReceiptKeyFiles,
 }
 
 /// The internal API's listener and token rules.

@@ -15,9 +15,11 @@ pub mod intern;
 pub mod middleware;
 pub mod openapi;
 mod ops;
+pub mod receipts;
 pub mod routes;
 pub mod schema;
 pub mod state;
 
 pub use config::{ApiConfig, InternConfig, JwtSettings};
+pub use receipts::{ReceiptKeyFiles, ReceiptSigner};
 pub use state::{AppState, Documents, StateError};

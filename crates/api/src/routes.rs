@@ -11,10 +11,11 @@ mod utbildningsbeslut;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use komvux_domain::Kommunkod;
-use komvux_persistence::{AuditActor, Kvittens, Submission};
+use komvux_persistence::{AuditActor, Kvittens};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::KommunClient;
+use crate::receipts::{ClientOf, SignedKvittens};
 use crate::state::AppState;
 use komvux_http::error::ApiError;
 
@@ -24,6 +25,7 @@ pub const BASE: &str = "/komvux/v1";
 /// Registers the public routes (to be mounted under [`BASE`]).
 pub fn public(cfg: &mut ServiceConfig<'_>) {
     cfg.service(info::api_info)
+        .service(info::nycklar)
         .service(info::openapi_json)
         .service(info::openapi_yaml)
         .service(utbildningsbehov::sok)
@@ -97,14 +99,46 @@ pub(crate) async fn refuse_kommun(
     ApiError::otillaten_kommun(falt)
 }
 
-/// 201 with `Location` and the receipt; a replay says so in a header.
-pub(crate) fn created(submission: Submission<Kvittens>) -> HttpResponse {
-    let replay = submission.is_replay();
-    let kv = submission.into_inner();
+/// The signed receipts of committed writes, each kept once: for each stored
+/// [`Kvittens`] with its kommun and the JSON the client sent for it, the `kvittens_jws`
+/// every answer for that message carries (a replay gets the first one's bytes).
+pub(crate) async fn signed(
+    state: &AppState,
+    client: &KommunClient,
+    items: Vec<(Kvittens, Kommunkod, &serde_json::Value)>,
+) -> Result<Vec<SignedKvittens>, ApiError> {
+    let organisationsnummer = client.client.organisationsnummer.as_str().to_owned();
+    let jws: Vec<(String, String)> = items
+        .iter()
+        .map(|(kv, kommun, body)| {
+            let of = ClientOf {
+                klient_id: client.id().to_owned(),
+                organisationsnummer: organisationsnummer.clone(),
+                kommunkod: kommun.to_string(),
+            };
+            (
+                kv.meddelande_id.to_string(),
+                state.receipts.sign(kv, &of, body),
+            )
+        })
+        .collect();
+    let kept = state.store.receipts().keep(jws).await?;
+    Ok(items
+        .into_iter()
+        .zip(kept)
+        .map(|((kvittens, _, _), kvittens_jws)| SignedKvittens {
+            kvittens,
+            kvittens_jws,
+        })
+        .collect())
+}
+
+/// 201 with `Location` and the signed receipt; a replay says so in a header.
+pub(crate) fn created(replay: bool, kv: SignedKvittens) -> HttpResponse {
     let mut res = HttpResponse::Created();
     res.insert_header((
         header::LOCATION,
-        format!("{BASE}/meddelanden/{}", kv.meddelande_id),
+        format!("{BASE}/meddelanden/{}", kv.kvittens.meddelande_id),
     ));
     if replay {
         res.insert_header(("Idempotent-Replayed", "true"));

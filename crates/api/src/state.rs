@@ -32,6 +32,8 @@ pub struct AppState {
     /// The internal API's token verifier (when the internal API is on).
     pub jwt: Option<JwtVerifier>,
     pub intern_openapi_json: String,
+    /// Signs receipts; holds the key set of `GET /nycklar`.
+    pub receipts: crate::receipts::ReceiptSigner,
     /// Per-client rate limiter, when configured.
     pub limiter: Option<komvux_http::ratelimit::Limiter>,
 }
@@ -41,6 +43,8 @@ pub struct AppState {
 pub enum StateError {
     #[error("internal API keys: {0}")]
     Jwt(#[from] JwtConfigError),
+    #[error("receipt keys: {0}")]
+    Receipts(#[from] crate::receipts::ReceiptKeyError),
     /// utoipa's serialisers name their error types only through its own dependencies.
     #[error("the OpenAPI document could not be written: {0}")]
     OpenApi(String),
@@ -80,7 +84,9 @@ impl AppState {
             intern_routes,
             query_routes,
         } = documents;
+        let receipts = crate::receipts::ReceiptSigner::from_files(&config.receipts)?;
         Ok(Self {
+            receipts,
             store,
             mode: config.mode,
             metrics,

@@ -413,6 +413,10 @@ pub fn write_dev_pki(dir: &Path) -> Result<(DevCa, DevPkiFiles), PkiError> {
     write(&dir.join("jwt-dev.key"), &jwt.private_key_to_pem_pkcs8()?)?;
     write(&dir.join("jwt-dev.pub.pem"), &jwt.public_key_to_pem()?)?;
     write(
+        &dir.join("kvittens-dev.key"),
+        &key()?.private_key_to_pem_pkcs8()?,
+    )?;
+    write(
         &dir.join("README.md"),
         format!(
             "# {DEV_MARKER}\n\nDevelopment certificates for komvux-gateway's test environment. The private keys \
@@ -420,6 +424,7 @@ pub fn write_dev_pki(dir: &Path) -> Result<(DevCa, DevPkiFiles), PkiError> {
              `komvux-gateway dev-certs --out certs-dev --force`.\n\n| file | what |\n|---|---|\n\
              | ca.pem, ca.key | the dev CA |\n| ca.crl.pem | its (empty) CRL |\n| server.pem, server.key | localhost, 127.0.0.1 |\n\
              | jwt-dev.key, jwt-dev.pub.pem | ES256 key that `komvux-gateway dev-token` signs internal-API tokens with |\n\
+             | kvittens-dev.key | ES256 key the test environment signs receipts (`kvittens_jws`) with (built into the binary for test mode) |\n\
              | bankid-rp.pem, bankid-rp.key | Mina sidor's BankID relying-party certificate (for the BankID test server) |\n{}",
             DEV_CLIENTS
                 .iter()

@@ -48,4 +48,6 @@ pub use records::{
     UtbildningsbehovRecord, UtbildningsbeslutRecord, Varning, WrittenMessage,
 };
 pub use seed::{SeedPlan, SeedReport};
-pub use store::{AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, Store};
+pub use store::{
+    AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, ReceiptStore, Store, leaf_hash,
+};

@@ -178,7 +178,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    receipts (meddelande_id) {
+        meddelande_id -> Text,
+        leaf_hash -> Text,
+        jws -> Nullable<Text>,
+        issued_at -> BigInt,
+    }
+}
+
 diesel::joinable!(ms_person_refs -> ms_sessions (session_hash));
 diesel::joinable!(ms_login_marks -> ms_users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(ms_login_marks, ms_users);
 diesel::allow_tables_to_appear_in_same_query!(ms_person_refs, ms_sessions);
+diesel::allow_tables_to_appear_in_same_query!(receipts, messages);

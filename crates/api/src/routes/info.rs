@@ -26,6 +26,24 @@ pub(crate) async fn api_info(state: web::Data<AppState>) -> HttpResponse {
     })
 }
 
+/// Kvittensernas nycklar (JWKS).
+///
+/// Den nuvarande nyckeln och varje tidigare: en nyckel tas aldrig bort, så en gammal kvittens kan alltid kontrolleras. `kid` i en kvittens huvud pekar ut nyckeln. Kräver klientcertifikat men inte client_id och client_secret.
+#[utoipa::path(
+    operation_id = "hamta_nycklar",
+    tag = "Information",
+    responses(
+        (status = 200, description = "Nycklarna", body = crate::schema::Nycklar, content_type = "application/jwk-set+json"),
+        crate::schema::ServerProblems,
+    )
+)]
+#[get("/nycklar")]
+pub(crate) async fn nycklar(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/jwk-set+json")
+        .body(state.receipts.jwks().to_string())
+}
+
 /// OpenAPI-dokumentet som JSON.
 ///
 /// Samma dokument som finns incheckat som openapi/komvux-v1.yaml. Kräver klientcertifikat men inte client_id och client_secret.

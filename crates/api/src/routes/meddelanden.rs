@@ -9,7 +9,7 @@ use komvux_domain::party::KommunWrite;
 use komvux_domain::{FromJson, KommunMeddelande, KommunMessage, MeddelandeId};
 use komvux_persistence::AuditActor;
 
-use super::{blocking, created, refuse_kommun};
+use super::{blocking, created, refuse_kommun, signed};
 use crate::auth::KommunClient;
 use crate::state::AppState;
 use komvux_http::body;
@@ -51,8 +51,13 @@ where
         .store
         .queue_submission(&actor, &write, idem.as_ref())
         .await?;
-    tracing::info!(client.id = %client.id(), kommun = %kommun, typ = action, replay = submission.is_replay(), "meddelande mottaget");
-    Ok(created(submission))
+    let replay = submission.is_replay();
+    tracing::info!(client.id = %client.id(), kommun = %kommun, typ = action, replay, "meddelande mottaget");
+    let items = vec![(submission.into_inner(), kommun, &value)];
+    let Some(kv) = signed(&state, &client, items).await?.pop() else {
+        unreachable!("one receipt for one write")
+    };
+    Ok(created(replay, kv))
 }
 
 /// Skicka en ansökan.
@@ -227,13 +232,35 @@ pub(crate) async fn basladdning(
     let idem = body::idempotency_key(&req, &bytes)?;
     let store = state.store.clone();
     let id = client.id().to_owned();
+    // Each item's kommun, for its receipt (the stored lists keep the items' order).
+    let kommuner = [&ans, &ant].map(|w| w.iter().map(KommunWrite::kommun).collect::<Vec<_>>());
     let submission =
         blocking(move || store.submit_basladdning(&id, &ans, &ant, idem.as_ref())).await?;
+    let replay = submission.is_replay();
+    let stored = submission.into_inner();
+    let count = stored.ansokningar.len();
+    let mut items = Vec::new();
+    for ((list, kvs), kommuner) in [
+        ("ansokningar", stored.ansokningar),
+        ("antagningar", stored.antagningar),
+    ]
+    .into_iter()
+    .zip(kommuner)
+    {
+        for (i, (kv, kommun)) in kvs.into_iter().zip(kommuner).enumerate() {
+            items.push((kv, kommun, &value[list][i]));
+        }
+    }
+    let mut receipts = signed(&state, &client, items).await?;
+    let antagningar = receipts.split_off(count);
     let mut res = HttpResponse::Created();
-    if submission.is_replay() {
+    if replay {
         res.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(res.json(submission.into_inner()))
+    Ok(res.json(serde_json::json!({
+        "ansokningar": receipts,
+        "antagningar": antagningar,
+    })))
 }
 
 /// A basladdning's items checked as one: no `transaktionsdatum` in the future, every

@@ -181,10 +181,11 @@ pub enum Typ {
     Betyg,
 }
 
-/// The receipt of a stored message.
+/// The receipt of a stored message, with its signed form (`kvittens_jws`).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({ "meddelande_id": "6f1c2b4e-8c1d-4a0e-9b7a-2f3d4c5b6a79", "typ": "ansokan",
-    "status": "registrering", "ersatter": null, "mottaget": "2026-03-02T09:49:30.512Z" }))]
+    "status": "registrering", "ersatter": null, "mottaget": "2026-03-02T09:49:30.512Z",
+    "kvittens_jws": "eyJ0eXAiOiJKT1NFIiwiYWxnIjoiRVMyNTYiLCJraWQiOiIuLi4ifQ.eyJ2ZXIiOjEsIi4uLiI6Ii4uLiJ9.c2lnbmF0dXI" }))]
 pub struct Kvittens {
     #[schema(format = Uuid)]
     meddelande_id: String,
@@ -198,6 +199,15 @@ pub struct Kvittens {
     /// ...); the message is stored all the same. Absent when there is none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     varningar: Vec<Varning>,
+    /// The receipt signed (compact JWS, RFC 7515, ES256; header `kid` names its key in
+    /// `GET /nycklar`), signed after the write committed. Payload: `ver` (1),
+    /// `meddelande_id`, `typ`, `status`, `kommunkod`, `ersatter`, `mottaget`, `klient_id`,
+    /// `organisationsnummer`, `nonce` (16 random bytes, base64url) and `innehall_sha256`
+    /// = base64url(SHA-256(nonce ‖ RFC 8785 canonical JSON of the body as sent; in a
+    /// basladdning the item)). No personnummer, no body field. A replay carries the very
+    /// same bytes. See docs/kvittenser.md.
+    #[schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
+    kvittens_jws: String,
 }
 
 /// A warning in a receipt: the field, a stable code, a Swedish explanation.
@@ -239,4 +249,27 @@ pub struct Meddelande {
     #[schema(format = Uuid, nullable)]
     ersatt_av: Option<String>,
     skyddade_personuppgifter: bool,
+}
+
+/// The key set of the receipts (RFC 7517 JWKS): the current key and every retired one,
+/// never removed. `kid` is the key's RFC 7638 thumbprint.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "keys": [{ "kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+    "alg": "ES256", "use": "sig" }] }))]
+pub struct Nycklar {
+    keys: Vec<Nyckel>,
+}
+
+/// One receipt key (JWK, P-256).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Nyckel {
+    kty: String,
+    crv: String,
+    x: String,
+    y: String,
+    kid: String,
+    alg: String,
+    #[serde(rename = "use")]
+    use_: String,
 }

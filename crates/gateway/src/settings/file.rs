@@ -23,6 +23,8 @@ pub struct FileSettings {
     pub pool: FilePool,
     #[serde(default)]
     pub gallring: FileGallring,
+    #[serde(default)]
+    pub receipts: FileReceipts,
     /// Arbetsförmedlingen's internal API; absent: off.
     pub intern: Option<FileIntern>,
     /// Per-client rate limit; absent: no limit.
@@ -142,6 +144,13 @@ pub struct FilePool {
     pub connection_timeout_secs: Option<u64>,
     pub reader_threads: Option<usize>,
     pub read_batch: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileReceipts {
+    pub signing_key: Option<PathBuf>,
+    pub retired_keys: Option<Vec<PathBuf>>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

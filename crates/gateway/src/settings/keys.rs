@@ -229,6 +229,23 @@ pub const KEYS: &[Key] = &[
         "",
     ),
     env(
+        "receipts.signing_key",
+        "KOMVUX_RECEIPTS_SIGNING_KEY",
+        Text,
+        KeyDefault::Absent("test: the public DEV ONLY key; production: required"),
+        "the receipts' ES256 signing key (PKCS#8 PEM, P-256: `openssl genpkey -algorithm EC \\
+         -pkeyopt ec_paramgen_curve:P-256`); its `kid` is its RFC 7638 thumbprint. Production \\
+         refuses the DEV ONLY key",
+    ),
+    env(
+        "receipts.retired_keys",
+        "KOMVUX_RECEIPTS_RETIRED_KEYS",
+        List,
+        value("[]"),
+        "public keys (PEM) of earlier signing keys: `GET /nycklar` lists them for ever, so \\
+         old receipts stay verifiable (`openssl pkey -pubout` of the old key)",
+    ),
+    env(
         "rate_limit.requests_per_second",
         "KOMVUX_RATE_LIMIT_PER_SECOND",
         Integer,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use komvux_api::{ApiConfig, InternConfig, JwtSettings};
+use komvux_api::{ApiConfig, InternConfig, JwtSettings, ReceiptKeyFiles};
 use komvux_http::config::{Secret, TlsPaths};
 use komvux_http::{Mode, RateLimit};
 use komvux_mina_sidor::{BankIdSettings, MinaSidorConfig, SmtpSecurity, SmtpSettings};
@@ -115,15 +115,40 @@ fn mina_sidor(m: FileMinaSidor) -> Result<MinaSidorConfig, SettingsError> {
     })
 }
 
+/// The public DEV ONLY receipt key (`certs-dev/kvittens-dev.key`): test mode signs with
+/// it when no key is configured, production refuses it.
+const DEV_RECEIPT_KEY: &str = include_str!("../../../../certs-dev/kvittens-dev.key");
+
+/// The receipt keys: the configured ones, or in test mode the DEV ONLY key.
+fn receipt_keys(mode: Mode, r: FileReceipts) -> Result<ReceiptKeyFiles, SettingsError> {
+    let retired = given(r.retired_keys, "receipts.retired_keys")?;
+    let keys = match (r.signing_key, mode) {
+        (Some(path), _) => ReceiptKeyFiles::read(&path, &retired),
+        (None, Mode::Test) => {
+            tracing::warn!(
+                "no receipts.signing_key: signing receipts with the public DEV ONLY key (test mode)"
+            );
+            let source = "the DEV ONLY receipt key".to_owned();
+            ReceiptKeyFiles::new(DEV_RECEIPT_KEY.into(), source, &retired)
+        }
+        (None, Mode::Produktion) => {
+            return Err(SettingsError::Invalid(
+                "receipts.signing_key is required in production".into(),
+            ));
+        }
+    };
+    keys.map_err(|e| SettingsError::Invalid(format!("receipts: {e}")))
+}
+
 /// The API listeners' settings: addresses, TLS files, limits, workers, rate limit.
 fn api_config(
     mode: Mode,
-    listen: Option<String>,
-    ops_listen: Option<String>,
+    (listen, ops_listen): (Option<String>, Option<String>),
     tls: FileTls,
     limits: FileLimits,
     workers: Option<usize>,
     rate_limit: Option<FileRateLimit>,
+    receipts: FileReceipts,
 ) -> Result<ApiConfig, SettingsError> {
     let need = |p: Option<PathBuf>, key: &str| {
         p.ok_or_else(|| SettingsError::Invalid(format!("{key} is required")))
@@ -144,6 +169,7 @@ fn api_config(
         body_timeout_secs: given(limits.body_timeout_secs, "limits.body_timeout_secs")?.max(1),
         workers: workers.unwrap_or(0),
         intern: None,
+        receipts: receipt_keys(mode, receipts)?,
         rate_limit: match rate_limit {
             None => None,
             Some(r) => {
@@ -262,12 +288,12 @@ impl Settings {
             .ok_or_else(|| SettingsError::Invalid("database_url is required".into()))?;
         let mut api = api_config(
             mode,
-            f.listen,
-            f.ops_listen,
+            (f.listen, f.ops_listen),
             f.tls,
             f.limits,
             f.workers,
             f.rate_limit,
+            f.receipts,
         )?;
         let mut dev_signing_key = None;
         if let Some(i) = f.intern {
@@ -355,6 +381,12 @@ impl Settings {
                     )));
                 }
             }
+        }
+        let kid = komvux_api::receipts::key_id_of_private_pem;
+        if kid(self.api.receipts.signing_key.expose()) == kid(DEV_RECEIPT_KEY) {
+            return Err(SettingsError::Invalid(
+                "production refuses the DEV ONLY receipt key (receipts.signing_key)".into(),
+            ));
         }
         if self.dev_services.is_some() {
             return Err(SettingsError::Invalid(

@@ -9,8 +9,24 @@ fn repo(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// A fresh receipt signing key in a file of its own (production refuses the dev key).
+fn receipt_key() -> PathBuf {
+    let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+    let key = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap())
+        .unwrap()
+        .private_key_to_pem_pkcs8()
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("komvux-receipts-{}.key", uuid::Uuid::new_v4()));
+    std::fs::write(&path, key).unwrap();
+    path
+}
+
 fn file(mode: Mode) -> FileSettings {
     FileSettings {
+        receipts: FileReceipts {
+            signing_key: Some(receipt_key()),
+            retired_keys: None,
+        },
         mode: Some(mode),
         database_url: Some("postgres://x@localhost/db".into()),
         tls: FileTls {
@@ -202,6 +218,7 @@ fn every_key_the_file_accepts_is_described_and_no_other() {
         &["limits"],
         &["pool"],
         &["gallring"],
+        &["receipts"],
         &["intern"],
         &["rate_limit"],
         &["mina_sidor"],
@@ -337,6 +354,7 @@ fn production_refuses_the_mina_sidor_dev_services() {
     s.api.tls.client_ca = repo("README.md");
     s.api.tls.server_cert = repo("README.md");
     s.api.intern = None;
+    s.api.receipts.signing_key = std::fs::read_to_string(receipt_key()).unwrap().into();
     let ms = s.mina_sidor.as_mut().unwrap();
     ms.bankid.client_cert = repo("certs-dev/bankid-rp.pem");
     ms.bankid.server_ca = repo("README.md");
@@ -365,4 +383,29 @@ fn trusted_proxies_are_addresses_or_ranges() {
     assert!(ms.trusted_proxies[1].contains(&"192.0.2.10".parse::<std::net::IpAddr>().unwrap()));
     let err = load(vec!["proxy.example.se"]).unwrap_err().to_string();
     assert!(err.contains("mina_sidor.trusted_proxies"), "{err}");
+}
+
+#[test]
+fn receipt_keys_fall_back_to_the_dev_key_in_test_mode_only() {
+    let mut f = file(Mode::Test);
+    f.receipts.signing_key = None;
+    let s = Settings::from_file(f).unwrap();
+    assert_eq!(s.api.receipts.source, "the DEV ONLY receipt key");
+    let mut f = file(Mode::Produktion);
+    f.receipts.signing_key = None;
+    let m = invalid(Settings::from_file(f));
+    assert!(m.contains("receipts.signing_key is required"), "{m}");
+    let mut s = Settings::from_file(file(Mode::Test)).unwrap();
+    s.mode = Mode::Produktion;
+    s.api.tls.client_ca = repo("README.md");
+    s.api.tls.server_cert = repo("README.md");
+    assert!(s.check_production().is_ok(), "a key of its own");
+    s.api.receipts.signing_key = DEV_RECEIPT_KEY.into();
+    let m = s.check_production().unwrap_err().to_string();
+    assert!(m.contains("DEV ONLY receipt key"), "{m}");
+    let shown = format!("{:?}", s.api.receipts);
+    assert!(
+        !shown.contains("PRIVATE KEY") && shown.contains("Secret(***)"),
+        "{shown}"
+    );
 }

@@ -5,7 +5,10 @@ mod audit_and_gallring;
 mod client_admin;
 mod listings;
 mod lookups;
+mod receipts;
 mod submissions;
+
+pub use receipts::{ReceiptStore, leaf_hash};
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -55,6 +55,7 @@ on_both_backends!(
     batched_submissions_store_each_as_alone,
     rules_refuse_errors_and_report_warnings,
     person_refs_are_bound_to_their_session,
+    receipts_are_kept_once_and_only_their_content_is_erased,
 );
 
 /// SQLite connections never checkpoint on their own; the store's background thread does,

@@ -228,11 +228,20 @@ pub(crate) fn no_personnummer_outside_the_identity_table(db: &TestDatabase) {
 pub(crate) fn gallring_deletes_old_persons_and_keeps_the_chain(db: &TestDatabase) {
     let store = db.store();
     let (old, fresh) = (person(12), person(13));
+    let mut receipts = Vec::new();
     for p in [old, fresh] {
         store
             .create_utbildningsbehov(&af(), &behov(p, STOCKHOLM))
             .unwrap();
-        store.submit("k", &ansokan(STOCKHOLM, p), None).unwrap();
+        let kv = store.submit("k", &ansokan(STOCKHOLM, p), None).unwrap();
+        let id = kv.into_inner().meddelande_id.to_string();
+        let jws = format!("h.p.{id}");
+        store
+            .receipts()
+            .keep(vec![(id.clone(), jws)])
+            .wait()
+            .unwrap();
+        receipts.push(id);
     }
     // make exactly one person old: the one the audit log names for `old`
     let old_rows = store.audit_for_person(&old, 0, i64::MAX).unwrap();
@@ -272,6 +281,14 @@ pub(crate) fn gallring_deletes_old_persons_and_keeps_the_chain(db: &TestDatabase
         1
     );
     assert!(store.verify_audit_chain().unwrap().is_intact());
+    // The old person's receipt loses its content with the message, its leaf stays.
+    let found = store.receipts().find(&receipts).unwrap();
+    assert_eq!(found.keys().collect::<Vec<_>>(), [&receipts[1]]);
+    let mut c = store.connection().unwrap();
+    assert_eq!(
+        text_rows(&mut c, "SELECT leaf_hash AS t FROM receipts").len(),
+        2
+    );
 }
 
 /// Once a write or a read is answered its audit events are committed: on SQLite already
@@ -330,4 +347,46 @@ pub(crate) fn answered_events_are_durable_at_once(db: &TestDatabase) {
     let report = store.verify_audit_chain().unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.rows as i64, head());
+}
+
+pub(crate) fn receipts_are_kept_once_and_only_their_content_is_erased(db: &TestDatabase) {
+    let store = db.store();
+    let keep = |jws: &str| {
+        store
+            .receipts()
+            .keep(vec![("m-1".into(), jws.into())])
+            .wait()
+            .unwrap()
+    };
+    assert_eq!(keep("h.p.first"), ["h.p.first"]);
+    assert_eq!(keep("h.p.second"), ["h.p.first"], "the first receipt wins");
+    let found = store
+        .receipts()
+        .find(&["m-1".into(), "m-2".into()])
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found["m-1"], "h.p.first");
+    let leaf = komvux_persistence::leaf_hash("h.p.first");
+    assert_eq!(leaf.len(), 64);
+
+    for sql in [
+        "UPDATE receipts SET jws = 'h.p.other' WHERE meddelande_id = 'm-1'",
+        "UPDATE receipts SET leaf_hash = 'x' WHERE meddelande_id = 'm-1'",
+        "UPDATE receipts SET issued_at = 1 WHERE meddelande_id = 'm-1'",
+        "DELETE FROM receipts WHERE meddelande_id = 'm-1'",
+    ] {
+        assert!(exec(&store, sql).is_err(), "{sql} was allowed");
+    }
+    if store.backend() == komvux_persistence::Backend::Postgresql {
+        assert!(exec(&store, "TRUNCATE receipts").is_err());
+    }
+    exec(
+        &store,
+        "UPDATE receipts SET jws = NULL WHERE meddelande_id = 'm-1'",
+    )
+    .unwrap();
+    assert!(store.receipts().find(&["m-1".into()]).unwrap().is_empty());
+    let mut c = store.connection().unwrap();
+    let kept = text_rows(&mut c, "SELECT leaf_hash AS t FROM receipts");
+    assert_eq!(kept, [leaf], "the leaf stays");
 }

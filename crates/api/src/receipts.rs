@@ -1,0 +1,220 @@
+//! Signed receipts (`kvittens_jws`, issue #23): a compact JWS (RFC 7515, ES256) over
+//! what a kommun write stored, signed only after that write has committed, and the key
+//! set (`GET /komvux/v1/nycklar`) that verifies it.
+//!
+//! A key's `kid` is its RFC 7638 JWK thumbprint, so a verifier can recompute it and no
+//! two keys share one. The receipt holds no personnummer and no body field: the body is
+//! bound by `innehall_sha256` = base64url(SHA-256(nonce ‖ JCS(body))) (RFC 8785), with a
+//! fresh 16-byte nonce per receipt, so the hash reveals nothing of a body one could guess.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use komvux_http::config::Secret;
+use komvux_persistence::Kvittens;
+use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rand::RngCore;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The receipt keys, read: the current signing key (PKCS#8 PEM, P-256) and the public
+/// keys (PEM) of retired ones, which stay in the key set for ever; `source` names where
+/// the signing key came from, for errors.
+#[derive(Debug, Clone)]
+pub struct ReceiptKeyFiles {
+    pub signing_key: Secret,
+    pub source: String,
+    pub retired_keys: Vec<(String, String)>,
+}
+
+impl ReceiptKeyFiles {
+    /// Reads the signing key and the retired public keys from their files.
+    pub fn read(signing_key: &Path, retired: &[PathBuf]) -> Result<Self, ReceiptKeyError> {
+        let source = signing_key.display().to_string();
+        Self::new(read(signing_key)?.into(), source, retired)
+    }
+
+    /// `signing_key` (from `source`) with the retired public keys read from their files.
+    pub fn new(
+        signing_key: Secret,
+        source: String,
+        retired: &[PathBuf],
+    ) -> Result<Self, ReceiptKeyError> {
+        Ok(Self {
+            signing_key,
+            source,
+            retired_keys: retired
+                .iter()
+                .map(|p| Ok((p.display().to_string(), read(p)?)))
+                .collect::<Result<_, ReceiptKeyError>>()?,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptKeyError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a P-256 key in PEM ({why})")]
+    Key { path: String, why: String },
+}
+
+/// The signing key and the key set.
+pub struct ReceiptSigner {
+    kid: String,
+    key: EncodingKey,
+    jwks: Value,
+}
+
+impl std::fmt::Debug for ReceiptSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiptSigner")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A public key as a JWK with its thumbprint as `kid`.
+fn jwk(public: &p256::PublicKey) -> (String, Value) {
+    let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(public, false);
+    let (Some(x), Some(y)) = (point.x(), point.y()) else {
+        unreachable!("an uncompressed point has both coordinates")
+    };
+    let (x, y) = (B64.encode(x), B64.encode(y));
+    // RFC 7638 §3.2: the required members in lexicographic order, no whitespace.
+    let members = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    let kid = B64.encode(Sha256::digest(members.as_bytes()));
+    let jwk = serde_json::json!({
+        "kty": "EC", "crv": "P-256", "x": x, "y": y,
+        "kid": kid, "alg": "ES256", "use": "sig",
+    });
+    (kid, jwk)
+}
+
+fn read(path: &Path) -> Result<String, ReceiptKeyError> {
+    std::fs::read_to_string(path).map_err(|source| ReceiptKeyError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The thumbprint (`kid`) of the P-256 private key in `pem`, if it is one.
+pub fn key_id_of_private_pem(pem: &str) -> Option<String> {
+    let secret = p256::SecretKey::from_pkcs8_pem(pem).ok()?;
+    Some(jwk(&secret.public_key()).0)
+}
+
+impl ReceiptSigner {
+    pub fn from_files(files: &ReceiptKeyFiles) -> Result<Self, ReceiptKeyError> {
+        let bad = |path: &str, why: String| ReceiptKeyError::Key {
+            path: path.to_owned(),
+            why,
+        };
+        let pem = files.signing_key.expose();
+        let secret =
+            p256::SecretKey::from_pkcs8_pem(pem).map_err(|e| bad(&files.source, e.to_string()))?;
+        let key = EncodingKey::from_ec_pem(pem.as_bytes())
+            .map_err(|e| bad(&files.source, e.to_string()))?;
+        let (kid, current) = jwk(&secret.public_key());
+        let mut keys = vec![current];
+        for (path, pem) in &files.retired_keys {
+            let public =
+                p256::PublicKey::from_public_key_pem(pem).map_err(|e| bad(path, e.to_string()))?;
+            let (retired_kid, retired) = jwk(&public);
+            if !keys.iter().any(|k| k["kid"] == retired_kid.as_str()) {
+                keys.push(retired);
+            }
+        }
+        Ok(Self {
+            kid,
+            key,
+            jwks: serde_json::json!({ "keys": keys }),
+        })
+    }
+
+    /// The current key's id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The key set: the current key first, then every retired one.
+    pub fn jwks(&self) -> &Value {
+        &self.jwks
+    }
+
+    /// The receipt of a committed write, `body` being the JSON the client sent for it.
+    pub fn sign(&self, kvittens: &Kvittens, client: &ClientOf, body: &Value) -> String {
+        let mut nonce = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        // The receipt's fields as the 201 body writes them.
+        let shown = serde_json::to_value(kvittens).unwrap_or_default();
+        let text = |field: &str| shown[field].as_str().map(str::to_owned);
+        let claims = ReceiptClaims {
+            ver: 1,
+            meddelande_id: kvittens.meddelande_id.to_string(),
+            typ: text("typ").unwrap_or_default(),
+            status: text("status").unwrap_or_default(),
+            kommunkod: client.kommunkod.clone(),
+            ersatter: text("ersatter"),
+            mottaget: text("mottaget").unwrap_or_default(),
+            klient_id: client.klient_id.clone(),
+            organisationsnummer: client.organisationsnummer.clone(),
+            nonce: B64.encode(nonce),
+            innehall_sha256: content_hash(&nonce, body),
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("JOSE".into());
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .unwrap_or_else(|e| unreachable!("ES256 signs with a key it has read: {e}"))
+    }
+}
+
+/// Who wrote, for the receipt: the client, its organisation and the message's kommun.
+#[derive(Debug, Clone)]
+pub struct ClientOf {
+    pub klient_id: String,
+    pub organisationsnummer: String,
+    pub kommunkod: String,
+}
+
+/// A receipt's payload (version 1).
+#[derive(Debug, Serialize)]
+struct ReceiptClaims {
+    ver: u8,
+    meddelande_id: String,
+    typ: String,
+    status: String,
+    kommunkod: String,
+    ersatter: Option<String>,
+    mottaget: String,
+    klient_id: String,
+    organisationsnummer: String,
+    nonce: String,
+    innehall_sha256: String,
+}
+
+/// base64url(SHA-256(nonce ‖ the RFC 8785 canonical form of `body`)).
+pub fn content_hash(nonce: &[u8], body: &Value) -> String {
+    let canonical = serde_jcs::to_vec(body)
+        .unwrap_or_else(|e| unreachable!("a parsed JSON value has a canonical form: {e}"));
+    let mut h = Sha256::new();
+    h.update(nonce);
+    h.update(&canonical);
+    B64.encode(h.finalize())
+}
+
+/// A 201's receipt beside it: the stored [`Kvittens`] and its `kvittens_jws`.
+#[derive(Debug, Serialize)]
+pub struct SignedKvittens {
+    #[serde(flatten)]
+    pub kvittens: Kvittens,
+    pub kvittens_jws: String,
+}

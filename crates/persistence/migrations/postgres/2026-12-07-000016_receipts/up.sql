@@ -1,0 +1,26 @@
+-- Signed receipts (issue #23): the compact JWS handed out with a kommun write's 201,
+-- kept so that a replay returns the very same bytes, and the leaf of the transparency
+-- log (leaf_hash = hex SHA-256(0x00 || JWS), RFC 9162 §2.1). Append-only: a row is
+-- never removed and changes only by the erasure of its content (jws set to NULL) when
+-- gallring erases its message; the leaf hash stays. No personnummer and no body field
+-- is in a receipt. No reference to messages: the receipt outlives its message.
+CREATE TABLE receipts (
+    meddelande_id TEXT PRIMARY KEY,
+    leaf_hash TEXT NOT NULL,
+    jws TEXT,
+    issued_at BIGINT NOT NULL
+);
+CREATE FUNCTION receipts_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.meddelande_id = OLD.meddelande_id
+        AND NEW.leaf_hash = OLD.leaf_hash AND NEW.issued_at = OLD.issued_at
+        AND NEW.jws IS NULL THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'receipts are append-only (only a receipt''s content may be erased)';
+END;
+$$;
+CREATE TRIGGER receipts_guard BEFORE UPDATE OR DELETE ON receipts
+    FOR EACH ROW EXECUTE FUNCTION receipts_guard();
+CREATE TRIGGER receipts_no_truncate BEFORE TRUNCATE ON receipts
+    FOR EACH STATEMENT EXECUTE FUNCTION receipts_guard();
