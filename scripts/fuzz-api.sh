@@ -12,9 +12,20 @@ cd "$(dirname "$0")/.."
 examples=${KOMVUX_FUZZ_EXAMPLES:-25}
 seed=${KOMVUX_FUZZ_SEED:-1}
 version=4.32.5
-venv=var/tools/schemathesis-$version
+# CPython 3.11's parser can fail with "AST constructor recursion depth mismatch" when
+# hypothesis parses a lambda's source deep in schemathesis' stack (a CI run failed so,
+# flakily); a newer Python, where one is installed, does not have that bug.
+python=python3
+pyenv_pythons=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 2> /dev/null | sort -r || true)
+for candidate in python3.13 python3.12 $pyenv_pythons; do
+  if "$candidate" -c 'import venv' > /dev/null 2>&1; then
+    python=$candidate
+    break
+  fi
+done
+venv=var/tools/schemathesis-$version-$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 if [ ! -x "$venv/bin/schemathesis" ]; then
-  python3 -m venv "$venv"
+  "$python" -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 # shellcheck source=scripts/serve-throwaway.sh

@@ -131,6 +131,7 @@ on_both_databases!(flows_test => flows:
 
 on_both_databases!(receipts_test => receipts:
     receipts_are_signed_verifiable_and_replayed_byte_for_byte,
+    receipts_are_proven_in_the_log_and_checkpoints_are_consistent,
 );
 
 on_both_databases!(intern_test => intern:

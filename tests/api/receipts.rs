@@ -176,3 +176,145 @@ pub(crate) async fn receipts_are_signed_verifiable_and_replayed_byte_for_byte(ap
         );
     }
 }
+
+fn unhex(v: &Value) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(v.as_str().unwrap(), &mut out).unwrap();
+    out
+}
+
+/// The evidence of `id`, once a checkpoint holds it (each answer before says when to
+/// ask again).
+async fn evidence(api: &crate::support::Api, id: &str) -> Value {
+    for _ in 0..100 {
+        let r = api.get(&format!("/meddelanden/{id}/kvittens")).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        if !r.body["inklusionsbevis"].is_null() {
+            return r.body;
+        }
+        assert!(r.body["kontrollpunkt"].is_null());
+        assert!(r.headers.contains_key("retry-after"));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no checkpoint held {id} within 10 s");
+}
+
+/// A checkpoint's signature and payload checked against `/nycklar`.
+fn check_checkpoint(cp: &Value, jwks: &Value) {
+    let signed = verify(cp["signatur_jws"].as_str().unwrap(), jwks).unwrap();
+    for field in ["tree_size", "root_hash", "tid"] {
+        assert_eq!(signed[field], cp[field], "{field}");
+    }
+}
+
+pub(crate) async fn receipts_are_proven_in_the_log_and_checkpoints_are_consistent(app: &TestApp) {
+    use komvux_domain::merkle::{leaf_hash, verify_consistency, verify_inclusion};
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let cert = app
+        .pki
+        .ca
+        .client("Stockholm", &OrgIdForm::Expisoft(STOCKHOLM_ORG.into()))
+        .unwrap();
+    let anonymous = app.with_cert(&cert, None);
+    let jwks = anonymous.get("/nycklar").await.body;
+    assert_eq!(anonymous.get("/kontrollpunkter/senaste").await.status, 404);
+
+    let p = person(33);
+    anvisa(&app.store, p, "0180");
+    let first = api.post("/ansokningar", &ansokan("0180", p)).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let id = first.body["meddelande_id"].as_str().unwrap().to_owned();
+    let e = evidence(&api, &id).await;
+    let jws = e["kvittens_jws"].as_str().unwrap();
+    assert_eq!(jws, first.body["kvittens_jws"].as_str().unwrap());
+    let cp = &e["kontrollpunkt"];
+    check_checkpoint(cp, &jwks);
+    let proof = &e["inklusionsbevis"];
+    let (index, size) = (
+        proof["leaf_index"].as_u64().unwrap(),
+        proof["tree_size"].as_u64().unwrap(),
+    );
+    assert_eq!(cp["tree_size"], size);
+    let hashes: Vec<[u8; 32]> = proof["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(unhex)
+        .collect();
+    let root = unhex(&cp["root_hash"]);
+    let leaf = leaf_hash(jws.as_bytes());
+    assert!(verify_inclusion(index, size, &leaf, &hashes, &root));
+    assert!(!verify_inclusion(
+        index,
+        size,
+        &leaf_hash(b"another"),
+        &hashes,
+        &root
+    ));
+    let mut flipped_root = root;
+    flipped_root[7] ^= 1;
+    assert!(!verify_inclusion(
+        index,
+        size,
+        &leaf,
+        &hashes,
+        &flipped_root
+    ));
+
+    // More receipts, a newer checkpoint, and the two consistent.
+    let mut last = String::new();
+    for i in 0..5 {
+        let q = person(40 + i);
+        anvisa(&app.store, q, "0180");
+        let r = api.post("/ansokningar", &ansokan("0180", q)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        last = r.body["meddelande_id"].as_str().unwrap().to_owned();
+    }
+    let later = evidence(&api, &last).await;
+    let cp2 = &later["kontrollpunkt"];
+    check_checkpoint(cp2, &jwks);
+    let (m, n) = (size, cp2["tree_size"].as_u64().unwrap());
+    assert!(n >= m + 5, "{m} then {n}");
+    let same = anonymous.get(&format!("/kontrollpunkter/{m}")).await;
+    assert_eq!(same.body, *cp);
+    let r = anonymous
+        .get(&format!("/kontrollpunkter/konsistens?fran={m}&till={n}"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let proof: Vec<[u8; 32]> = r.body["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(unhex)
+        .collect();
+    let (r1, r2) = (unhex(&cp["root_hash"]), unhex(&cp2["root_hash"]));
+    assert!(verify_consistency(m, n, &r1, &r2, &proof));
+    for i in 0..proof.len() {
+        let mut bad = proof.clone();
+        bad[i][0] ^= 1;
+        assert!(!verify_consistency(m, n, &r1, &r2, &bad));
+    }
+
+    // Refusals: bad parameters, sizes no checkpoint has, another kommun's receipt.
+    let r = anonymous
+        .get(&format!("/kontrollpunkter/konsistens?fran={n}&till={m}"))
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    let r = anonymous.get("/kontrollpunkter/konsistens?fran=x").await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.fields().len(), 2, "{:?}", r.body);
+    assert_eq!(
+        anonymous
+            .get(&format!("/kontrollpunkter/{}", n + 1000))
+            .await
+            .status,
+        404
+    );
+    let goteborg = app.client(crate::support::GOTEBORG_ORG, &["1480"]);
+    let r = goteborg.get(&format!("/meddelanden/{id}/kvittens")).await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    let r = api
+        .get("/meddelanden/00000000-0000-4000-8000-000000000000/kvittens")
+        .await;
+    assert_eq!(r.status, 404);
+}

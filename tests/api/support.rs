@@ -296,6 +296,7 @@ impl TestApp {
             komvux_api::ReceiptKeyFiles::read(&pki.dir.join("receipts.key"), &[]).unwrap();
         let mut config = ApiConfig {
             receipts,
+            checkpoint_interval_secs: 1,
             mode,
             listen: loopback,
             ops_listen: loopback,

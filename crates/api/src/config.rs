@@ -29,6 +29,8 @@ pub struct ApiConfig {
     pub rate_limit: Option<RateLimit>,
     /// The keys of the signed receipts (`kvittens_jws`).
     pub receipts: crate::receipts::ReceiptKeyFiles,
+    /// How often the transparency log's checkpoint is signed (when it has grown).
+    pub checkpoint_interval_secs: u64,
 }
 
 /// The internal API's listener and token rules.

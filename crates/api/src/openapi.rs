@@ -25,6 +25,7 @@ use komvux_http::config::Mode;
         (name = "Utbildningsbehov", description = "Arbetsförmedlingens anvisningar"),
         (name = "Meddelanden från kommunen", description = "Ansökan, antagning, avbrott, förändring, betyg och basladdning"),
         (name = "Utbildningsbeslut", description = "Arbetsförmedlingens beslut om studier"),
+        (name = "Kvittenser", description = "Signerade kvittenser, deras bevis och loggens kontrollpunkter"),
         (name = "Etableringsprogrammet", description = "Deltagande i etableringsprogrammet"),
     )
 )]

@@ -3,6 +3,7 @@
 
 mod etableringsprogram;
 mod info;
+mod kvittenser;
 mod meddelanden;
 mod testdata;
 mod utbildningsbehov;
@@ -26,6 +27,10 @@ pub const BASE: &str = "/komvux/v1";
 pub fn public(cfg: &mut ServiceConfig<'_>) {
     cfg.service(info::api_info)
         .service(info::nycklar)
+        .service(kvittenser::senaste)
+        .service(kvittenser::konsistens)
+        .service(kvittenser::kontrollpunkt)
+        .service(kvittenser::bevis)
         .service(info::openapi_json)
         .service(info::openapi_yaml)
         .service(utbildningsbehov::sok)

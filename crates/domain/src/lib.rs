@@ -10,6 +10,7 @@ pub mod kind;
 pub mod kommun;
 pub mod kurs;
 mod luhn;
+pub mod merkle;
 pub mod message;
 pub mod organisationsnummer;
 pub mod party;

@@ -210,6 +210,7 @@ impl Application {
                 Some(listen_mina_sidor(ms, tls, &state, workers, body_timeout)?)
             }
         };
+        actix_web::rt::spawn(komvux_api::receipts::run_checkpoints(state.clone()));
         let (ops, ops_port) = listen_ops(ops_addr, state)?;
         Ok(Self {
             reloader,

@@ -25,6 +25,8 @@ pub(crate) enum FeedName {
     Handelser,
     /// Utbildningsbeslut versions, for kommuner.
     Utbildningsbeslut,
+    /// The receipts' transparency log: its leaves (0-based leaf index = position − 1).
+    Kvittenser,
 }
 
 impl FeedName {
@@ -32,6 +34,7 @@ impl FeedName {
         match self {
             Self::Handelser => "handelser",
             Self::Utbildningsbeslut => "utbildningsbeslut",
+            Self::Kvittenser => "kvittenser",
         }
     }
 
@@ -39,6 +42,7 @@ impl FeedName {
         match self {
             Self::Handelser => "h",
             Self::Utbildningsbeslut => "b",
+            Self::Kvittenser => "k",
         }
     }
 }
@@ -63,6 +67,15 @@ pub(crate) fn reserve(
     let reserve = reserve::Reserve(feed.as_str(), &count);
     let last: i64 = crate::connection::on_backend!(conn, |c| reserve.get_result(c))?;
     Ok(last - count + 1)
+}
+
+/// Hands back the position [`allocate`] just took in this transaction (whose lock it
+/// holds, so no later position was taken): the feed stays gap-free.
+pub(crate) fn give_back(conn: &mut DbConnection, feed: FeedName) -> Result<(), StoreError> {
+    diesel::update(feed_counters::table.find(feed.as_str()))
+        .set(feed_counters::value.eq(feed_counters::value - 1))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The reservation as a statement with one fixed text (prepared once per connection;

@@ -49,5 +49,6 @@ pub use records::{
 };
 pub use seed::{SeedPlan, SeedReport};
 pub use store::{
-    AUTH_CACHE_TTL, BasladdningKvittens, GallringReport, ReceiptStore, Store, leaf_hash,
+    AUTH_CACHE_TTL, BasladdningKvittens, Checkpoint, GallringReport, ReceiptEvidence, ReceiptStore,
+    Store, leaf_hash,
 };

@@ -181,9 +181,28 @@ diesel::table! {
 diesel::table! {
     receipts (meddelande_id) {
         meddelande_id -> Text,
+        leaf_index -> BigInt,
         leaf_hash -> Text,
         jws -> Nullable<Text>,
         issued_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    merkle_nodes (level, idx) {
+        level -> Integer,
+        idx -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    checkpoints (tree_size) {
+        tree_size -> BigInt,
+        root_hash -> Text,
+        tid -> Text,
+        signatur_jws -> Text,
+        tidsstampel -> Nullable<Text>,
     }
 }
 

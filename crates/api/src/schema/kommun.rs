@@ -273,3 +273,47 @@ pub struct Nyckel {
     #[serde(rename = "use")]
     use_: String,
 }
+
+/// A receipt with its evidence (`GET /meddelanden/{id}/kvittens`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Kvittensbevis {
+    kvittens_jws: String,
+    /// `null` until a checkpoint holds the receipt.
+    #[schema(nullable)]
+    inklusionsbevis: Option<Inklusionsbevis>,
+    /// The checkpoint the proof is for; `null` with `inklusionsbevis`.
+    #[schema(nullable)]
+    kontrollpunkt: Option<Kontrollpunkt>,
+}
+
+/// An RFC 9162 inclusion proof: the receipt is leaf `leaf_index` of the tree of
+/// `tree_size` leaves; `hashes` from the leaf up, hex.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Inklusionsbevis {
+    leaf_index: u64,
+    tree_size: u64,
+    hashes: Vec<String>,
+}
+
+/// A signed tree head of the receipts' transparency log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Kontrollpunkt {
+    tree_size: u64,
+    /// The RFC 9162 root of the first `tree_size` receipts, hex.
+    root_hash: String,
+    /// When it was signed (RFC 3339).
+    #[schema(format = DateTime)]
+    tid: String,
+    /// `{tree_size, root_hash, tid}` signed with the receipt key (compact JWS, ES256).
+    signatur_jws: String,
+    /// An RFC 3161 timestamp token over `signatur_jws` (base64 DER TimeStampResp);
+    /// `null` while pending (not yet issued: docs/kvittenser.md).
+    #[schema(nullable)]
+    tidsstampel: Option<String>,
+}
+
+/// An RFC 9162 consistency proof, hex.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Konsistensbevis {
+    hashes: Vec<String>,
+}

@@ -151,6 +151,7 @@ pub struct FilePool {
 pub struct FileReceipts {
     pub signing_key: Option<PathBuf>,
     pub retired_keys: Option<Vec<PathBuf>>,
+    pub checkpoint_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

@@ -246,6 +246,13 @@ pub const KEYS: &[Key] = &[
          old receipts stay verifiable (`openssl pkey -pubout` of the old key)",
     ),
     env(
+        "receipts.checkpoint_interval_secs",
+        "KOMVUX_RECEIPTS_CHECKPOINT_INTERVAL_SECS",
+        Integer,
+        bounded("60", "(1–86400)"),
+        "how often the receipts' transparency log signs a checkpoint, when it has grown",
+    ),
+    env(
         "rate_limit.requests_per_second",
         "KOMVUX_RATE_LIMIT_PER_SECOND",
         Integer,

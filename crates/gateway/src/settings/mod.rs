@@ -140,6 +140,16 @@ fn receipt_keys(mode: Mode, r: FileReceipts) -> Result<ReceiptKeyFiles, Settings
     keys.map_err(|e| SettingsError::Invalid(format!("receipts: {e}")))
 }
 
+fn checkpoint_interval(secs: Option<u64>) -> Result<u64, SettingsError> {
+    let secs = given(secs, "receipts.checkpoint_interval_secs")?;
+    if !(1..=86_400).contains(&secs) {
+        return Err(SettingsError::Invalid(
+            "receipts.checkpoint_interval_secs must be 1–86400".into(),
+        ));
+    }
+    Ok(secs)
+}
+
 /// The API listeners' settings: addresses, TLS files, limits, workers, rate limit.
 fn api_config(
     mode: Mode,
@@ -169,6 +179,7 @@ fn api_config(
         body_timeout_secs: given(limits.body_timeout_secs, "limits.body_timeout_secs")?.max(1),
         workers: workers.unwrap_or(0),
         intern: None,
+        checkpoint_interval_secs: checkpoint_interval(receipts.checkpoint_interval_secs)?,
         receipts: receipt_keys(mode, receipts)?,
         rate_limit: match rate_limit {
             None => None,

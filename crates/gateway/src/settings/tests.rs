@@ -26,6 +26,7 @@ fn file(mode: Mode) -> FileSettings {
         receipts: FileReceipts {
             signing_key: Some(receipt_key()),
             retired_keys: None,
+            checkpoint_interval_secs: None,
         },
         mode: Some(mode),
         database_url: Some("postgres://x@localhost/db".into()),
