@@ -169,10 +169,15 @@ impl ReceiptSigner {
             nonce: B64.encode(nonce),
             innehall_sha256: content_hash(&nonce, body),
         };
+        self.jws(&claims)
+    }
+
+    /// `claims` as a compact JWS: ES256 with the current key, `kid` in the header.
+    fn jws(&self, claims: &impl Serialize) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
         header.typ = Some("JOSE".into());
-        jsonwebtoken::encode(&header, &claims, &self.key)
+        jsonwebtoken::encode(&header, claims, &self.key)
             .unwrap_or_else(|e| unreachable!("ES256 signs with a key it has read: {e}"))
     }
 }
@@ -239,11 +244,7 @@ impl ReceiptSigner {
             root_hash,
             tid: &tid,
         };
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
-        header.typ = Some("JOSE".into());
-        let signatur_jws = jsonwebtoken::encode(&header, &claims, &self.key)
-            .unwrap_or_else(|e| unreachable!("ES256 signs with a key it has read: {e}"));
+        let signatur_jws = self.jws(&claims);
         komvux_persistence::Checkpoint {
             tree_size,
             root_hash: root_hash.to_owned(),

@@ -12,7 +12,6 @@ use std::collections::{BTreeSet, HashMap};
 
 use diesel::prelude::*;
 use komvux_domain::merkle::{self, Hash, Range};
-use sha2::{Digest, Sha256};
 
 use super::Store;
 use crate::DbConnection;
@@ -22,12 +21,9 @@ use crate::reads::Read;
 use crate::schema::{checkpoints, merkle_nodes, receipts};
 use crate::transactions::now;
 
-/// The leaf hash of a receipt: hex SHA-256(0x00 ‖ the JWS bytes) (RFC 9162 §2.1).
+/// The leaf hash of a receipt, hex: [`merkle::leaf_hash`] of the JWS bytes (RFC 9162 §2.1).
 pub fn leaf_hash(jws: &str) -> String {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    h.update(jws.as_bytes());
-    hex::encode(h.finalize())
+    hex::encode(merkle::leaf_hash(jws.as_bytes()))
 }
 
 /// The receipts of the store.
@@ -150,8 +146,8 @@ fn node(c: &mut DbConnection, level: i32, idx: i64) -> Result<Hash, StoreError> 
     unhex(&text)
 }
 
-/// The hashes of `ranges` of the tree, from the stored nodes they are made of, read
-/// in one query per kind of node.
+/// The hashes of `ranges` of the tree, from the stored nodes they are made of: the
+/// leaves in one query per 500, each inner node by its primary key.
 fn range_hashes(c: &mut DbConnection, ranges: &[Range]) -> Result<Vec<Hash>, StoreError> {
     let wanted: BTreeSet<(u32, u64)> = ranges.iter().flat_map(|r| merkle::subtrees(*r)).collect();
     let leaves: Vec<i64> = wanted
