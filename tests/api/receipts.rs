@@ -261,6 +261,8 @@ pub(crate) async fn receipts_are_proven_in_the_log_and_checkpoints_are_consisten
         &flipped_root
     ));
 
+    the_cli_verifies_the_evidence_and_fails_every_change(&e, &jwks, &ansokan("0180", p));
+
     // More receipts, a newer checkpoint, and the two consistent.
     let mut last = String::new();
     for i in 0..5 {
@@ -317,4 +319,81 @@ pub(crate) async fn receipts_are_proven_in_the_log_and_checkpoints_are_consisten
         .get("/meddelanden/00000000-0000-4000-8000-000000000000/kvittens")
         .await;
     assert_eq!(r.status, 404);
+}
+
+/// `komvux-gateway kvittens verify` on the saved evidence: passes, and fails when one
+/// byte of the receipt, the proof, the checkpoint or the body is changed.
+fn the_cli_verifies_the_evidence_and_fails_every_change(e: &Value, jwks: &Value, body: &Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let verify = |evidence: &Value, body: &Value| {
+        let (ev, keys, b) = (
+            dir.path().join("kvittens.json"),
+            dir.path().join("nycklar.json"),
+            dir.path().join("body.json"),
+        );
+        std::fs::write(&ev, evidence.to_string()).unwrap();
+        std::fs::write(&keys, jwks.to_string()).unwrap();
+        std::fs::write(&b, body.to_string()).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_komvux-gateway"))
+            .args(["kvittens", "verify", "--kvittens"])
+            .arg(&ev)
+            .arg("--nycklar")
+            .arg(&keys)
+            .arg("--body")
+            .arg(&b)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, said) = verify(e, body);
+    assert!(ok, "{said}");
+    for check in [
+        "kvittens_jws",
+        "innehall_sha256",
+        "kontrollpunkt",
+        "inklusionsbevis",
+    ] {
+        assert!(
+            said.contains(&format!("ok       {check}")),
+            "{check}: {said}"
+        );
+    }
+
+    let flip = |text: &str, at: usize| -> String {
+        let mut bytes = text.as_bytes().to_vec();
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(bytes).unwrap()
+    };
+    let jws = e["kvittens_jws"].as_str().unwrap();
+    let mut changed = Vec::new();
+    for at in [3, jws.find('.').unwrap() + 3, jws.len() - 3] {
+        let mut bad = e.clone();
+        bad["kvittens_jws"] = json!(flip(jws, at));
+        changed.push(("the receipt", bad));
+    }
+    let mut bad = e.clone();
+    bad["kontrollpunkt"]["root_hash"] =
+        json!(flip(e["kontrollpunkt"]["root_hash"].as_str().unwrap(), 0));
+    changed.push(("the root hash", bad));
+    let cp_jws = e["kontrollpunkt"]["signatur_jws"].as_str().unwrap();
+    let mut bad = e.clone();
+    bad["kontrollpunkt"]["signatur_jws"] = json!(flip(cp_jws, cp_jws.len() - 3));
+    changed.push(("the checkpoint's signature", bad));
+    if let Some(first) = e["inklusionsbevis"]["hashes"][0].as_str() {
+        let mut bad = e.clone();
+        bad["inklusionsbevis"]["hashes"][0] = json!(flip(first, 5));
+        changed.push(("a proof hash", bad));
+    }
+    for (what, bad) in changed {
+        let (ok, said) = verify(&bad, body);
+        assert!(!ok, "{what} changed and still verified: {said}");
+        assert!(said.contains("FAILED"), "{what}: {said}");
+    }
+    let mut other = body.clone();
+    other["kommunkod"] = json!("0181");
+    let (ok, said) = verify(e, &other);
+    assert!(!ok && said.contains("FAILED   innehall_sha256"), "{said}");
 }

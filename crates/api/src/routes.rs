@@ -104,23 +104,41 @@ pub(crate) async fn refuse_kommun(
     ApiError::otillaten_kommun(falt)
 }
 
+/// Who wrote a message of `kommun`, as its receipt names them.
+fn client_of(client: &KommunClient, kommun: Kommunkod) -> ClientOf {
+    ClientOf {
+        klient_id: client.id().to_owned(),
+        organisationsnummer: client.client.organisationsnummer.as_str().to_owned(),
+        kommunkod: kommun.to_string(),
+    }
+}
+
+/// The signer of a single write's receipt, for the store's writer to call once the
+/// write has committed ([`komvux_persistence::Store::queue_signed_submission`]):
+/// `body` is the JSON the client sent.
+pub(crate) fn receipt_signer(
+    state: &web::Data<AppState>,
+    client: &KommunClient,
+    kommun: Kommunkod,
+    body: serde_json::Value,
+) -> impl Fn(&Kvittens) -> String + Send + 'static {
+    let (state, of) = (state.clone(), client_of(client, kommun));
+    move |kv| state.receipts.sign(kv, &of, &body)
+}
+
 /// The signed receipts of committed writes, each kept once: for each stored
 /// [`Kvittens`] with its kommun and the JSON the client sent for it, the `kvittens_jws`
-/// every answer for that message carries (a replay gets the first one's bytes).
+/// every answer for that message carries (a replay gets the first one's bytes). For
+/// the basladdning, whose items are stored in one transaction of their own.
 pub(crate) async fn signed(
     state: &AppState,
     client: &KommunClient,
     items: Vec<(Kvittens, Kommunkod, &serde_json::Value)>,
 ) -> Result<Vec<SignedKvittens>, ApiError> {
-    let organisationsnummer = client.client.organisationsnummer.as_str().to_owned();
     let jws: Vec<(String, String)> = items
         .iter()
         .map(|(kv, kommun, body)| {
-            let of = ClientOf {
-                klient_id: client.id().to_owned(),
-                organisationsnummer: organisationsnummer.clone(),
-                kommunkod: kommun.to_string(),
-            };
+            let of = client_of(client, *kommun);
             (
                 kv.meddelande_id.to_string(),
                 state.receipts.sign(kv, &of, body),

@@ -90,6 +90,27 @@ pub enum Command {
     /// Mina sidor för kommuner: administration (Arbetsförmedlingen's operators).
     #[command(subcommand)]
     MinaSidor(MinaSidorCommand),
+    /// Signed receipts: check saved evidence offline (no database, no configuration).
+    #[command(subcommand)]
+    Kvittens(KvittensCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KvittensCommand {
+    /// Check a saved evidence answer (`GET /komvux/v1/meddelanden/{id}/kvittens`): the
+    /// receipt's signature, the body's hash, the checkpoint's signature and the inclusion
+    /// proof. Exit 1 when any check fails.
+    Verify {
+        /// The evidence answer, as saved (JSON).
+        #[arg(long)]
+        kvittens: std::path::PathBuf,
+        /// The key set, as saved from `GET /komvux/v1/nycklar` (JWKS).
+        #[arg(long)]
+        nycklar: std::path::PathBuf,
+        /// The JSON body the client sent for the message (for a basladdning, the item).
+        #[arg(long)]
+        body: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,6 +24,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             commands::dev_certs(out, force)
         }
         Command::Openapi { format, api } => commands::openapi(format, api),
+        Command::Kvittens(cmd) => commands::kvittens(cmd),
         Command::DevToken {
             ref sub,
             ref roles,

@@ -69,11 +69,16 @@ pub(crate) fn reserve(
     Ok(last - count + 1)
 }
 
-/// Hands back the position [`allocate`] just took in this transaction (whose lock it
-/// holds, so no later position was taken): the feed stays gap-free.
-pub(crate) fn give_back(conn: &mut DbConnection, feed: FeedName) -> Result<(), StoreError> {
+/// Hands back the last `count` positions [`reserve`] just took in this transaction
+/// (whose lock it holds, so no later position was taken): the feed stays gap-free.
+pub(crate) fn give_back(
+    conn: &mut DbConnection,
+    feed: FeedName,
+    count: usize,
+) -> Result<(), StoreError> {
+    let count = i64::try_from(count).map_err(|_| StoreError::Corrupt("batch size".into()))?;
     diesel::update(feed_counters::table.find(feed.as_str()))
-        .set(feed_counters::value.eq(feed_counters::value - 1))
+        .set(feed_counters::value.eq(feed_counters::value - count))
         .execute(conn)?;
     Ok(())
 }

@@ -27,6 +27,7 @@ mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod transactions;
+mod transparency;
 mod writes;
 
 pub use audit::{AuditActor, AuditRow, ChainReport, Outcome};
@@ -50,5 +51,6 @@ pub use records::{
 pub use seed::{SeedPlan, SeedReport};
 pub use store::{
     AUTH_CACHE_TTL, BasladdningKvittens, Checkpoint, GallringReport, ReceiptEvidence, ReceiptStore,
-    Store, leaf_hash,
+    Store,
 };
+pub use transparency::leaf_hash;

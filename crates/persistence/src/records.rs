@@ -60,6 +60,12 @@ impl<T> Submission<T> {
     pub fn is_replay(&self) -> bool {
         matches!(self, Self::Replayed(_))
     }
+
+    pub fn inner(&self) -> &T {
+        match self {
+            Self::Created(t) | Self::Replayed(t) => t,
+        }
+    }
 }
 
 /// A kommun message as stored: the header and body as received, plus its state.

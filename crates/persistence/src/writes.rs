@@ -33,16 +33,20 @@ use crate::error::{StoreError, Unanswered};
 use crate::feeds::{self, FeedName};
 use crate::messages::{self, PendingMessage};
 use crate::reads::{Read, next_batch};
-use crate::transactions::{Stats, WriterTurn};
+use crate::transactions::{Stats, WriterTurn, now};
+use crate::transparency::{self, HeldReceipts};
 
 /// What the submissions of a write transaction store at its end, all at once: their
-/// audit events (on PostgreSQL one journal insert, on SQLite one link into the chain)
-/// and their messages (one insert on PostgreSQL), each with its handelser position
-/// under the feed counter's lock, which is so held only from there to the commit.
+/// audit events (on PostgreSQL one journal insert, on SQLite one link into the chain),
+/// their messages (one insert on PostgreSQL), each with its handelser position under
+/// the feed counter's lock, and the signed receipts of earlier commits, each a leaf of
+/// the transparency log under the kvittenser counter's lock ([`transparency`]). Both
+/// locks are so held only from there to the commit, always in that order.
 #[derive(Debug, Default)]
 pub(crate) struct Deferred {
     pub(crate) events: Vec<HeldEvent>,
     pub(crate) messages: Vec<PendingMessage>,
+    pub(crate) receipts: Vec<HeldReceipts>,
 }
 
 impl Deferred {
@@ -56,6 +60,9 @@ impl Deferred {
             let first = feeds::reserve(c, FeedName::Handelser, self.messages.len())?;
             messages::insert_pending(c, &self.messages, first)?;
         }
+        if !self.receipts.is_empty() {
+            transparency::keep_all(c, &self.receipts, now())?;
+        }
         Ok(())
     }
 }
@@ -64,8 +71,11 @@ impl Deferred {
 trait WriteJob: Send {
     /// Runs in the batch's transaction and keeps its answer for after the commit.
     fn run(&mut self, c: &mut DbConnection, deferred: &mut Deferred) -> Result<(), StoreError>;
-    /// The batch committed: answers with what [`WriteJob::run`] kept.
-    fn answer(self: Box<Self>);
+    /// The batch committed: the receipts `(meddelande_id, jws)` its answer is to carry,
+    /// signed now (none for a submission without receipts).
+    fn seal(&mut self) -> Vec<(String, String)>;
+    /// Answers with what [`WriteJob::run`] kept and the receipts kept for it.
+    fn answer(self: Box<Self>, kept: Vec<String>);
     /// Runs in a write transaction of its own and answers with its outcome.
     fn run_alone(self: Box<Self>, c: &mut DbConnection, turn: &WriterTurn, stats: &Stats);
     /// Answers with an error without running (no connection).
@@ -76,16 +86,24 @@ trait WriteJob: Send {
 /// writer thread (the audit of a refusal).
 type Finish<T> = Box<dyn FnOnce(Result<T, StoreError>) -> Result<T, StoreError> + Send>;
 
-struct Job<T, F> {
+/// Signs the receipts of a committed submission's answer (the API's signer, given to
+/// the store): `(meddelande_id, jws)` for each message the answer attests.
+pub(crate) type Seal<T> = Box<dyn FnMut(&T) -> Vec<(String, String)> + Send>;
+
+struct Job<T, O, F> {
     f: F,
     out: Option<T>,
     finish: Finish<T>,
-    reply: oneshot::Sender<Result<T, StoreError>>,
+    seal: Option<Seal<T>>,
+    /// The answer made of the outcome and its kept receipts.
+    deliver: fn(T, Vec<String>) -> O,
+    reply: oneshot::Sender<Result<O, StoreError>>,
 }
 
-impl<T, F> WriteJob for Job<T, F>
+impl<T, O, F> WriteJob for Job<T, O, F>
 where
     T: Send,
+    O: Send,
     F: FnMut(&mut DbConnection, &mut Deferred) -> Result<T, StoreError> + Send,
 {
     fn run(&mut self, c: &mut DbConnection, deferred: &mut Deferred) -> Result<(), StoreError> {
@@ -93,9 +111,18 @@ where
         Ok(())
     }
 
-    fn answer(self: Box<Self>) {
+    fn seal(&mut self) -> Vec<(String, String)> {
+        match (&mut self.seal, &self.out) {
+            (Some(seal), Some(out)) => seal(out),
+            _ => Vec::new(),
+        }
+    }
+
+    fn answer(self: Box<Self>, kept: Vec<String>) {
+        let deliver = self.deliver;
         let result = self
             .out
+            .map(|out| deliver(out, kept))
             .ok_or(StoreError::Unanswered(Unanswered::DidNotRun));
         // The caller may have gone (a closed connection); what it sent stays stored.
         let _ = self.reply.send(result);
@@ -117,12 +144,50 @@ where
             Err(e) if e.is_unique_violation() => attempt(),
             other => other,
         };
-        let _ = self.reply.send((self.finish)(result));
+        let result = (self.finish)(result).and_then(|out| {
+            let signed = self
+                .seal
+                .as_mut()
+                .map(|seal| seal(&out))
+                .unwrap_or_default();
+            let kept = keep_receipts(c, turn, stats, vec![signed])?;
+            Ok((self.deliver)(out, kept.into_iter().flatten().collect()))
+        });
+        let _ = self.reply.send(result);
     }
 
     fn fail(self: Box<Self>, why: Arc<StoreError>) {
         let _ = self.reply.send(Err(StoreError::Batch(why)));
     }
+}
+
+/// Keeps the receipts of committed submissions in one write transaction of their own
+/// (one leaf reservation, one insert: [`transparency::keep_all`]) and answers the kept
+/// JWS of each, in order.
+fn keep_receipts(
+    c: &mut DbConnection,
+    turn: &WriterTurn,
+    stats: &Stats,
+    signed: Vec<Vec<(String, String)>>,
+) -> Result<Vec<Vec<String>>, StoreError> {
+    if signed.iter().all(Vec::is_empty) {
+        return Ok(signed.into_iter().map(|_| Vec::new()).collect());
+    }
+    let held: Vec<HeldReceipts> = signed
+        .into_iter()
+        .map(|signed| HeldReceipts {
+            signed,
+            kept: Arc::default(),
+        })
+        .collect();
+    turn.transaction(c, Some(stats), |c| transparency::keep_all(c, &held, now()))?;
+    held.into_iter()
+        .map(|h| {
+            Arc::into_inner(h.kept)
+                .and_then(std::sync::OnceLock::into_inner)
+                .ok_or(StoreError::Unanswered(Unanswered::DidNotRun))
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for dyn WriteJob {
@@ -186,11 +251,47 @@ impl Writer {
         T: Send + 'static,
         F: FnMut(&mut DbConnection, &mut Deferred) -> Result<T, StoreError> + Send + 'static,
     {
+        self.queue(f, Box::new(finish), None, |out, _| out)
+    }
+
+    /// As [`Writer::submit`], with the receipts of the answer: once its write has
+    /// committed, `seal` signs them on the writer thread and they are kept (with the
+    /// rest of the batch's, in a transaction of their own) before it is answered, so a
+    /// receipt never attests an uncommitted write and the answer waits for no other
+    /// queue. A receipt that cannot be kept fails the answer; the write stays stored
+    /// and a replay of it (its idempotency key) gets its receipt.
+    pub(crate) fn submit_sealed<T, F>(
+        &self,
+        f: F,
+        finish: impl FnOnce(Result<T, StoreError>) -> Result<T, StoreError> + Send + 'static,
+        seal: Seal<T>,
+    ) -> Read<(T, Vec<String>)>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut DbConnection, &mut Deferred) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.queue(f, Box::new(finish), Some(seal), |out, kept| (out, kept))
+    }
+
+    fn queue<T, O, F>(
+        &self,
+        f: F,
+        finish: Finish<T>,
+        seal: Option<Seal<T>>,
+        deliver: fn(T, Vec<String>) -> O,
+    ) -> Read<O>
+    where
+        T: Send + 'static,
+        O: Send + 'static,
+        F: FnMut(&mut DbConnection, &mut Deferred) -> Result<T, StoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Job {
             f,
             out: None,
-            finish: Box::new(finish),
+            finish,
+            seal,
+            deliver,
             reply,
         });
         match self.jobs.send(job) {
@@ -252,7 +353,7 @@ fn run_batch(
             deferred.flush(c)
         });
         match (result, failed) {
-            (Ok(()), _) => jobs.into_iter().for_each(|job| job.answer()),
+            (Ok(()), _) => answer_sealed(&mut c, turn, stats, jobs),
             (Err(_), Some(i)) => {
                 // In queue order: the ones before it (which ran without error) as a
                 // batch again, the failed one alone, the ones after it as a batch.
@@ -277,5 +378,27 @@ fn run_batch(
     }
     if healthy {
         *held = Some(c);
+    }
+}
+
+/// Answers the submissions of a committed batch, each with its receipts, signed and
+/// kept now; if they cannot be kept, each gets the error.
+fn answer_sealed(
+    c: &mut DbConnection,
+    turn: &WriterTurn,
+    stats: &Stats,
+    mut jobs: Vec<Box<dyn WriteJob>>,
+) {
+    let signed = jobs.iter_mut().map(|job| job.seal()).collect();
+    match keep_receipts(c, turn, stats, signed) {
+        Ok(kept) => jobs
+            .into_iter()
+            .zip(kept)
+            .for_each(|(job, kept)| job.answer(kept)),
+        Err(e) => {
+            tracing::error!(error = %e, "receipts of committed submissions not kept");
+            let why = Arc::new(e);
+            jobs.into_iter().for_each(|job| job.fail(Arc::clone(&why)));
+        }
     }
 }

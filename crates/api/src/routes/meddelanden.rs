@@ -9,8 +9,9 @@ use komvux_domain::party::KommunWrite;
 use komvux_domain::{FromJson, KommunMeddelande, KommunMessage, MeddelandeId};
 use komvux_persistence::AuditActor;
 
-use super::{blocking, created, refuse_kommun, signed};
+use super::{blocking, created, receipt_signer, refuse_kommun, signed};
 use crate::auth::KommunClient;
+use crate::receipts::SignedKvittens;
 use crate::state::AppState;
 use komvux_http::body;
 use komvux_http::error::ApiError;
@@ -47,15 +48,19 @@ where
     };
     let idem = body::idempotency_key(&req, &bytes)?;
     let actor = AuditActor::Client(client.id().to_owned());
-    let submission = state
+    let sign = receipt_signer(&state, &client, kommun, value);
+    let (submission, mut kept) = state
         .store
-        .queue_submission(&actor, &write, idem.as_ref())
+        .queue_signed_submission(&actor, &write, idem.as_ref(), sign)
         .await?;
     let replay = submission.is_replay();
     tracing::info!(client.id = %client.id(), kommun = %kommun, typ = action, replay, "meddelande mottaget");
-    let items = vec![(submission.into_inner(), kommun, &value)];
-    let Some(kv) = signed(&state, &client, items).await?.pop() else {
-        unreachable!("one receipt for one write")
+    let Some(kvittens_jws) = kept.pop() else {
+        unreachable!("the writer keeps one receipt for one write")
+    };
+    let kv = SignedKvittens {
+        kvittens: submission.into_inner(),
+        kvittens_jws,
     };
     Ok(created(replay, kv))
 }

@@ -14,8 +14,8 @@ use komvux_persistence::{Store, StoreError};
 use serde_json::json;
 
 use crate::cli::{
-    AuditCommand, ClientCommand, HuvudansvarigCommand, MinaSidorCommand, OpenapiApi, OpenapiFormat,
-    PersonCommand,
+    AuditCommand, ClientCommand, HuvudansvarigCommand, KvittensCommand, MinaSidorCommand,
+    OpenapiApi, OpenapiFormat, PersonCommand,
 };
 use crate::settings::Settings;
 use komvux_devkit::devpki;
@@ -231,6 +231,34 @@ pub fn openapi(format: OpenapiFormat, api: OpenapiApi) -> anyhow::Result<()> {
         if !text.ends_with('\n') {
             println!();
         }
+    }
+    Ok(())
+}
+
+/// Checks saved receipt evidence offline; prints each check, fails if one failed.
+pub fn kvittens(cmd: KvittensCommand) -> anyhow::Result<()> {
+    use komvux_api::receipts::verify::{Outcome, verify_evidence};
+    let KvittensCommand::Verify {
+        kvittens,
+        nycklar,
+        body,
+    } = cmd;
+    let json = |path: &Path| -> anyhow::Result<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+    };
+    let body = body.as_deref().map(json).transpose()?;
+    let report = verify_evidence(&json(&kvittens)?, &json(&nycklar)?, body.as_ref());
+    for (name, outcome) in &report.checks {
+        say(&match outcome {
+            Outcome::Passed(what) => format!("ok       {name}: {what}"),
+            Outcome::Failed(why) => format!("FAILED   {name}: {why}"),
+            Outcome::Skipped(why) => format!("skipped  {name}: {why}"),
+        });
+    }
+    if !report.passed() {
+        bail!("the evidence does not verify");
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The audit log (sequencing, chaining, verifying, exports) and gallring, erasure.
 
-use super::receipts;
+use super::receipts::{self, ErasedOf};
 use super::*;
 
 impl Store {
@@ -132,7 +132,7 @@ impl Store {
             let t = now();
             let person =
                 identities::find(c, &self.inner.keys, personnummer)?.ok_or(StoreError::NotFound)?;
-            receipts::erase_of_persons(c, &[person.as_str().to_owned()])?;
+            receipts::erase(c, ErasedOf::Persons(&[person.as_str().to_owned()]))?;
             let n =
                 diesel::delete(msg::table.filter(msg::person.eq(person.as_str()))).execute(c)?;
             diesel::delete(ident::table.find(person.as_str())).execute(c)?;
@@ -217,7 +217,7 @@ fn gallring_batch(
     if persons.is_empty() {
         return Ok((0, 0));
     }
-    receipts::erase_of_persons(c, &persons)?;
+    receipts::erase(c, ErasedOf::Persons(&persons))?;
     let n = diesel::delete(msg::table.filter(msg::person.eq_any(&persons))).execute(c)?;
     diesel::delete(ident::table.filter(ident::pseudonym.eq_any(&persons))).execute(c)?;
     let system = AuditActor::System("gallring".into());

@@ -158,7 +158,7 @@ impl Store {
         let codes: Vec<String> = kommuner.iter().map(Kommunkod::to_string).collect();
         self.tx(|c| {
             let t = now();
-            super::receipts::erase_of_kommuner(c, &codes)?;
+            super::receipts::erase(c, super::receipts::ErasedOf::Kommuner(&codes))?;
             let n = diesel::delete(msg::table.filter(msg::kommunkod.eq_any(&codes))).execute(c)?;
             let etab = MessageKind::Etableringsprogram.as_str();
             let persons: Vec<String> = msg::table

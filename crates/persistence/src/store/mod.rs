@@ -8,7 +8,7 @@ mod lookups;
 mod receipts;
 mod submissions;
 
-pub use receipts::{Checkpoint, ReceiptEvidence, ReceiptStore, leaf_hash};
+pub use receipts::{Checkpoint, ReceiptEvidence, ReceiptStore};
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -5,26 +5,21 @@
 //! committed, then asks the store to keep it. Keeping is "the first one wins": when a
 //! receipt for the message is kept already (a concurrent replay, a retry after a crash
 //! between the two commits), that one is answered and the new one is dropped. Each kept
-//! receipt is also the leaf of the transparency log (`leaf_hash`, RFC 9162 §2.1), which
+//! receipt is also the leaf of the transparency log ([`crate::transparency`]), which
 //! stays when gallring erases the receipt's content with its message.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use diesel::prelude::*;
 use komvux_domain::merkle::{self, Hash, Range};
 
 use super::Store;
 use crate::DbConnection;
-use crate::error::StoreError;
+use crate::error::{StoreError, Unanswered};
 use crate::feeds::{self, FeedName};
-use crate::reads::Read;
-use crate::schema::{checkpoints, merkle_nodes, receipts};
-use crate::transactions::now;
-
-/// The leaf hash of a receipt, hex: [`merkle::leaf_hash`] of the JWS bytes (RFC 9162 §2.1).
-pub fn leaf_hash(jws: &str) -> String {
-    hex::encode(merkle::leaf_hash(jws.as_bytes()))
-}
+use crate::schema::{checkpoints, receipts};
+use crate::transparency::{HeldReceipts, range_hashes};
 
 /// The receipts of the store.
 #[derive(Debug, Clone, Copy)]
@@ -41,11 +36,22 @@ impl Store {
 
 impl ReceiptStore<'_> {
     /// Keeps each `(meddelande_id, jws)` unless a receipt for that message is kept
-    /// already, and answers the kept JWS of each, in order. Runs on a writer thread, in
-    /// the batch of whatever is queued beside it.
-    pub fn keep(&self, signed: Vec<(String, String)>) -> Read<Vec<String>> {
-        let job = move |c: &mut DbConnection, _: &mut super::Deferred| keep_in(c, &signed, now());
-        self.store.inner.writer.submit(job, |result| result)
+    /// already, and answers the kept JWS of each, in order. Runs on a writer thread, at
+    /// the end of the batch of whatever is queued beside it (with that batch's other
+    /// receipts: one reservation of leaves, one insert).
+    pub async fn keep(&self, signed: Vec<(String, String)>) -> Result<Vec<String>, StoreError> {
+        let job = move |_: &mut DbConnection, deferred: &mut super::Deferred| {
+            let kept = Arc::new(OnceLock::new());
+            deferred.receipts.push(HeldReceipts {
+                signed: signed.clone(),
+                kept: Arc::clone(&kept),
+            });
+            Ok(kept)
+        };
+        let kept = self.store.inner.writer.submit(job, |result| result).await?;
+        Arc::into_inner(kept)
+            .and_then(OnceLock::into_inner)
+            .ok_or(StoreError::Unanswered(Unanswered::DidNotRun))
     }
 
     /// The kept receipts of `ids` whose content is not erased, by message id.
@@ -60,132 +66,6 @@ impl ReceiptStore<'_> {
             out.extend(rows.into_iter().filter_map(|(id, jws)| Some((id, jws?))));
         }
         Ok(out)
-    }
-}
-
-fn keep_in(
-    c: &mut DbConnection,
-    signed: &[(String, String)],
-    at: i64,
-) -> Result<Vec<String>, StoreError> {
-    let mut kept = Vec::with_capacity(signed.len());
-    for (id, jws) in signed {
-        // The counter's lock first: a receipt kept by another replica meanwhile is then
-        // visible, and its position is handed back, so leaves stay gap-free.
-        let position = feeds::allocate(c, FeedName::Kvittenser)?;
-        let stored: Option<Option<String>> = receipts::table
-            .find(id)
-            .select(receipts::jws)
-            .first(c)
-            .optional()?;
-        if let Some(stored) = stored {
-            feeds::give_back(c, FeedName::Kvittenser)?;
-            kept.push(
-                stored
-                    .ok_or_else(|| StoreError::Corrupt(format!("the receipt of {id} is erased")))?,
-            );
-            continue;
-        }
-        let index = position - 1;
-        let leaf = leaf_hash(jws);
-        diesel::insert_into(receipts::table)
-            .values((
-                receipts::meddelande_id.eq(id),
-                receipts::leaf_index.eq(index),
-                receipts::leaf_hash.eq(&leaf),
-                receipts::jws.eq(Some(jws)),
-                receipts::issued_at.eq(at),
-            ))
-            .execute(c)?;
-        complete_subtrees(c, index, &leaf)?;
-        kept.push(jws.clone());
-    }
-    Ok(kept)
-}
-
-fn unhex(text: &str) -> Result<Hash, StoreError> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(text, &mut out)
-        .map_err(|_| StoreError::Corrupt(format!("a tree hash is not hex: {text:?}")))?;
-    Ok(out)
-}
-
-/// Stores every subtree the leaf at `index` completes: while the node so far is a right
-/// child, it joins its left sibling one level up.
-fn complete_subtrees(c: &mut DbConnection, index: i64, leaf: &str) -> Result<(), StoreError> {
-    let (mut level, mut at, mut hash) = (0_i32, index, unhex(leaf)?);
-    while at % 2 == 1 {
-        let sibling = node(c, level, at - 1)?;
-        hash = merkle::node_hash(&sibling, &hash);
-        level += 1;
-        at /= 2;
-        diesel::insert_into(merkle_nodes::table)
-            .values((
-                merkle_nodes::level.eq(level),
-                merkle_nodes::idx.eq(at),
-                merkle_nodes::hash.eq(hex::encode(hash)),
-            ))
-            .execute(c)?;
-    }
-    Ok(())
-}
-
-/// A stored node: a leaf (level 0) or a complete subtree.
-fn node(c: &mut DbConnection, level: i32, idx: i64) -> Result<Hash, StoreError> {
-    let text: String = if level == 0 {
-        receipts::table
-            .filter(receipts::leaf_index.eq(idx))
-            .select(receipts::leaf_hash)
-            .first(c)?
-    } else {
-        merkle_nodes::table
-            .find((level, idx))
-            .select(merkle_nodes::hash)
-            .first(c)?
-    };
-    unhex(&text)
-}
-
-/// The hashes of `ranges` of the tree, from the stored nodes they are made of: the
-/// leaves in one query per 500, each inner node by its primary key.
-fn range_hashes(c: &mut DbConnection, ranges: &[Range]) -> Result<Vec<Hash>, StoreError> {
-    let wanted: BTreeSet<(u32, u64)> = ranges.iter().flat_map(|r| merkle::subtrees(*r)).collect();
-    let leaves: Vec<i64> = wanted
-        .iter()
-        .filter(|w| w.0 == 0)
-        .map(|w| w.1 as i64)
-        .collect();
-    let mut known: HashMap<(u32, u64), Hash> = HashMap::with_capacity(wanted.len());
-    for chunk in leaves.chunks(500) {
-        let rows: Vec<(i64, String)> = receipts::table
-            .filter(receipts::leaf_index.eq_any(chunk))
-            .select((receipts::leaf_index, receipts::leaf_hash))
-            .load(c)?;
-        for (i, h) in rows {
-            known.insert((0, i as u64), unhex(&h)?);
-        }
-    }
-    for (level, idx) in wanted.iter().filter(|w| w.0 > 0) {
-        let h = node(c, *level as i32, *idx as i64)?;
-        known.insert((*level, *idx), h);
-    }
-    let mut missing = None;
-    let out = ranges
-        .iter()
-        .map(|r| {
-            merkle::range_hash(*r, &mut |l, i| {
-                known.get(&(l, i)).copied().unwrap_or_else(|| {
-                    missing = Some((l, i));
-                    [0; 32]
-                })
-            })
-        })
-        .collect();
-    match missing {
-        Some((l, i)) => Err(StoreError::Corrupt(format!(
-            "the tree has no node ({l}, {i})"
-        ))),
-        None => Ok(out),
     }
 }
 
@@ -324,31 +204,28 @@ impl ReceiptStore<'_> {
     }
 }
 
-/// Erases the content of the receipts of `persons`' messages, before the messages are
-/// erased (gallring, an erasure on request); their leaf hashes stay in the log.
-pub(super) fn erase_of_persons(c: &mut DbConnection, persons: &[String]) -> Result<(), StoreError> {
-    use crate::schema::messages as msg;
-    let ids: Vec<String> = msg::table
-        .filter(msg::person.eq_any(persons))
-        .select(msg::id)
-        .load(c)?;
-    erase(c, &ids)
+/// Whose messages' receipts to erase.
+pub(super) enum ErasedOf<'a> {
+    /// Persons' (gallring, an erasure on request).
+    Persons(&'a [String]),
+    /// Kommuner's (the test environment's reset).
+    Kommuner(&'a [String]),
 }
 
-/// As [`erase_of_persons`], for the messages of `kommuner` (the test environment's reset).
-pub(super) fn erase_of_kommuner(
-    c: &mut DbConnection,
-    kommuner: &[String],
-) -> Result<(), StoreError> {
+/// Erases the content of the receipts of the messages `of`, before the messages are
+/// erased; their leaf hashes stay in the log.
+pub(super) fn erase(c: &mut DbConnection, of: ErasedOf<'_>) -> Result<(), StoreError> {
     use crate::schema::messages as msg;
-    let ids: Vec<String> = msg::table
-        .filter(msg::kommunkod.eq_any(kommuner))
-        .select(msg::id)
-        .load(c)?;
-    erase(c, &ids)
-}
-
-fn erase(c: &mut DbConnection, ids: &[String]) -> Result<(), StoreError> {
+    let ids: Vec<String> = match of {
+        ErasedOf::Persons(persons) => msg::table
+            .filter(msg::person.eq_any(persons))
+            .select(msg::id)
+            .load(c)?,
+        ErasedOf::Kommuner(kommuner) => msg::table
+            .filter(msg::kommunkod.eq_any(kommuner))
+            .select(msg::id)
+            .load(c)?,
+    };
     for chunk in ids.chunks(500) {
         diesel::update(receipts::table.filter(receipts::meddelande_id.eq_any(chunk)))
             .set(receipts::jws.eq(None::<String>))

@@ -37,6 +37,48 @@ impl Store {
         write: &KommunWrite,
         idem: Option<&IdempotencyKey>,
     ) -> Read<Submission<Kvittens>> {
+        let (job, finish) = self.submission_job(actor, write, idem);
+        self.inner.writer.submit(job, finish)
+    }
+
+    /// As [`Store::queue_submission`], answered with its signed receipt: once the write
+    /// has committed (first time or replayed), `sign` signs the receipt of its
+    /// [`Kvittens`] on the writer thread and the store keeps it as a leaf of the
+    /// transparency log, or answers the one kept for the message already (a replay
+    /// gets the very same bytes).
+    pub fn queue_signed_submission(
+        &self,
+        actor: &AuditActor,
+        write: &KommunWrite,
+        idem: Option<&IdempotencyKey>,
+        sign: impl Fn(&Kvittens) -> String + Send + 'static,
+    ) -> Read<(Submission<Kvittens>, Vec<String>)> {
+        let (job, finish) = self.submission_job(actor, write, idem);
+        let seal = move |s: &Submission<Kvittens>| {
+            let kv = s.inner();
+            vec![(kv.meddelande_id.to_string(), sign(kv))]
+        };
+        self.inner.writer.submit_sealed(job, finish, Box::new(seal))
+    }
+
+    /// A submission for the writers: the write (with its idempotency) and what its
+    /// outcome run alone goes through, the audit of a refusal.
+    #[allow(clippy::type_complexity, reason = "the two closures of one job")]
+    fn submission_job(
+        &self,
+        actor: &AuditActor,
+        write: &KommunWrite,
+        idem: Option<&IdempotencyKey>,
+    ) -> (
+        impl FnMut(&mut DbConnection, &mut Deferred) -> Result<Submission<Kvittens>, StoreError>
+        + Send
+        + 'static,
+        impl FnOnce(
+            Result<Submission<Kvittens>, StoreError>,
+        ) -> Result<Submission<Kvittens>, StoreError>
+        + Send
+        + 'static,
+    ) {
         let action = format!("skriv:{}", write.message().kind());
         // Shared by the job and, should it be refused, the audit of its refusal.
         let shared = Arc::new((actor.clone(), write.clone(), action));
@@ -63,11 +105,12 @@ impl Store {
             })
         };
         let store = self.clone();
-        self.inner.writer.submit(job, move |result| {
+        let finish = move |result| {
             let (actor, write, action) = &*shared;
             let pnr = write.message().header().personnummer();
             store.with_refusal_audit(actor, Some(write.kommun()), Some(&pnr), action, result)
-        })
+        };
+        (job, finish)
     }
 
     /// A kommun's basladdning: every item stored, or none. All refused items are

@@ -56,6 +56,7 @@ on_both_backends!(
     rules_refuse_errors_and_report_warnings,
     person_refs_are_bound_to_their_session,
     receipts_are_kept_once_and_only_their_content_is_erased,
+    receipts_of_a_batch_make_one_gap_free_tree,
 );
 
 /// SQLite connections never checkpoint on their own; the store's background thread does,

@@ -236,11 +236,7 @@ pub(crate) fn gallring_deletes_old_persons_and_keeps_the_chain(db: &TestDatabase
         let kv = store.submit("k", &ansokan(STOCKHOLM, p), None).unwrap();
         let id = kv.into_inner().meddelande_id.to_string();
         let jws = format!("h.p.{id}");
-        store
-            .receipts()
-            .keep(vec![(id.clone(), jws)])
-            .wait()
-            .unwrap();
+        futures_executor::block_on(store.receipts().keep(vec![(id.clone(), jws)])).unwrap();
         receipts.push(id);
     }
     // make exactly one person old: the one the audit log names for `old`
@@ -352,11 +348,7 @@ pub(crate) fn answered_events_are_durable_at_once(db: &TestDatabase) {
 pub(crate) fn receipts_are_kept_once_and_only_their_content_is_erased(db: &TestDatabase) {
     let store = db.store();
     let keep = |jws: &str| {
-        store
-            .receipts()
-            .keep(vec![("m-1".into(), jws.into())])
-            .wait()
-            .unwrap()
+        futures_executor::block_on(store.receipts().keep(vec![("m-1".into(), jws.into())])).unwrap()
     };
     assert_eq!(keep("h.p.first"), ["h.p.first"]);
     assert_eq!(keep("h.p.second"), ["h.p.first"], "the first receipt wins");
@@ -389,4 +381,89 @@ pub(crate) fn receipts_are_kept_once_and_only_their_content_is_erased(db: &TestD
     let mut c = store.connection().unwrap();
     let kept = text_rows(&mut c, "SELECT leaf_hash AS t FROM receipts");
     assert_eq!(kept, [leaf], "the leaf stays");
+}
+
+/// Receipts kept side by side (so in shared batches, with duplicates inside one batch)
+/// become gap-free leaves, one per message, and the stored tree is the RFC 9162 tree of
+/// those leaves in leaf order: every root and every proof the store answers checks out
+/// against hashes computed here from the JWS bytes alone.
+pub(crate) fn receipts_of_a_batch_make_one_gap_free_tree(db: &TestDatabase) {
+    use komvux_domain::merkle;
+    let store = db.store();
+    let dup = futures_executor::block_on(store.receipts().keep(vec![
+        ("d-1".into(), "h.p.d1".into()),
+        ("d-2".into(), "h.p.d2".into()),
+        ("d-1".into(), "h.p.d1-again".into()),
+    ]))
+    .unwrap();
+    assert_eq!(
+        dup,
+        ["h.p.d1", "h.p.d2", "h.p.d1"],
+        "the first in a batch wins"
+    );
+    assert_eq!(store.receipts().tree_size().unwrap(), 2);
+
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let store = &store;
+            s.spawn(move || {
+                for i in 0..25 {
+                    let items = (0..3)
+                        .map(|k| (format!("m-{t}-{i}-{k}"), format!("h.p.{t}.{i}.{k}")))
+                        .collect();
+                    futures_executor::block_on(store.receipts().keep(items)).unwrap();
+                }
+            });
+        }
+    });
+    let size = store.receipts().tree_size().unwrap();
+    assert_eq!(size, 2 + 8 * 25 * 3);
+    let mut c = store.connection().unwrap();
+    let indexes = text_rows(
+        &mut c,
+        "SELECT CAST(leaf_index AS TEXT) AS t FROM receipts ORDER BY leaf_index",
+    );
+    let expected: Vec<String> = (0..size).map(|i| i.to_string()).collect();
+    assert_eq!(indexes, expected, "leaves are gap-free");
+    let leaves: Vec<merkle::Hash> =
+        text_rows(&mut c, "SELECT jws AS t FROM receipts ORDER BY leaf_index")
+            .iter()
+            .map(|jws| merkle::leaf_hash(jws.as_bytes()))
+            .collect();
+    drop(c);
+    let root_of = |n: usize| -> merkle::Hash {
+        merkle::range_hash(
+            merkle::Range {
+                start: 0,
+                end: n as u64,
+            },
+            &mut |level, idx| {
+                let width = 1usize << level;
+                let at = idx as usize * width;
+                let mut layer: Vec<merkle::Hash> = leaves[at..at + width].to_vec();
+                while layer.len() > 1 {
+                    layer = layer
+                        .chunks(2)
+                        .map(|p| merkle::node_hash(&p[0], &p[1]))
+                        .collect();
+                }
+                layer[0]
+            },
+        )
+    };
+    for n in [1, 2, 3, 64, 97, 128, size as usize] {
+        assert_eq!(
+            store.receipts().root(n as u64).unwrap(),
+            root_of(n),
+            "root of {n}"
+        );
+    }
+    let proof = store.receipts().consistency(97, size).unwrap();
+    assert!(merkle::verify_consistency(
+        97,
+        size,
+        &root_of(97),
+        &root_of(size as usize),
+        &proof
+    ));
 }

@@ -1,0 +1,254 @@
+//! The receipts' transparency log (RFC 9162 §2.1): each kept receipt is a leaf, in
+//! commit order, numbered under the `kvittenser` counter's lock (so gap-free across
+//! replicas); `merkle_nodes` holds every complete subtree, so any range's hash (a
+//! root, a proof's step) is made of a few stored nodes.
+//!
+//! Receipts are kept by the submission writers at the end of a batch
+//! ([`crate::writes::Deferred`]), all of the batch's at once: one reservation of leaf
+//! positions just before the commit (so the counter's lock is held only from there),
+//! one read of the stored receipts of the batch's messages and of the tree's right
+//! edge, one insert for the receipts and one for the subtrees they complete.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use diesel::prelude::*;
+use komvux_domain::merkle::{self, Hash, Range};
+
+use crate::connection::{DbConnection, on_backend};
+use crate::error::StoreError;
+use crate::feeds::{self, FeedName};
+use crate::schema::{merkle_nodes, receipts};
+
+/// The leaf hash of a receipt, hex: [`merkle::leaf_hash`] of the JWS bytes (RFC 9162 §2.1).
+pub fn leaf_hash(jws: &str) -> String {
+    hex::encode(merkle::leaf_hash(jws.as_bytes()))
+}
+
+/// The receipts one submission asks to keep, `(meddelande_id, jws)`, and where the kept
+/// JWS of each is answered once the batch has stored them.
+#[derive(Debug)]
+pub(crate) struct HeldReceipts {
+    pub(crate) signed: Vec<(String, String)>,
+    pub(crate) kept: Arc<OnceLock<Vec<String>>>,
+}
+
+/// How many rows one multi-row insert or `IN` list holds (SQLite's bound-variable limit).
+const CHUNK: usize = 500;
+
+/// Keeps the receipts of a batch, each unless one for its message is kept already (by
+/// an earlier request, another replica, or an earlier submission of the same batch:
+/// the first one wins), and answers the kept JWS of each in its [`HeldReceipts`].
+pub(crate) fn keep_all(
+    c: &mut DbConnection,
+    held: &[HeldReceipts],
+    at: i64,
+) -> Result<(), StoreError> {
+    let total: usize = held.iter().map(|h| h.signed.len()).sum();
+    // The counter's lock first: receipts kept meanwhile by another replica are then
+    // visible, and the positions of this batch's duplicates are handed back.
+    let first = feeds::reserve(c, FeedName::Kvittenser, total)? - 1;
+    let stored = stored_receipts(c, held)?;
+    let mut chosen: HashMap<&str, &str> = HashMap::new();
+    let mut new: Vec<(&str, &str)> = Vec::with_capacity(total);
+    let mut answers = Vec::with_capacity(held.len());
+    for h in held {
+        let mut kept = Vec::with_capacity(h.signed.len());
+        for (id, jws) in &h.signed {
+            let answer = match stored.get(id.as_str()) {
+                Some(Some(stored)) => stored.as_str(),
+                Some(None) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "the receipt of {id} is erased"
+                    )));
+                }
+                None => *chosen.entry(id).or_insert_with(|| {
+                    new.push((id, jws));
+                    jws
+                }),
+            };
+            kept.push(answer.to_owned());
+        }
+        answers.push(kept);
+    }
+    if new.len() < total {
+        feeds::give_back(c, FeedName::Kvittenser, total - new.len())?;
+    }
+    let leaves: Vec<Hash> = new
+        .iter()
+        .map(|(_, jws)| merkle::leaf_hash(jws.as_bytes()))
+        .collect();
+    let nodes = completed_subtrees(c, first as u64, &leaves)?;
+    insert_receipts(c, first, &new, &leaves, at)?;
+    for chunk in nodes.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(level, idx, hash)| {
+                (
+                    merkle_nodes::level.eq(*level as i32),
+                    merkle_nodes::idx.eq(*idx as i64),
+                    merkle_nodes::hash.eq(hex::encode(hash)),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(merkle_nodes::table).values(rows);
+        on_backend!(c, |c| insert.execute(c))?;
+    }
+    for (h, kept) in held.iter().zip(answers) {
+        // A batch run again after a rollback runs its submissions anew, each with a
+        // new slot; this one is set once.
+        let _ = h.kept.set(kept);
+    }
+    Ok(())
+}
+
+/// The stored receipts (`None`: erased) of the messages of `held`, by message id.
+fn stored_receipts(
+    c: &mut DbConnection,
+    held: &[HeldReceipts],
+) -> Result<HashMap<String, Option<String>>, StoreError> {
+    let ids: Vec<&str> = held
+        .iter()
+        .flat_map(|h| h.signed.iter().map(|(id, _)| id.as_str()))
+        .collect();
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<(String, Option<String>)> = receipts::table
+            .filter(receipts::meddelande_id.eq_any(chunk))
+            .select((receipts::meddelande_id, receipts::jws))
+            .load(c)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+fn insert_receipts(
+    c: &mut DbConnection,
+    first: i64,
+    new: &[(&str, &str)],
+    leaves: &[Hash],
+    at: i64,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = new
+        .iter()
+        .zip(leaves)
+        .enumerate()
+        .map(|(k, ((id, jws), leaf))| {
+            (
+                receipts::meddelande_id.eq(*id),
+                receipts::leaf_index.eq(first + k as i64),
+                receipts::leaf_hash.eq(hex::encode(leaf)),
+                receipts::jws.eq(Some(*jws)),
+                receipts::issued_at.eq(at),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK) {
+        let insert = diesel::insert_into(receipts::table).values(chunk);
+        on_backend!(c, |c| insert.execute(c))?;
+    }
+    Ok(())
+}
+
+/// The subtrees `(level, index, hash)` that the leaves appended at `start` complete:
+/// each new leaf, while the node so far is a right child, joins its left sibling one
+/// level up. The siblings left of `start` are the tree's right edge (the complete
+/// subtrees of the first `start` leaves), read at once.
+fn completed_subtrees(
+    c: &mut DbConnection,
+    start: u64,
+    leaves: &[Hash],
+) -> Result<Vec<(u32, u64, Hash)>, StoreError> {
+    let edge: BTreeSet<(u32, u64)> = if start == 0 {
+        BTreeSet::new()
+    } else {
+        merkle::subtrees(Range {
+            start: 0,
+            end: start,
+        })
+        .into_iter()
+        .collect()
+    };
+    let mut known = stored_nodes(c, &edge)?;
+    let mut out = Vec::new();
+    for (k, leaf) in leaves.iter().enumerate() {
+        let (mut level, mut at, mut hash) = (0_u32, start + k as u64, *leaf);
+        known.insert((level, at), hash);
+        while at % 2 == 1 {
+            let sibling = known
+                .get(&(level, at - 1))
+                .ok_or_else(|| missing_node(level, at - 1))?;
+            hash = merkle::node_hash(sibling, &hash);
+            level += 1;
+            at /= 2;
+            known.insert((level, at), hash);
+            out.push((level, at, hash));
+        }
+    }
+    Ok(out)
+}
+
+fn missing_node(level: u32, idx: u64) -> StoreError {
+    StoreError::Corrupt(format!("the tree has no node ({level}, {idx})"))
+}
+
+fn unhex(text: &str) -> Result<Hash, StoreError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text, &mut out)
+        .map_err(|_| StoreError::Corrupt(format!("a tree hash is not hex: {text:?}")))?;
+    Ok(out)
+}
+
+/// The stored nodes `wanted` (level 0: leaves), every one of them or an error: the
+/// leaves in one query per [`CHUNK`], the inner nodes likewise, each by its key.
+fn stored_nodes(
+    c: &mut DbConnection,
+    wanted: &BTreeSet<(u32, u64)>,
+) -> Result<HashMap<(u32, u64), Hash>, StoreError> {
+    let mut known = HashMap::with_capacity(wanted.len());
+    let (leaves, inner): (Vec<&(u32, u64)>, Vec<_>) = wanted.iter().partition(|w| w.0 == 0);
+    let leaves: Vec<i64> = leaves.iter().map(|w| w.1 as i64).collect();
+    for chunk in leaves.chunks(CHUNK) {
+        let rows: Vec<(i64, String)> = receipts::table
+            .filter(receipts::leaf_index.eq_any(chunk))
+            .select((receipts::leaf_index, receipts::leaf_hash))
+            .load(c)?;
+        for (i, h) in rows {
+            known.insert((0, i as u64), unhex(&h)?);
+        }
+    }
+    for chunk in inner.chunks(CHUNK / 2) {
+        let mut query = merkle_nodes::table
+            .select((merkle_nodes::level, merkle_nodes::idx, merkle_nodes::hash))
+            .into_boxed();
+        for (level, idx) in chunk {
+            query = query.or_filter(
+                merkle_nodes::level
+                    .eq(*level as i32)
+                    .and(merkle_nodes::idx.eq(*idx as i64)),
+            );
+        }
+        let rows: Vec<(i32, i64, String)> = query.load(c)?;
+        for (level, idx, h) in rows {
+            known.insert((level as u32, idx as u64), unhex(&h)?);
+        }
+    }
+    match wanted.iter().find(|w| !known.contains_key(w)) {
+        Some((level, idx)) => Err(missing_node(*level, *idx)),
+        None => Ok(known),
+    }
+}
+
+/// The hashes of `ranges` of the tree, from the stored nodes they are made of.
+pub(crate) fn range_hashes(
+    c: &mut DbConnection,
+    ranges: &[Range],
+) -> Result<Vec<Hash>, StoreError> {
+    let wanted: BTreeSet<(u32, u64)> = ranges.iter().flat_map(|r| merkle::subtrees(*r)).collect();
+    let known = stored_nodes(c, &wanted)?;
+    // Every node `range_hash` asks for is one of `wanted`, all of them found.
+    Ok(ranges
+        .iter()
+        .map(|r| merkle::range_hash(*r, &mut |l, i| known[&(l, i)]))
+        .collect())
+}
