@@ -261,6 +261,8 @@ pub(crate) async fn receipts_are_proven_in_the_log_and_checkpoints_are_consisten
         &flipped_root
     ));
 
+    let e = stamped_evidence(&api, &id).await;
+    openssl_verifies_the_timestamp(&e["kontrollpunkt"], &app.pki.dir.join("ca.pem"));
     the_cli_verifies_the_evidence_and_fails_every_change(&e, &jwks, &ansokan("0180", p));
 
     // More receipts, a newer checkpoint, and the two consistent.
@@ -319,6 +321,58 @@ pub(crate) async fn receipts_are_proven_in_the_log_and_checkpoints_are_consisten
         .get("/meddelanden/00000000-0000-4000-8000-000000000000/kvittens")
         .await;
     assert_eq!(r.status, 404);
+}
+
+/// The evidence once its checkpoint (the newest holding the receipt) is timestamped.
+async fn stamped_evidence(api: &crate::support::Api, id: &str) -> Value {
+    for _ in 0..100 {
+        let e = evidence(api, id).await;
+        if e["kontrollpunkt"]["tidsstampel"].is_string() {
+            return e;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the checkpoint of {id} was not timestamped within 10 s");
+}
+
+/// `openssl ts -verify` accepts the checkpoint's timestamp over its JWS bytes with the
+/// TSA's CA, and refuses it for other bytes or with one byte of the token changed.
+fn openssl_verifies_the_timestamp(cp: &Value, ca: &std::path::Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let token = base64::engine::general_purpose::STANDARD
+        .decode(cp["tidsstampel"].as_str().unwrap())
+        .unwrap();
+    let jws = cp["signatur_jws"].as_str().unwrap();
+    let mut changed = token.clone();
+    let at = changed.len() - 20;
+    changed[at] ^= 1;
+    for (name, bytes) in [
+        ("jws", jws.as_bytes()),
+        ("other", b"another checkpoint".as_slice()),
+        ("token.tsr", &token),
+        ("changed.tsr", &changed),
+    ] {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let verify = |data: &str, token: &str| {
+        let out = std::process::Command::new("openssl")
+            .args(["ts", "-verify", "-data"])
+            .arg(dir.path().join(data))
+            .arg("-in")
+            .arg(dir.path().join(token))
+            .arg("-CAfile")
+            .arg(ca)
+            .output()
+            .expect("the openssl command (Debian: apt-get install openssl)");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, said) = verify("jws", "token.tsr");
+    assert!(ok, "openssl ts -verify: {said}");
+    assert!(!verify("other", "token.tsr").0, "other data verified");
+    assert!(!verify("jws", "changed.tsr").0, "a changed token verified");
 }
 
 /// `komvux-gateway kvittens verify` on the saved evidence: passes, and fails when one
@@ -382,6 +436,13 @@ fn the_cli_verifies_the_evidence_and_fails_every_change(e: &Value, jwks: &Value,
     let mut bad = e.clone();
     bad["kontrollpunkt"]["signatur_jws"] = json!(flip(cp_jws, cp_jws.len() - 3));
     changed.push(("the checkpoint's signature", bad));
+    let token = e["kontrollpunkt"]["tidsstampel"].as_str().unwrap();
+    // The middle (its TSTInfo) and the end (its signature, the last of the DER).
+    for at in [token.len() / 2, token.len() - 8] {
+        let mut bad = e.clone();
+        bad["kontrollpunkt"]["tidsstampel"] = json!(flip(token, at));
+        changed.push(("the timestamp", bad));
+    }
     if let Some(first) = e["inklusionsbevis"]["hashes"][0].as_str() {
         let mut bad = e.clone();
         bad["inklusionsbevis"]["hashes"][0] = json!(flip(first, 5));
@@ -396,4 +457,59 @@ fn the_cli_verifies_the_evidence_and_fails_every_change(e: &Value, jwks: &Value,
     other["kommunkod"] = json!("0181");
     let (ok, said) = verify(e, &other);
     assert!(!ok && said.contains("FAILED   innehall_sha256"), "{said}");
+}
+
+/// A time-stamp authority that does not answer holds up nothing: the write is a 201
+/// with its receipt, the checkpoint is signed and proven, its `tidsstampel` stays
+/// `null`, and the metrics count the pending stamp and the failed attempts.
+#[actix_web::test]
+async fn a_tsa_outage_never_holds_up_a_write_or_a_checkpoint() {
+    // A port nothing listens on: bound, then closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = crate::support::TestApp::spawn_with(
+        crate::support::Db::Sqlite,
+        komvux_http::Mode::Test,
+        |c| {
+            c.tsa = Some(komvux_api::receipts::timestamp::TsaConfig {
+                url: format!("http://127.0.0.1:{closed}/"),
+                ca: None,
+            });
+        },
+    )
+    .await
+    .unwrap();
+    let api = app.client(STOCKHOLM_ORG, &["0180"]);
+    let p = person(61);
+    anvisa(&app.store, p, "0180");
+    let r = api.post("/ansokningar", &ansokan("0180", p)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert!(r.body["kvittens_jws"].is_string());
+    let id = r.body["meddelande_id"].as_str().unwrap().to_owned();
+    let e = evidence(&api, &id).await;
+    assert!(e["inklusionsbevis"].is_object(), "{e}");
+    assert!(e["kontrollpunkt"]["tidsstampel"].is_null(), "{e}");
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = crate::support::metrics_text(app.ops_port).await;
+        if metrics.contains("komvux_kvittens_timestamp_failures_total{reason=\"transport\"}")
+            && !metrics.contains("komvux_kvittens_timestamps_pending 0")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        metrics.contains("komvux_kvittens_timestamp_failures_total{reason=\"transport\"}"),
+        "{metrics}"
+    );
+    let pending = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("komvux_kvittens_timestamps_pending "))
+        .and_then(|n| n.trim().parse::<i64>().ok());
+    assert!(pending.is_some_and(|n| n >= 1), "{metrics}");
+    app.stop().await;
 }

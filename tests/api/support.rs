@@ -294,9 +294,23 @@ impl TestApp {
         std::fs::write(pki.dir.join("receipts.key"), &receipt_key).unwrap();
         let receipts =
             komvux_api::ReceiptKeyFiles::read(&pki.dir.join("receipts.key"), &[]).unwrap();
+        // The DEV TSA, its certificate issued by the test's CA (`openssl ts -verify -CAfile`).
+        let tsa_cert = pki.ca.tsa().unwrap();
+        let tsa = komvux_devkit::tsa::DevTsa::from_pem(
+            std::str::from_utf8(&tsa_cert.cert_pem().unwrap()).unwrap(),
+            std::str::from_utf8(&tsa_cert.key_pem().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let tsa = komvux_devkit::tsa::start(loopback, tsa).unwrap();
+        let tsa_url = format!("http://127.0.0.1:{}/", tsa.port);
+        actix_web::rt::spawn(tsa.server);
         let mut config = ApiConfig {
             receipts,
             checkpoint_interval_secs: 1,
+            tsa: Some(komvux_api::receipts::timestamp::TsaConfig {
+                url: tsa_url,
+                ca: None,
+            }),
             mode,
             listen: loopback,
             ops_listen: loopback,

@@ -31,6 +31,8 @@ pub struct ApiConfig {
     pub receipts: crate::receipts::ReceiptKeyFiles,
     /// How often the transparency log's checkpoint is signed (when it has grown).
     pub checkpoint_interval_secs: u64,
+    /// The RFC 3161 time-stamp authority of the checkpoints; `None` leaves them unstamped.
+    pub tsa: Option<crate::receipts::timestamp::TsaConfig>,
 }
 
 /// The internal API's listener and token rules.

@@ -7,6 +7,7 @@
 //! bound by `innehall_sha256` = base64url(SHA-256(nonce ‖ JCS(body))) (RFC 8785), with a
 //! fresh 16-byte nonce per receipt, so the hash reveals nothing of a body one could guess.
 
+pub mod timestamp;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -298,6 +299,10 @@ pub fn checkpoint_once(
 /// Checkpoints every `interval` for as long as the server's runtime runs.
 pub async fn run_checkpoints(state: actix_web::web::Data<crate::AppState>) {
     let every = std::time::Duration::from_secs(state.config.checkpoint_interval_secs.max(1));
+    // Stamping is a task of its own, one at a time: a slow or absent time-stamp
+    // authority never holds up a checkpoint, and what it left pending is tried again
+    // at the next interval.
+    let stamping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut ticks = actix_web::rt::time::interval(every);
     loop {
         ticks.tick().await;
@@ -308,6 +313,13 @@ pub async fn run_checkpoints(state: actix_web::web::Data<crate::AppState>) {
             Ok(Ok(None)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "checkpoint not signed; next interval"),
             Err(e) => tracing::warn!(error = %e, "checkpoint not signed; next interval"),
+        }
+        if state.tsa.is_some() && !stamping.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let (state, stamping) = (state.clone(), stamping.clone());
+            actix_web::rt::spawn(async move {
+                timestamp::stamp_pending(&state).await;
+                stamping.store(false, std::sync::atomic::Ordering::Release);
+            });
         }
     }
 }

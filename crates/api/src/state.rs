@@ -34,6 +34,8 @@ pub struct AppState {
     pub intern_openapi_json: String,
     /// Signs receipts; holds the key set of `GET /nycklar`.
     pub receipts: crate::receipts::ReceiptSigner,
+    /// Stamps the checkpoints (RFC 3161), when a time-stamp authority is configured.
+    pub tsa: Option<crate::receipts::timestamp::Tsa>,
     /// Per-client rate limiter, when configured.
     pub limiter: Option<komvux_http::ratelimit::Limiter>,
 }
@@ -45,6 +47,8 @@ pub enum StateError {
     Jwt(#[from] JwtConfigError),
     #[error("receipt keys: {0}")]
     Receipts(#[from] crate::receipts::ReceiptKeyError),
+    #[error("the time-stamp authority: {0}")]
+    Tsa(String),
     /// utoipa's serialisers name their error types only through its own dependencies.
     #[error("the OpenAPI document could not be written: {0}")]
     OpenApi(String),
@@ -85,8 +89,15 @@ impl AppState {
             query_routes,
         } = documents;
         let receipts = crate::receipts::ReceiptSigner::from_files(&config.receipts)?;
+        let tsa = config
+            .tsa
+            .as_ref()
+            .map(crate::receipts::timestamp::Tsa::new)
+            .transpose()
+            .map_err(StateError::Tsa)?;
         Ok(Self {
             receipts,
+            tsa,
             store,
             mode: config.mode,
             metrics,

@@ -132,6 +132,14 @@ const CN: &str = "2.5.4.3";
 const SERIAL: &str = "2.5.4.5";
 const ORG_ID: &str = "2.5.4.97";
 
+/// What a leaf certificate is for (its extended key usage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Usage {
+    Server,
+    Client,
+    TimeStamping,
+}
+
 /// A development certificate authority.
 #[derive(Debug, Clone)]
 pub struct DevCa {
@@ -176,7 +184,7 @@ impl DevCa {
     fn leaf(
         &self,
         subject: &X509Name,
-        server: bool,
+        usage: Usage,
         sans: &[&str],
         days: i64,
     ) -> Result<Issued, PkiError> {
@@ -206,18 +214,18 @@ impl DevCa {
         b.set_not_before(&from)?;
         b.set_not_after(&to)?;
         b.append_extension(BasicConstraints::new().critical().build()?)?;
-        b.append_extension(
-            KeyUsage::new()
-                .critical()
-                .digital_signature()
-                .key_agreement()
-                .build()?,
-        )?;
-        let eku = if server {
-            ExtendedKeyUsage::new().server_auth().build()?
-        } else {
-            ExtendedKeyUsage::new().client_auth().build()?
+        let mut key_usage = KeyUsage::new();
+        key_usage.critical().digital_signature();
+        let eku = match usage {
+            Usage::Server => ExtendedKeyUsage::new().server_auth().build()?,
+            Usage::Client => ExtendedKeyUsage::new().client_auth().build()?,
+            // RFC 3161 §2.3: the only extended key usage, critical.
+            Usage::TimeStamping => ExtendedKeyUsage::new().critical().time_stamping().build()?,
         };
+        if usage != Usage::TimeStamping {
+            key_usage.key_agreement();
+        }
+        b.append_extension(key_usage.build()?)?;
         b.append_extension(eku)?;
         if !sans.is_empty() {
             let mut san = SubjectAlternativeName::new();
@@ -249,7 +257,22 @@ impl DevCa {
             vec![(O, format!("komvux-gateway {DEV_MARKER}"))],
             vec![(CN, "localhost".into())],
         ])?;
-        self.leaf(&subject, true, &["localhost", "127.0.0.1", "::1"], 3650)
+        self.leaf(
+            &subject,
+            Usage::Server,
+            &["localhost", "127.0.0.1", "::1"],
+            3650,
+        )
+    }
+
+    /// The DEV ONLY time-stamp authority's certificate ([`crate::tsa`]).
+    pub fn tsa(&self) -> Result<Issued, PkiError> {
+        let subject = name(&[
+            vec![(C, "SE".into())],
+            vec![(O, format!("komvux-gateway {DEV_MARKER}"))],
+            vec![(CN, format!("komvux-gateway dev TSA {DEV_MARKER}"))],
+        ])?;
+        self.leaf(&subject, Usage::TimeStamping, &[], 3650)
     }
 
     /// An organisation's client certificate with its number in the given form.
@@ -286,7 +309,7 @@ impl DevCa {
             OrgIdForm::RawSerial(v) => rdns.push(vec![(SERIAL, v.clone()), (CN, cn)]),
             OrgIdForm::None => rdns.push(vec![(CN, cn)]),
         }
-        self.leaf(&name(&rdns)?, false, &[], days)
+        self.leaf(&name(&rdns)?, Usage::Client, &[], days)
     }
 
     /// A CRL revoking `revoked`, valid for a year.
@@ -416,6 +439,9 @@ pub fn write_dev_pki(dir: &Path) -> Result<(DevCa, DevPkiFiles), PkiError> {
         &dir.join("kvittens-dev.key"),
         &key()?.private_key_to_pem_pkcs8()?,
     )?;
+    let tsa = ca.tsa()?;
+    write(&dir.join("tsa-dev.pem"), &tsa.cert_pem()?)?;
+    write(&dir.join("tsa-dev.key"), &tsa.key_pem()?)?;
     write(
         &dir.join("README.md"),
         format!(
@@ -425,6 +451,7 @@ pub fn write_dev_pki(dir: &Path) -> Result<(DevCa, DevPkiFiles), PkiError> {
              | ca.pem, ca.key | the dev CA |\n| ca.crl.pem | its (empty) CRL |\n| server.pem, server.key | localhost, 127.0.0.1 |\n\
              | jwt-dev.key, jwt-dev.pub.pem | ES256 key that `komvux-gateway dev-token` signs internal-API tokens with |\n\
              | kvittens-dev.key | ES256 key the test environment signs receipts (`kvittens_jws`) with (built into the binary for test mode) |\n\
+             | tsa-dev.pem, tsa-dev.key | the DEV ONLY RFC 3161 time-stamp authority (timeStamping, built into the binary for test mode) |\n\
              | bankid-rp.pem, bankid-rp.key | Mina sidor's BankID relying-party certificate (for the BankID test server) |\n{}",
             DEV_CLIENTS
                 .iter()

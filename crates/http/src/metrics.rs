@@ -22,6 +22,10 @@ pub struct Metrics {
     pub audited_transaction_seconds: prometheus::Gauge,
     pub feed_head: IntGaugeVec,
     pub feed_lag: IntGaugeVec,
+    /// Checkpoints still waiting for their RFC 3161 timestamp.
+    pub timestamps_pending: IntGauge,
+    /// Requests to the time-stamp authority that failed (each is retried).
+    pub timestamp_failures: IntCounterVec,
     /// The cursor position last handed to each (feed, client); lag is computed from it
     /// when metrics are scraped, so feed reads cost no extra query.
     positions: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(String, String), i64>>>,
@@ -121,6 +125,17 @@ impl Metrics {
             "Feed entries (all kommuner) committed after the cursor last handed to the client",
             &["feed", "client"],
         )?;
+        let timestamps_pending = gauge(
+            r,
+            "kvittens_timestamps_pending",
+            "Checkpoints of the receipts' log waiting for their RFC 3161 timestamp",
+        )?;
+        let timestamp_failures = counters(
+            r,
+            "kvittens_timestamp_failures_total",
+            "Failed requests to the time-stamp authority, by reason (each is retried)",
+            &["reason"],
+        )?;
         Ok(Self {
             registry,
             requests,
@@ -134,6 +149,8 @@ impl Metrics {
             audited_transaction_seconds,
             feed_head,
             feed_lag,
+            timestamps_pending,
+            timestamp_failures,
             positions: Default::default(),
         })
     }

@@ -61,7 +61,7 @@ pub fn serve(settings: Settings) -> anyhow::Result<()> {
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
-    let config = settings.api.clone();
+    let mut config = settings.api.clone();
     let dev = settings.dev_services.clone();
     let tls = settings.api.tls.clone();
     actix_web::rt::System::new().block_on(async move {
@@ -84,6 +84,18 @@ pub fn serve(settings: Settings) -> anyhow::Result<()> {
                 .context("starting the BankID test server")?;
                 tracing::info!(port = server.port, "DEV ONLY BankID test server listening");
                 actix_web::rt::spawn(server.server);
+            }
+            if let Some(addr) = dev.tsa {
+                use crate::settings::{DEV_TSA_CERT, DEV_TSA_KEY};
+                let tsa = komvux_devkit::tsa::DevTsa::from_pem(DEV_TSA_CERT, DEV_TSA_KEY)
+                    .and_then(|tsa| komvux_devkit::tsa::start(addr, tsa))
+                    .context("starting the DEV TSA")?;
+                tracing::info!(port = tsa.port, "DEV ONLY time-stamp authority listening");
+                actix_web::rt::spawn(tsa.server);
+                config.tsa.get_or_insert(komvux_api::receipts::timestamp::TsaConfig {
+                    url: format!("http://127.0.0.1:{}/", tsa.port),
+                    ca: None,
+                });
             }
         }
         let app = Application::build(config, settings.mina_sidor.clone(), store).context("starting")?;

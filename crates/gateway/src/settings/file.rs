@@ -81,14 +81,17 @@ pub struct FileDevServices {
     pub smtp_sink: Option<String>,
     /// Where the sink saves each message as a `.eml` file.
     pub mail_dir: Option<PathBuf>,
+    /// Where the DEV ONLY time-stamp authority listens (plain HTTP).
+    pub tsa: Option<String>,
 }
 
-/// The test environment's BankID test server and SMTP sink.
+/// The test environment's BankID test server, SMTP sink and time-stamp authority.
 #[derive(Debug, Clone)]
 pub struct DevServices {
     pub bankid_testserver: Option<SocketAddr>,
     pub smtp_sink: Option<SocketAddr>,
     pub mail_dir: Option<PathBuf>,
+    pub tsa: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -152,6 +155,8 @@ pub struct FileReceipts {
     pub signing_key: Option<PathBuf>,
     pub retired_keys: Option<Vec<PathBuf>>,
     pub checkpoint_interval_secs: Option<u64>,
+    pub tsa_url: Option<String>,
+    pub tsa_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

@@ -253,6 +253,20 @@ pub const KEYS: &[Key] = &[
         "how often the receipts' transparency log signs a checkpoint, when it has grown",
     ),
     env(
+        "receipts.tsa_url",
+        "KOMVUX_RECEIPTS_TSA_URL",
+        Text,
+        KeyDefault::Absent("test: the DEV ONLY TSA of `dev_services.tsa`; else none"),
+        "the RFC 3161 time-stamp authority (`http` or `https`) that stamps each checkpoint, \
+         retried at every interval until it answers; without one, checkpoints stay unstamped",
+    ),
+    key(
+        "receipts.tsa_ca",
+        Text,
+        NONE,
+        "for an `https` TSA: the CA (PEM) its certificate must chain to; else the public roots",
+    ),
+    env(
         "rate_limit.requests_per_second",
         "KOMVUX_RATE_LIMIT_PER_SECOND",
         Integer,
@@ -423,6 +437,13 @@ pub const KEYS: &[Key] = &[
         Text,
         NONE,
         "where the sink saves each mail as a `.eml` file",
+    ),
+    key(
+        "dev_services.tsa",
+        Text,
+        NONE,
+        "test mode only: run the DEV ONLY RFC 3161 time-stamp authority here (plain HTTP, \
+         `certs-dev/tsa-dev.pem`, issued by the dev CA) and stamp the checkpoints with it",
     ),
 ];
 

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use komvux_api::receipts::timestamp::TsaConfig;
 use komvux_api::{ApiConfig, InternConfig, JwtSettings, ReceiptKeyFiles};
 use komvux_http::config::{Secret, TlsPaths};
 use komvux_http::{Mode, RateLimit};
@@ -140,6 +141,28 @@ fn receipt_keys(mode: Mode, r: FileReceipts) -> Result<ReceiptKeyFiles, Settings
     keys.map_err(|e| SettingsError::Invalid(format!("receipts: {e}")))
 }
 
+/// The time-stamp authority of the checkpoints, if one is configured: an `http` or
+/// `https` URL.
+fn tsa_config(
+    url: Option<String>,
+    ca: Option<PathBuf>,
+) -> Result<Option<TsaConfig>, SettingsError> {
+    let Some(url) = url else {
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(SettingsError::Invalid(format!(
+            "receipts.tsa_url must be an http or https URL, not {url:?}"
+        )));
+    }
+    Ok(Some(TsaConfig { url, ca }))
+}
+
+/// The public DEV ONLY time-stamp authority's certificate and key
+/// (`certs-dev/tsa-dev.*`, issued by the dev CA): the test environment's TSA signs with it.
+pub const DEV_TSA_CERT: &str = include_str!("../../../../certs-dev/tsa-dev.pem");
+pub const DEV_TSA_KEY: &str = include_str!("../../../../certs-dev/tsa-dev.key");
+
 fn checkpoint_interval(secs: Option<u64>) -> Result<u64, SettingsError> {
     let secs = given(secs, "receipts.checkpoint_interval_secs")?;
     if !(1..=86_400).contains(&secs) {
@@ -180,6 +203,7 @@ fn api_config(
         workers: workers.unwrap_or(0),
         intern: None,
         checkpoint_interval_secs: checkpoint_interval(receipts.checkpoint_interval_secs)?,
+        tsa: tsa_config(receipts.tsa_url.clone(), receipts.tsa_ca.clone())?,
         receipts: receipt_keys(mode, receipts)?,
         rate_limit: match rate_limit {
             None => None,
@@ -265,6 +289,10 @@ fn dev_services(d: FileDevServices) -> Result<DevServices, SettingsError> {
             .map(|a| addr(Some(a), "dev_services.smtp_sink"))
             .transpose()?,
         mail_dir: d.mail_dir,
+        tsa: d
+            .tsa
+            .map(|a| addr(Some(a), "dev_services.tsa"))
+            .transpose()?,
     })
 }
 

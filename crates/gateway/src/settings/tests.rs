@@ -27,6 +27,8 @@ fn file(mode: Mode) -> FileSettings {
             signing_key: Some(receipt_key()),
             retired_keys: None,
             checkpoint_interval_secs: None,
+            tsa_url: None,
+            tsa_ca: None,
         },
         mode: Some(mode),
         database_url: Some("postgres://x@localhost/db".into()),

@@ -84,6 +84,21 @@ pub struct Checkpoint {
 
 type CheckpointRow = (i64, String, String, String, Option<String>);
 
+/// The columns of a [`CheckpointRow`].
+const CHECKPOINT_COLUMNS: (
+    checkpoints::tree_size,
+    checkpoints::root_hash,
+    checkpoints::tid,
+    checkpoints::signatur_jws,
+    checkpoints::tidsstampel,
+) = (
+    checkpoints::tree_size,
+    checkpoints::root_hash,
+    checkpoints::tid,
+    checkpoints::signatur_jws,
+    checkpoints::tidsstampel,
+);
+
 impl From<CheckpointRow> for Checkpoint {
     fn from((tree_size, root_hash, tid, signatur_jws, tidsstampel): CheckpointRow) -> Self {
         Self {
@@ -151,13 +166,7 @@ impl ReceiptStore<'_> {
     pub fn checkpoint(&self, size: Option<u64>) -> Result<Option<Checkpoint>, StoreError> {
         let mut c = self.store.connection()?;
         let query = checkpoints::table
-            .select((
-                checkpoints::tree_size,
-                checkpoints::root_hash,
-                checkpoints::tid,
-                checkpoints::signatur_jws,
-                checkpoints::tidsstampel,
-            ))
+            .select(CHECKPOINT_COLUMNS)
             .order(checkpoints::tree_size.desc());
         let row: Option<CheckpointRow> = match size {
             Some(n) => query
@@ -167,6 +176,36 @@ impl ReceiptStore<'_> {
             None => query.first(&mut *c).optional()?,
         };
         Ok(row.map(Checkpoint::from))
+    }
+
+    /// Up to `limit` checkpoints still without their RFC 3161 timestamp, oldest first,
+    /// and how many there are in all.
+    pub fn unstamped(&self, limit: i64) -> Result<(Vec<Checkpoint>, i64), StoreError> {
+        let mut c = self.store.connection()?;
+        let pending = checkpoints::table.filter(checkpoints::tidsstampel.is_null());
+        let rows: Vec<CheckpointRow> = pending
+            .select(CHECKPOINT_COLUMNS)
+            .order(checkpoints::tree_size.asc())
+            .limit(limit)
+            .load(&mut *c)?;
+        let count: i64 = pending.count().get_result(&mut *c)?;
+        Ok((rows.into_iter().map(Checkpoint::from).collect(), count))
+    }
+
+    /// Keeps the timestamp (base64 DER `TimeStampResp`) of the checkpoint of
+    /// `tree_size`, unless it has one already (another replica's): the only change a
+    /// checkpoint takes.
+    pub fn add_timestamp(&self, tree_size: u64, tidsstampel: &str) -> Result<(), StoreError> {
+        self.store.tx(|c| {
+            diesel::update(
+                checkpoints::table
+                    .filter(checkpoints::tree_size.eq(tree_size as i64))
+                    .filter(checkpoints::tidsstampel.is_null()),
+            )
+            .set(checkpoints::tidsstampel.eq(tidsstampel))
+            .execute(c)?;
+            Ok(())
+        })
     }
 
     /// The consistency proof from the tree of `first` leaves to the one of `second`.
