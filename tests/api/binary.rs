@@ -305,7 +305,9 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         "SIGHUP reloaded TLS"
     );
 
-    assert!(run(&dir, &["audit", "verify"]).contains("audit chain intact"));
+    let verified = run(&dir, &["audit", "verify"]);
+    assert!(verified.contains("audit chain intact"), "{verified}");
+    assert!(verified.contains("receipts' log intact"), "{verified}");
 
     // Register extract, innsyn in the access log, erasure on request.
     std::fs::write(dir.join("tolvan.txt"), "201212121212\n").unwrap();

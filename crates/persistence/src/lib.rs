@@ -53,4 +53,4 @@ pub use store::{
     AUTH_CACHE_TTL, BasladdningKvittens, Checkpoint, GallringReport, ReceiptEvidence, ReceiptStore,
     Store,
 };
-pub use transparency::leaf_hash;
+pub use transparency::{TreeReport, leaf_hash};

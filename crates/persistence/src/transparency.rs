@@ -252,3 +252,160 @@ pub(crate) fn range_hashes(
         .map(|r| merkle::range_hash(*r, &mut |l, i| known[&(l, i)]))
         .collect())
 }
+
+/// What [`verify_tree`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TreeReport {
+    pub leaves: u64,
+    pub nodes: u64,
+    pub checkpoints: u64,
+    /// The first thing that does not hold, and where.
+    pub first_broken: Option<String>,
+}
+
+impl TreeReport {
+    pub fn is_intact(&self) -> bool {
+        self.first_broken.is_none()
+    }
+}
+
+/// How many rows one page of the walk reads.
+const PAGE: i64 = 10_000;
+
+/// Walks the whole log: the leaves are gap-free (0..n, n the counter's head) and each
+/// kept receipt hashes to its leaf; every stored subtree is the hash of its two
+/// children; and every checkpoint's root is the root of the tree of its size,
+/// recomputed from the leaves (its right edge kept as the leaves stream by, so memory
+/// stays O(log n)). With every stored subtree checked against its children, every
+/// root and proof the API reads from them is the tree's too. Linear in the log.
+pub(crate) fn verify_tree(c: &mut DbConnection) -> Result<TreeReport, StoreError> {
+    use crate::schema::checkpoints;
+    let mut report = TreeReport::default();
+    let sizes: Vec<(i64, String)> = checkpoints::table
+        .select((checkpoints::tree_size, checkpoints::root_hash))
+        .order(checkpoints::tree_size.asc())
+        .load(c)?;
+    let mut sizes = sizes.into_iter().peekable();
+    // The tree's right edge: complete subtrees (level, hash), largest first.
+    let mut edge: Vec<(u32, Hash)> = Vec::new();
+    let mut next: i64 = 0;
+    loop {
+        let page: Vec<(i64, String, Option<String>)> = receipts::table
+            .filter(receipts::leaf_index.ge(next))
+            .order(receipts::leaf_index.asc())
+            .select((receipts::leaf_index, receipts::leaf_hash, receipts::jws))
+            .limit(PAGE)
+            .load(c)?;
+        if page.is_empty() {
+            break;
+        }
+        for (index, leaf, jws) in page {
+            if index != next {
+                return Ok(broken(report, format!("leaf {next} is missing")));
+            }
+            let leaf = unhex(&leaf)?;
+            if jws.is_some_and(|jws| merkle::leaf_hash(jws.as_bytes()) != leaf) {
+                return Ok(broken(
+                    report,
+                    format!("leaf {index} is not its receipt's hash"),
+                ));
+            }
+            let mut node = (0_u32, leaf);
+            while let Some((level, left)) = edge.last().copied()
+                && level == node.0
+            {
+                edge.pop();
+                node = (level + 1, merkle::node_hash(&left, &node.1));
+            }
+            edge.push(node);
+            next += 1;
+            report.leaves += 1;
+            while let Some((size, root)) = sizes.next_if(|(size, _)| *size == next) {
+                if hex::encode(edge_root(&edge)) != root {
+                    return Ok(broken(
+                        report,
+                        format!("checkpoint {size}: its root is not the tree's"),
+                    ));
+                }
+                report.checkpoints += 1;
+            }
+        }
+    }
+    if let Some((size, _)) = sizes.next() {
+        return Ok(broken(
+            report,
+            format!("checkpoint {size} is larger than the tree ({next} leaves)"),
+        ));
+    }
+    let head = feeds::head(c, FeedName::Kvittenser)?;
+    if head != next {
+        return Ok(broken(
+            report,
+            format!("the counter says {head} leaves, the log has {next}"),
+        ));
+    }
+    verify_nodes(c, &mut report)?;
+    Ok(report)
+}
+
+fn broken(mut report: TreeReport, why: String) -> TreeReport {
+    report.first_broken = Some(why);
+    report
+}
+
+/// The root of the tree whose right edge is `edge` (largest subtree first).
+fn edge_root(edge: &[(u32, Hash)]) -> Hash {
+    let mut nodes = edge.iter().rev().map(|(_, h)| *h);
+    let first = nodes.next().unwrap_or_else(|| merkle::leaf_hash(b""));
+    nodes.fold(first, |right, left| merkle::node_hash(&left, &right))
+}
+
+/// Every stored subtree is the hash of its two children (leaves for level 1), walked
+/// level by level in key order.
+fn verify_nodes(c: &mut DbConnection, report: &mut TreeReport) -> Result<(), StoreError> {
+    let mut level = 1_i32;
+    loop {
+        let mut after = -1_i64;
+        let mut any = false;
+        loop {
+            let page: Vec<(i64, String)> = merkle_nodes::table
+                .filter(merkle_nodes::level.eq(level))
+                .filter(merkle_nodes::idx.gt(after))
+                .order(merkle_nodes::idx.asc())
+                .select((merkle_nodes::idx, merkle_nodes::hash))
+                .limit(PAGE)
+                .load(c)?;
+            let Some(last) = page.last().map(|p| p.0) else {
+                break;
+            };
+            any = true;
+            let wanted: BTreeSet<(u32, u64)> = page
+                .iter()
+                .flat_map(|(i, _)| {
+                    let l = (level - 1) as u32;
+                    [(l, *i as u64 * 2), (l, *i as u64 * 2 + 1)]
+                })
+                .collect();
+            let children = stored_nodes(c, &wanted)?;
+            for (idx, hash) in page {
+                let l = (level - 1) as u32;
+                let (left, right) = (
+                    children[&(l, idx as u64 * 2)],
+                    children[&(l, idx as u64 * 2 + 1)],
+                );
+                if hex::encode(merkle::node_hash(&left, &right)) != hash {
+                    report.first_broken = Some(format!(
+                        "subtree ({level}, {idx}) is not the hash of its children"
+                    ));
+                    return Ok(());
+                }
+                report.nodes += 1;
+            }
+            after = last;
+        }
+        if !any {
+            return Ok(());
+        }
+        level += 1;
+    }
+}

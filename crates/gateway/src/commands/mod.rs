@@ -287,6 +287,17 @@ pub fn audit(settings: &Settings, cmd: AuditCommand) -> anyhow::Result<()> {
                     report.rows
                 ),
             }
+            let tree = store.receipts().verify_tree()?;
+            match tree.first_broken {
+                None => say(&format!(
+                    "receipts' log intact: {} leaves, {} subtrees, {} checkpoints",
+                    tree.leaves, tree.nodes, tree.checkpoints
+                )),
+                Some(why) => bail!(
+                    "receipts' log broken: {why} ({} leaves verified before it)",
+                    tree.leaves
+                ),
+            }
         }
         AuditCommand::Export {
             person,

@@ -208,6 +208,12 @@ impl ReceiptStore<'_> {
         })
     }
 
+    /// Walks the whole transparency log against its checkpoints ([`TreeReport`]).
+    pub fn verify_tree(&self) -> Result<crate::transparency::TreeReport, StoreError> {
+        let mut c = self.store.connection()?;
+        crate::transparency::verify_tree(&mut c)
+    }
+
     /// The consistency proof from the tree of `first` leaves to the one of `second`.
     pub fn consistency(&self, first: u64, second: u64) -> Result<Vec<Hash>, StoreError> {
         let mut c = self.store.connection()?;

@@ -466,4 +466,75 @@ pub(crate) fn receipts_of_a_batch_make_one_gap_free_tree(db: &TestDatabase) {
         &root_of(size as usize),
         &proof
     ));
+
+    // `audit verify` over the tree: intact with true checkpoints, and each kind of
+    // damage found.
+    let checkpoint = |n: u64, root: merkle::Hash| komvux_persistence::Checkpoint {
+        tree_size: n,
+        root_hash: hex::encode(root),
+        tid: "2026-12-07T12:00:00Z".into(),
+        signatur_jws: format!("h.p.cp{n}"),
+        tidsstampel: None,
+    };
+    for n in [1, 97, size] {
+        store
+            .receipts()
+            .add_checkpoint(&checkpoint(n, root_of(n as usize)))
+            .unwrap();
+    }
+    let report = store.receipts().verify_tree().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!((report.leaves, report.checkpoints), (size, 3));
+    assert_eq!(
+        report.nodes,
+        size - u64::from(size.count_ones()),
+        "the complete subtrees of n leaves: n minus one per set bit of n"
+    );
+
+    store
+        .receipts()
+        .add_checkpoint(&checkpoint(128, root_of(127)))
+        .unwrap();
+    let report = store.receipts().verify_tree().unwrap();
+    assert_eq!(
+        report.first_broken.as_deref(),
+        Some("checkpoint 128: its root is not the tree's"),
+    );
+    let (guards, checkpoint_guard) = match store.backend() {
+        komvux_persistence::Backend::Postgresql => (
+            "ALTER TABLE merkle_nodes DISABLE TRIGGER merkle_nodes_guard; \
+             ALTER TABLE receipts DISABLE TRIGGER receipts_guard",
+            "ALTER TABLE checkpoints DISABLE TRIGGER checkpoints_guard",
+        ),
+        komvux_persistence::Backend::Sqlite => (
+            "DROP TRIGGER merkle_nodes_no_update; DROP TRIGGER receipts_only_erasure",
+            "DROP TRIGGER checkpoints_no_delete",
+        ),
+    };
+    // Someone with database access works around the append-only triggers.
+    exec(&store, guards).unwrap();
+    exec(&store, checkpoint_guard).unwrap();
+    exec(&store, "DELETE FROM checkpoints WHERE tree_size = 128").unwrap();
+    assert!(store.receipts().verify_tree().unwrap().is_intact());
+    exec(
+        &store,
+        "UPDATE merkle_nodes SET hash = CASE WHEN substr(hash, 1, 2) = '00' THEN 'ff' ELSE '00' END \
+         || substr(hash, 3) WHERE level = 3 AND idx = 5",
+    )
+    .unwrap();
+    let report = store.receipts().verify_tree().unwrap();
+    assert_eq!(
+        report.first_broken.as_deref(),
+        Some("subtree (3, 5) is not the hash of its children"),
+    );
+    exec(
+        &store,
+        "UPDATE receipts SET jws = 'h.p.rewritten' WHERE leaf_index = 7",
+    )
+    .unwrap();
+    let report = store.receipts().verify_tree().unwrap();
+    assert_eq!(
+        report.first_broken.as_deref(),
+        Some("leaf 7 is not its receipt's hash"),
+    );
 }
