@@ -7,8 +7,9 @@
 #   KOMVUX_BENCH_CHECK=1   fail on any error or non-2xx answer (the bounded run of CI)
 #   KOMVUX_BENCH_BIN      a gateway binary to measure instead of building this tree's
 #                         (to compare two builds in alternating runs)
-#   KOMVUX_BENCH_SCENARIOS which scenarios (default "0 1 5 2 3 4"; 3 also checks nothing
-#                         was lost; 5 is scenario 1 held at half its target rate, for p99;
+#   KOMVUX_BENCH_SCENARIOS which scenarios (default "0 1 5 2 3 7 4"; 3 also checks nothing
+#                         was lost; 7 reads a receipt's evidence (its inclusion proof);
+#                         5 is scenario 1 held at half its target rate, for p99;
 #                         0 is the gateway's own ceiling: GET /api-info over the same mTLS,
 #                         no client credentials and no database, run with the first backend;
 #                         6, not in the default, alternates nginx and scenario 1 for
@@ -121,6 +122,8 @@ max_size = 32
 server_cert = "$C/server.pem"
 server_key = "$C/server.key"
 client_ca = "$C/ca.pem"
+[receipts]
+checkpoint_interval_secs = 1
 TOML
   (cd "$work" && "$bin" --config gateway.toml dev-setup --secrets secrets > "$work/seed.txt" 2>/dev/null)
   RUST_LOG=warn "$bin" --config "$work/gateway.toml" serve 2>"$work/server-$backend.log" &
@@ -131,7 +134,8 @@ TOML
   # a seeded person with an anvisning in 0180 (the first line of the seed list)
   pnr=$(grep -m1 -oE '[0-9]{12}  anvisad' "$work/seed.txt" | cut -c1-12)
   LOOKUP=(-m POST "${H[@]}" -d "{\"personnummer\": \"$pnr\"}" "${TLS[@]}" "$base/utbildningsbehov/sok")
-  want() { [[ " ${KOMVUX_BENCH_SCENARIOS:-0 1 5 2 3 4} " == *" $1 "* ]]; }
+  want() { [[ " ${KOMVUX_BENCH_SCENARIOS:-0 1 5 2 3 7 4} " == *" $1 "* ]]; }
+  body="{\"kommunkod\": \"0180\", \"personnummer\": \"$pnr\", \"transaktionsdatum\": \"2026-03-02T10:00:00Z\", \"kallsystem\": \"bench\", \"status\": \"registrering\", \"ansokningsdatum\": \"2026-03-01\", \"kurser\": [{\"kurskod\": \"MATMAT01a\", \"kursnamn\": \"Matematik 1a\", \"skolform\": \"gymnasial\", \"poang\": 100, \"studietakt\": 50, \"startdatum\": \"2026-08-17\", \"slutdatum\": \"2026-12-18\"}]}"
   if want 0 && [ -z "${ceiling_done:-}" ]; then
     run "0 api-info, no database" "-" "$ref_keepalive" "${TLS[@]}" "$base/api-info"
     ceiling_done=1
@@ -157,7 +161,6 @@ TOML
   fi
   want 2 && run "2 lookup, new TLS each" "$backend" "$ref_handshake" --disable-keepalive "${LOOKUP[@]}"
   if want 3; then
-    body="{\"kommunkod\": \"0180\", \"personnummer\": \"$pnr\", \"transaktionsdatum\": \"2026-03-02T10:00:00Z\", \"kallsystem\": \"bench\", \"status\": \"registrering\", \"ansokningsdatum\": \"2026-03-01\", \"kurser\": [{\"kurskod\": \"MATMAT01a\", \"kursnamn\": \"Matematik 1a\", \"skolform\": \"gymnasial\", \"poang\": 100, \"studietakt\": 50, \"startdatum\": \"2026-08-17\", \"slutdatum\": \"2026-12-18\"}]}"
     run "3 submissions" "$backend" - -m POST "${H[@]}" -d "$body" "${TLS[@]}" "$base/ansokningar"
     created=$(python3 -c "import json; print(json.load(open('$work/oha.json')).get('statusCodeDistribution', {}).get('201', 0))")
     cut=$(python3 -c "import json; print(sum(v for k, v in json.load(open('$work/oha.json')).get('errorDistribution', {}).items() if 'deadline' in k))")
@@ -168,6 +171,16 @@ TOML
     if [ "$stored" -lt "$created" ] || [ "$stored" -gt $((created + cut)) ]; then
       echo "MISMATCH: $created 201s, $cut cut off, but $stored rows" >&2; exit 1
     fi
+  fi
+  if want 7; then
+    # A receipt's evidence (the receipt, its RFC 9162 inclusion proof, the checkpoint),
+    # read from the stored subtrees: two queries whatever the tree's size. The message
+    # is one more submission, after scenario 3's when it ran; the checkpoint of every
+    # second covers it.
+    id=$(curl -sf -X POST "${H[@]}" -d "$body" "${TLS[@]}" "$base/ansokningar" | python3 -c "import json,sys; print(json.load(sys.stdin)['meddelande_id'])")
+    sleep 2
+    leaves=$(curl -sf "${TLS[@]}" "$base/kontrollpunkter/senaste" | python3 -c "import json,sys; print(json.load(sys.stdin)['tree_size'])")
+    run "7 receipt evidence ($leaves leaves)" "$backend" - "${H[@]}" "${TLS[@]}" "$base/meddelanden/$id/kvittens"
   fi
   want 4 && run "4 decision feed pages" "$backend" - "${H[@]}" "${TLS[@]}" "$base/utbildningsbeslut?kommunkod=0180&limit=100"
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$gw/status")

@@ -72,7 +72,8 @@ async fn two_replicas_survive_a_database_restart_and_a_killed_gateway() {
         dir.join("gateway.toml"),
         format!(
             "mode = \"test\"\ndatabase_url = \"{url}\"\nlog_format = \"json\"\n[pool]\nmax_size = 6\nconnection_timeout_secs = 2\n\
-             [tls]\nserver_cert = \"certs/server.pem\"\nserver_key = \"certs/server.key\"\nclient_ca = \"certs/ca.pem\"\n"
+             [tls]\nserver_cert = \"certs/server.pem\"\nserver_key = \"certs/server.key\"\nclient_ca = \"certs/ca.pem\"\n\
+             [receipts]\ncheckpoint_interval_secs = 1\n"
         ),
     )
     .unwrap();
@@ -137,7 +138,7 @@ async fn two_replicas_survive_a_database_restart_and_a_killed_gateway() {
         let a_alive = a_alive.clone();
         let sent = sent.clone();
         tasks.push(actix_web::rt::spawn(async move {
-            let mut outcomes: HashMap<String, String> = HashMap::new();
+            let mut outcomes: HashMap<String, (String, String)> = HashMap::new();
             let mut i = w;
             while i < total {
                 let c = i % clients.len();
@@ -165,7 +166,10 @@ async fn two_replicas_survive_a_database_restart_and_a_killed_gateway() {
                             let v: serde_json::Value = r.json().await.unwrap();
                             outcomes.insert(
                                 format!("{id}/{key}"),
-                                v["meddelande_id"].as_str().unwrap().to_owned(),
+                                (
+                                    v["meddelande_id"].as_str().unwrap().to_owned(),
+                                    v["kvittens_jws"].as_str().unwrap().to_owned(),
+                                ),
                             );
                             break;
                         }
@@ -247,7 +251,7 @@ async fn two_replicas_survive_a_database_restart_and_a_killed_gateway() {
         total,
         "every submission got a 201 in the end"
     );
-    let ids: HashSet<&String> = outcomes.values().collect();
+    let ids: HashSet<&String> = outcomes.values().map(|(id, _)| id).collect();
     assert_eq!(ids.len(), total, "one message per submission");
 
     // Stored exactly once: the feed of all kommun messages has each id once, no more.
@@ -299,6 +303,25 @@ async fn two_replicas_survive_a_database_restart_and_a_killed_gateway() {
     // creator knowing the id; it appears in the feed once, like any other.
     assert!(feed_ids.len() >= beslut_ids.len() && feed_ids.len() <= beslut_ids.len() + 2);
     assert!(store.verify_audit_chain().unwrap().is_intact());
+
+    // One tree holding every 201's receipt, byte for byte, one leaf each, gap-free;
+    // every checkpoint either replica signed through the faults is a head of it.
+    let kept = store
+        .receipts()
+        .find(&ids.iter().map(|id| (*id).clone()).collect::<Vec<_>>())
+        .unwrap();
+    for (id, jws) in outcomes.values() {
+        assert_eq!(
+            kept.get(id),
+            Some(jws),
+            "the 201's receipt of {id} is the kept one"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let tree = store.receipts().verify_tree().unwrap();
+    assert!(tree.is_intact(), "{tree:?}");
+    assert_eq!(tree.leaves, total as u64, "one leaf per message");
+    assert!(tree.checkpoints >= 1, "{tree:?}");
 
     b.kill().unwrap();
     let _ = b.wait();
