@@ -30,6 +30,9 @@ pub fn leaf_hash(jws: &str) -> String {
 #[derive(Debug)]
 pub(crate) struct HeldReceipts {
     pub(crate) signed: Vec<(String, String)>,
+    /// Receipts of messages the write has just created, which no receipt can exist for
+    /// yet: not looked for (a replay's are).
+    pub(crate) fresh: bool,
     pub(crate) kept: Arc<OnceLock<Vec<String>>>,
 }
 
@@ -109,6 +112,7 @@ fn stored_receipts(
 ) -> Result<HashMap<String, Option<String>>, StoreError> {
     let ids: Vec<&str> = held
         .iter()
+        .filter(|h| !h.fresh)
         .flat_map(|h| h.signed.iter().map(|(id, _)| id.as_str()))
         .collect();
     let mut out = HashMap::new();

@@ -73,7 +73,7 @@ trait WriteJob: Send {
     fn run(&mut self, c: &mut DbConnection, deferred: &mut Deferred) -> Result<(), StoreError>;
     /// The batch committed: the receipts `(meddelande_id, jws)` its answer is to carry,
     /// signed now (none for a submission without receipts).
-    fn seal(&mut self) -> Vec<(String, String)>;
+    fn seal(&mut self) -> Signed;
     /// Answers with what [`WriteJob::run`] kept and the receipts kept for it.
     fn answer(self: Box<Self>, kept: Vec<String>);
     /// Runs in a write transaction of its own and answers with its outcome.
@@ -87,8 +87,12 @@ trait WriteJob: Send {
 type Finish<T> = Box<dyn FnOnce(Result<T, StoreError>) -> Result<T, StoreError> + Send>;
 
 /// Signs the receipts of a committed submission's answer (the API's signer, given to
-/// the store): `(meddelande_id, jws)` for each message the answer attests.
-pub(crate) type Seal<T> = Box<dyn FnMut(&T) -> Vec<(String, String)> + Send>;
+/// the store): `(meddelande_id, jws)` for each message the answer attests, and whether
+/// those messages were created by this very write (no receipt can exist for them yet).
+pub(crate) type Seal<T> = Box<dyn FnMut(&T) -> Signed + Send>;
+
+/// What a [`Seal`] signed.
+pub(crate) type Signed = (Vec<(String, String)>, bool);
 
 struct Job<T, O, F> {
     f: F,
@@ -111,10 +115,10 @@ where
         Ok(())
     }
 
-    fn seal(&mut self) -> Vec<(String, String)> {
+    fn seal(&mut self) -> Signed {
         match (&mut self.seal, &self.out) {
             (Some(seal), Some(out)) => seal(out),
-            _ => Vec::new(),
+            _ => (Vec::new(), true),
         }
     }
 
@@ -168,15 +172,16 @@ fn keep_receipts(
     c: &mut DbConnection,
     turn: &WriterTurn,
     stats: &Stats,
-    signed: Vec<Vec<(String, String)>>,
+    signed: Vec<Signed>,
 ) -> Result<Vec<Vec<String>>, StoreError> {
-    if signed.iter().all(Vec::is_empty) {
+    if signed.iter().all(|(s, _)| s.is_empty()) {
         return Ok(signed.into_iter().map(|_| Vec::new()).collect());
     }
     let held: Vec<HeldReceipts> = signed
         .into_iter()
-        .map(|signed| HeldReceipts {
+        .map(|(signed, fresh)| HeldReceipts {
             signed,
+            fresh,
             kept: Arc::default(),
         })
         .collect();

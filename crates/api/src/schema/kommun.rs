@@ -306,8 +306,9 @@ pub struct Kontrollpunkt {
     tid: String,
     /// `{tree_size, root_hash, tid}` signed with the receipt key (compact JWS, ES256).
     signatur_jws: String,
-    /// An RFC 3161 timestamp token over `signatur_jws` (base64 DER TimeStampResp);
-    /// `null` while pending (not yet issued: docs/kvittenser.md).
+    /// The RFC 3161 time-stamp authority's answer over `signatur_jws` (base64 DER
+    /// TimeStampResp; `openssl ts -verify -data` the JWS bytes); `null` until it has
+    /// answered (docs/kvittenser.md).
     #[schema(nullable)]
     tidsstampel: Option<String>,
 }

@@ -44,6 +44,7 @@ impl ReceiptStore<'_> {
             let kept = Arc::new(OnceLock::new());
             deferred.receipts.push(HeldReceipts {
                 signed: signed.clone(),
+                fresh: false,
                 kept: Arc::clone(&kept),
             });
             Ok(kept)

@@ -56,7 +56,10 @@ impl Store {
         let (job, finish) = self.submission_job(actor, write, idem);
         let seal = move |s: &Submission<Kvittens>| {
             let kv = s.inner();
-            vec![(kv.meddelande_id.to_string(), sign(kv))]
+            (
+                vec![(kv.meddelande_id.to_string(), sign(kv))],
+                !s.is_replay(),
+            )
         };
         self.inner.writer.submit_sealed(job, finish, Box::new(seal))
     }
