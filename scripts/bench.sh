@@ -6,7 +6,8 @@
 #   KOMVUX_BENCH_BACKENDS which databases (default "sqlite postgres")
 #   KOMVUX_BENCH_CHECK=1   fail on any error or non-2xx answer (the bounded run of CI)
 #   KOMVUX_BENCH_BIN      a gateway binary to measure instead of building this tree's
-#                         (to compare two builds in alternating runs)
+#                         (to compare two builds in alternating runs; a build older than
+#                         receipts refuses the [receipts] section: use its own bench.sh)
 #   KOMVUX_BENCH_SCENARIOS which scenarios (default "0 1 5 2 3 7 4"; 3 also checks nothing
 #                         was lost; 7 reads a receipt's evidence (its inclusion proof);
 #                         5 is scenario 1 held at half its target rate, for p99;
