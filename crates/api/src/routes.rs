@@ -145,7 +145,8 @@ pub(crate) async fn signed(
             )
         })
         .collect();
-    let kept = state.store.receipts().keep(jws).await?;
+    let store = state.store.clone();
+    let kept = blocking(move || store.receipts().keep(jws)).await?;
     Ok(items
         .into_iter()
         .zip(kept)

@@ -3,14 +3,13 @@
 //! replicas); `merkle_nodes` holds every complete subtree, so any range's hash (a
 //! root, a proof's step) is made of a few stored nodes.
 //!
-//! Receipts are kept by the submission writers at the end of a batch
-//! ([`crate::writes::Deferred`]), all of the batch's at once: one reservation of leaf
-//! positions just before the commit (so the counter's lock is held only from there),
-//! one read of the stored receipts of the batch's messages and of the tree's right
-//! edge, one insert for the receipts and one for the subtrees they complete.
+//! A submission writer keeps the receipts of a committed batch all at once, in a
+//! transaction of their own ([`keep_all`]; the basladdning likewise with its items):
+//! one reservation of leaf positions (so the counter's lock is held only from there to
+//! the commit), one read of the stored receipts of replayed messages and of the tree's
+//! right edge, one insert for the receipts and one for the subtrees they complete.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, OnceLock};
 
 use diesel::prelude::*;
 use komvux_domain::merkle::{self, Hash, Range};
@@ -25,15 +24,13 @@ pub fn leaf_hash(jws: &str) -> String {
     hex::encode(merkle::leaf_hash(jws.as_bytes()))
 }
 
-/// The receipts one submission asks to keep, `(meddelande_id, jws)`, and where the kept
-/// JWS of each is answered once the batch has stored them.
-#[derive(Debug)]
+/// The receipts one submission asks to keep, `(meddelande_id, jws)`.
+#[derive(Debug, Default)]
 pub(crate) struct HeldReceipts {
     pub(crate) signed: Vec<(String, String)>,
     /// Receipts of messages the write has just created, which no receipt can exist for
     /// yet: not looked for (a replay's are).
     pub(crate) fresh: bool,
-    pub(crate) kept: Arc<OnceLock<Vec<String>>>,
 }
 
 /// How many rows one multi-row insert or `IN` list holds (SQLite's bound-variable limit).
@@ -41,12 +38,12 @@ const CHUNK: usize = 500;
 
 /// Keeps the receipts of a batch, each unless one for its message is kept already (by
 /// an earlier request, another replica, or an earlier submission of the same batch:
-/// the first one wins), and answers the kept JWS of each in its [`HeldReceipts`].
+/// the first one wins), and answers the kept JWS of each, per [`HeldReceipts`].
 pub(crate) fn keep_all(
     c: &mut DbConnection,
     held: &[HeldReceipts],
     at: i64,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Vec<String>>, StoreError> {
     let total: usize = held.iter().map(|h| h.signed.len()).sum();
     // The counter's lock first: receipts kept meanwhile by another replica are then
     // visible, and the positions of this batch's duplicates are handed back.
@@ -97,12 +94,7 @@ pub(crate) fn keep_all(
         let insert = diesel::insert_into(merkle_nodes::table).values(rows);
         on_backend!(c, |c| insert.execute(c))?;
     }
-    for (h, kept) in held.iter().zip(answers) {
-        // A batch run again after a rollback runs its submissions anew, each with a
-        // new slot; this one is set once.
-        let _ = h.kept.set(kept);
-    }
-    Ok(())
+    Ok(answers)
 }
 
 /// The stored receipts (`None`: erased) of the messages of `held`, by message id.

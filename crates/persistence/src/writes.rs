@@ -37,16 +37,13 @@ use crate::transactions::{Stats, WriterTurn, now};
 use crate::transparency::{self, HeldReceipts};
 
 /// What the submissions of a write transaction store at its end, all at once: their
-/// audit events (on PostgreSQL one journal insert, on SQLite one link into the chain),
-/// their messages (one insert on PostgreSQL), each with its handelser position under
-/// the feed counter's lock, and the signed receipts of earlier commits, each a leaf of
-/// the transparency log under the kvittenser counter's lock ([`transparency`]). Both
-/// locks are so held only from there to the commit, always in that order.
+/// audit events (on PostgreSQL one journal insert, on SQLite one link into the chain)
+/// and their messages (one insert on PostgreSQL), each with its handelser position
+/// under the feed counter's lock, which is so held only from there to the commit.
 #[derive(Debug, Default)]
 pub(crate) struct Deferred {
     pub(crate) events: Vec<HeldEvent>,
     pub(crate) messages: Vec<PendingMessage>,
-    pub(crate) receipts: Vec<HeldReceipts>,
 }
 
 impl Deferred {
@@ -60,9 +57,6 @@ impl Deferred {
             let first = feeds::reserve(c, FeedName::Handelser, self.messages.len())?;
             messages::insert_pending(c, &self.messages, first)?;
         }
-        if !self.receipts.is_empty() {
-            transparency::keep_all(c, &self.receipts, now())?;
-        }
         Ok(())
     }
 }
@@ -73,7 +67,7 @@ trait WriteJob: Send {
     fn run(&mut self, c: &mut DbConnection, deferred: &mut Deferred) -> Result<(), StoreError>;
     /// The batch committed: the receipts `(meddelande_id, jws)` its answer is to carry,
     /// signed now (none for a submission without receipts).
-    fn seal(&mut self) -> Signed;
+    fn seal(&mut self) -> HeldReceipts;
     /// Answers with what [`WriteJob::run`] kept and the receipts kept for it.
     fn answer(self: Box<Self>, kept: Vec<String>);
     /// Runs in a write transaction of its own and answers with its outcome.
@@ -89,10 +83,7 @@ type Finish<T> = Box<dyn FnOnce(Result<T, StoreError>) -> Result<T, StoreError> 
 /// Signs the receipts of a committed submission's answer (the API's signer, given to
 /// the store): `(meddelande_id, jws)` for each message the answer attests, and whether
 /// those messages were created by this very write (no receipt can exist for them yet).
-pub(crate) type Seal<T> = Box<dyn FnMut(&T) -> Signed + Send>;
-
-/// What a [`Seal`] signed.
-pub(crate) type Signed = (Vec<(String, String)>, bool);
+pub(crate) type Seal<T> = Box<dyn FnMut(&T) -> HeldReceipts + Send>;
 
 struct Job<T, O, F> {
     f: F,
@@ -115,10 +106,10 @@ where
         Ok(())
     }
 
-    fn seal(&mut self) -> Signed {
+    fn seal(&mut self) -> HeldReceipts {
         match (&mut self.seal, &self.out) {
             (Some(seal), Some(out)) => seal(out),
-            _ => (Vec::new(), true),
+            _ => HeldReceipts::default(),
         }
     }
 
@@ -149,12 +140,8 @@ where
             other => other,
         };
         let result = (self.finish)(result).and_then(|out| {
-            let signed = self
-                .seal
-                .as_mut()
-                .map(|seal| seal(&out))
-                .unwrap_or_default();
-            let kept = keep_receipts(c, turn, stats, vec![signed])?;
+            let signed = self.seal.as_mut().map(|seal| seal(&out));
+            let kept = keep_receipts(c, turn, stats, signed.into_iter().collect())?;
             Ok((self.deliver)(out, kept.into_iter().flatten().collect()))
         });
         let _ = self.reply.send(result);
@@ -172,27 +159,12 @@ fn keep_receipts(
     c: &mut DbConnection,
     turn: &WriterTurn,
     stats: &Stats,
-    signed: Vec<Signed>,
+    held: Vec<HeldReceipts>,
 ) -> Result<Vec<Vec<String>>, StoreError> {
-    if signed.iter().all(|(s, _)| s.is_empty()) {
-        return Ok(signed.into_iter().map(|_| Vec::new()).collect());
+    if held.iter().all(|h| h.signed.is_empty()) {
+        return Ok(held.iter().map(|_| Vec::new()).collect());
     }
-    let held: Vec<HeldReceipts> = signed
-        .into_iter()
-        .map(|(signed, fresh)| HeldReceipts {
-            signed,
-            fresh,
-            kept: Arc::default(),
-        })
-        .collect();
-    turn.transaction(c, Some(stats), |c| transparency::keep_all(c, &held, now()))?;
-    held.into_iter()
-        .map(|h| {
-            Arc::into_inner(h.kept)
-                .and_then(std::sync::OnceLock::into_inner)
-                .ok_or(StoreError::Unanswered(Unanswered::DidNotRun))
-        })
-        .collect()
+    turn.transaction(c, Some(stats), |c| transparency::keep_all(c, &held, now()))
 }
 
 impl std::fmt::Debug for dyn WriteJob {

@@ -45,12 +45,7 @@ impl Tsa {
         let mut roots = rustls::RootCertStore::empty();
         match &config.ca {
             Some(path) => {
-                use rustls::pki_types::CertificateDer;
-                use rustls::pki_types::pem::PemObject;
-                let pem =
-                    std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-                for cert in CertificateDer::pem_slice_iter(&pem) {
-                    let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
+                for cert in komvux_http::tls::load_certs(path).map_err(|e| e.to_string())? {
                     roots
                         .add(cert)
                         .map_err(|e| format!("{}: {e}", path.display()))?;

@@ -9,17 +9,17 @@
 //! stays when gallring erases the receipt's content with its message.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
 
 use diesel::prelude::*;
 use komvux_domain::merkle::{self, Hash, Range};
 
 use super::Store;
 use crate::DbConnection;
-use crate::error::{StoreError, Unanswered};
+use crate::error::StoreError;
 use crate::feeds::{self, FeedName};
 use crate::schema::{checkpoints, receipts};
-use crate::transparency::{HeldReceipts, range_hashes};
+use crate::transactions::now;
+use crate::transparency::{HeldReceipts, keep_all, range_hashes};
 
 /// The receipts of the store.
 #[derive(Debug, Clone, Copy)]
@@ -36,23 +36,15 @@ impl Store {
 
 impl ReceiptStore<'_> {
     /// Keeps each `(meddelande_id, jws)` unless a receipt for that message is kept
-    /// already, and answers the kept JWS of each, in order. Runs on a writer thread, at
-    /// the end of the batch of whatever is queued beside it (with that batch's other
-    /// receipts: one reservation of leaves, one insert).
-    pub async fn keep(&self, signed: Vec<(String, String)>) -> Result<Vec<String>, StoreError> {
-        let job = move |_: &mut DbConnection, deferred: &mut super::Deferred| {
-            let kept = Arc::new(OnceLock::new());
-            deferred.receipts.push(HeldReceipts {
-                signed: signed.clone(),
-                fresh: false,
-                kept: Arc::clone(&kept),
-            });
-            Ok(kept)
-        };
-        let kept = self.store.inner.writer.submit(job, |result| result).await?;
-        Arc::into_inner(kept)
-            .and_then(OnceLock::into_inner)
-            .ok_or(StoreError::Unanswered(Unanswered::DidNotRun))
+    /// already, and answers the kept JWS of each, in order, in a write transaction of
+    /// its own (one leaf reservation, one insert: as a writer keeps a batch's).
+    pub fn keep(&self, signed: Vec<(String, String)>) -> Result<Vec<String>, StoreError> {
+        let held = [HeldReceipts {
+            signed,
+            fresh: false,
+        }];
+        let mut kept = self.store.tx(|c| keep_all(c, &held, now()))?;
+        Ok(kept.pop().unwrap_or_default())
     }
 
     /// The kept receipts of `ids` whose content is not erased, by message id.
@@ -165,18 +157,7 @@ impl ReceiptStore<'_> {
 
     /// The newest checkpoint, or the one of `size`.
     pub fn checkpoint(&self, size: Option<u64>) -> Result<Option<Checkpoint>, StoreError> {
-        let mut c = self.store.connection()?;
-        let query = checkpoints::table
-            .select(CHECKPOINT_COLUMNS)
-            .order(checkpoints::tree_size.desc());
-        let row: Option<CheckpointRow> = match size {
-            Some(n) => query
-                .filter(checkpoints::tree_size.eq(n as i64))
-                .first(&mut *c)
-                .optional()?,
-            None => query.first(&mut *c).optional()?,
-        };
-        Ok(row.map(Checkpoint::from))
+        checkpoint_in(&mut *self.store.connection()?, size)
     }
 
     /// Up to `limit` checkpoints still without their RFC 3161 timestamp, oldest first,
@@ -223,20 +204,18 @@ impl ReceiptStore<'_> {
 
     /// A receipt's leaf and, once a checkpoint holds it, its inclusion proof there.
     pub fn evidence(&self, meddelande_id: &str) -> Result<Option<ReceiptEvidence>, StoreError> {
-        let Some((leaf_index, jws)) = ({
-            let mut c = self.store.connection()?;
-            receipts::table
-                .find(meddelande_id)
-                .select((receipts::leaf_index, receipts::jws))
-                .first::<(i64, Option<String>)>(&mut *c)
-                .optional()?
-        }) else {
+        let mut c = self.store.connection()?;
+        let Some((leaf_index, jws)) = receipts::table
+            .find(meddelande_id)
+            .select((receipts::leaf_index, receipts::jws))
+            .first::<(i64, Option<String>)>(&mut *c)
+            .optional()?
+        else {
             return Ok(None);
         };
         let leaf_index = leaf_index as u64;
-        let proven = match self.checkpoint(None)? {
+        let proven = match checkpoint_in(&mut c, None)? {
             Some(cp) if cp.tree_size > leaf_index => {
-                let mut c = self.store.connection()?;
                 let ranges = merkle::inclusion_ranges(leaf_index, cp.tree_size);
                 Some((cp, range_hashes(&mut c, &ranges)?))
             }
@@ -248,6 +227,24 @@ impl ReceiptStore<'_> {
             proven,
         }))
     }
+}
+
+/// The newest checkpoint, or the one of `size`, on `c`.
+fn checkpoint_in(
+    c: &mut DbConnection,
+    size: Option<u64>,
+) -> Result<Option<Checkpoint>, StoreError> {
+    let query = checkpoints::table
+        .select(CHECKPOINT_COLUMNS)
+        .order(checkpoints::tree_size.desc());
+    let row: Option<CheckpointRow> = match size {
+        Some(n) => query
+            .filter(checkpoints::tree_size.eq(n as i64))
+            .first(c)
+            .optional()?,
+        None => query.first(c).optional()?,
+    };
+    Ok(row.map(Checkpoint::from))
 }
 
 /// Whose messages' receipts to erase.

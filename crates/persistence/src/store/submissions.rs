@@ -2,6 +2,7 @@
 //! that wraps them.
 
 use super::*;
+use crate::transparency::HeldReceipts;
 
 impl Store {
     /// Stores a kommun message with its preconditions, audit row and feed position in
@@ -56,10 +57,10 @@ impl Store {
         let (job, finish) = self.submission_job(actor, write, idem);
         let seal = move |s: &Submission<Kvittens>| {
             let kv = s.inner();
-            (
-                vec![(kv.meddelande_id.to_string(), sign(kv))],
-                !s.is_replay(),
-            )
+            HeldReceipts {
+                signed: vec![(kv.meddelande_id.to_string(), sign(kv))],
+                fresh: !s.is_replay(),
+            }
         };
         self.inner.writer.submit_sealed(job, finish, Box::new(seal))
     }

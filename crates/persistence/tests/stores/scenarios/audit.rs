@@ -236,7 +236,7 @@ pub(crate) fn gallring_deletes_old_persons_and_keeps_the_chain(db: &TestDatabase
         let kv = store.submit("k", &ansokan(STOCKHOLM, p), None).unwrap();
         let id = kv.into_inner().meddelande_id.to_string();
         let jws = format!("h.p.{id}");
-        futures_executor::block_on(store.receipts().keep(vec![(id.clone(), jws)])).unwrap();
+        store.receipts().keep(vec![(id.clone(), jws)]).unwrap();
         receipts.push(id);
     }
     // make exactly one person old: the one the audit log names for `old`
@@ -348,7 +348,10 @@ pub(crate) fn answered_events_are_durable_at_once(db: &TestDatabase) {
 pub(crate) fn receipts_are_kept_once_and_only_their_content_is_erased(db: &TestDatabase) {
     let store = db.store();
     let keep = |jws: &str| {
-        futures_executor::block_on(store.receipts().keep(vec![("m-1".into(), jws.into())])).unwrap()
+        store
+            .receipts()
+            .keep(vec![("m-1".into(), jws.into())])
+            .unwrap()
     };
     assert_eq!(keep("h.p.first"), ["h.p.first"]);
     assert_eq!(keep("h.p.second"), ["h.p.first"], "the first receipt wins");
@@ -383,19 +386,21 @@ pub(crate) fn receipts_are_kept_once_and_only_their_content_is_erased(db: &TestD
     assert_eq!(kept, [leaf], "the leaf stays");
 }
 
-/// Receipts kept side by side (so in shared batches, with duplicates inside one batch)
+/// Receipts kept side by side (from eight threads at once, and with duplicates inside one batch)
 /// become gap-free leaves, one per message, and the stored tree is the RFC 9162 tree of
 /// those leaves in leaf order: every root and every proof the store answers checks out
 /// against hashes computed here from the JWS bytes alone.
 pub(crate) fn receipts_of_a_batch_make_one_gap_free_tree(db: &TestDatabase) {
     use komvux_domain::merkle;
     let store = db.store();
-    let dup = futures_executor::block_on(store.receipts().keep(vec![
-        ("d-1".into(), "h.p.d1".into()),
-        ("d-2".into(), "h.p.d2".into()),
-        ("d-1".into(), "h.p.d1-again".into()),
-    ]))
-    .unwrap();
+    let dup = store
+        .receipts()
+        .keep(vec![
+            ("d-1".into(), "h.p.d1".into()),
+            ("d-2".into(), "h.p.d2".into()),
+            ("d-1".into(), "h.p.d1-again".into()),
+        ])
+        .unwrap();
     assert_eq!(
         dup,
         ["h.p.d1", "h.p.d2", "h.p.d1"],
@@ -411,7 +416,7 @@ pub(crate) fn receipts_of_a_batch_make_one_gap_free_tree(db: &TestDatabase) {
                     let items = (0..3)
                         .map(|k| (format!("m-{t}-{i}-{k}"), format!("h.p.{t}.{i}.{k}")))
                         .collect();
-                    futures_executor::block_on(store.receipts().keep(items)).unwrap();
+                    store.receipts().keep(items).unwrap();
                 }
             });
         }
