@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use komvux_devkit::devpki;
 
@@ -278,11 +278,32 @@ async fn the_binary_serves_the_test_environment_and_stops_gracefully() {
         );
     }
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // Long-poll: a decision made through the test data route ends a wait at once; a
+    // wait still open when the gateway is told to stop ends with it.
+    let public = Public {
+        http: &http,
+        base: format!("https://localhost:{port}/komvux/v1"),
+        secret: secret.trim(),
+    };
+    let efter = long_poll_answers_within_a_second_of_a_decision(&public).await;
+    let path = format!("/utbildningsbeslut?kommunkod=0180&efter={efter}&vanta=30");
+    let waiting = public.get(&path);
+    let stop = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Instant::now()
+    };
+    let ((status, body), stopped) = tokio::join!(waiting, stop);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], serde_json::json!([]));
+    assert!(
+        stopped.elapsed() < Duration::from_secs(3),
+        "the wait held the shutdown up"
+    );
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
     let mut logs = String::new();
@@ -381,4 +402,70 @@ fn openapi_subcommand_prints_the_document() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("openapi: 3.1"));
+}
+
+/// The public API of a running binary, as one client.
+struct Public<'a> {
+    http: &'a reqwest::Client,
+    base: String,
+    secret: &'a str,
+}
+
+impl Public<'_> {
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+        let r = req
+            .header("client_id", "sthlm")
+            .header("client_secret", self.secret)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+}
+
+/// Catches up on Stockholm's decisions, waits with `vanta=20`, and makes a decision
+/// through `POST /testdata/utbildningsbeslut` meanwhile: the wait answers with it within
+/// a second. Returns the cursor after it.
+async fn long_poll_answers_within_a_second_of_a_decision(public: &Public<'_>) -> String {
+    let mut path = "/utbildningsbeslut?kommunkod=0180&limit=1000".to_owned();
+    let efter = loop {
+        let (status, body) = public.get(&path).await;
+        assert_eq!(status, 200, "{body}");
+        let efter = body["efter"].as_str().unwrap().to_owned();
+        if body["data"].as_array().unwrap().is_empty() {
+            break efter;
+        }
+        path = format!("/utbildningsbeslut?kommunkod=0180&limit=1000&efter={efter}");
+    };
+    let p = crate::bodies::person(981);
+    let decide = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let beslut = serde_json::json!({ "personnummer": p.expose(), "kommunkod": "0180",
+            "beslutsdatum": "2026-04-10", "fom": "2027-08-17", "tom": "2027-12-18", "studietakt": 100 });
+        let r = public
+            .send(
+                public
+                    .http
+                    .post(format!("{}/testdata/utbildningsbeslut", public.base))
+                    .json(&beslut),
+            )
+            .await;
+        (r, Instant::now())
+    };
+    let path = format!("/utbildningsbeslut?kommunkod=0180&efter={efter}&vanta=20");
+    let ((status, body), ((made, made_body), decided)) = tokio::join!(public.get(&path), decide);
+    let answered = Instant::now();
+    assert_eq!(made, 201, "{made_body}");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"][0]["utbildningsbeslut_id"],
+        made_body["utbildningsbeslut_id"]
+    );
+    assert!(answered.saturating_duration_since(decided) < Duration::from_secs(1));
+    body["efter"].as_str().unwrap().to_owned()
 }

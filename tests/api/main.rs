@@ -22,6 +22,7 @@ mod receipts;
 mod security;
 mod support;
 mod tls;
+mod waiting;
 
 /// Runs each named scenario against both databases.
 macro_rules! on_both_databases {
@@ -132,6 +133,13 @@ on_both_databases!(flows_test => flows:
 on_both_databases!(receipts_test => receipts:
     receipts_are_signed_verifiable_and_replayed_byte_for_byte,
     receipts_are_proven_in_the_log_and_checkpoints_are_consistent,
+);
+
+on_both_databases!(waiting_test => waiting:
+    a_waiting_feed_read_answers_when_a_decision_is_made,
+    a_wait_that_ends_answers_an_empty_page,
+    a_client_has_at_most_four_reads_waiting,
+    af_waits_for_the_next_kommun_message,
 );
 
 on_both_databases!(intern_test => intern:

@@ -19,6 +19,7 @@ pub mod receipts;
 pub mod routes;
 pub mod schema;
 pub mod state;
+pub mod waiting;
 
 pub use config::{ApiConfig, InternConfig, JwtSettings};
 pub use receipts::{ReceiptKeyFiles, ReceiptSigner};

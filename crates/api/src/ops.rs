@@ -37,6 +37,8 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     m.audited_transactions
         .set(i64::try_from(n).unwrap_or(i64::MAX));
     m.audited_transaction_seconds.set(micros as f64 / 1e6);
+    m.feed_waiting
+        .set(i64::try_from(state.store.changes().waiting()).unwrap_or(i64::MAX));
     let store = state.store.clone();
     if let Ok(Ok((h, b))) = web::block(move || store.feed_heads()).await {
         m.set_feed_heads(h, b);

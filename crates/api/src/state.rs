@@ -38,6 +38,8 @@ pub struct AppState {
     pub tsa: Option<crate::receipts::timestamp::Tsa>,
     /// Per-client rate limiter, when configured.
     pub limiter: Option<komvux_http::ratelimit::Limiter>,
+    /// How many feed reads of each client wait for an entry (`vanta`).
+    pub waiting: crate::waiting::Waiting,
 }
 
 /// Why the APIs' shared state could not be built.
@@ -111,6 +113,7 @@ impl AppState {
             limiter: config
                 .rate_limit
                 .and_then(komvux_http::ratelimit::Limiter::new),
+            waiting: crate::waiting::Waiting::default(),
             config,
         })
     }

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub audited_transaction_seconds: prometheus::Gauge,
     pub feed_head: IntGaugeVec,
     pub feed_lag: IntGaugeVec,
+    /// Feed reads waiting for a new entry (`vanta`).
+    pub feed_waiting: IntGauge,
     /// Checkpoints still waiting for their RFC 3161 timestamp.
     pub timestamps_pending: IntGauge,
     /// Requests to the time-stamp authority that failed (each is retried).
@@ -125,6 +127,11 @@ impl Metrics {
             "Feed entries (all kommuner) committed after the cursor last handed to the client",
             &["feed", "client"],
         )?;
+        let feed_waiting = gauge(
+            r,
+            "feed_waiting_requests",
+            "Feed reads waiting for their feed's next entry (vanta, long-poll)",
+        )?;
         let timestamps_pending = gauge(
             r,
             "kvittens_timestamps_pending",
@@ -149,6 +156,7 @@ impl Metrics {
             audited_transaction_seconds,
             feed_head,
             feed_lag,
+            feed_waiting,
             timestamps_pending,
             timestamp_failures,
             positions: Default::default(),

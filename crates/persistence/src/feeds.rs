@@ -209,6 +209,7 @@ pub(crate) fn sequence_handelser(conn: &mut DbConnection) -> Result<usize, Store
         diesel::update(feed_counters::table.find(name))
             .set(feed_counters::value.eq(pos))
             .execute(conn)?;
+        crate::changes::touched(crate::changes::Topic::Handelser);
     }
     Ok(ids.len())
 }

@@ -9,6 +9,7 @@
 //! runtime or `.wait()`ed for on any other thread.
 
 mod audit;
+mod changes;
 mod clients;
 pub mod connection;
 mod error;
@@ -31,6 +32,7 @@ mod transparency;
 mod writes;
 
 pub use audit::{AuditActor, AuditRow, ChainReport, Outcome};
+pub use changes::{Changes, Notice, Topic};
 pub use clients::{Client, ClientSecret};
 pub use connection::{Backend, DbConnection, DbPool, PoolSettings};
 pub use error::{ItemError, StoreError, Unanswered};

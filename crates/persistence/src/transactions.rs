@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 
+use crate::changes::{self, Changes};
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 
@@ -37,10 +38,22 @@ impl Drop for Record<'_> {
 /// Each transaction takes the write lock at its start (`BEGIN IMMEDIATE`) so that it
 /// never has to upgrade a read lock; on both backends what the database asks to retry
 /// is retried up to five times with backoff.
+///
+/// A transaction that gave a feed new entries ([`changes::touched`]) announces them:
+/// to the other replicas inside it (PostgreSQL's `NOTIFY`, delivered at commit), to
+/// this process's waiting requests once it has committed.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct WriterTurn(Arc<parking_lot::Mutex<()>>);
+pub(crate) struct WriterTurn(Arc<parking_lot::Mutex<()>>, Arc<Changes>);
 
 impl WriterTurn {
+    pub(crate) fn new(changes: Arc<Changes>) -> Self {
+        Self(Arc::default(), changes)
+    }
+
+    pub(crate) fn changes(&self) -> &Changes {
+        &self.1
+    }
+
     /// Holds this process's writers off without a transaction (the WAL checkpoint).
     pub(crate) fn hold(&self) -> parking_lot::MutexGuard<'_, ()> {
         self.0.lock()
@@ -57,7 +70,14 @@ impl WriterTurn {
         let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| self.0.lock());
         let _record = stats.map(|s| Record(s, std::time::Instant::now()));
         let mut attempt = 0;
+        let changes = &self.1;
+        let mut f = |c: &mut DbConnection| {
+            let value = f(c)?;
+            changes.announce(c)?;
+            Ok(value)
+        };
         loop {
+            changes::forget_pending();
             let result = match conn {
                 DbConnection::Sqlite(_) => immediate_transaction(conn, &mut f),
                 DbConnection::Postgresql(_) => conn.transaction(&mut f),
@@ -67,7 +87,14 @@ impl WriterTurn {
                     attempt += 1;
                     std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
                 }
-                other => return other,
+                Ok(value) => {
+                    changes.wake(&changes::take_pending());
+                    return Ok(value);
+                }
+                other => {
+                    changes::forget_pending();
+                    return other;
+                }
             }
         }
     }

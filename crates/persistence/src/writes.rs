@@ -55,6 +55,7 @@ impl Deferred {
         }
         if !self.messages.is_empty() {
             let first = feeds::reserve(c, FeedName::Handelser, self.messages.len())?;
+            crate::changes::touched(crate::changes::Topic::Handelser);
             messages::insert_pending(c, &self.messages, first)?;
         }
         Ok(())

@@ -341,10 +341,12 @@ async fn sok_person(
     params(
         ("efter" = Option<String>, Query, description = "Markören från föregående svar; utelämnad: från början"),
         ("limit" = Option<u32>, Query, description = "Högst så många, 1–1000 (standard 100)", minimum = 1, maximum = 1000),
+        ("vanta" = Option<u32>, Query, description = "Långfrågning: finns inget efter markören väntar svaret högst så många sekunder (0–30, standard 0) på nästa meddelande; annars en tom sida som vanligt. Högst 4 väntande anrop per användare.", minimum = 0, maximum = 30),
     ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Nästa meddelanden och markören", body = crate::schema::HandelseFlode),
+        (status = 429, description = "Användaren har redan 4 väntande anrop (`vanta`); försök igen efter `Retry-After` sekunder", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "valideringsfel", body = crate::schema::Problem, content_type = "application/problem+json"),
         crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::ServerProblems,
     )
@@ -355,7 +357,7 @@ async fn handelser(
     user: AfUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = Query::parse(&req, &["efter", "limit"])?;
+    let q = Query::parse(&req, &["efter", "limit", "vanta"])?;
     let mut errors = Vec::new();
     let efter = match q.get("efter") {
         None => Cursor::start_of_handelser(),
@@ -365,6 +367,7 @@ async fn handelser(
         }),
     };
     let limit = q.int("limit", 100, 1, 1000, &mut errors);
+    let vanta = crate::waiting::vanta(&q, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::with_errors(
             ProblemKind::Valideringsfel,
@@ -372,13 +375,21 @@ async fn handelser(
             errors,
         ));
     }
-    let reader = user.reader();
-    let feed = state.store.handelser(&reader, efter, limit).await?;
-    state.metrics.record_feed_position(
-        "handelser",
-        &format!("af:{}", user.subject),
-        feed.efter.position(),
-    );
+    let reader = &user.reader();
+    let store = &state.store;
+    let who = format!("af:{}", user.subject);
+    let feed = crate::waiting::read_or_wait(
+        &state,
+        &who,
+        komvux_persistence::Topic::Handelser,
+        vanta,
+        |feed: &komvux_persistence::Feed<_>| feed.data.is_empty(),
+        || async move { Ok(store.handelser(reader, efter, limit).await?) },
+    )
+    .await?;
+    state
+        .metrics
+        .record_feed_position("handelser", &who, feed.efter.position());
     Ok(HttpResponse::Ok().json(json!({
         "data": feed.data.iter().map(|m| privacy::redact(m.to_json())).collect::<Vec<_>>(),
         "efter": feed.efter.to_string(),

@@ -10,9 +10,11 @@ use serde_json::json;
 use super::{parse_body, refuse_kommun};
 use crate::auth::KommunClient;
 use crate::state::AppState;
+use crate::waiting;
 use komvux_http::body::{self, Query};
 use komvux_http::error::{ApiError, ProblemKind};
 use komvux_http::privacy;
+use komvux_persistence::Topic;
 
 /// En persons utbildningsbeslut i klientens kommuner.
 ///
@@ -52,7 +54,7 @@ pub(crate) async fn sok(
 
 /// Flöde av utbildningsbeslut för en kommun.
 ///
-/// Varje ny version av ett beslut (beslutad, andrad, upphord) i den ordning de sparades; inga hoppas över och inga upprepas. Skicka tillbaka `efter` från föregående svar. Tom `data` betyder att klienten är ikapp; markören gäller fortfarande.
+/// Varje ny version av ett beslut (beslutad, andrad, upphord) i den ordning de sparades; inga hoppas över och inga upprepas. Skicka tillbaka `efter` från föregående svar. Tom `data` betyder att klienten är ikapp; markören gäller fortfarande. Med `vanta` väntar ett svar som inte har något nytt tills ett beslut sparas (långfrågning).
 #[utoipa::path(
     operation_id = "flode_utbildningsbeslut",
     tag = "Utbildningsbeslut",
@@ -60,10 +62,12 @@ pub(crate) async fn sok(
         ("kommunkod" = crate::schema::KommunkodSchema, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
         ("efter" = Option<String>, Query, description = "Markören från föregående svar; utelämnad: från början"),
         ("limit" = Option<u32>, Query, description = "Högst så många poster, 1–1000 (standard 100)", minimum = 1, maximum = 1000),
+        ("vanta" = Option<u32>, Query, description = "Långfrågning: finns inget efter markören väntar svaret högst så många sekunder (0–30, standard 0) på nästa beslut i kommunen och kommer så fort ett sparas; annars en tom sida som vanligt. Högst 4 väntande anrop per klient.", minimum = 0, maximum = 30),
     ),
     security(("client_id" = [], "client_secret" = [])),
     responses(
         (status = 200, description = "Nästa poster och markören att fortsätta från", body = crate::schema::UtbildningsbeslutFlode),
+        (status = 429, description = "Klienten har redan 4 väntande anrop (`vanta`); försök igen efter `Retry-After` sekunder", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ogiltiga parametrar", body = crate::schema::Problem, content_type = "application/problem+json"),
         crate::schema::Unauthenticated, crate::schema::ServerProblems,
@@ -75,7 +79,7 @@ pub(crate) async fn flode(
     client: KommunClient,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = Query::parse(&req, &["kommunkod", "efter", "limit"])?;
+    let q = Query::parse(&req, &["kommunkod", "efter", "limit", "vanta"])?;
     let mut errors = Vec::new();
     let kommun = q.kommunkod("kommunkod", &mut errors);
     let efter = match q.get("efter") {
@@ -86,6 +90,7 @@ pub(crate) async fn flode(
         }),
     };
     let limit = q.int("limit", 100, 1, 1000, &mut errors);
+    let vanta = waiting::vanta(&q, &mut errors);
     let Some(kommun) = kommun.filter(|_| errors.is_empty()) else {
         return Err(ApiError::with_errors(
             ProblemKind::Valideringsfel,
@@ -103,11 +108,21 @@ pub(crate) async fn flode(
         )
         .await);
     }
-    let reader = client.reader();
-    let feed = state
-        .store
-        .utbildningsbeslut_feed(&reader, kommun, efter, limit)
-        .await?;
+    let reader = &client.reader();
+    let store = &state.store;
+    let feed = waiting::read_or_wait(
+        &state,
+        client.id(),
+        Topic::Utbildningsbeslut(kommun),
+        vanta,
+        |feed: &komvux_persistence::Feed<_>| feed.data.is_empty(),
+        || async move {
+            Ok(store
+                .utbildningsbeslut_feed(reader, kommun, efter, limit)
+                .await?)
+        },
+    )
+    .await?;
     state
         .metrics
         .record_feed_position("utbildningsbeslut", client.id(), feed.efter.position());

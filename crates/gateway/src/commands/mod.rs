@@ -1,5 +1,6 @@
 //! What each subcommand does.
 
+use actix_web::rt::signal::unix::{SignalKind, signal};
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::Path;
@@ -98,9 +99,21 @@ pub fn serve(settings: Settings) -> anyhow::Result<()> {
                 });
             }
         }
+        let changes = store.clone();
         let app = Application::build(config, settings.mina_sidor.clone(), store).context("starting")?;
+        // actix-web stops on SIGTERM and SIGINT itself; waiting feed reads end at once
+        // instead of holding the shutdown up for up to 30 s.
+        for kind in [SignalKind::terminate(), SignalKind::interrupt()] {
+            let mut stopping = signal(kind).context("listening for SIGTERM and SIGINT")?;
+            let changes = changes.clone();
+            actix_web::rt::spawn(async move {
+                if stopping.recv().await.is_some() {
+                    changes.changes().close();
+                }
+            });
+        }
         let reloader = app.tls_reloader();
-        let mut hangup = actix_web::rt::signal::unix::signal(actix_web::rt::signal::unix::SignalKind::hangup())
+        let mut hangup = signal(SignalKind::hangup())
             .context("listening for SIGHUP")?;
         actix_web::rt::spawn(async move {
             while hangup.recv().await.is_some() {

@@ -61,6 +61,9 @@ pub(crate) fn insert_af(
         .execute(conn)?;
     if kind == MessageKind::Utbildningsbeslut {
         let pos = feeds::allocate(conn, FeedName::Utbildningsbeslut)?;
+        if let Some(k) = kommun {
+            crate::changes::touched(crate::changes::Topic::Utbildningsbeslut(k));
+        }
         diesel::update(messages::table.find(&id))
             .set(messages::beslut_pos.eq(pos))
             .execute(conn)?;
@@ -193,18 +196,21 @@ pub(crate) fn new_af_version(
         .execute(conn)?;
     let person = Pseudonym::from_db(old.person.clone());
     identities::touch(conn, &person, now)?;
-    if old.kind == MessageKind::Utbildningsbeslut.as_str() {
-        let pos = feeds::allocate(conn, FeedName::Utbildningsbeslut)?;
-        diesel::update(messages::table.find(&id))
-            .set(messages::beslut_pos.eq(pos))
-            .execute(conn)?;
-    }
     let kommun = old
         .kommunkod
         .as_deref()
         .map(Kommunkod::parse)
         .transpose()
         .map_err(corrupt)?;
+    if old.kind == MessageKind::Utbildningsbeslut.as_str() {
+        let pos = feeds::allocate(conn, FeedName::Utbildningsbeslut)?;
+        diesel::update(messages::table.find(&id))
+            .set(messages::beslut_pos.eq(pos))
+            .execute(conn)?;
+        if let Some(k) = kommun {
+            crate::changes::touched(crate::changes::Topic::Utbildningsbeslut(k));
+        }
+    }
     Ok(AfStored {
         record_id: old.record_id.clone(),
         person,

@@ -24,6 +24,7 @@ use komvux_domain::{
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, AuditActor, AuditEvent, ChainReport, HeldEvent, Outcome};
+use crate::changes::Changes;
 use crate::clients::{self, Client, ClientSecret};
 use crate::connection::{self, Backend, DbConnection, DbPool, PoolSettings, PooledConnection};
 use crate::error::{ItemError, StoreError};
@@ -315,7 +316,11 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let backend = Backend::of_url(url)?;
         let pool = connection::pool(url, settings)?;
-        let turn = WriterTurn::default();
+        let changes = Arc::new(Changes::default());
+        if backend == Backend::Postgresql {
+            crate::changes::spawn_listener(url.to_owned(), Arc::downgrade(&changes))?;
+        }
+        let turn = WriterTurn::new(changes.clone());
         let chainer = spawn_chainer(pool.clone(), turn.clone())?;
         // Reader threads on either backend: one for person lookups and two for every other
         // read (see `Readers`); smaller pools get fewer, so that readers never hold
@@ -422,6 +427,11 @@ impl Store {
     }
 
     /// Runs `f` in a counted write transaction (see [`WriterTurn`]).
+    /// The notices of new feed entries, for requests that wait for them.
+    pub fn changes(&self) -> &Changes {
+        self.inner.turn.changes()
+    }
+
     pub(crate) fn tx<T>(
         &self,
         f: impl Fn(&mut DbConnection) -> Result<T, StoreError>,

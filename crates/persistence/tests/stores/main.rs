@@ -41,6 +41,7 @@ on_both_backends!(
     audit_log_is_append_only,
     handelser_feed_never_skips_under_concurrent_writers,
     two_replicas_sequence_and_chain_without_gaps_or_duplicates,
+    commits_wake_the_waiters_of_their_feed_on_every_replica,
     utbildningsbeslut_feed_shows_every_change,
     no_personnummer_outside_the_identity_table,
     gallring_deletes_old_persons_and_keeps_the_chain,

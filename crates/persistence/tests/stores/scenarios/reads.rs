@@ -326,3 +326,75 @@ pub(crate) fn readers_audit_every_read_and_hold_no_connection_when_idle(db: &Tes
     assert_eq!(reads, 600);
     assert!(store.verify_audit_chain().unwrap().is_intact());
 }
+
+/// Waits up to `limit` for `notice`; whether it came.
+fn noticed(notice: &mut komvux_persistence::Notice, limit: std::time::Duration) -> bool {
+    let until = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < until {
+        if notice.try_recv() != Ok(None) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
+
+/// A committed decision wakes the waiters of its kommun's feed, on this replica at
+/// commit and, on PostgreSQL, on another (`LISTEN/NOTIFY`); a decision in another
+/// kommun and a refused write wake none of them; a kommun message wakes the waiters of
+/// handelser.
+pub(crate) fn commits_wake_the_waiters_of_their_feed_on_every_replica(db: &TestDatabase) {
+    use komvux_persistence::Topic;
+    use std::time::Duration;
+    let writer = db.store();
+    // SQLite has one replica; PostgreSQL's second store is another gateway process.
+    let replicas = if db.url().starts_with("postgres") {
+        vec![writer.clone(), db.store()]
+    } else {
+        vec![writer.clone()]
+    };
+    // The second replica's listener needs a moment to connect.
+    std::thread::sleep(Duration::from_millis(100));
+    let stockholm = Topic::Utbildningsbeslut(kommun(STOCKHOLM));
+    for (i, replica) in replicas.iter().enumerate() {
+        // Notices of the writes before reach a listener within its interval (50 ms).
+        std::thread::sleep(Duration::from_millis(200));
+        let mut mine = replica.changes().subscribe(stockholm);
+        let mut handelser = replica.changes().subscribe(Topic::Handelser);
+        writer
+            .create_utbildningsbeslut(&af(), &beslut(person(400), "1480"))
+            .unwrap();
+        assert!(
+            !noticed(&mut mine, Duration::from_millis(300)),
+            "replica {i}: another kommun's decision"
+        );
+        assert!(
+            writer
+                .submit("klient-1", &ansokan(STOCKHOLM, person(401)), None)
+                .is_err(),
+            "no anvisning: refused"
+        );
+        assert!(
+            !noticed(&mut handelser, Duration::from_millis(300)),
+            "a refused write"
+        );
+        writer
+            .create_utbildningsbeslut(&af(), &beslut(person(402), STOCKHOLM))
+            .unwrap();
+        assert!(
+            noticed(&mut mine, Duration::from_secs(2)),
+            "the kommun's decision"
+        );
+        writer
+            .create_utbildningsbehov(&af(), &behov(person(403), STOCKHOLM))
+            .unwrap();
+        writer
+            .submit("klient-1", &ansokan(STOCKHOLM, person(403)), None)
+            .unwrap();
+        assert!(
+            noticed(&mut handelser, Duration::from_secs(2)),
+            "a kommun message"
+        );
+        assert_eq!(replica.changes().waiting(), 0);
+    }
+}
