@@ -129,7 +129,9 @@ impl DevTsa {
     fn token(&self, req: &TimeStampReq) -> der::Result<ContentInfo> {
         let mut serial = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut serial);
-        serial[0] &= 0x7f;
+        // Positive and without a leading zero byte: DER wants an INTEGER's shortest form
+        // (a random 0x00 then < 0x80 is "illegal padding" to OpenSSL).
+        serial[0] = (serial[0] & 0x7f) | 0x40;
         let info = TstInfo {
             version: TspVersion::V1,
             policy: req.req_policy.unwrap_or(DEV_POLICY),

@@ -74,7 +74,8 @@ impl Tsa {
     pub async fn stamp(&self, data: &[u8]) -> Result<Vec<u8>, Failure> {
         let mut nonce = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        nonce[0] &= 0x7f;
+        // Positive and in its shortest DER form (see the DEV TSA's serial).
+        nonce[0] = (nonce[0] & 0x7f) | 0x40;
         let res = self
             .http
             .post(&self.url)
