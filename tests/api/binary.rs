@@ -432,16 +432,11 @@ impl Public<'_> {
 /// through `POST /testdata/utbildningsbeslut` meanwhile: the wait answers with it within
 /// a second. Returns the cursor after it.
 async fn long_poll_answers_within_a_second_of_a_decision(public: &Public<'_>) -> String {
-    let mut path = "/utbildningsbeslut?kommunkod=0180&limit=1000".to_owned();
-    let efter = loop {
-        let (status, body) = public.get(&path).await;
-        assert_eq!(status, 200, "{body}");
-        let efter = body["efter"].as_str().unwrap().to_owned();
-        if body["data"].as_array().unwrap().is_empty() {
-            break efter;
-        }
-        path = format!("/utbildningsbeslut?kommunkod=0180&limit=1000&efter={efter}");
-    };
+    let efter = crate::waiting::caught_up(
+        async |q: &str| public.get(q).await.1,
+        "/utbildningsbeslut?kommunkod=0180&limit=1000",
+    )
+    .await;
     let p = crate::bodies::person(981);
     let decide = async {
         tokio::time::sleep(Duration::from_millis(500)).await;

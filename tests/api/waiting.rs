@@ -5,10 +5,19 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::bodies::*;
-use crate::support::{STOCKHOLM_ORG, TestApp};
+use crate::support::{Api, STOCKHOLM_ORG, TestApp};
 
-/// The cursor after everything `path` holds now.
-async fn caught_up(get: impl AsyncFn(&str) -> Value, path: &str) -> String {
+/// The cursor after everything Stockholm's decision feed holds now.
+async fn stockholm_caught_up(api: &Api) -> String {
+    caught_up(
+        async |q: &str| api.get(q).await.body,
+        "/utbildningsbeslut?kommunkod=0180",
+    )
+    .await
+}
+
+/// The cursor after everything the feed at `path` (with a query) holds now.
+pub(crate) async fn caught_up(get: impl AsyncFn(&str) -> Value, path: &str) -> String {
     let mut efter: Option<String> = None;
     loop {
         let q = match &efter {
@@ -38,11 +47,7 @@ async fn later(
 pub(crate) async fn a_waiting_feed_read_answers_when_a_decision_is_made(app: &TestApp) {
     let api = app.client(STOCKHOLM_ORG, &["0180"]);
     besluta(&app.store, person(1), "0180");
-    let efter = caught_up(
-        async |q: &str| api.get(q).await.body,
-        "/utbildningsbeslut?kommunkod=0180",
-    )
-    .await;
+    let efter = stockholm_caught_up(&api).await;
     let path = format!("/utbildningsbeslut?kommunkod=0180&efter={efter}&vanta=20");
     let (store, other) = (app.store.clone(), app.store.clone());
     let started = Instant::now();
@@ -85,11 +90,7 @@ pub(crate) async fn a_waiting_feed_read_answers_when_a_decision_is_made(app: &Te
 
 pub(crate) async fn a_wait_that_ends_answers_an_empty_page(app: &TestApp) {
     let api = app.client(STOCKHOLM_ORG, &["0180"]);
-    let efter = caught_up(
-        async |q: &str| api.get(q).await.body,
-        "/utbildningsbeslut?kommunkod=0180",
-    )
-    .await;
+    let efter = stockholm_caught_up(&api).await;
     let started = Instant::now();
     let r = api
         .get(&format!(
@@ -123,11 +124,7 @@ pub(crate) async fn a_wait_that_ends_answers_an_empty_page(app: &TestApp) {
 
 pub(crate) async fn a_client_has_at_most_four_reads_waiting(app: &TestApp) {
     let api = app.client(STOCKHOLM_ORG, &["0180"]);
-    let efter = caught_up(
-        async |q: &str| api.get(q).await.body,
-        "/utbildningsbeslut?kommunkod=0180",
-    )
-    .await;
+    let efter = stockholm_caught_up(&api).await;
     let path = format!("/utbildningsbeslut?kommunkod=0180&efter={efter}&vanta=3");
     let fifth = async {
         tokio::time::sleep(Duration::from_millis(700)).await;

@@ -29,6 +29,8 @@ pub enum StartupError {
     MinaSidor(#[from] komvux_mina_sidor::MinaSidorError),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("the database: {0}")]
+    Store(#[from] komvux_persistence::StoreError),
 }
 
 /// A bound listener: the socket and the port it got (port 0 picks a free one).
@@ -182,6 +184,7 @@ impl Application {
         mina_sidor: Option<MinaSidorConfig>,
         store: Store,
     ) -> Result<Self, StartupError> {
+        store.listen_to_other_replicas()?;
         let metrics = Metrics::new()?;
         let (api_tls, intern_tls, reloader) =
             tls::server_configs(&config.tls, Some(metrics.clone()))?;

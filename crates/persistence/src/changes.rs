@@ -215,9 +215,9 @@ pub(crate) fn spawn_listener(url: String, changes: Weak<Changes>) -> Result<(), 
     std::thread::Builder::new()
         .name("komvux-andringar".into())
         .spawn(move || {
-            let mut backoff = Duration::from_millis(100);
+            let mut backoff = FIRST_BACKOFF;
             while changes.strong_count() > 0 {
-                match listen(&url, &changes) {
+                match listen(&url, &changes, &mut backoff) {
                     Ok(()) => return,
                     Err(e) => {
                         tracing::warn!(error = %e, "the change listener lost its connection; waiters read their feeds again");
@@ -234,11 +234,16 @@ pub(crate) fn spawn_listener(url: String, changes: Weak<Changes>) -> Result<(), 
     Ok(())
 }
 
+/// The listener's first wait before it connects again; it doubles up to 5 s while
+/// connecting fails, and starts over once a connection listened.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
 /// Listens until `changes` is dropped (`Ok`) or the connection fails.
-fn listen(url: &str, changes: &Weak<Changes>) -> Result<(), StoreError> {
+fn listen(url: &str, changes: &Weak<Changes>, backoff: &mut Duration) -> Result<(), StoreError> {
     let mut c = diesel::PgConnection::establish(url)
         .map_err(|e| StoreError::Config(format!("the change listener's connection: {e}")))?;
     diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut c)?;
+    *backoff = FIRST_BACKOFF;
     loop {
         let Some(hub) = changes.upgrade() else {
             return Ok(());

@@ -50,7 +50,7 @@ impl WriterTurn {
         Self(Arc::default(), changes)
     }
 
-    pub(crate) fn changes(&self) -> &Changes {
+    pub(crate) fn changes(&self) -> &Arc<Changes> {
         &self.1
     }
 

@@ -75,6 +75,8 @@ struct Inner {
     readers: Readers,
     /// The writer threads: kommun submissions in batches, with group commit.
     writer: Writer,
+    /// The database's URL, for the change listener's connection.
+    url: String,
 }
 
 /// How many queued submissions a writer runs in one transaction at most (on SQLite
@@ -316,11 +318,7 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let backend = Backend::of_url(url)?;
         let pool = connection::pool(url, settings)?;
-        let changes = Arc::new(Changes::default());
-        if backend == Backend::Postgresql {
-            crate::changes::spawn_listener(url.to_owned(), Arc::downgrade(&changes))?;
-        }
-        let turn = WriterTurn::new(changes.clone());
+        let turn = WriterTurn::new(Arc::new(Changes::default()));
         let chainer = spawn_chainer(pool.clone(), turn.clone())?;
         // Reader threads on either backend: one for person lookups and two for every other
         // read (see `Readers`); smaller pools get fewer, so that readers never hold
@@ -364,8 +362,21 @@ impl Store {
                 _chainer: chainer,
                 readers,
                 turn,
+                url: url.to_owned(),
             }),
         })
+    }
+
+    /// PostgreSQL: starts the thread that wakes this process's waiting feed reads on the
+    /// other replicas' commits (on a connection of its own; see [`crate::changes`]). For
+    /// a store that serves requests: the commands that only write or check need none.
+    /// SQLite has no other replicas.
+    pub fn listen_to_other_replicas(&self) -> Result<(), StoreError> {
+        if self.inner.backend != Backend::Postgresql {
+            return Ok(());
+        }
+        let changes = Arc::downgrade(self.inner.turn.changes());
+        crate::changes::spawn_listener(self.inner.url.clone(), changes)
     }
 
     pub fn backend(&self) -> Backend {

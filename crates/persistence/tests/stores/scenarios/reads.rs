@@ -353,6 +353,9 @@ pub(crate) fn commits_wake_the_waiters_of_their_feed_on_every_replica(db: &TestD
     } else {
         vec![writer.clone()]
     };
+    for r in &replicas {
+        r.listen_to_other_replicas().unwrap();
+    }
     // The second replica's listener needs a moment to connect.
     std::thread::sleep(Duration::from_millis(100));
     let stockholm = Topic::Utbildningsbeslut(kommun(STOCKHOLM));
