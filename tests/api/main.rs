@@ -21,6 +21,7 @@ mod outage;
 mod receipts;
 mod security;
 mod support;
+mod tabell2;
 mod tls;
 mod waiting;
 
@@ -140,6 +141,12 @@ on_both_databases!(waiting_test => waiting:
     a_wait_that_ends_answers_an_empty_page,
     a_client_has_at_most_four_reads_waiting,
     af_waits_for_the_next_kommun_message,
+);
+
+on_both_databases!(tabell2_test => tabell2:
+    each_utbildningsbehov_appears_once_as_it_starts_and_as_it_ends,
+    tabell2_cursors_and_parameters_are_checked,
+    a_waiting_tabell2_read_answers_when_af_anvisar,
 );
 
 on_both_databases!(intern_test => intern:

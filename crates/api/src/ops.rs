@@ -40,8 +40,8 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     m.feed_waiting
         .set(i64::try_from(state.store.changes().waiting()).unwrap_or(i64::MAX));
     let store = state.store.clone();
-    if let Ok(Ok((h, b))) = web::block(move || store.feed_heads()).await {
-        m.set_feed_heads(h, b);
+    if let Ok(Ok(heads)) = web::block(move || store.feed_heads()).await {
+        m.set_feed_heads(&heads.named());
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -3,6 +3,7 @@
 
 mod etableringsprogram;
 mod info;
+mod kommun_feed;
 mod kvittenser;
 mod meddelanden;
 mod testdata;
@@ -35,6 +36,7 @@ pub fn public(cfg: &mut ServiceConfig<'_>) {
         .service(info::openapi_yaml)
         .service(utbildningsbehov::sok)
         .service(utbildningsbehov::lista)
+        .service(utbildningsbehov::andringar)
         .service(meddelanden::ansokan)
         .service(meddelanden::antagning)
         .service(meddelanden::avbrott)

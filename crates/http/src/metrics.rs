@@ -170,20 +170,16 @@ impl Metrics {
         }
     }
 
-    /// Sets the feed head gauges and each client's lag behind its feed's head.
-    pub fn set_feed_heads(&self, handelser: i64, utbildningsbeslut: i64) {
-        self.feed_head
-            .with_label_values(&["handelser"])
-            .set(handelser);
-        self.feed_head
-            .with_label_values(&["utbildningsbeslut"])
-            .set(utbildningsbeslut);
+    /// Sets the feed head gauges (feed name, head) and each client's lag behind its
+    /// feed's head.
+    pub fn set_feed_heads(&self, heads: &[(&str, i64)]) {
+        for (feed, head) in heads {
+            self.feed_head.with_label_values(&[*feed]).set(*head);
+        }
         if let Ok(p) = self.positions.lock() {
             for ((feed, client), position) in p.iter() {
-                let head = if feed == "handelser" {
-                    handelser
-                } else {
-                    utbildningsbeslut
+                let Some((_, head)) = heads.iter().find(|(f, _)| f == feed) else {
+                    continue;
                 };
                 self.feed_lag
                     .with_label_values(&[feed.as_str(), client.as_str()])

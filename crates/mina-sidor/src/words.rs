@@ -50,6 +50,7 @@ pub(crate) const STATUS: &[(&str, &str)] = &[
     ("borttag", "Borttag"),
     ("aktiv", "Aktivt"),
     ("avslutad", "Avslutat"),
+    ("utgangen", "Utgånget"),
     ("beslutad", "Beslutat"),
     ("andrad", "Ändrat"),
     ("upphord", "Upphört"),

@@ -30,6 +30,9 @@ pub enum Topic {
     Utbildningsbeslut(Kommunkod),
     /// `GET /intern/v1/handelser`: a kommun message got its position.
     Handelser,
+    /// `GET /utbildningsbehov/andringar?hemkommun=`: a new utbildningsbehov version of
+    /// the kommun's residents.
+    Utbildningsbehov(Kommunkod),
 }
 
 impl Topic {
@@ -37,6 +40,7 @@ impl Topic {
         match self {
             Self::Utbildningsbeslut(k) => format!("b:{k}"),
             Self::Handelser => "h".to_owned(),
+            Self::Utbildningsbehov(k) => format!("u:{k}"),
         }
     }
 
@@ -44,6 +48,7 @@ impl Topic {
         match s.split_once(':') {
             None if s == "h" => Some(Self::Handelser),
             Some(("b", k)) => Kommunkod::parse(k).ok().map(Self::Utbildningsbeslut),
+            Some(("u", k)) => Kommunkod::parse(k).ok().map(Self::Utbildningsbehov),
             _ => None,
         }
     }
@@ -271,7 +276,11 @@ mod tests {
     #[test]
     fn topics_travel_as_text_and_back() {
         let k = Kommunkod::parse("0180").unwrap();
-        for t in [Topic::Handelser, Topic::Utbildningsbeslut(k)] {
+        for t in [
+            Topic::Handelser,
+            Topic::Utbildningsbeslut(k),
+            Topic::Utbildningsbehov(k),
+        ] {
             assert_eq!(Topic::decode(&t.encode()), Some(t));
         }
         assert_eq!(Topic::decode("b:9999"), None);

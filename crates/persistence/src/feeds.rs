@@ -27,6 +27,9 @@ pub(crate) enum FeedName {
     Utbildningsbeslut,
     /// The receipts' transparency log: its leaves (0-based leaf index = position − 1).
     Kvittenser,
+    /// Utbildningsbehov versions (aktiv, avslutad, utgangen), for kommuner: Tabell 2's
+    /// change feed.
+    Utbildningsbehov,
 }
 
 impl FeedName {
@@ -35,6 +38,7 @@ impl FeedName {
             Self::Handelser => "handelser",
             Self::Utbildningsbeslut => "utbildningsbeslut",
             Self::Kvittenser => "kvittenser",
+            Self::Utbildningsbehov => "utbildningsbehov",
         }
     }
 
@@ -43,6 +47,7 @@ impl FeedName {
             Self::Handelser => "h",
             Self::Utbildningsbeslut => "b",
             Self::Kvittenser => "k",
+            Self::Utbildningsbehov => "u",
         }
     }
 }
@@ -308,6 +313,10 @@ impl Cursor {
         Self::start(FeedName::Utbildningsbeslut)
     }
 
+    pub fn start_of_utbildningsbehov() -> Self {
+        Self::start(FeedName::Utbildningsbehov)
+    }
+
     fn at(feed: FeedName, position: i64) -> Self {
         Self {
             feed: feed.tag(),
@@ -321,16 +330,26 @@ impl Cursor {
         self.binding
     }
 
-    /// The utbildningsbeslut cursor at `position` for `kommun`, with its MAC.
-    pub(crate) fn bound_utbildningsbeslut(
+    /// The cursor of a kommun's feed (`feed`) at `position` for `kommun`, with its MAC.
+    pub(crate) fn bound(
+        feed: FeedName,
         kommun: Kommunkod,
         position: i64,
         mac: [u8; MAC_BYTES],
     ) -> Self {
         Self {
             binding: Some((kommun, mac)),
-            ..Self::at(FeedName::Utbildningsbeslut, position)
+            ..Self::at(feed, position)
         }
+    }
+
+    /// The utbildningsbeslut cursor at `position` for `kommun`, with its MAC.
+    pub(crate) fn bound_utbildningsbeslut(
+        kommun: Kommunkod,
+        position: i64,
+        mac: [u8; MAC_BYTES],
+    ) -> Self {
+        Self::bound(FeedName::Utbildningsbeslut, kommun, position, mac)
     }
 
     /// The position after which the next read continues.
@@ -381,6 +400,13 @@ impl Cursor {
 
     pub fn parse_utbildningsbeslut(raw: &str) -> Result<Self, InvalidCursor> {
         Self::parse_for(raw, FeedName::Utbildningsbeslut)
+    }
+
+    /// A cursor of Tabell 2's change feed: only the bound form (`kx2`), as this feed
+    /// never handed out another.
+    pub fn parse_utbildningsbehov(raw: &str) -> Result<Self, InvalidCursor> {
+        Self::parse_for(raw, FeedName::Utbildningsbehov)
+            .and_then(|c| c.binding.map(|_| c).ok_or(InvalidCursor))
     }
 
     pub(crate) fn advanced(self, position: i64) -> Self {

@@ -13,6 +13,7 @@ mod changes;
 mod clients;
 pub mod connection;
 mod error;
+mod expiry;
 mod feeds;
 mod idempotency;
 mod identities;
@@ -48,11 +49,12 @@ pub use reads::Read;
 pub use records::{
     EtableringsprogramRecord, Feed, Kvittens, MessageWriter, Page, PersonRecord, SENT_COUNT_LIMIT,
     SentFilter, SentPage, StoredMessage, Submission, Tabell2Filter, Tabell2Ordning,
-    UtbildningsbehovRecord, UtbildningsbeslutRecord, Varning, WrittenMessage,
+    UtbildningsbehovAndring, UtbildningsbehovRecord, UtbildningsbeslutRecord, Varning,
+    WrittenMessage,
 };
 pub use seed::{SeedPlan, SeedReport};
 pub use store::{
-    AUTH_CACHE_TTL, BasladdningKvittens, Checkpoint, GallringReport, ReceiptEvidence, ReceiptStore,
-    Store,
+    AUTH_CACHE_TTL, BasladdningKvittens, Checkpoint, FeedHeads, GallringReport, ReceiptEvidence,
+    ReceiptStore, Store,
 };
 pub use transparency::{TreeReport, leaf_hash};

@@ -133,6 +133,34 @@ macro_rules! beslut_feed {
 }
 pub(crate) use beslut_feed;
 
+/// Tabell 2's change feed of `$kommun` after position `$after`, in position order
+/// (`messages_behov_feed`, migration 000018).
+macro_rules! behov_feed {
+    ($kommun:expr, $after:expr) => {
+        crate::schema::messages::table
+            .filter(
+                crate::schema::messages::kind
+                    .eq(komvux_domain::MessageKind::Utbildningsbehov.as_str()),
+            )
+            .filter(crate::schema::messages::kommunkod.eq($kommun))
+            .filter(crate::schema::messages::behov_pos.gt($after))
+            .order(crate::schema::messages::behov_pos.asc())
+    };
+}
+pub(crate) use behov_feed;
+
+/// The active utbildningsbehov whose `giltig_tom` is before `$today`, the earliest first
+/// (`messages_behov_due`, whose condition is Tabell 2's, named as a literal).
+macro_rules! behov_due {
+    ($today:expr) => {
+        crate::schema::messages::table
+            .filter(crate::lists::tabell2_condition())
+            .filter(crate::schema::messages::giltig_tom.lt($today))
+            .order(crate::schema::messages::giltig_tom.asc())
+    };
+}
+pub(crate) use behov_due;
+
 /// The kommun's own messages (ordered by the caller by `(mottaget, id)`, either way):
 /// `messages_kommun_sent`, or for one Mina
 /// sidor user `messages_ms_sent` (migration 000014); both partial, their conditions
@@ -301,6 +329,22 @@ mod tests {
         assert!(
             feed.contains("messages_beslut_feed") && !sorted(pg, &feed),
             "{feed}"
+        );
+        let feed = plan(c, &behov_feed!("0180".to_owned(), 5_i64).limit(100));
+        assert!(
+            feed.contains("messages_behov_feed") && !sorted(pg, &feed),
+            "{feed}"
+        );
+        // The expiry check: the first entries of messages_behov_due, not a kommun's walk.
+        let due = plan(
+            c,
+            &behov_due!("2026-12-04".to_owned())
+                .select(msg::id)
+                .limit(500),
+        );
+        assert!(
+            due.contains("messages_behov_due") && !sorted(pg, &due),
+            "{due}"
         );
 
         // The page walks messages_tabell2 from the frontier, ids only, without a sort;

@@ -121,6 +121,66 @@ pub struct UtbildningsbehovRecord {
     pub skyddade_personuppgifter: bool,
 }
 
+/// An entry of Tabell 2's change feed: one version of an utbildningsbehov of a
+/// kommun's resident. A version in force (`aktiv`, or `andrad` for a later one) carries
+/// the utbildningsbehov's fields; an ended one (`avslutad`, `utgangen`) only its id,
+/// hemkommun, status and time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UtbildningsbehovAndring {
+    Galler {
+        record: UtbildningsbehovRecord,
+        /// A later version of the same utbildningsbehov (`andrad`).
+        andrad: bool,
+        tid: Tidpunkt,
+    },
+    Slut {
+        utbildningsbehov_id: String,
+        hemkommun: Kommunkod,
+        status: UtbildningsbehovStatus,
+        tid: Tidpunkt,
+    },
+}
+
+impl UtbildningsbehovAndring {
+    /// The entry as the feed answers it (before the SPU rule of the list, which the
+    /// listener applies).
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Galler {
+                record,
+                andrad,
+                tid,
+            } => {
+                let mut v = serde_json::to_value(record).unwrap_or(Value::Null);
+                if let Value::Object(m) = &mut v {
+                    if *andrad {
+                        m.insert("status".into(), "andrad".into());
+                    }
+                    m.insert("andrad".into(), tid.to_string().into());
+                }
+                v
+            }
+            Self::Slut {
+                utbildningsbehov_id,
+                hemkommun,
+                status,
+                tid,
+            } => serde_json::json!({
+                "utbildningsbehov_id": utbildningsbehov_id,
+                "hemkommun": hemkommun.to_string(),
+                "status": status.as_str(),
+                "andrad": tid.to_string(),
+            }),
+        }
+    }
+}
+
+impl Serialize for UtbildningsbehovAndring {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
 /// An utbildningsbeslut with its id and state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UtbildningsbeslutRecord {

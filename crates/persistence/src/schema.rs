@@ -30,6 +30,7 @@ diesel::table! {
         payload -> Text,
         handelse_pos -> Nullable<BigInt>,
         beslut_pos -> Nullable<BigInt>,
+        behov_pos -> Nullable<BigInt>,
     }
 }
 

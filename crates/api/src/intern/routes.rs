@@ -103,7 +103,7 @@ async fn skapa_utbildningsbehov(
     responses(
         (status = 200, description = "Avslutat", body = crate::schema::Utbildningsbehov),
         (status = 404, description = "hittades-inte", body = crate::schema::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "konflikt: redan avslutat", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "konflikt: redan avslutat, eller utgånget (giltig_tom har passerats)", body = crate::schema::Problem, content_type = "application/problem+json"),
         crate::schema::Unauthenticated, crate::schema::MissingRole, crate::schema::ServerProblems,
     )
 )]

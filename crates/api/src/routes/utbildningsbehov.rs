@@ -2,8 +2,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use komvux_domain::message::PersonSok;
+use komvux_persistence::{Cursor, Topic};
 use serde_json::json;
 
+use super::kommun_feed::KommunFeed;
 use super::{parse_body, refuse_kommun};
 use crate::auth::KommunClient;
 use crate::state::AppState;
@@ -99,4 +101,47 @@ pub(crate) async fn lista(
     let data = privacy::redact_listings(&page.data);
     Ok(HttpResponse::Ok()
         .json(json!({ "data": data, "page": page.page, "limit": page.limit, "total": page.total })))
+}
+
+/// Tabell 2 som ändringsflöde.
+///
+/// Varje ändring av ett utbildningsbehov för kommunens invånare i den ordning de sparades; inga hoppas över och inga upprepas: `aktiv` (Arbetsförmedlingen har anvisat, med utbildningsbehovets uppgifter), `avslutad` (Arbetsförmedlingen har avslutat det) och `utgangen` (giltig_tom har passerats; posten skrivs första dagen efter giltig_tom, UTC). `avslutad` och `utgangen` har bara id, hemkommun, status och tid. För personer med skyddade personuppgifter gäller samma regel som i listan: utan `personnummer` och `af_kontor`. Skicka tillbaka `efter` från föregående svar. Tom `data` betyder att klienten är ikapp; markören gäller fortfarande. Med `vanta` väntar ett svar som inte har något nytt tills en ändring sparas (långfrågning).
+#[utoipa::path(
+    operation_id = "andringar_utbildningsbehov",
+    tag = "Utbildningsbehov",
+    params(
+        ("hemkommun" = crate::schema::KommunkodSchema, Query, description = "Kommunkod, en av klientens kommuner", example = "0180"),
+        ("efter" = Option<String>, Query, description = "Markören från föregående svar; utelämnad: från början"),
+        ("limit" = Option<u32>, Query, description = "Högst så många poster, 1–1000 (standard 100)", minimum = 1, maximum = 1000),
+        ("vanta" = Option<u32>, Query, description = "Långfrågning: finns inget efter markören väntar svaret högst så många sekunder (0–30, standard 0) på nästa ändring i kommunen och kommer så fort en sparas; annars en tom sida som vanligt. Högst 4 väntande anrop per klient.", minimum = 0, maximum = 30),
+    ),
+    security(("client_id" = [], "client_secret" = [])),
+    responses(
+        (status = 200, description = "Nästa poster och markören att fortsätta från", body = crate::schema::UtbildningsbehovAndringar),
+        (status = 429, description = "Klienten har redan 4 väntande anrop (`vanta`); försök igen efter `Retry-After` sekunder", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Kommunen är inte klientens", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ogiltiga parametrar", body = crate::schema::Problem, content_type = "application/problem+json"),
+        crate::schema::Unauthenticated, crate::schema::ServerProblems,
+    )
+)]
+#[get("/utbildningsbehov/andringar")]
+pub(crate) async fn andringar(
+    req: HttpRequest,
+    client: KommunClient,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let feed = KommunFeed {
+        kommun_param: "hemkommun",
+        name: "utbildningsbehov",
+        refusal: "flode:utbildningsbehov",
+        start: Cursor::start_of_utbildningsbehov,
+        parse: Cursor::parse_utbildningsbehov,
+        topic: Topic::Utbildningsbehov,
+    };
+    let reader = &client.reader();
+    let store = &state.store;
+    let read =
+        |kommun, efter, limit| store.utbildningsbehov_andringar(reader, kommun, efter, limit);
+    feed.serve(&req, &client, &state, read, privacy::redact_listings)
+        .await
 }

@@ -1,20 +1,16 @@
 //! Af's utbildningsbeslut as kommuner read them: by person, and as a change feed.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use komvux_domain::FieldError;
 use komvux_domain::message::PersonSok;
-use komvux_domain::validation::ErrorCode;
-use komvux_persistence::Cursor;
-use serde_json::json;
+use komvux_persistence::{Cursor, Topic};
 
-use super::{parse_body, refuse_kommun};
+use super::kommun_feed::KommunFeed;
+use super::parse_body;
 use crate::auth::KommunClient;
 use crate::state::AppState;
-use crate::waiting;
-use komvux_http::body::{self, Query};
-use komvux_http::error::{ApiError, ProblemKind};
+use komvux_http::body;
+use komvux_http::error::ApiError;
 use komvux_http::privacy;
-use komvux_persistence::Topic;
 
 /// En persons utbildningsbeslut i klientens kommuner.
 ///
@@ -79,53 +75,17 @@ pub(crate) async fn flode(
     client: KommunClient,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = Query::parse(&req, &["kommunkod", "efter", "limit", "vanta"])?;
-    let mut errors = Vec::new();
-    let kommun = q.kommunkod("kommunkod", &mut errors);
-    let efter = match q.get("efter") {
-        None => Cursor::start_of_utbildningsbeslut(),
-        Some(raw) => Cursor::parse_utbildningsbeslut(raw).unwrap_or_else(|e| {
-            errors.push(FieldError::new("efter", e.code(), e.to_string()));
-            Cursor::start_of_utbildningsbeslut()
-        }),
+    let feed = KommunFeed {
+        kommun_param: "kommunkod",
+        name: "utbildningsbeslut",
+        refusal: "flode:utbildningsbeslut",
+        start: Cursor::start_of_utbildningsbeslut,
+        parse: Cursor::parse_utbildningsbeslut,
+        topic: Topic::Utbildningsbeslut,
     };
-    let limit = q.int("limit", 100, 1, 1000, &mut errors);
-    let vanta = waiting::vanta(&q, &mut errors);
-    let Some(kommun) = kommun.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::with_errors(
-            ProblemKind::Valideringsfel,
-            "Frågesträngen innehåller fel",
-            errors,
-        ));
-    };
-    if !client.acts_for(kommun) {
-        return Err(refuse_kommun(
-            &state,
-            &client,
-            kommun,
-            "flode:utbildningsbeslut",
-            "kommunkod",
-        )
-        .await);
-    }
     let reader = &client.reader();
     let store = &state.store;
-    let feed = waiting::read_or_wait(
-        &state,
-        client.id(),
-        Topic::Utbildningsbeslut(kommun),
-        vanta,
-        |feed: &komvux_persistence::Feed<_>| feed.data.is_empty(),
-        || async move {
-            Ok(store
-                .utbildningsbeslut_feed(reader, kommun, efter, limit)
-                .await?)
-        },
-    )
-    .await?;
-    state
-        .metrics
-        .record_feed_position("utbildningsbeslut", client.id(), feed.efter.position());
-    Ok(HttpResponse::Ok()
-        .json(json!({ "data": privacy::redact_all(&feed.data), "efter": feed.efter.to_string() })))
+    let read = |kommun, efter, limit| store.utbildningsbeslut_feed(reader, kommun, efter, limit);
+    feed.serve(&req, &client, &state, read, privacy::redact_all)
+        .await
 }

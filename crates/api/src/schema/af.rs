@@ -16,6 +16,8 @@ pub struct PersonSokRequest {
 pub enum UtbildningsbehovStatus {
     Aktiv,
     Avslutad,
+    /// `giltig_tom` has passed (written by the gateway on the first day after it).
+    Utgangen,
 }
 
 /// An utbildningsbehov (anvisning to apply) from Arbetsförmedlingen.
@@ -73,6 +75,64 @@ pub struct UtbildningsbehovLista {
     page: u32,
     limit: u32,
     total: u64,
+}
+
+/// What happened to an utbildningsbehov, as Tabell 2's change feed tells it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UtbildningsbehovAndringStatus {
+    /// Af made the anvisning; the entry carries its fields.
+    Aktiv,
+    /// Af changed an anvisning in force; the entry carries its new fields. (Af's API
+    /// cannot change an utbildningsbehov today; a client should accept it all the same.)
+    Andrad,
+    /// Af ended it; the entry carries only id, hemkommun, status and time.
+    Avslutad,
+    /// Its `giltig_tom` passed; the entry carries only id, hemkommun, status and time.
+    Utgangen,
+}
+
+/// An entry of Tabell 2's change feed: one change of an utbildningsbehov of a resident
+/// of the kommun. `aktiv` and `andrad` carry the utbildningsbehov's fields (for a person
+/// with skyddade personuppgifter without `personnummer` and `af_kontor`, as in the
+/// list); `avslutad` and `utgangen` carry only `utbildningsbehov_id`, `hemkommun`,
+/// `status` and `andrad`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "utbildningsbehov_id": "0b3f1d7e-2c4a-4f7e-9d1a-5e6f7a8b9c0d",
+    "personnummer": "201212121212", "hemkommun": "0180", "anvisningsdatum": "2026-02-20",
+    "skolformer": ["gymnasial", "sfi"], "giltig_tom": "2026-08-31", "status": "aktiv",
+    "skyddade_personuppgifter": false, "af_kontor": "Arbetsförmedlingen Stockholm",
+    "andrad": "2026-02-20T09:14:03.120000Z" }))]
+pub struct UtbildningsbehovAndring {
+    #[schema(format = Uuid)]
+    utbildningsbehov_id: String,
+    hemkommun: String,
+    status: UtbildningsbehovAndringStatus,
+    /// When the change was stored (RFC 3339).
+    #[schema(format = DateTime)]
+    andrad: String,
+    /// `aktiv`/`andrad` only; absent when `skyddade_personuppgifter` is true.
+    personnummer: Option<String>,
+    /// `aktiv`/`andrad` only.
+    #[schema(format = Date)]
+    anvisningsdatum: Option<String>,
+    /// `aktiv`/`andrad` only.
+    skolformer: Option<Vec<Skolform>>,
+    /// `aktiv`/`andrad` only.
+    #[schema(format = Date)]
+    giltig_tom: Option<String>,
+    /// `aktiv`/`andrad` only.
+    skyddade_personuppgifter: Option<bool>,
+    /// `aktiv`/`andrad` only; absent when `skyddade_personuppgifter` is true.
+    af_kontor: Option<String>,
+}
+
+/// A slice of Tabell 2's change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UtbildningsbehovAndringar {
+    data: Vec<UtbildningsbehovAndring>,
+    /// Pass back as `efter` to continue; stays valid when `data` is empty.
+    efter: String,
 }
 
 /// The state of an utbildningsbeslut.

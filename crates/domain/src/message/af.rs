@@ -14,10 +14,12 @@ use crate::tid::{Datum, EndBeforeStart, Period};
 use crate::validation::{Collector, ErrorCode, FromJson};
 
 closed_set! {
-    /// Whether an utbildningsbehov (anvisning) is still in force.
+    /// Whether an utbildningsbehov (anvisning) is still in force: `aktiv` until Af ends
+    /// it (`avslutad`) or its `giltig_tom` passes (`utgangen`, written by the gateway).
     UtbildningsbehovStatus, InvalidUtbildningsbehovStatus, "ogiltig_status", "Status ska vara en av" {
         Aktiv = "aktiv",
         Avslutad = "avslutad",
+        Utgangen = "utgangen",
     }
 }
 

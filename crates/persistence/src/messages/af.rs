@@ -59,20 +59,48 @@ pub(crate) fn insert_af(
     diesel::insert_into(messages::table)
         .values(&new)
         .execute(conn)?;
-    if kind == MessageKind::Utbildningsbeslut {
-        let pos = feeds::allocate(conn, FeedName::Utbildningsbeslut)?;
-        if let Some(k) = kommun {
-            crate::changes::touched(crate::changes::Topic::Utbildningsbeslut(k));
-        }
-        diesel::update(messages::table.find(&id))
-            .set(messages::beslut_pos.eq(pos))
-            .execute(conn)?;
-    }
+    position_in_feed(conn, kind, &id, kommun)?;
     Ok(AfStored {
         record_id,
         person,
         kommun,
     })
+}
+
+/// Gives a new version of an utbildningsbeslut or utbildningsbehov its position in its
+/// kommun's feed (the decision feed, Tabell 2's change feed), and notes the feed's
+/// topic for the waiters; other kinds have no feed.
+pub(crate) fn position_in_feed(
+    conn: &mut DbConnection,
+    kind: MessageKind,
+    id: &str,
+    kommun: Option<Kommunkod>,
+) -> Result<(), StoreError> {
+    use crate::changes::{Topic, touched};
+    let (feed, column_is_beslut) = match kind {
+        MessageKind::Utbildningsbeslut => (FeedName::Utbildningsbeslut, true),
+        MessageKind::Utbildningsbehov => (FeedName::Utbildningsbehov, false),
+        _ => return Ok(()),
+    };
+    let pos = feeds::allocate(conn, feed)?;
+    let row = messages::table.find(id);
+    if column_is_beslut {
+        diesel::update(row)
+            .set(messages::beslut_pos.eq(pos))
+            .execute(conn)?;
+    } else {
+        diesel::update(row)
+            .set(messages::behov_pos.eq(pos))
+            .execute(conn)?;
+    }
+    if let Some(k) = kommun {
+        touched(if column_is_beslut {
+            Topic::Utbildningsbeslut(k)
+        } else {
+            Topic::Utbildningsbehov(k)
+        });
+    }
+    Ok(())
 }
 
 /// The columns an Af message fills.
@@ -161,8 +189,43 @@ pub(crate) fn current_version(
         .ok_or(StoreError::NotFound)
 }
 
-/// A new version of an Af record with another status and, optionally, another payload.
+/// A new version of an Af record with another status and, optionally, another payload,
+/// written by Af: the person's last activity moves to `now`.
 pub(crate) fn new_af_version(
+    conn: &mut DbConnection,
+    actor: &str,
+    old: &MessageRow,
+    status: &str,
+    payload: Option<String>,
+    now: i64,
+) -> Result<AfStored, StoreError> {
+    let stored = insert_version(conn, actor, old, status, payload, now)?;
+    identities::touch(conn, &stored.person, now)?;
+    Ok(stored)
+}
+
+/// The `utgangen` version of an active utbildningsbehov whose `giltig_tom` has passed,
+/// written by the gateway (`actor`): not an activity of the person's, so the person's
+/// gallring clock does not move. `None` if `old` is no longer the current version
+/// (Af ended it, or another replica expired it, since it was read).
+pub(crate) fn expire_utbildningsbehov(
+    conn: &mut DbConnection,
+    actor: &str,
+    old: &MessageRow,
+    now: i64,
+) -> Result<Option<AfStored>, StoreError> {
+    let status = UtbildningsbehovStatus::Utgangen.as_str();
+    match insert_version(conn, actor, old, status, None, now) {
+        Ok(stored) => Ok(Some(stored)),
+        // Nothing was written: the version was not superseded.
+        Err(StoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Supersedes `old` by a new version with `status` (and `payload`, or the old one),
+/// positioned in its feed.
+fn insert_version(
     conn: &mut DbConnection,
     actor: &str,
     old: &MessageRow,
@@ -195,22 +258,14 @@ pub(crate) fn new_af_version(
         .values(&new)
         .execute(conn)?;
     let person = Pseudonym::from_db(old.person.clone());
-    identities::touch(conn, &person, now)?;
     let kommun = old
         .kommunkod
         .as_deref()
         .map(Kommunkod::parse)
         .transpose()
         .map_err(corrupt)?;
-    if old.kind == MessageKind::Utbildningsbeslut.as_str() {
-        let pos = feeds::allocate(conn, FeedName::Utbildningsbeslut)?;
-        diesel::update(messages::table.find(&id))
-            .set(messages::beslut_pos.eq(pos))
-            .execute(conn)?;
-        if let Some(k) = kommun {
-            crate::changes::touched(crate::changes::Topic::Utbildningsbeslut(k));
-        }
-    }
+    let kind = MessageKind::parse(&old.kind).map_err(corrupt)?;
+    position_in_feed(conn, kind, &id, kommun)?;
     Ok(AfStored {
         record_id: old.record_id.clone(),
         person,

@@ -52,6 +52,7 @@ pub(crate) struct MessageRow {
     pub payload: String,
     pub handelse_pos: Option<i64>,
     pub beslut_pos: Option<i64>,
+    pub behov_pos: Option<i64>,
 }
 
 /// `treat_none_as_default_value = false` (here and on the audit journal's row): `None`

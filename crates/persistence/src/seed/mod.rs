@@ -94,6 +94,7 @@ pub(super) struct SeedMessage {
     payload: String,
     handelse_pos: Option<i64>,
     beslut_pos: Option<i64>,
+    behov_pos: Option<i64>,
 }
 
 /// One person as the generator knows them.
@@ -145,7 +146,10 @@ impl Store {
         // Messages in mottaget order, so that feed positions follow it; each with its
         // audit event, and every other one read once.
         let mut templates = Templates::default();
-        let mut out = Pending::default();
+        let mut out = Pending {
+            today: shape::date_of(plan.now),
+            ..Pending::default()
+        };
         let mut audit_rows = 0_u64;
         let mut etablering = 0_u64;
         let mut head = (0_i64, audit_genesis());
@@ -179,7 +183,7 @@ impl Store {
         }
         audit_rows += out.audit.len() as u64;
         flush_messages(&turn, &mut c, &mut out.messages, &mut out.audit, head)?;
-        finish(&turn, &mut c, out.handelse, out.beslut)?;
+        finish(&turn, &mut c, [out.handelse, out.beslut, out.behov])?;
         let written = out.written;
         progress(&format!(
             "{written} meddelanden, {audit_rows} granskningsrader"
@@ -254,7 +258,11 @@ struct Pending {
     audit: Vec<AuditRow>,
     handelse: i64,
     beslut: i64,
+    behov: i64,
     written: u64,
+    /// The seed's today: an utbildningsbehov whose giltig_tom is before it is stored
+    /// `utgangen`, as the gateway's expiry would have left it.
+    today: String,
 }
 
 impl Pending {
@@ -305,6 +313,13 @@ impl Pending {
                 self.beslut += 1;
                 row.beslut_pos = Some(self.beslut);
             }
+            if kind == "utbildningsbehov" {
+                if row.status == "aktiv" && row.giltig_tom.as_deref() < Some(self.today.as_str()) {
+                    row.status = "utgangen";
+                }
+                self.behov += 1;
+                row.behov_pos = Some(self.behov);
+            }
             self.audit.push(audit_row(&row, "skriv"));
             if self.written.is_multiple_of(2) {
                 self.audit.push(audit_row(&row, "las"));
@@ -324,11 +339,15 @@ impl Pending {
 fn finish(
     turn: &crate::transactions::WriterTurn,
     c: &mut DbConnection,
-    handelse: i64,
-    beslut: i64,
+    [handelse, beslut, behov]: [i64; 3],
 ) -> Result<(), StoreError> {
     turn.transaction(c, None, |c| {
-        for (name, value) in [("handelser", handelse), ("utbildningsbeslut", beslut)] {
+        let heads = [
+            ("handelser", handelse),
+            ("utbildningsbeslut", beslut),
+            ("utbildningsbehov", behov),
+        ];
+        for (name, value) in heads {
             diesel::update(feed_counters::table.find(name))
                 .set(feed_counters::value.eq(value))
                 .execute(c)?;

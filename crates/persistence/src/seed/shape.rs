@@ -169,6 +169,7 @@ impl Templates {
             payload,
             handelse_pos: None,
             beslut_pos: None,
+            behov_pos: None,
         })
     }
 }

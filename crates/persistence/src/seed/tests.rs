@@ -34,7 +34,8 @@ fn seeded_data_is_consistent_and_gallring_takes_it_in_batches(db: &crate::testin
         chain.is_intact() && chain.rows == report.audit_rows,
         "{chain:?}"
     );
-    let (handelser, beslut) = store.feed_heads().unwrap();
+    let heads = store.feed_heads().unwrap();
+    let (handelser, beslut) = (heads.handelser, heads.utbildningsbeslut);
     let mut c = store.connection().unwrap();
     let kommun: i64 = messages::table
         .filter(messages::author.eq("kommun"))

@@ -134,6 +134,11 @@ impl Store {
                 if old.status == UtbildningsbehovStatus::Avslutad.as_str() {
                     return Err(StoreError::Conflict("utbildningsbehovet är redan avslutat"));
                 }
+                if old.status == UtbildningsbehovStatus::Utgangen.as_str() {
+                    return Err(StoreError::Conflict(
+                        "utbildningsbehovet har redan gått ut (giltig_tom har passerats)",
+                    ));
+                }
                 Ok((UtbildningsbehovStatus::Avslutad.as_str().to_owned(), None))
             },
         )?

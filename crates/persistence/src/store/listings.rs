@@ -3,6 +3,9 @@
 
 use super::lookups::{with_writers, writer_names};
 use super::*;
+use crate::messages::corrupt;
+use crate::records::UtbildningsbehovAndring;
+use komvux_domain::Tidpunkt;
 
 impl Store {
     /// Tabell 2: active utbildningsbehov of the kommun's residents, oldest first.
@@ -179,31 +182,13 @@ impl Store {
         let limit = limit.clamp(1, 1000);
         let reader = reader.clone();
         self.read_audited(move |store, c, buf| {
-            let keys = &store.inner.keys;
             let feed_name = crate::feeds::FeedName::Utbildningsbeslut;
-            // Only a cursor handed out for this kommun (or one of the older, unbound
-            // form), and never one beyond the head: either would skip decisions.
-            let issued_here = match after.binding() {
-                None => true,
-                Some((k, mac)) => {
-                    let text = crate::feeds::bound_text(feed_name.tag(), k, after.position());
-                    k == kommun
-                        && subtle::ConstantTimeEq::ct_eq(&keys.cursor_mac(&text)[..], &mac[..])
-                            .into()
-                }
-            };
-            if !issued_here || after.position() > crate::feeds::head(c, feed_name)? {
-                return Err(StoreError::InvalidCursor);
-            }
+            store.check_kommun_cursor(c, feed_name, kommun, after)?;
             let rows: Vec<MessageRow> = beslut_feed!(kommun.to_string(), after.position())
                 .limit(i64::from(limit))
                 .load(c)?;
-            let position = rows
-                .last()
-                .and_then(|r| r.beslut_pos)
-                .map_or(after.position(), |p| p.max(after.position()));
-            let mac = keys.cursor_mac(&crate::feeds::bound_text(feed_name.tag(), kommun, position));
-            let next = Cursor::bound_utbildningsbeslut(kommun, position, mac);
+            let last = rows.last().and_then(|r| r.beslut_pos);
+            let next = store.kommun_cursor(feed_name, kommun, after, last);
             let revealed = messages::reveal_rows(c, &store.inner.keys, rows)?;
             Self::audit_revealed(
                 c,
@@ -222,6 +207,115 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             Ok(Feed { data, efter: next })
         })
+    }
+
+    /// Tabell 2's change feed of `hemkommun` after `after`: every version of its
+    /// residents' utbildningsbehov in commit order (aktiv, avslutad, utgangen). The
+    /// versions in force are revealed and audited as a read of their persons
+    /// (`flode:utbildningsbehov`); an ended one carries no personal data.
+    pub fn utbildningsbehov_andringar(
+        &self,
+        reader: &Reader,
+        hemkommun: Kommunkod,
+        after: Cursor,
+        limit: u32,
+    ) -> Read<Feed<UtbildningsbehovAndring>> {
+        if !reader.may_see(Some(&hemkommun.to_string())) {
+            return Read::ready(Err(StoreError::OtillatenKommun(hemkommun)));
+        }
+        let limit = limit.clamp(1, 1000);
+        let reader = reader.clone();
+        self.read_audited(move |store, c, buf| {
+            let feed_name = crate::feeds::FeedName::Utbildningsbehov;
+            store.check_kommun_cursor(c, feed_name, hemkommun, after)?;
+            let rows: Vec<MessageRow> = behov_feed!(hemkommun.to_string(), after.position())
+                .limit(i64::from(limit))
+                .load(c)?;
+            let next = store.kommun_cursor(
+                feed_name,
+                hemkommun,
+                after,
+                rows.last().and_then(|r| r.behov_pos),
+            );
+            let aktiv = UtbildningsbehovStatus::Aktiv.as_str();
+            let in_force: Vec<MessageRow> =
+                rows.iter().filter(|r| r.status == aktiv).cloned().collect();
+            let revealed = messages::reveal_rows(c, &store.inner.keys, in_force)?;
+            Self::audit_revealed(
+                c,
+                buf,
+                &reader,
+                "flode:utbildningsbehov",
+                Some(hemkommun),
+                &revealed,
+            )?;
+            let mut revealed = revealed.into_iter();
+            let time = |r: &MessageRow| {
+                Tidpunkt::from_unix_micros(r.mottaget).ok_or_else(|| corrupt("time"))
+            };
+            let mut data = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let entry = if row.status == aktiv {
+                    let r = revealed.next().ok_or_else(|| corrupt("revealed rows"))?;
+                    UtbildningsbehovAndring::Galler {
+                        andrad: row.ersatter.is_some(),
+                        tid: time(row)?,
+                        record: r.into_utbildningsbehov()?,
+                    }
+                } else {
+                    UtbildningsbehovAndring::Slut {
+                        utbildningsbehov_id: row.record_id.clone(),
+                        hemkommun,
+                        status: UtbildningsbehovStatus::parse(&row.status).map_err(corrupt)?,
+                        tid: time(row)?,
+                    }
+                };
+                data.push(entry);
+            }
+            Ok(Feed { data, efter: next })
+        })
+    }
+
+    /// Refuses a cursor of a kommun's feed that was not handed out for this kommun (or
+    /// is of the older, unbound form of a feed that had one), or is beyond the feed's
+    /// head: either would skip entries.
+    fn check_kommun_cursor(
+        &self,
+        c: &mut DbConnection,
+        feed: crate::feeds::FeedName,
+        kommun: Kommunkod,
+        after: Cursor,
+    ) -> Result<(), StoreError> {
+        let issued_here = match after.binding() {
+            None => true,
+            Some((k, mac)) => {
+                let text = crate::feeds::bound_text(feed.tag(), k, after.position());
+                k == kommun
+                    && subtle::ConstantTimeEq::ct_eq(
+                        &self.inner.keys.cursor_mac(&text)[..],
+                        &mac[..],
+                    )
+                    .into()
+            }
+        };
+        if !issued_here || after.position() > crate::feeds::head(c, feed)? {
+            return Err(StoreError::InvalidCursor);
+        }
+        Ok(())
+    }
+
+    /// The bound cursor after a page of a kommun's feed whose last entry has position
+    /// `last` (or none).
+    fn kommun_cursor(
+        &self,
+        feed: crate::feeds::FeedName,
+        kommun: Kommunkod,
+        after: Cursor,
+        last: Option<i64>,
+    ) -> Cursor {
+        let position = last.map_or(after.position(), |p| p.max(after.position()));
+        let text = crate::feeds::bound_text(feed.tag(), kommun, position);
+        Cursor::bound(feed, kommun, position, self.inner.keys.cursor_mac(&text))
     }
 
     /// The kommun's own messages, newest first, narrowed by `filter`, with who wrote

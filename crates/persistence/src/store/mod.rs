@@ -31,7 +31,7 @@ use crate::error::{ItemError, StoreError};
 use crate::feeds::Cursor;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::identities::{self, IdentityKeys, Pseudonym};
-use crate::lists::{beslut_feed, tabell2};
+use crate::lists::{behov_feed, beslut_feed, tabell2};
 use crate::messages::{self, MessageRow, Revealed};
 use crate::reader::Reader;
 use crate::reads::{AuditBuf, FoundPerson, PersonLookup, Read, Readers};
@@ -154,6 +154,21 @@ fn sequence_all(pool: &DbPool, turn: &WriterTurn) -> Result<usize, StoreError> {
     )
 }
 
+/// How often the background thread looks for utbildningsbehov past their giltig_tom.
+const EXPIRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Writes the `utgangen` version of every utbildningsbehov past its giltig_tom
+/// (`crate::expiry`), batch by batch.
+fn expire_all(pool: &DbPool, turn: &WriterTurn) -> Result<usize, StoreError> {
+    drain(
+        pool,
+        turn,
+        crate::expiry::has_due,
+        crate::expiry::expire_due,
+        |_| crate::expiry::EXPIRY_BATCH,
+    )
+}
+
 /// Past this many frames (about 64 MiB of 4 KiB pages) a checkpoint waits for the readers,
 /// so that the write-ahead log starts over even under a load that never pauses.
 const WAL_RESTART_FRAMES: i64 = 16_384;
@@ -197,14 +212,19 @@ fn spawn_chainer(
         .name("komvux-sequencer".into())
         .spawn(move || {
             let mut wait = CHAIN_INTERVAL;
+            let mut expiry_checked: Option<std::time::Instant> = None;
             loop {
                 match rx.recv_timeout(wait) {
                     Err(RecvTimeoutError::Disconnected) => return,
                     Ok(()) | Err(RecvTimeoutError::Timeout) => {}
                 }
-                let step = || {
+                let mut step = || {
                     sequence_all(&pool, &turn)?;
                     chain_all(&pool, &turn)?;
+                    if expiry_checked.is_none_or(|t| t.elapsed() >= EXPIRY_INTERVAL) {
+                        expire_all(&pool, &turn)?;
+                        expiry_checked = Some(std::time::Instant::now());
+                    }
                     checkpoint_wal(&pool, &turn)
                 };
                 wait = match step() {
@@ -218,6 +238,28 @@ fn spawn_chainer(
         })
         .map_err(|e| StoreError::Config(format!("starting the audit chainer: {e}")))?;
     Ok(tx)
+}
+
+/// The newest position of each feed read with a cursor ([`Store::feed_heads`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedHeads {
+    /// `/intern/v1/handelser`.
+    pub handelser: i64,
+    /// The decision feed (all kommuner).
+    pub utbildningsbeslut: i64,
+    /// Tabell 2's change feed (all kommuner).
+    pub utbildningsbehov: i64,
+}
+
+impl FeedHeads {
+    /// The feeds by the names the metrics use.
+    pub fn named(&self) -> [(&'static str, i64); 3] {
+        [
+            ("handelser", self.handelser),
+            ("utbildningsbeslut", self.utbildningsbeslut),
+            ("utbildningsbehov", self.utbildningsbehov),
+        ]
+    }
 }
 
 /// Successful credential checks, remembered for [`AUTH_CACHE_TTL`] so that a busy client
@@ -410,13 +452,17 @@ impl Store {
         )
     }
 
-    /// The newest position of each feed: (handelser, utbildningsbeslut).
-    pub fn feed_heads(&self) -> Result<(i64, i64), StoreError> {
+    /// The newest position of each feed that clients read with a cursor.
+    pub fn feed_heads(&self) -> Result<FeedHeads, StoreError> {
         use crate::schema::feed_counters as fc;
         let mut c = self.conn()?;
         let rows: Vec<(String, i64)> = fc::table.select((fc::name, fc::value)).load(&mut *c)?;
         let get = |n: &str| rows.iter().find(|(k, _)| k == n).map_or(0, |(_, v)| *v);
-        Ok((get("handelser"), get("utbildningsbeslut")))
+        Ok(FeedHeads {
+            handelser: get("handelser"),
+            utbildningsbeslut: get("utbildningsbeslut"),
+            utbildningsbehov: get("utbildningsbehov"),
+        })
     }
 
     /// The store's pool and writers' turn (tests of the reader machinery, dev-seed).

@@ -50,6 +50,7 @@ on_both_backends!(
     reads_are_scoped_to_the_clients_kommuner,
     skyddade_personuppgifter_are_flagged,
     af_records_change_state,
+    expired_utbildningsbehov_expire_once_on_any_replica,
     batched_reads_answer_each_read_as_alone,
     readers_audit_every_read_and_hold_no_connection_when_idle,
     answered_events_are_durable_at_once,

@@ -281,3 +281,70 @@ pub(crate) fn person_refs_are_bound_to_their_session(db: &TestDatabase) {
     );
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// An utbildningsbehov past its giltig_tom gets its `utgangen` version once, from the
+/// background thread of either replica: lookups show it, Tabell 2 leaves it out, its
+/// change feed tells it once, Af can no longer end it, and the person's gallring clock
+/// does not move.
+pub(crate) fn expired_utbildningsbehov_expire_once_on_any_replica(db: &TestDatabase) {
+    let replicas = [db.store(), db.store()];
+    let store = &replicas[0];
+    let p = person(23);
+    let yesterday = (time::OffsetDateTime::now_utc().date() - time::Duration::days(1)).to_string();
+    let v = serde_json::json!({ "personnummer": p.expose(), "hemkommun": STOCKHOLM, "anvisningsdatum": "2026-01-05",
+                    "skolformer": ["sfi"], "giltig_tom": yesterday });
+    let write = af().authorize(komvux_domain::AfMessage::Utbildningsbehov(
+        komvux_domain::message::Utbildningsbehov::from_json(&v).unwrap(),
+    ));
+    let b = store.create_utbildningsbehov(&af(), &write).unwrap();
+    let lasting = store
+        .create_utbildningsbehov(&af(), &behov(person(24), STOCKHOLM))
+        .unwrap();
+    let r = reader(&[STOCKHOLM]);
+    let started = std::time::Instant::now();
+    let found = loop {
+        let found = store.utbildningsbehov_for_person(&r, &p).wait().unwrap();
+        if found[0].status.as_str() == "utgangen" || started.elapsed().as_secs() > 10 {
+            break found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].status.as_str(), "utgangen");
+    // Both replicas have looked more than once by now; still one utgangen version.
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    let feed = store
+        .utbildningsbehov_andringar(
+            &r,
+            kommun(STOCKHOLM),
+            komvux_persistence::Cursor::start_of_utbildningsbehov(),
+            100,
+        )
+        .wait()
+        .unwrap();
+    let of = |id: &str| -> Vec<serde_json::Value> {
+        feed.data
+            .iter()
+            .map(|e| e.to_json())
+            .filter(|e| e["utbildningsbehov_id"] == id)
+            .map(|e| e["status"].clone())
+            .collect()
+    };
+    assert_eq!(of(&b.utbildningsbehov_id), ["aktiv", "utgangen"]);
+    assert_eq!(of(&lasting.utbildningsbehov_id), ["aktiv"]);
+    let page = store
+        .aktiva_utbildningsbehov(&r, kommun(STOCKHOLM), 1, 100)
+        .wait()
+        .unwrap();
+    assert_eq!(page.total, 1);
+    assert!(matches!(
+        store.end_utbildningsbehov(&af(), &b.utbildningsbehov_id),
+        Err(StoreError::Conflict(_))
+    ));
+    let audit = store.audit_for_person(&p, 0, i64::MAX).unwrap();
+    let expiries: Vec<_> = audit
+        .iter()
+        .filter(|a| a.action == "utgang:utbildningsbehov")
+        .collect();
+    assert_eq!(expiries.len(), 1, "{audit:#?}");
+}

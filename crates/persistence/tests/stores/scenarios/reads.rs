@@ -213,7 +213,7 @@ pub(crate) fn two_replicas_sequence_and_chain_without_gaps_or_duplicates(db: &Te
     assert_eq!(ids.len(), total, "every message once");
     assert_eq!(unique.len(), total, "no duplicates");
     assert_eq!(
-        replicas[0].feed_heads().unwrap().0,
+        replicas[0].feed_heads().unwrap().handelser,
         total as i64,
         "positions 1..=n"
     );
